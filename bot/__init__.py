@@ -1,0 +1,1 @@
+"""Composition root: settings, factories, channels, web app and CLI."""

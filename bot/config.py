@@ -1,0 +1,67 @@
+"""Settings from environment variables (and an optional .env file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB_PATH = Path("data") / "assistant.sqlite3"
+TELEGRAM_DEFAULT_API = "https://api.telegram.org"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; read once at start-up by `load_settings()`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = Field(default=None, description="Telegram bot token; unset = web chat only")
+    telegram_api_server: str = Field(
+        default=TELEGRAM_DEFAULT_API,
+        description="Base URL of the Bot API server (a self-hosted one, or a stand-in in tests)",
+    )
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    webhook_base_url: str | None = Field(
+        default=None, description="Public HTTPS base URL Telegram calls in webhook mode"
+    )
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Secret token Telegram echoes in X-Telegram-Bot-Api-Secret-Token"
+    )
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}",
+        description="SQLAlchemy async URL; default a SQLite file under data/",
+    )
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    default_language: Literal["vi", "en"] = "vi"
+    catalog_path: Path | None = Field(
+        default=None, description="Compact catalog to load instead of the one shipped in knowledge/data"
+    )
+    log_level: str = "INFO"
+
+    @field_validator("telegram_api_server")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("bot_token", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and -.
+        if value is not None:
+            raw = value.get_secret_value()
+            if not (1 <= len(raw) <= 256) or any(not (c.isalnum() or c in "_-") for c in raw):
+                raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ or -")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]
