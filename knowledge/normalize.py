@@ -1,0 +1,76 @@
+"""Text normalisation for Vietnamese search: NFC, invisible characters, diacritic folding.
+
+Two forms of every token are kept apart:
+- the *accented* form (NFC, lower case): "lại", "lái", "sổ";
+- the *folded* form (no diacritics, đ -> d, i/y spelling variants unified): "lai", "so".
+A query token typed without diacritics may stand for any accented token with the same folded
+form; a token typed with diacritics stands only for itself ("loose" matching, see `loose_equal`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Zero-width and other invisible format characters people paste from apps and web pages.
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"),
+    None,
+)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SPACE_RE = re.compile(r"\s+")
+# Syllables are letters and digits; a dot or slash inside digits stays (codes, "02/2020").
+_TOKEN_RE = re.compile(r"\d+(?:[./]\d+)*(?:\.[0-9a-z]+)*|[^\W\d_]+", re.UNICODE)
+
+# In Vietnamese, "i" and "y" after these initials are spelling variants: kí/ký, lí/lý, mĩ/mỹ.
+_IY_RE = re.compile(r"^(b|c|d|h|k|l|m|n|p|qu|s|t|v|x|ch|kh|nh|ph|th|tr)y$")
+
+_FOLD_TABLE = str.maketrans({"đ": "d", "Đ": "d"})
+
+
+def clean_text(text: str) -> str:
+    """NFC-normalise, drop invisible and control characters, collapse white space."""
+    text = unicodedata.normalize("NFC", text)
+    text = text.translate(_INVISIBLE)
+    text = _CONTROL_RE.sub(" ", text)
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def strip_diacritics(text: str) -> str:
+    """Remove Vietnamese diacritics ("Đăng ký" -> "Dang ky"); keeps case."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_TABLE))
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
+def fold_token(token: str) -> str:
+    """Folded form of one lower-case token: no diacritics, unified i/y, no leading zeros."""
+    folded = strip_diacritics(token)
+    if folded.isdigit():
+        return folded.lstrip("0") or "0"
+    match = _IY_RE.match(folded)
+    if match:
+        return match.group(1) + "i"
+    return folded
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case accented tokens of a cleaned text."""
+    return _TOKEN_RE.findall(clean_text(text).lower())
+
+
+def fold(text: str) -> str:
+    """The folded form of a whole text, tokens joined by single spaces."""
+    return " ".join(fold_token(t) for t in tokenize(text))
+
+
+def has_diacritics(token: str) -> bool:
+    return strip_diacritics(token) != token
+
+
+def loose_equal(query_token: str, target_token: str) -> bool:
+    """Does a typed token stand for target? Exact when typed with diacritics, folded otherwise."""
+    if query_token == target_token:
+        return True
+    if has_diacritics(query_token):
+        return False
+    return fold_token(query_token) == fold_token(target_token)
