@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from .vocabulary import TextVocabulary
 from .catalog import DEFAULT_CATALOG, build_catalog_from_sources, dump_compact, load_compact
 
 
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     procs = build_catalog_from_sources(sources)
     dump_compact(procs, out)
+    vocab_path = out.with_name("vocabulary.json.gz")
+    TextVocabulary.from_procedures(procs).dump(vocab_path)
     t0 = time.perf_counter()
     loaded = load_compact(out)
     dt = time.perf_counter() - t0
@@ -38,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"with steps: {sum(1 for p in procs if p.steps)}")
     print(f"with results: {sum(1 for p in procs if p.results)}")
     print(f"written: {out} ({out.stat().st_size / 1e6:.2f} MB), reload {dt * 1000:.0f} ms")
+    print(f"written: {vocab_path} ({vocab_path.stat().st_size / 1e6:.2f} MB)")
     if len(loaded) != len(procs):
         print("error: reloaded count differs", file=sys.stderr)
         return 1

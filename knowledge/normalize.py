@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Zero-width and other invisible format characters people paste from apps and web pages.
 _INVISIBLE = dict.fromkeys(
@@ -42,6 +43,7 @@ def strip_diacritics(text: str) -> str:
     return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 
+@lru_cache(maxsize=200_000)
 def fold_token(token: str) -> str:
     """Folded form of one lower-case token: no diacritics, unified i/y, no leading zeros."""
     folded = strip_diacritics(token)
@@ -61,6 +63,19 @@ def tokenize(text: str) -> list[str]:
 def fold(text: str) -> str:
     """The folded form of a whole text, tokens joined by single spaces."""
     return " ".join(fold_token(t) for t in tokenize(text))
+
+
+_ASCII_WORD_RE = re.compile(r"[a-z]+")
+
+
+def folded_words(text: str) -> list[str]:
+    """Fast folded alphabetic words of a long text (for vocabularies, not for matching)."""
+    ascii_text = (
+        unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+    )
+    return [fold_token(w) for w in _ASCII_WORD_RE.findall(ascii_text)]
 
 
 def has_diacritics(token: str) -> bool:

@@ -31,6 +31,7 @@ from rapidfuzz.distance import OSA
 from .lexicon import Lexicon, load_lexicon
 from .models import Procedure
 from .normalize import clean_text, fold_token, has_diacritics, tokenize
+from .vocabulary import TextVocabulary
 
 CODE_RE = re.compile(r"^\d\.\d{6}(?:\.[0-9a-z]+)*$")
 CODE_PREFIX_RE = re.compile(r"^\d\.\d{3,5}$")
@@ -43,6 +44,8 @@ OTHER_WEIGHT = 0.3
 PAIR_WEIGHT = 0.8  # a pair of neighbouring syllables, relative to one syllable
 SYNONYM_ORIGINAL_WEIGHT = 0.35  # the citizen's own words once the lexicon has rewritten them
 CORRECTION_WEIGHT = 0.8  # a typo-corrected syllable or pair
+ACCENT_MARK = "@"  # prefix of the terms that keep a name's syllables with their diacritics
+ACCENT_LOOSE_FACTOR = 0.7  # a syllable typed with diacritics matching another spelling of it
 OOV_IDF_SHARE = 0.5  # an unknown syllable still counts this share of the largest IDF
 STOPWORD_WEIGHT = 0.3  # function words ("cho", "của", "và") and the pairs they are part of
 # Score mix.
@@ -53,6 +56,7 @@ MODIFIER_PENALTY = 0.12
 MODIFIER_HEAD = 8  # syllables at the start of a name where its action is named
 EXACT_NAME_BONUS = 0.1
 MIN_COVERAGE = 0.34  # below this share of the query matched, a procedure is not an answer
+MIN_SCORE = 0.45  # nor is one whose final score is below this
 CANDIDATES = 60
 
 
@@ -108,7 +112,12 @@ def _name_for_index(name: str) -> list[str]:
 class SearchIndex:
     """An immutable search index over a list of procedures."""
 
-    def __init__(self, procedures: Sequence[Procedure], lexicon: Lexicon) -> None:
+    def __init__(
+        self,
+        procedures: Sequence[Procedure],
+        lexicon: Lexicon,
+        vocabulary: TextVocabulary | None = None,
+    ) -> None:
         self._procs = list(procedures)
         self._lexicon = lexicon
         n = len(self._procs)
@@ -133,27 +142,41 @@ class SearchIndex:
                 name_postings.append([])
             return tid
 
+        # Province variants repeat national names: analyse each distinct text once.
+        name_cache: dict[str, tuple[tuple[str, ...], str, list[int], list[int]]] = {}
+        other_cache: dict[str, list[int]] = {}
         for doc, p in enumerate(self._procs):
-            name_tokens = _name_for_index(p.name)
-            accented_names.append(tuple(name_tokens))
-            folded = [fold_token(t) for t in name_tokens]
-            folded_names.append(" ".join(folded))
-            uni_ids: set[int] = set()
-            for term in folded + _pairs(folded):
-                tid = term_id(term)
+            cached = name_cache.get(p.name)
+            if cached is None:
+                name_tokens = tuple(_name_for_index(p.name))
+                folded = [fold_token(t) for t in name_tokens]
+                tids = [term_id(t) for t in folded + _pairs(folded)]
+                tids += [term_id(ACCENT_MARK + t) for t in set(name_tokens) if has_diacritics(t)]
+                unis = sorted({term_id(t) for t in folded})
+                cached = name_cache[p.name] = (name_tokens, " ".join(folded), tids, unis)
+            name_tokens, folded_name, tids, unis = cached
+            accented_names.append(name_tokens)
+            folded_names.append(folded_name)
+            for tid in tids:
                 postings[tid][doc] = NAME_WEIGHT
-                if " " not in term and tid not in uni_ids:
-                    uni_ids.add(tid)
-                    name_postings[tid].append(doc)
-            name_unigrams.append(sorted(uni_ids))
+            for tid in unis:
+                name_postings[tid].append(doc)
+            name_unigrams.append(unis)
             other_text = " ".join([p.sector, *p.results, *p.keywords])
-            other = [fold_token(t) for t in tokenize(other_text)]
-            for term in other + _pairs(other):
-                tid = term_id(term)
-                if doc not in postings[tid]:
-                    postings[tid][doc] = OTHER_WEIGHT
+            other_tids = other_cache.get(other_text)
+            if other_tids is None:
+                other = [fold_token(t) for t in tokenize(other_text)]
+                other_tids = other_cache[other_text] = [term_id(t) for t in other + _pairs(other)]
+            for tid in other_tids:
+                postings[tid].setdefault(doc, OTHER_WEIGHT)
 
         self._term_ids = term_ids
+        # How each folded syllable is most often written, to show corrections with diacritics.
+        spellings: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for toks in {t for t in accented_names}:
+            for tok in toks:
+                spellings[fold_token(tok)][tok] += 1
+        self._spelling = {f: max(forms, key=forms.__getitem__) for f, forms in spellings.items()}
         self._n = n
         df = np.array([len(p) for p in postings], dtype=np.float64)
         self._idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
@@ -177,33 +200,48 @@ class SearchIndex:
 
         # Modifiers: which procedures carry each one at the head of their name, where the action
         # is named ("Cấp lại ...", "Gia hạn ..."), and which lack even its folded form anywhere.
+        docs_by_accented: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for doc, toks in enumerate(accented_names):
+            docs_by_accented[toks].append(doc)
         self._modifiers: list[tuple[tuple[str, ...], np.ndarray, np.ndarray]] = []
+        longest_mod = max((len(m) for m in lexicon.modifiers), default=1)
+        head_docs: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for toks, docs in docs_by_accented.items():
+            head = toks[:MODIFIER_HEAD]
+            grams = {
+                head[i : i + k] for k in range(1, longest_mod + 1) for i in range(len(head) - k + 1)
+            }
+            for gram in grams:
+                head_docs[gram].extend(docs)
         for mod in lexicon.modifiers:
-            head = [
-                d for d, toks in enumerate(accented_names) if _contains(toks[:MODIFIER_HEAD], mod)
-            ]
             folded_mod = " " + " ".join(fold_token(t) for t in mod) + " "
-            lacking = [d for d, name in enumerate(folded_names) if folded_mod not in f" {name} "]
+            lacking = [
+                d
+                for name, docs in self._docs_by_name.items()
+                if folded_mod not in f" {name} "
+                for d in docs
+            ]
             self._modifiers.append(
-                (mod, np.array(head, dtype=np.int32), np.array(lacking, dtype=np.int32))
+                (
+                    mod,
+                    np.array(sorted(head_docs.get(mod, ())), dtype=np.int32),
+                    np.array(sorted(lacking), dtype=np.int32),
+                )
             )
 
         # Every syllable and pair the catalog writes anywhere (steps, documents...) is a real word
-        # or phrase, not a typo. Variants of one national procedure share their texts.
-        self._words: set[str] = {t for t in term_ids if " " not in t}
-        self._phrases_seen: set[str] = set()
-        seen_base: set[str] = set()
-        for p in self._procs:
-            if p.base_code in seen_base:
-                continue
-            seen_base.add(p.base_code)
-            folded_text = [fold_token(t) for t in tokenize(_full_text(p))]
-            self._words.update(folded_text)
-            self._phrases_seen.update(_pairs(folded_text))
+        # or phrase, not a typo.
+        text_vocab = vocabulary if vocabulary is not None else TextVocabulary.from_procedures(self._procs)
+        self._words: set[str] = {
+            t for t in term_ids if " " not in t and not t.startswith(ACCENT_MARK)
+        } | text_vocab.words
+        self._pairs_seen = text_vocab.pairs
         self._stopwords = {fold_token(w[0]) for w in lexicon.stopwords if len(w) == 1}
 
         # Typo correction: syllables the names know, reached by single deletions (SymSpell).
-        self._unigram_df = {t: int(df[i]) for t, i in term_ids.items() if " " not in t}
+        self._unigram_df = {
+            t: int(df[i]) for t, i in term_ids.items() if " " not in t and not t.startswith(ACCENT_MARK)
+        }
         self._deletes: dict[str, list[str]] = defaultdict(list)
         for word in self._unigram_df:
             if len(word) >= 2 and word.isalpha():
@@ -229,9 +267,13 @@ class SearchIndex:
     # ----------------------------------------------------------------- construction
     @classmethod
     def build(
-        cls, procedures: Iterable[Procedure], lexicon: Lexicon | None = None
+        cls,
+        procedures: Iterable[Procedure],
+        lexicon: Lexicon | None = None,
+        vocabulary: TextVocabulary | None = None,
     ) -> "SearchIndex":
-        return cls(list(procedures), lexicon or load_lexicon())
+        """Index procedures. Pass the catalog's precomputed vocabulary to skip collecting it."""
+        return cls(list(procedures), lexicon or load_lexicon(), vocabulary)
 
     def __len__(self) -> int:
         return self._n
@@ -346,7 +388,15 @@ class SearchIndex:
             folded = [fold_token(t) for t in run]
             unigram_groups: list[_Group] = []
             for tok, f in zip(run, folded):
-                alts = [self._alternative(self._terms([f], 1.0), 1.0)]
+                if has_diacritics(tok):
+                    # typed with diacritics: the word as written, else any spelling of it
+                    exact = self._term_ids.get(ACCENT_MARK + tok)
+                    alts = [
+                        self._alternative([(exact, 1.0)], 1.0) if exact is not None else None,
+                        self._alternative(self._terms([f], 1.0), ACCENT_LOOSE_FACTOR),
+                    ]
+                else:
+                    alts = [self._alternative(self._terms([f], 1.0), 1.0)]
                 if f not in self._words and f.isalpha() and len(f) >= 2:
                     # not a word anywhere in the catalog: most likely a typo
                     for cand in self._candidates(f)[:3]:
@@ -360,15 +410,16 @@ class SearchIndex:
                 w = PAIR_WEIGHT * (STOPWORD_WEIGHT if a in self._stopwords or b in self._stopwords else 1.0)
                 tid = self._term_ids.get(pair)
                 alts = [self._alternative([(tid, 1.0)], 1.0) if tid is not None else None]
-                if tid is None and pair not in self._phrases_seen:
+                if tid is None and not self._written(a, b):
                     # a pair the catalog never writes: try one edit on either side
-                    for fixed, which, cand in self._pair_fixes(a, b):
+                    for rank, (fixed, which, cand) in enumerate(self._pair_fixes(a, b)):
                         alts.append(self._alternative([(self._term_ids[fixed], 1.0)], CORRECTION_WEIGHT))
                         extra = self._alternative(self._terms([cand], 1.0), CORRECTION_WEIGHT)
                         if extra is not None:
                             unigram_groups[k + which].alternatives.append(extra)
                             name_terms.update(t for t, _ in extra.terms)
-                        corrections.setdefault(run[k + which], cand)
+                        if rank == 0:
+                            corrections.setdefault(run[k + which], cand)
                 if any(alt is not None for alt in alts):
                     pair_weight = max(alt.mass for alt in alts if alt is not None)
                     add_group(w * pair_weight, alts)
@@ -396,6 +447,10 @@ class SearchIndex:
         folded_text = " ".join(fold_token(t) for t in typed)
         return _Query(groups, codes, prefixes, name_terms, kept, typed, corrections, folded_text)
 
+    def _written(self, a: str, b: str) -> bool:
+        """Does the catalog's full text ever write the pair "a b"?"""
+        return f"{a} {b}" in self._pairs_seen
+
     def _pair_fixes(self, a: str, b: str) -> list[tuple[str, int, str]]:
         """Known pairs one edit away from the unknown pair "a b": (pair, 0|1 which side, fix)."""
         fixes: list[tuple[str, int, str]] = []
@@ -406,6 +461,8 @@ class SearchIndex:
                 pair = f"{cand} {b}" if which == 0 else f"{a} {cand}"
                 if pair in self._term_ids:
                     fixes.append((pair, which, cand))
+        # the pair the catalog uses most is the likeliest meaning
+        fixes.sort(key=lambda f: -len(self._post_ids[self._term_ids[f[0]]]))
         return fixes[:3]
 
     def _best_in_context(self, folded: list[str], word: str) -> str | None:
@@ -430,7 +487,11 @@ class SearchIndex:
         hits: list[SearchHit] = []
         seen: set[int] = set()
         for code in q.codes:
-            docs = [self._by_code[code]] if code in self._by_code else self._by_base.get(code, [])
+            base = ".".join(code.split(".")[:2])
+            if code in self._by_code:
+                docs = [self._by_code[code]]
+            else:  # a national code finds its province variants, and the other way round
+                docs = self._by_base.get(base, [])
             for doc in docs:
                 if doc not in seen:
                     seen.add(doc)
@@ -475,19 +536,22 @@ class SearchIndex:
         final = COVERAGE_SHARE * coverage + NAME_SHARE * precision + self._level_prior[cand]
 
         # A modifier must agree: in the name's head but not asked for, or asked for but absent.
-        penalty = np.zeros(n, dtype=np.float32)
+        # Several disagreements cost no more than one: long names list several actions.
+        unasked = np.zeros(n, dtype=np.float32)
+        missing = np.zeros(n, dtype=np.float32)
         for mod, head, lacking in self._modifiers:
             if not _loosely_contains(q.tokens, mod):
-                penalty[head] += MODIFIER_PENALTY
+                unasked[head] = MODIFIER_PENALTY
             elif _loosely_contains(q.typed, mod):
-                penalty[lacking] += MODIFIER_PENALTY
+                missing[lacking] = MODIFIER_PENALTY
+        penalty = unasked + missing
         final -= penalty[cand]
         exact = self._docs_by_name.get(q.folded_text)
         if exact:
             bonus = np.zeros(n, dtype=np.float32)
             bonus[exact] = EXACT_NAME_BONUS
             final += bonus[cand]
-        final[coverage < MIN_COVERAGE] = -1.0
+        final[(coverage < MIN_COVERAGE) | (final < MIN_SCORE)] = -1.0
 
         k = min(len(cand), max(limit, CANDIDATES))
         top = np.argpartition(-final, k - 1)[:k] if k < len(cand) else np.arange(len(cand))
@@ -505,22 +569,19 @@ class SearchIndex:
         q = self._analyze(query)
         out: list[str] = []
         if q.corrections:
-            fixed = " ".join(q.corrections.get(t, t) for t in q.typed)
+            fixed = " ".join(
+                self._spelling.get(q.corrections[t], q.corrections[t]) if t in q.corrections else t
+                for t in q.typed
+            )
             if fixed != " ".join(q.typed):
                 out.append(fixed)
         text = q.folded_text
         if len(text) >= 3:
             for name, _score, _ in process.extract(
-                text, self._distinct_names, scorer=fuzz.WRatio, limit=limit, score_cutoff=70
+                text, self._distinct_names, scorer=fuzz.QRatio, limit=limit, score_cutoff=72
             ):
                 out.append(self._procs[self._docs_by_name[name][0]].name)
         return list(dict.fromkeys(out))[:limit]
-
-
-def _full_text(p: Procedure) -> str:
-    parts = [p.audience, p.conditions, *p.steps, *p.results, *(d.name for d in p.documents)]
-    parts += [c.description for c in p.channels]
-    return " ".join(parts)
 
 
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
