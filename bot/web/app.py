@@ -1,0 +1,355 @@
+"""aiohttp application serving the web chat: the page, its JSON API and a health check.
+
+`create_web_app()` builds an `Application` with the chat mounted; the composition root may add
+more routes to it (a Telegram webhook, an ingest API) before starting it. `setup_webchat()`
+mounts the chat on an application someone else created.
+
+HTTP API (all JSON, `Cache-Control: no-store`):
+- `POST /api/chat/messages` `{"text": str, "client_id"?: str, "silent"?: bool}`
+- `POST /api/chat/callbacks` `{"message_id": int, "data": str}`
+  both -> `200 {"events": [...], "cursor": int}` (the events this input produced)
+- `GET /api/chat/events?after=<seq>&timeout=<0..25 s>` long-poll
+  -> `200 {"events": [...], "cursor": int, "reset": bool}`
+- `GET /healthz` -> `200 {"status": "ok"}`
+Errors: `{"error": <code>, "detail": <message>}` with 400/403/404/409/413/415/429/500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiogram import Dispatcher
+from aiohttp import web
+
+from bot.config import Settings
+
+from .webchat import (
+    MAX_BODY_BYTES,
+    WebChatBot,
+    WebChatChannel,
+    WebChatHub,
+    WebChatInputError,
+    Visitor,
+)
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+COOKIE_NAME = "webchat_visitor"
+COOKIE_MAX_AGE = 30 * 24 * 3600
+LONG_POLL_MAX_SECONDS = 25.0
+JANITOR_INTERVAL_SECONDS = 60.0
+
+WEBCHAT_CHANNEL_KEY = web.AppKey("webchat_channel", WebChatChannel)
+SETTINGS_KEY = web.AppKey("settings", Settings)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+_STATIC_FILES = {
+    "/": ("index.html", "text/html"),
+    "/static/chat.js": ("chat.js", "text/javascript"),
+    "/static/chat.css": ("chat.css", "text/css"),
+    "/static/favicon.svg": ("favicon.svg", "image/svg+xml"),
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class _Config:
+    """What the chat's handlers need, kept on the app under a private key."""
+
+    def __init__(self, channel: WebChatChannel, allowed_origins: frozenset[str]) -> None:
+        self.channel = channel
+        self.allowed_origins = allowed_origins
+
+
+_CONFIG_KEY = web.AppKey("webchat_config", _Config)
+
+
+def _error(status: int, code: str, detail: str) -> web.Response:
+    response = web.json_response({"error": code, "detail": detail}, status=status)
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _json(payload: dict[str, Any]) -> web.Response:
+    response = web.json_response(payload, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _api(handler: Handler) -> Handler:
+    """Turns `WebChatInputError` into a JSON error response."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except WebChatInputError as error:
+            return _error(error.status, error.code, error.message)
+
+    return wrapper
+
+
+def _check_same_origin(request: web.Request, allowed: frozenset[str]) -> None:
+    """CSRF guard: a browser's cross-site POST carries a foreign Origin (or Sec-Fetch-Site)."""
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        if origin in allowed:
+            return
+        parts = urlsplit(origin)
+        # Compare host[:port] only: behind a TLS-terminating proxy the scheme we see is http.
+        if (
+            origin == "null"
+            or parts.scheme not in ("http", "https")
+            or parts.netloc != request.host
+        ):
+            raise WebChatInputError(403, "cross_origin", "cross-origin requests are not allowed")
+        return
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        raise WebChatInputError(403, "cross_origin", "cross-origin requests are not allowed")
+
+
+async def _read_json(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
+    _check_same_origin(request, allowed)
+    if request.content_type != "application/json":
+        raise WebChatInputError(415, "unsupported_media_type", "send application/json")
+    too_large = WebChatInputError(
+        413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes"
+    )
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise too_large
+    body = bytearray()
+    while chunk := await request.content.read(MAX_BODY_BYTES + 1 - len(body)):
+        body.extend(chunk)
+        if len(body) > MAX_BODY_BYTES:
+            raise too_large
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WebChatInputError(400, "invalid_json", f"body is not valid JSON: {error}") from error
+    if not isinstance(payload, dict):
+        raise WebChatInputError(400, "invalid_json", "body must be a JSON object")
+    return payload
+
+
+def _visitor(request: web.Request) -> tuple[Visitor, bool]:
+    hub = request.app[_CONFIG_KEY].channel.hub
+    return hub.visitor(request.cookies.get(COOKIE_NAME))
+
+
+def _with_cookie(request: web.Request, response: web.StreamResponse, visitor: Visitor) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        visitor.token,
+        max_age=COOKIE_MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=request.secure,
+    )
+
+
+def _load_static() -> dict[str, tuple[bytes, str]]:
+    return {
+        route: ((STATIC_DIR / name).read_bytes(), content_type)
+        for route, (name, content_type) in _STATIC_FILES.items()
+    }
+
+
+def _static_handler(body: bytes, content_type: str) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.Response(body=body, content_type=content_type, charset="utf-8")
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Cache-Control"] = "no-cache"
+        if content_type == "text/html":
+            # The page is where a visitor first arrives: give it its cookie before any fetch.
+            visitor, new_cookie = _visitor(request)
+            if new_cookie:
+                _with_cookie(request, response, visitor)
+        return response
+
+    return handler
+
+
+async def _answer(
+    request: web.Request,
+    visitor: Visitor,
+    new_cookie: bool,
+    handling: Awaitable[list[dict[str, Any]]],
+    what: str,
+) -> web.StreamResponse:
+    """Run the channel; the events it produced, or a JSON error. The cookie is set either way,
+    so a first request that fails still ties later polls to the same visitor."""
+    try:
+        events = await handling
+        response = _json({"events": events, "cursor": visitor.cursor})
+    except WebChatInputError as error:
+        response = _error(error.status, error.code, error.message)
+    except Exception:  # the channel boundary: a handler bug must not kill the connection
+        logger.exception("web chat failed to handle %s", what)
+        response = _error(500, "internal_error", "the assistant failed to answer; try again")
+    if new_cookie:
+        _with_cookie(request, response, visitor)
+    return response
+
+
+@_api
+async def post_message(request: web.Request) -> web.StreamResponse:
+    config = request.app[_CONFIG_KEY]
+    payload = await _read_json(request, config.allowed_origins)
+    text = payload.get("text")
+    if not isinstance(text, str):
+        raise WebChatInputError(400, "invalid_text", "'text' must be a string")
+    client_id = payload.get("client_id")
+    if client_id is not None and (
+        not isinstance(client_id, str)
+        or not client_id
+        or len(client_id) > 64
+        or not all(c.isascii() and (c.isalnum() or c in "_-") for c in client_id)
+    ):
+        raise WebChatInputError(
+            400, "invalid_client_id", "'client_id' must be 1-64 of A-Z a-z 0-9 _ -"
+        )
+    silent = payload.get("silent", False)
+    if not isinstance(silent, bool):
+        raise WebChatInputError(400, "invalid_silent", "'silent' must be a boolean")
+    visitor, new_cookie = _visitor(request)
+    handling = config.channel.handle_text(visitor, text, client_id=client_id, echo=not silent)
+    return await _answer(request, visitor, new_cookie, handling, "a message")
+
+
+@_api
+async def post_callback(request: web.Request) -> web.StreamResponse:
+    config = request.app[_CONFIG_KEY]
+    payload = await _read_json(request, config.allowed_origins)
+    message_id = payload.get("message_id")
+    if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:
+        raise WebChatInputError(
+            400, "invalid_message_id", "'message_id' must be a positive integer"
+        )
+    visitor, new_cookie = _visitor(request)
+    data: Any = payload.get("data")  # validated by the channel
+    handling = config.channel.handle_callback(visitor, message_id, data)
+    return await _answer(request, visitor, new_cookie, handling, "a button press")
+
+
+@_api
+async def get_events(request: web.Request) -> web.StreamResponse:
+    try:
+        after = int(request.query.get("after", "0"))
+        timeout = float(request.query.get("timeout", str(LONG_POLL_MAX_SECONDS)))
+    except ValueError as error:
+        raise WebChatInputError(
+            400, "invalid_query", "'after' and 'timeout' must be numbers"
+        ) from error
+    if not math.isfinite(timeout):  # "nan" would reach asyncio.wait_for
+        timeout = LONG_POLL_MAX_SECONDS
+    timeout = min(max(timeout, 0.0), LONG_POLL_MAX_SECONDS)
+    visitor, new_cookie = _visitor(request)
+    reset = after < 0 or after > visitor.cursor  # the page knows a log this server never had
+    if reset:
+        events = visitor.events_after(0)
+    else:
+        events = await visitor.wait_for_events(after, timeout)
+    response = _json({"events": events, "cursor": visitor.cursor, "reset": reset})
+    if new_cookie:
+        _with_cookie(request, response, visitor)
+    return response
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return _json({"status": "ok"})
+
+
+def setup_webchat(
+    app: web.Application,
+    *,
+    dispatcher: Dispatcher,
+    hub: WebChatHub | None = None,
+    bot: WebChatBot | None = None,
+    allowed_origins: Iterable[str] = (),
+    feed_kwargs: dict[str, Any] | None = None,
+) -> WebChatChannel:
+    """Mount the web chat (page, static files, API) on `app`; returns the channel."""
+    channel = WebChatChannel(dispatcher, hub=hub, bot=bot, feed_kwargs=feed_kwargs)
+    app[WEBCHAT_CHANNEL_KEY] = channel
+    app[_CONFIG_KEY] = _Config(channel, frozenset(allowed_origins))
+    for route, (body, content_type) in _load_static().items():
+        app.router.add_get(route, _static_handler(body, content_type))
+    app.router.add_post("/api/chat/messages", post_message)
+    app.router.add_post("/api/chat/callbacks", post_callback)
+    app.router.add_get("/api/chat/events", get_events)
+    app.cleanup_ctx.append(_janitor)
+    app.on_shutdown.append(_wake_long_polls)
+    return channel
+
+
+async def _janitor(app: web.Application) -> AsyncIterator[None]:
+    channel = app[WEBCHAT_CHANNEL_KEY]
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(JANITOR_INTERVAL_SECONDS)
+            channel.hub.expire_idle()
+
+    task = asyncio.create_task(sweep(), name="webchat-janitor")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await channel.close()
+
+
+async def _wake_long_polls(app: web.Application) -> None:
+    app[WEBCHAT_CHANNEL_KEY].hub.wake_all()
+
+
+def create_web_app(
+    *,
+    dispatcher: Dispatcher,
+    settings: Settings,
+    hub: WebChatHub | None = None,
+    bot: WebChatBot | None = None,
+    visitor_secret: bytes | None = None,
+    allowed_origins: Iterable[str] = (),
+    feed_kwargs: dict[str, Any] | None = None,
+) -> web.Application:
+    """The web application with the chat mounted and `GET /healthz`.
+
+    `visitor_secret` keys the cookie -> chat id mapping (stable ids across restarts); ignored
+    when `hub` is given. Add further routes to the returned app before starting it.
+    """
+    app = web.Application()
+    app[SETTINGS_KEY] = settings
+    if hub is None and bot is None:
+        hub = WebChatHub(secret=visitor_secret)
+    setup_webchat(
+        app,
+        dispatcher=dispatcher,
+        hub=hub,
+        bot=bot,
+        allowed_origins=allowed_origins,
+        feed_kwargs=feed_kwargs,
+    )
+    app.router.add_get("/healthz", healthz)
+    return app

@@ -1,0 +1,282 @@
+"""The web chat in a real (headless) Chromium: typing, result buttons, a card edited in place.
+
+Runs against Debian's /usr/bin/chromium (never a downloaded browser). Skipped only when that
+binary is missing and CI is not set; in CI a missing Chromium is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Dispatcher, F, Router
+from aiogram.filters import CommandStart
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiohttp import web
+
+from bot.config import Settings
+from bot.web import create_web_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason="/usr/bin/chromium is missing (apt-get install chromium); required when CI is set",
+    ),
+]
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+
+# ------------------------------------------------------------------------ fixtures
+
+
+def _kb(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=t, callback_data=d) for t, d in row] for row in rows
+        ]
+    )
+
+
+def create_demo_router() -> Router:
+    """A stand-in for the real dialogs: menu, search results, a paged card edited in place."""
+    router = Router(name="webchat-demo")
+
+    @router.message(CommandStart())
+    async def start(message: Message) -> None:
+        await message.answer(
+            "<b>Xin chào!</b> Hãy nhập tên thủ tục bạn cần.",
+            reply_markup=_kb([("Tra cứu thủ tục", "menu:proc")]),
+        )
+
+    @router.message(F.text)
+    async def search(message: Message) -> None:
+        await message.answer(
+            f"Kết quả cho <i>{message.text}</i>:",
+            reply_markup=_kb([("Đăng ký khai sinh", "open:ks")], [("Đăng ký kết hôn", "open:kh")]),
+        )
+
+    @router.callback_query(F.data.startswith("open:"))
+    async def open_card(query: CallbackQuery) -> None:
+        await query.answer()
+        assert isinstance(query.message, Message)
+        await query.message.answer(
+            "<b>Đăng ký khai sinh</b>\nTrang 1/2: hồ sơ cần chuẩn bị <script>alert(1)</script>"
+            .replace("<script>", "&lt;script&gt;").replace("</script>", "&lt;/script&gt;"),
+            reply_markup=_kb([("1/2", "noop"), ("Trang sau ›", "page:2")]),
+        )
+
+    @router.callback_query(F.data.startswith("page:"))
+    async def page(query: CallbackQuery) -> None:
+        assert isinstance(query.message, Message)
+        await query.message.edit_text(
+            '<b>Đăng ký khai sinh</b>\nTrang 2/2: nộp tại <a href="https://dichvucong.gov.vn">'
+            "Cổng Dịch vụ công</a>",
+            reply_markup=_kb([("‹ Trang trước", "page:1"), ("2/2", "noop")]),
+        )
+        await query.answer("Trang 2")
+
+    return router
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing but CI is set: browser tests must run in CI")
+    async with playwright_api.async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+ServeFn = Callable[[Dispatcher], Awaitable[str]]
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[ServeFn]:
+    runners: list[web.AppRunner] = []
+
+    async def start(dispatcher: Dispatcher) -> str:
+        app = create_web_app(dispatcher=dispatcher, settings=Settings(), visitor_secret=b"e2e")
+        runner, url = await _serve(app)
+        runners.append(runner)
+        return url
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+async def _new_page(browser: Any) -> Any:
+    context = await browser.new_context(locale="vi-VN", viewport={"width": 420, "height": 820})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.js_errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+# --------------------------------------------------------------------------- tests
+
+
+async def test_demo_dialog_in_browser(browser: Any, serve: ServeFn, tmp_path: Path) -> None:
+    dispatcher = Dispatcher()
+    dispatcher.include_router(create_demo_router())
+    url = await serve(dispatcher)
+    page = await _new_page(browser)
+    expect = playwright_api.expect
+
+    await page.goto(url + "/")
+    await expect(page).to_have_title("Trợ lý thủ tục hành chính")
+    # First visit: the page starts the dialog by itself, without showing "/start".
+    await expect(page.locator(".msg.bot").first).to_contain_text("Xin chào!")
+    assert await page.locator(".msg.user").count() == 0
+
+    box = page.get_by_label("Nhập câu hỏi của bạn")
+    await box.fill("làm giấy khai sinh cho con")
+    await box.press("Enter")
+    await expect(page.locator(".msg.user")).to_have_text("làm giấy khai sinh cho con")
+    await expect(box).to_have_value("")
+    result = page.get_by_role("button", name="Đăng ký khai sinh")
+    await result.click()
+
+    card = page.locator(".msg.bot").filter(has_text="Trang 1/2")
+    await expect(card).to_be_visible()
+    await expect(card.locator("b")).to_have_text("Đăng ký khai sinh")
+    # Escaped markup from the bot is text, never an element.
+    await expect(card).to_contain_text("<script>alert(1)</script>")
+    assert await page.locator(".msg script").count() == 0
+    message_id = await card.get_attribute("data-message-id")
+
+    await card.get_by_role("button", name="Trang sau ›").click()
+    edited = page.locator(f'.msg[data-message-id="{message_id}"]')
+    await expect(edited).to_contain_text("Trang 2/2")
+    await expect(edited).not_to_contain_text("Trang 1/2")
+    await expect(page.locator("#toast")).to_have_text("Trang 2")
+    link = edited.get_by_role("link", name="Cổng Dịch vụ công")
+    assert await link.get_attribute("href") == "https://dichvucong.gov.vn/"
+    assert await link.get_attribute("rel") == "noopener noreferrer"
+    # Edited in place: still one card, and it is the same bubble.
+    assert await page.locator(".msg.bot").filter(has_text="Trang 2/2").count() == 1
+    assert await page.locator(".msg.bot").filter(has_text="Trang 1/2").count() == 0
+
+    # The character counter warns before the server cuts a message to 4096 characters.
+    await box.fill("a" * 4100)
+    await expect(page.locator("#counter")).to_have_class("counter warn")
+    await box.fill("")
+
+    # A reload replays the conversation from the server.
+    await page.reload()
+    await expect(page.locator(f'.msg[data-message-id="{message_id}"]')).to_contain_text("Trang 2/2")
+    await expect(page.locator(".msg.user")).to_have_text("làm giấy khai sinh cho con")
+
+    await page.screenshot(path=str(tmp_path / "webchat.png"), full_page=True)
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def _real_dialog_factories() -> Any:
+    try:
+        from bot.factory import create_dispatcher
+        from knowledge.catalog import load_default_catalog
+        from knowledge.search import SearchIndex
+        from storage.db import create_engine, create_session_factory
+        from storage.migrate import upgrade
+    except ImportError as error:  # pragma: no cover - only while the modules are being written
+        pytest.skip(f"real dialogs not importable yet: {error}")
+    return (
+        create_dispatcher,
+        load_default_catalog,
+        SearchIndex,
+        create_engine,
+        create_session_factory,
+        upgrade,
+    )
+
+
+async def test_real_dialog_in_browser(browser: Any, serve: ServeFn, tmp_path: Path) -> None:
+    (
+        create_dispatcher,
+        load_default_catalog,
+        search_index,
+        create_engine,
+        create_session_factory,
+        upgrade,
+    ) = _real_dialog_factories()
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'webchat.sqlite3'}"
+    await upgrade(database_url)
+    engine = create_engine(database_url)
+    settings = Settings(database_url=database_url)
+    try:
+        dispatcher = create_dispatcher(
+            settings=settings,
+            index=search_index.build(load_default_catalog()),
+            session_factory=create_session_factory(engine),
+        )
+        url = await serve(dispatcher)
+        page = await _new_page(browser)
+        expect = playwright_api.expect
+
+        await page.goto(url + "/")
+        await expect(page.locator(".msg.bot").first).to_be_visible()  # the /start menu
+        box = page.get_by_label("Nhập câu hỏi của bạn")
+        await box.fill("lam giay khai sinh cho con")
+        await box.press("Enter")
+
+        answer = page.locator(".msg.bot").nth(1)
+        first_result = answer.locator(".kb-btn").first
+        await expect(first_result).to_be_visible()
+        await first_result.click()
+
+        card = page.locator(".msg.bot").nth(2)
+        await expect(card).to_contain_text("khai sinh", ignore_case=True)
+        await page.screenshot(path=str(tmp_path / "webchat-real.png"), full_page=True)
+
+        # A paging button, when the card has more than one page, edits the same bubble.
+        next_page = card.locator("button.kb-btn", has_text="›")
+        if await next_page.count():
+            before = await card.inner_text()
+            await next_page.first.click()
+            await expect(card).not_to_have_text(before)
+            assert await page.locator(".msg.bot").count() == 3
+        assert page.js_errors == []  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
