@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     )
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description="Keys web chat visitor ids; set it so visitors keep their chat across restarts",
+    )
     default_language: Literal["vi", "en"] = "vi"
     catalog_path: Path | None = Field(
         default=None, description="Compact catalog to load instead of the one shipped in knowledge/data"
@@ -47,7 +51,7 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("bot_token", "webhook_secret", mode="before")
+    @field_validator("bot_token", "webhook_secret", "web_secret", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value

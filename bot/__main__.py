@@ -1,0 +1,149 @@
+"""`python -m bot` runs the assistant; subcommands for the rest (`python -m bot --help`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from bot.config import Settings, load_settings
+
+
+def _print_json(payload: object) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _search_payload(index, query: str, limit: int) -> dict[str, object]:
+    t0 = time.perf_counter()
+    hits = index.search(query, limit)
+    took = (time.perf_counter() - t0) * 1000
+    return {
+        "query": query,
+        "results": [{"code": h.procedure.code, "name": h.procedure.name, "score": h.score} for h in hits],
+        "took_ms": round(took, 3),
+    }
+
+
+async def _cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import create_services
+
+    services = await create_services(settings)
+    try:
+        index = services.index
+        if args.query is None:  # one query per line from standard input, one JSON line each
+            for line in sys.stdin:
+                query = line.rstrip("\n")
+                if query.strip():
+                    _print_json(_search_payload(index, query, args.limit))
+            return 0
+        payload = _search_payload(index, args.query, args.limit)
+        if args.json:
+            _print_json(payload)
+        elif not payload["results"]:
+            print("No procedure matches. Suggestions:", ", ".join(index.suggestions(args.query)) or "-")
+        else:
+            for r in payload["results"]:  # type: ignore[union-attr]
+                print(f"{r['score']:5.1f}  {r['code']:<22} {r['name']}")
+            print(f"({payload['took_ms']} ms)")
+        return 0
+    finally:
+        await services.close()
+
+
+async def _cmd_import_catalog(settings: Settings, args: argparse.Namespace) -> int:
+    from knowledge.catalog import CatalogFormatError, read_catalog_file
+    from storage.db import create_engine, create_session_factory
+    from storage.migrate import upgrade
+    from storage.repositories import ProcedureRepository
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: {path} is not a file", file=sys.stderr)
+        return 2
+    try:
+        result = read_catalog_file(path)
+    except CatalogFormatError as exc:
+        print(f"error: {path} is not a procedure catalog: {exc}", file=sys.stderr)
+        return 2
+    for row, reason in result.errors:
+        print(f"row {row}: skipped: {reason}", file=sys.stderr)
+    await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            inserted, updated = await ProcedureRepository(session).upsert_many(
+                result.procedures, source=args.source or path.name
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(
+        f"{path.name}: {len(result.procedures)} procedures read, {inserted} new, {updated} updated, "
+        f"{len(result.errors)} rows skipped"
+    )
+    return 0 if result.procedures or not result.errors else 1
+
+
+async def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.migrate import upgrade
+
+    await upgrade(settings.database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+async def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import run
+
+    await run(settings)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Citizen assistant for public administration")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="serve the web chat, and Telegram when BOT_TOKEN is set (default)")
+    p = sub.add_parser("search", help="search the catalog from the command line")
+    p.add_argument("query", nargs="?", help="the question; without it, one query per line from stdin")
+    p.add_argument("--json", action="store_true", help="print {query, results, took_ms} as JSON")
+    p.add_argument("--limit", type=int, default=5)
+    p = sub.add_parser("import-catalog", help="load a province's catalog export (JSONL, XLSX, CSV)")
+    p.add_argument("file")
+    p.add_argument("--source", help="label stored with the imported procedures (default: file name)")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    return parser
+
+
+COMMANDS = {
+    None: _cmd_run,
+    "run": _cmd_run,
+    "search": _cmd_search,
+    "import-catalog": _cmd_import_catalog,
+    "migrate": _cmd_migrate,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command in ("search", "import-catalog", "migrate"):
+        # keep the command's own output clean
+        logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        return asyncio.run(COMMANDS[args.command](settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

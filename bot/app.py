@@ -1,0 +1,114 @@
+"""The running assistant: database, catalog and search, web app, and Telegram when configured."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.factory import create_bot, create_dispatcher, default_bot_properties
+from bot.telegram import run_polling, setup_webhook
+from bot.web.app import create_web_app
+from bot.web.webchat import WebChatBot, WebChatHub
+from knowledge.catalog import load_compact, load_default_catalog
+from knowledge.models import Procedure
+from knowledge.search import SearchIndex
+from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
+from storage.db import create_engine, create_session_factory
+from storage.migrate import upgrade
+from storage.repositories import ProcedureRepository
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    index: SearchIndex
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def build_index(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> SearchIndex:
+    """The shipped catalog (or CATALOG_PATH), overlaid by the procedures imported into the DB."""
+    if settings.catalog_path is not None:
+        base = load_compact(settings.catalog_path)
+        vocabulary = None  # computed from the catalog itself
+    else:
+        base = load_default_catalog()
+        vocabulary = load_default_vocabulary()
+    async with session_factory() as session:
+        imported = await ProcedureRepository(session).list_all()
+    merged: dict[str, Procedure] = {p.code: p for p in base}
+    merged.update((p.code, p) for p in imported)
+    if vocabulary is not None and imported:
+        vocabulary = vocabulary.merge(TextVocabulary.from_procedures(imported))
+    index = await asyncio.to_thread(SearchIndex.build, list(merged.values()), None, vocabulary)
+    logger.info("Catalog: %d procedures (%d imported)", len(index), len(imported))
+    return index
+
+
+async def create_services(settings: Settings) -> Services:
+    await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    index = await build_index(settings, session_factory)
+    return Services(settings, engine, session_factory, index)
+
+
+def create_app(services: Services) -> tuple[web.Application, Bot | None, Dispatcher]:
+    """The aiohttp app serving the web chat (and the Telegram webhook in webhook mode)."""
+    settings = services.settings
+    dispatcher = create_dispatcher(
+        settings=settings, index=services.index, session_factory=services.session_factory
+    )
+    hub = WebChatHub(
+        secret=settings.web_secret.get_secret_value().encode() if settings.web_secret else None
+    )
+    web_bot = WebChatBot(hub, default=default_bot_properties())
+    app = create_web_app(dispatcher=dispatcher, settings=settings, hub=hub, bot=web_bot)
+    telegram_bot = create_bot(settings) if settings.bot_token is not None else None
+    if telegram_bot is not None and settings.telegram_mode == "webhook":
+        setup_webhook(app, telegram_bot, dispatcher, settings)
+    return app, telegram_bot, dispatcher
+
+
+async def run(settings: Settings) -> None:
+    """Serve until cancelled (Ctrl+C)."""
+    services = await create_services(settings)
+    app, telegram_bot, dispatcher = create_app(services)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web_host, settings.web_port)
+    await site.start()
+    logger.info("Web chat: http://%s:%d/", settings.web_host, settings.web_port)
+    polling: asyncio.Task[None] | None = None
+    if telegram_bot is not None and settings.telegram_mode == "polling":
+        polling = asyncio.create_task(run_polling(telegram_bot, dispatcher))
+    elif telegram_bot is None:
+        logger.info("Telegram: off (set BOT_TOKEN to enable)")
+    try:
+        if polling is not None:
+            await polling
+        else:
+            await asyncio.Event().wait()
+    finally:
+        if polling is not None and not polling.done():
+            polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
+        await runner.cleanup()
+        if telegram_bot is not None:
+            await telegram_bot.session.close()
+        await services.close()

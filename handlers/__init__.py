@@ -1,0 +1,24 @@
+"""Dialog logic, written once as aiogram routers and shared by every channel.
+
+Routers are created by factories (`create_routers()`), never kept as module-level singletons,
+so a fresh dispatcher can be built any number of times in one process.
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from . import common, errors, procedures
+
+
+def create_routers() -> list[Router]:
+    """Fresh feature routers in the order the dispatcher must include them.
+
+    `common` (commands, menu, language) goes first so commands are never taken for search
+    queries; `procedures` holds the catch-all free-text handler, so it comes last among the
+    features; `errors` only listens to error events.
+    """
+    return [common.create_router(), procedures.create_router(), errors.create_router()]
+
+
+__all__ = ["create_routers"]

@@ -1,0 +1,73 @@
+"""One place that turns exceptions into friendly replies; the bot keeps serving."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import ErrorEvent, Message
+
+from . import texts
+from .exceptions import DialogError, ProcedureNotFound, SuggestionExpired
+
+logger = logging.getLogger(__name__)
+
+
+def friendly_text(exception: BaseException) -> str:
+    """The citizen-facing explanation of an exception (current locale)."""
+    if isinstance(exception, ProcedureNotFound):
+        return texts.procedure_not_found()
+    if isinstance(exception, SuggestionExpired):
+        return texts.suggestion_expired()
+    return texts.generic_error()
+
+
+def _is_not_modified(exception: BaseException) -> bool:
+    # Pressing the same page twice, or Telegram redelivering an update: nothing to fix.
+    return isinstance(exception, TelegramBadRequest) and "message is not modified" in exception.message
+
+
+async def _reply(event: ErrorEvent, text: str) -> None:
+    update = event.update
+    callback = update.callback_query
+    message = update.message
+    if callback is not None:
+        try:
+            await callback.answer()  # stop the button's spinner; may fail if already answered
+        except TelegramAPIError:
+            logger.debug("Callback query %s was already answered", callback.id)
+        message = callback.message if isinstance(callback.message, Message) else None
+    if message is None:
+        return
+    try:
+        await message.answer(text)
+    except TelegramAPIError:
+        # Telegram itself is failing: the error is already logged, and there is nobody to tell.
+        logger.warning("Could not send the error reply for update %s", update.update_id, exc_info=True)
+
+
+def create_router() -> Router:
+    router = Router(name="errors")
+
+    @router.error()
+    async def on_error(event: ErrorEvent) -> bool:
+        exception = event.exception
+        if _is_not_modified(exception):
+            if event.update.callback_query is not None:
+                try:
+                    await event.update.callback_query.answer()
+                except TelegramAPIError:
+                    logger.debug("Could not answer the callback query", exc_info=True)
+            return True
+        if isinstance(exception, DialogError):
+            logger.info("Update %s: %s", event.update.update_id, exception)
+        else:
+            logger.error(
+                "Update %s failed: %s", event.update.update_id, type(exception).__name__,
+                exc_info=(type(exception), exception, exception.__traceback__),
+            )
+        await _reply(event, friendly_text(exception))
+        return True
+
+    return router

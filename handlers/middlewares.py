@@ -1,0 +1,97 @@
+"""Middlewares: one database session per handled event, and the citizen's locale."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Router
+from aiogram.types import ErrorEvent, TelegramObject, User
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import UserRepository
+
+from .i18n import channel_of, locale_from_language_code
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+SESSION_KEY = "session"
+
+
+class DbSessionMiddleware(BaseMiddleware):
+    """Inner middleware: opens one session for the handler, exposed as `session`.
+
+    Nothing is committed here; handlers that write call `await session.commit()` themselves,
+    and whatever they did not commit is rolled back when the session closes.
+    """
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.session_factory = session_factory
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.session_factory() as session:
+            data[SESSION_KEY] = session
+            try:
+                return await handler(event, data)
+            finally:
+                data.pop(SESSION_KEY, None)
+
+
+class UserLocaleMiddleware(I18nMiddleware):
+    """Locale = the language the citizen chose (stored per channel), else Telegram's
+    `language_code` ("en…" -> English), else Vietnamese.
+
+    Registered as an inner middleware after `DbSessionMiddleware`, it reuses the event's
+    session; on error events (whose session is already closed) it opens a short one.
+    """
+
+    def __init__(self, i18n: I18n, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__(i18n=i18n)
+        self.session_factory = session_factory
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user: User | None = data.get("event_from_user")
+        if user is None and isinstance(event, ErrorEvent):
+            context = event.update.event
+            user = getattr(context, "from_user", None)
+        if user is None:
+            return self.i18n.default_locale
+        stored = await self._stored_language(data, channel_of(data.get("bot")), str(user.id))
+        if stored in self.i18n.available_locales:
+            return stored
+        return locale_from_language_code(user.language_code, self.i18n.default_locale)
+
+    async def _stored_language(self, data: dict[str, Any], channel: str, external_id: str) -> str | None:
+        try:
+            session: AsyncSession | None = data.get(SESSION_KEY)
+            if session is not None:
+                return await UserRepository(session).get_language(channel, external_id)
+            async with self.session_factory() as own:
+                return await UserRepository(own).get_language(channel, external_id)
+        except SQLAlchemyError:
+            # The database being unavailable must not silence the bot: fall back to defaults.
+            logger.warning("Could not read the language preference", exc_info=True)
+            return None
+
+
+def register_middlewares(
+    router: Router,
+    *,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+) -> None:
+    """DB session then locale on every event observer of `router` (inner, so both run only
+    for events a handler actually takes), and the locale on error events too."""
+    db = DbSessionMiddleware(session_factory)
+    locale = UserLocaleMiddleware(i18n, session_factory)
+    for name, observer in router.observers.items():
+        if name in ("update", "error"):
+            continue
+        observer.middleware(db)
+        observer.middleware(locale)
+    router.errors.middleware(locale)

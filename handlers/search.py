@@ -1,0 +1,56 @@
+"""What a free-text question resolves to: one card, a list of results, or nothing (pure)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from knowledge.models import Procedure
+from knowledge.search import SearchIndex
+
+from .userinput import find_procedure_codes
+
+RESULT_LIMIT = 5
+SUGGESTION_LIMIT = 3
+
+
+class Outcome(str, enum.Enum):
+    CARD = "card"  # a procedure code was typed and found: open its card directly
+    RESULTS = "results"
+    NOTHING = "nothing"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    outcome: Outcome
+    procedures: tuple[Procedure, ...] = ()
+    suggestions: tuple[str, ...] = field(default=())
+
+
+def _exact_code_hit(index: SearchIndex, text: str, hits: list[Procedure]) -> Procedure | None:
+    codes = find_procedure_codes(text)
+    if not codes:
+        return None
+    wanted = {c.casefold() for c in codes}
+    for p in hits:
+        if p.code.casefold() in wanted:
+            return p
+    for code in codes:
+        found = index.get(code)
+        if found is not None:
+            return found
+    # "1.001193" typed while the catalog only holds a province's "1.001193.H19": open it when
+    # there is exactly one such procedure among the hits.
+    by_base = [p for p in hits if p.base_code.casefold() in wanted]
+    return by_base[0] if len(by_base) == 1 else None
+
+
+def resolve(index: SearchIndex, text: str, limit: int = RESULT_LIMIT) -> Resolution:
+    hits = [hit.procedure for hit in index.search(text, limit=limit)]
+    exact = _exact_code_hit(index, text, hits)
+    if exact is not None:
+        return Resolution(Outcome.CARD, (exact,))
+    if hits:
+        return Resolution(Outcome.RESULTS, tuple(hits))
+    suggestions = tuple(s for s in index.suggestions(text, limit=SUGGESTION_LIMIT) if s.strip())
+    return Resolution(Outcome.NOTHING, (), suggestions[:SUGGESTION_LIMIT])

@@ -1,0 +1,146 @@
+"""Citizen-facing texts of the menu, help and "coming soon" answers (HTML, current locale)."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+
+from .render import quote, search_examples
+from .userinput import shorten
+
+NATIONAL_PORTAL_URL = "https://dichvucong.gov.vn"
+
+
+def welcome(first_name: str | None) -> str:
+    greeting = (
+        _("Hello {name}!").format(name=quote(shorten(first_name, 64)))
+        if first_name
+        else _("Hello!")
+    )
+    return "\n\n".join(
+        [
+            "👋 " + greeting,
+            _(
+                "I am the citizen assistant for public administrative procedures. I can tell you "
+                "which documents to prepare, the steps, where to submit, the time limit and the fees."
+            ),
+            _("Type your question, for example “register a birth”, or choose below:"),
+        ]
+    )
+
+
+def menu_prompt() -> str:
+    return _("What can I help you with? Choose below or type your question.")
+
+
+def help_text() -> str:
+    return "\n\n".join(
+        [
+            "<b>" + _("ℹ️ How to use the assistant") + "</b>",
+            _("Describe what you need to do, and I will find the matching administrative procedures."),
+            search_examples(),
+            _(
+                "Tap a result to see its card: documents to bring, steps, time limit and fees for "
+                "each way of applying, the agency and the legal basis. Long cards have several pages."
+            ),
+            _(
+                "Commands:\n/start — main menu\n/help — this help\n/language — change the language"
+            ),
+            _("This assistant gives information only; the agency that receives your dossier has the final say."),
+        ]
+    )
+
+
+def procedures_prompt() -> str:
+    return "\n\n".join(
+        [
+            _("📚 Type the name of the procedure or describe what you need to do."),
+            search_examples(),
+        ]
+    )
+
+
+def dossiers_coming_soon() -> str:
+    return "\n\n".join(
+        [
+            "<b>" + _("🔍 Dossier status lookup is coming soon") + "</b>",
+            _(
+                "We are connecting this assistant to the one-stop system; the lookup will come "
+                "in a next release."
+            ),
+            _(
+                "Meanwhile, you can look up your dossier on the National Public Service Portal "
+                "({url}) with the dossier code printed on your receipt, or call the service "
+                "centre where you submitted it."
+            ).format(url=NATIONAL_PORTAL_URL),
+        ]
+    )
+
+
+def feedback_coming_soon() -> str:
+    return "\n\n".join(
+        [
+            "<b>" + _("✍️ Feedback and petitions are coming soon") + "</b>",
+            _("Sending feedback on administrative regulations through this assistant will come in a next release."),
+            _(
+                "Meanwhile, you can send feedback or a petition on the National Public Service "
+                "Portal ({url}), section “Phản ánh kiến nghị”. Complaints and denunciations follow "
+                "a different procedure: please contact the agency concerned directly."
+            ).format(url=NATIONAL_PORTAL_URL),
+        ]
+    )
+
+
+def language_prompt() -> str:
+    return _("🌐 Choose your language:")
+
+
+def language_changed() -> str:
+    return _("✅ Language changed to English.")
+
+
+def non_text_message() -> str:
+    return "\n\n".join(
+        [
+            _("📝 I can only read text messages for now, not stickers, photos, files or contacts."),
+            _("Please type your question, for example “register a birth”."),
+        ]
+    )
+
+
+def empty_message() -> str:
+    return "\n\n".join([_("📝 Your message is empty."), search_examples()])
+
+
+def no_words_message() -> str:
+    return "\n\n".join(
+        [_("🙂 I could not find any words in your message. Please type your question in words."), search_examples()]
+    )
+
+
+def unknown_command() -> str:
+    return _("I do not know this command. Try /start for the menu or /help.")
+
+
+def generic_error() -> str:
+    return _("⚠️ Sorry, something went wrong on our side. Please try again in a moment.")
+
+
+def procedure_not_found() -> str:
+    return _("This procedure is no longer in the catalog. Please search again.")
+
+
+def suggestion_expired() -> str:
+    return _("This suggestion has expired. Please type your question again.")
+
+
+def stale_button() -> str:
+    return _("This button is no longer valid. Please send /start to open the menu again.")
+
+
+def bot_commands() -> list[tuple[str, str]]:
+    """(command, description) pairs for the channel's command menu, in the current locale."""
+    return [
+        ("start", _("Main menu")),
+        ("help", _("How to use the assistant")),
+        ("language", _("Change the language")),
+    ]

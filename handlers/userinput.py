@@ -1,0 +1,90 @@
+"""Cleaning what citizens type before it reaches the search engine (pure, no aiogram)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+
+MAX_QUERY_CHARS = 300
+"""Only this many characters of a message are used for search; the rest is ignored (politely)."""
+
+_WHITESPACE_RE = re.compile(r"\s+")
+# Look-alike quote and dash characters that phones insert; the search only needs plain ones.
+_CHAR_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+_CODE_RE = re.compile(r"(?<![\w.])(\d\.\d{6}(?:\.[0-9A-Za-z]+)*)(?![\w])")
+
+
+class QueryKind(str, Enum):
+    OK = "ok"
+    EMPTY = "empty"  # nothing left after removing whitespace and invisible characters
+    NO_WORDS = "no_words"  # only emoji, punctuation or symbols
+
+
+@dataclass(frozen=True, slots=True)
+class CleanQuery:
+    text: str  # normalised, at most MAX_QUERY_CHARS characters
+    kind: QueryKind
+    truncated: bool  # the citizen's text was longer than the part used for search
+    original_length: int
+
+
+def normalise_text(raw: str) -> str:
+    """NFC, invisible/format characters removed, control characters and runs of whitespace
+    collapsed to one space, trimmed."""
+    text = unicodedata.normalize("NFC", raw)
+    out: list[str] = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "Cf":  # zero-width space/joiners, BOM, soft hyphen, direction marks
+            continue
+        if cat in ("Cc", "Zl", "Zp"):
+            out.append(" ")
+            continue
+        out.append(ch)
+    text = "".join(out).translate(_CHAR_MAP)
+    return _WHITESPACE_RE.sub(" ", text).strip()
+
+
+def _has_words(text: str) -> bool:
+    return any(unicodedata.category(ch)[0] in ("L", "N") for ch in text)
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters, preferably ending at a word boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space >= limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip()
+
+
+def clean_query(raw: str | None, max_chars: int = MAX_QUERY_CHARS) -> CleanQuery:
+    """Normalise a citizen's message and classify it for the dialog."""
+    text = normalise_text(raw or "")
+    if not text:
+        return CleanQuery("", QueryKind.EMPTY, False, 0)
+    if not _has_words(text):
+        return CleanQuery(text[:max_chars], QueryKind.NO_WORDS, len(text) > max_chars, len(text))
+    used = _cut(text, max_chars)
+    return CleanQuery(used, QueryKind.OK, len(used) < len(text), len(text))
+
+
+def find_procedure_codes(text: str) -> list[str]:
+    """Procedure codes written in the text: "1.001193", "thủ tục 1.012753.H19" -> codes."""
+    return [m.group(1).rstrip(".") for m in _CODE_RE.finditer(text)]
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters at a word boundary, adding an ellipsis."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)]
+    space = cut.rfind(" ")
+    if space >= limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-–") + "…"
