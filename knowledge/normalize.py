@@ -14,10 +14,11 @@ import unicodedata
 from functools import lru_cache
 
 # Zero-width and other invisible format characters people paste from apps and web pages.
-_INVISIBLE = dict.fromkeys(
-    map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"),
+_INVISIBLE: dict[int, str | None] = dict.fromkeys(
+    map(ord, "\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"),
     None,
 )
+_INVISIBLE[0x200B] = " "  # a zero-width *space* still separates words
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACE_RE = re.compile(r"\s+")
 # Syllables are letters and digits; a dot or slash inside digits stays (codes, "02/2020").
