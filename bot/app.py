@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -85,7 +86,12 @@ def create_app(services: Services) -> tuple[web.Application, Bot | None, Dispatc
 
 
 async def run(settings: Settings) -> None:
-    """Serve until cancelled (Ctrl+C)."""
+    """Serve until SIGINT/SIGTERM (or cancellation), then shut down cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(sig, stop.set)
     services = await create_services(settings)
     app, telegram_bot, dispatcher = create_app(services)
     runner = web.AppRunner(app)
@@ -99,11 +105,14 @@ async def run(settings: Settings) -> None:
     elif telegram_bot is None:
         logger.info("Telegram: off (set BOT_TOKEN to enable)")
     try:
-        if polling is not None:
-            await polling
-        else:
-            await asyncio.Event().wait()
+        waiters = [asyncio.create_task(stop.wait())] + ([polling] if polling is not None else [])
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if polling is not None and polling.done() and not polling.cancelled() and polling.exception():
+            logger.error("Telegram polling stopped: %s", polling.exception())
+            raise polling.exception()  # type: ignore[misc]
+        logger.info("Shutting down")
     finally:
+        waiters[0].cancel()
         if polling is not None and not polling.done():
             polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
