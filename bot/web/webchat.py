@@ -536,7 +536,8 @@ class WebChatSession(BaseSession):
     ) -> tuple[str, list[MessageEntity], str]:
         """Plain text, entities and the HTML the page shows, as Telegram would parse them."""
         parse_mode = self._resolve(bot, parse_mode)
-        if parse_mode is not None and str(parse_mode).upper() == "HTML":
+        # ParseMode is a str enum: compare its value, str() of it is "ParseMode.HTML"
+        if parse_mode is not None and str(getattr(parse_mode, "value", parse_mode)).upper() == "HTML":
             try:
                 plain, parsed = parse_telegram_html(text)
             except TelegramHTMLError as error:

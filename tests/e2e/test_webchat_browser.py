@@ -213,45 +213,17 @@ async def test_demo_dialog_in_browser(browser: Any, serve: ServeFn, tmp_path: Pa
     assert page.js_errors == []  # type: ignore[attr-defined]
 
 
-def _real_dialog_factories() -> Any:
-    try:
-        from bot.factory import create_dispatcher
-        from knowledge.catalog import load_default_catalog
-        from knowledge.search import SearchIndex
-        from storage.db import create_engine, create_session_factory
-        from storage.migrate import upgrade
-    except ImportError as error:  # pragma: no cover - only while the modules are being written
-        pytest.skip(f"real dialogs not importable yet: {error}")
-    return (
-        create_dispatcher,
-        load_default_catalog,
-        SearchIndex,
-        create_engine,
-        create_session_factory,
-        upgrade,
-    )
+async def test_real_dialog_in_browser(browser: Any, tmp_path: Path) -> None:
+    """The web app exactly as `python -m bot` composes it (bot.app), with the real catalog."""
+    from bot.app import create_app, create_services
 
-
-async def test_real_dialog_in_browser(browser: Any, serve: ServeFn, tmp_path: Path) -> None:
-    (
-        create_dispatcher,
-        load_default_catalog,
-        search_index,
-        create_engine,
-        create_session_factory,
-        upgrade,
-    ) = _real_dialog_factories()
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'webchat.sqlite3'}"
-    await upgrade(database_url)
-    engine = create_engine(database_url)
-    settings = Settings(database_url=database_url)
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'webchat.sqlite3'}")
+    services = await create_services(settings)
+    runner = None
     try:
-        dispatcher = create_dispatcher(
-            settings=settings,
-            index=search_index.build(load_default_catalog()),
-            session_factory=create_session_factory(engine),
-        )
-        url = await serve(dispatcher)
+        app, telegram_bot, _dispatcher = create_app(services)
+        assert telegram_bot is None  # no token: web chat only
+        runner, url = await _serve(app)
         page = await _new_page(browser)
         expect = playwright_api.expect
 
@@ -264,6 +236,9 @@ async def test_real_dialog_in_browser(browser: Any, serve: ServeFn, tmp_path: Pa
         answer = page.locator(".msg.bot").nth(1)
         first_result = answer.locator(".kb-btn").first
         await expect(first_result).to_be_visible()
+        # the bot's HTML is rendered, not shown as tags
+        assert await answer.locator("b").count() >= 1
+        assert "<b>" not in await answer.inner_text()
         await first_result.click()
 
         card = page.locator(".msg.bot").nth(2)
@@ -279,4 +254,6 @@ async def test_real_dialog_in_browser(browser: Any, serve: ServeFn, tmp_path: Pa
             assert await page.locator(".msg.bot").count() == 3
         assert page.js_errors == []  # type: ignore[attr-defined]
     finally:
-        await engine.dispose()
+        if runner is not None:
+            await runner.cleanup()
+        await services.close()

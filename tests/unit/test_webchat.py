@@ -122,6 +122,19 @@ async def test_send_message_becomes_event_and_returns_valid_message(hub: WebChat
     assert again.message_id == 2
 
 
+async def test_html_default_given_as_enum_is_rendered_not_escaped(hub: WebChatHub) -> None:
+    """The composition root passes ParseMode.HTML (an enum), not the string "HTML"."""
+    from aiogram.client.default import DefaultBotProperties
+    from aiogram.enums import ParseMode
+
+    bot = WebChatBot(hub, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    visitor, _ = hub.visitor(None)
+    sent = await bot.send_message(visitor.chat_id, "1. <b>Đăng ký</b> <code>1.001193</code>")
+    assert sent.text == "1. Đăng ký 1.001193"
+    [event] = visitor.events_after(0)
+    assert event["html"] == "1. <b>Đăng ký</b> <code>1.001193</code>"
+
+
 async def test_edit_message_text_replaces_in_place(hub: WebChatHub) -> None:
     bot = WebChatBot(hub)
     visitor, _ = hub.visitor(None)
