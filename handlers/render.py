@@ -259,10 +259,15 @@ def _steps_section(p: Procedure) -> Section:
     section = Section(_line(Span(_("🪜 Steps"), "b")))
     if not p.steps:
         section.items.append((_line(_("The catalog does not describe the steps.")),))
-    for i, step in enumerate(p.steps, 1):
-        step = step.strip()
+    steps = [s.strip() for s in p.steps if s.strip()]
+    # When the catalog numbers its own steps ("Bước 1: ...") its sub-items stay bullets:
+    # inventing numbers for them would contradict the catalog's.
+    numbered = any(s.lower().startswith(("bước", "step")) for s in steps)
+    for i, step in enumerate(steps, 1):
         if step.lower().startswith(("bước", "step")):
             section.items.append((_line(step),))
+        elif numbered:
+            section.items.append((_line("• ", step),))
         else:
             section.items.append((_line(_("Step {n}: ").format(n=format_number(i)), step),))
     return section
@@ -339,14 +344,15 @@ def _portal_section(p: Procedure) -> Section | None:
 
 def card_sections(p: Procedure) -> list[Section]:
     sections = [
+        # what citizens ask first: how long, how much, where; then what to bring and the steps
         _title_section(p),
-        _documents_section(p),
-        _steps_section(p),
         _channels_section(p),
         _agency_section(p),
+        _documents_section(p),
+        _steps_section(p),
         _conditions_section(p),
-        _legal_section(p),
         _results_section(p),
+        _legal_section(p),
         _portal_section(p),
     ]
     return [s for s in sections if s is not None]

@@ -188,3 +188,31 @@ def test_english_card() -> None:
     with i18n.context(), i18n.use_locale("en"):
         text = " ".join(visible(x) for x in render_card_pages(huge_procedure()))
     assert "Documents to bring" in text and "5 working days" in text and "You can apply online" in text
+
+
+def test_steps_keep_the_catalogs_own_numbering() -> None:
+    numbered = Procedure(
+        code="1.000001",
+        name="Thủ tục thử",
+        steps=("Bước 1: Nộp hồ sơ.", "Kiểm tra hồ sơ.", "Bước 2: Nhận kết quả."),
+    )
+    shown = visible("\n".join(render_card_pages(numbered)))
+    assert "Bước 1: Nộp hồ sơ." in shown and "Bước 2: Nhận kết quả." in shown
+    assert "• Kiểm tra hồ sơ." in shown
+    assert "Bước 3" not in shown  # no invented numbers next to the catalog's
+
+    plain = Procedure(code="1.000002", name="Thủ tục thử", steps=("Nộp hồ sơ.", "Nhận kết quả."))
+    shown = visible("\n".join(render_card_pages(plain)))
+    assert "Bước 1: Nộp hồ sơ." in shown and "Bước 2: Nhận kết quả." in shown
+
+
+def test_time_fee_and_place_come_before_the_documents() -> None:
+    p = Procedure(
+        code="1.000003",
+        name="Thủ tục thử",
+        channels=(Channel(kind="direct", time_limit="5 Ngày làm việc", fee="Miễn phí"),),
+        agencies=("UBND cấp xã",),
+        documents=(Document(name="Tờ khai", quantity="1 bản chính"),),
+    )
+    shown = visible(render_card_pages(p)[0])
+    assert shown.index("Miễn phí") < shown.index("UBND cấp xã") < shown.index("Tờ khai")
