@@ -17,13 +17,12 @@ from bot.factory import create_bot, create_dispatcher, default_bot_properties
 from bot.telegram import run_polling, setup_webhook
 from bot.web.app import create_web_app
 from bot.web.webchat import WebChatBot, WebChatHub
-from knowledge.catalog import load_compact, load_default_catalog
-from knowledge.models import Procedure
+from knowledge.catalog import load_compact, load_default_catalog, merge_catalogs
 from knowledge.search import SearchIndex
 from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.repositories import ProcedureRepository
+from storage.repositories import ProcedureRepository, SecretRepository
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +33,7 @@ class Services:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     index: SearchIndex
+    web_secret: bytes  # keys web chat visitor ids: WEB_SECRET, else one kept in the database
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -51,11 +51,10 @@ async def build_index(
         vocabulary = load_default_vocabulary()
     async with session_factory() as session:
         imported = await ProcedureRepository(session).list_all()
-    merged: dict[str, Procedure] = {p.code: p for p in base}
-    merged.update((p.code, p) for p in imported)
+    merged = merge_catalogs(base, imported)
     if vocabulary is not None and imported:
         vocabulary = vocabulary.merge(TextVocabulary.from_procedures(imported))
-    index = await asyncio.to_thread(SearchIndex.build, list(merged.values()), None, vocabulary)
+    index = await asyncio.to_thread(SearchIndex.build, merged, None, vocabulary)
     logger.info("Catalog: %d procedures (%d imported)", len(index), len(imported))
     return index
 
@@ -65,7 +64,12 @@ async def create_services(settings: Settings) -> Services:
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     index = await build_index(settings, session_factory)
-    return Services(settings, engine, session_factory, index)
+    if settings.web_secret is not None:
+        web_secret = settings.web_secret.get_secret_value().encode()
+    else:
+        async with session_factory() as session:
+            web_secret = (await SecretRepository(session).get_or_create("webchat_visitor")).encode()
+    return Services(settings, engine, session_factory, index, web_secret)
 
 
 def create_app(services: Services) -> tuple[web.Application, Bot | None, Dispatcher]:
@@ -74,9 +78,7 @@ def create_app(services: Services) -> tuple[web.Application, Bot | None, Dispatc
     dispatcher = create_dispatcher(
         settings=settings, index=services.index, session_factory=services.session_factory
     )
-    hub = WebChatHub(
-        secret=settings.web_secret.get_secret_value().encode() if settings.web_secret else None
-    )
+    hub = WebChatHub(secret=services.web_secret)
     web_bot = WebChatBot(hub, default=default_bot_properties())
     app = create_web_app(dispatcher=dispatcher, settings=settings, hub=hub, bot=web_bot)
     telegram_bot = create_bot(settings) if settings.bot_token is not None else None

@@ -7,8 +7,10 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
-MAX_QUERY_CHARS = 300
-"""Only this many characters of a message are used for search; the rest is ignored (politely)."""
+from knowledge.normalize import clean_text
+from knowledge.search import MAX_QUERY_CHARS
+
+# Only MAX_QUERY_CHARS characters of a message are used for search; the rest is ignored politely.
 
 _WHITESPACE_RE = re.compile(r"\s+")
 # Look-alike quote and dash characters that phones insert; the search only needs plain ones.
@@ -31,20 +33,9 @@ class CleanQuery:
 
 
 def normalise_text(raw: str) -> str:
-    """NFC, invisible/format characters removed, control characters and runs of whitespace
-    collapsed to one space, trimmed."""
-    text = unicodedata.normalize("NFC", raw)
-    out: list[str] = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat == "Cf":  # zero-width space/joiners, BOM, soft hyphen, direction marks
-            continue
-        if cat in ("Cc", "Zl", "Zp"):
-            out.append(" ")
-            continue
-        out.append(ch)
-    text = "".join(out).translate(_CHAR_MAP)
-    return _WHITESPACE_RE.sub(" ", text).strip()
+    """The search engine's cleaning (NFC, invisible and control characters, white space), plus
+    plain quotes and dashes for the look-alikes phones insert."""
+    return _WHITESPACE_RE.sub(" ", clean_text(raw).translate(_CHAR_MAP)).strip()
 
 
 def _has_words(text: str) -> bool:

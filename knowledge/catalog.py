@@ -15,7 +15,7 @@ import json
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_CATALOG = DATA_DIR / "catalog.jsonl.gz"
 
 CODE_RE = re.compile(r"^\d\.\d{6}(\.[0-9A-Za-z]+)*$")
+MAX_CODE_LENGTH = 40  # real ones are at most ~25 ("2.002307.000.00.00.H35"); chat buttons need room
 
 MINISTRY_BY_DIR = {
     "bo-tai-chinh": "Bộ Tài chính",
@@ -474,6 +475,8 @@ _CSV_COLUMNS = {
 def _check_row(code: str, name: str) -> str | None:
     if not code:
         return "missing procedure code"
+    if len(code) > MAX_CODE_LENGTH:
+        return f"procedure code longer than {MAX_CODE_LENGTH} characters"
     if not is_valid_code(code):
         return f"invalid procedure code {code!r}"
     if not name:
@@ -679,3 +682,38 @@ def _xlsx_from_bytes(path: Path, data: bytes) -> CatalogImport:
         tmp.flush()
         res = _read_xlsx(Path(tmp.name))
     return res
+
+
+# --------------------------------------------------------------------------------------------
+# Overlaying a province's export on the shipped catalog
+
+
+_OWN_FIELDS = {"code", "source", "extra"}
+
+
+def overlay(update: Procedure, base: Procedure) -> Procedure:
+    """`update` with each of its empty fields taken from `base`.
+
+    A province's XLSX export carries only code, name, sector and agencies: its copy of a national
+    procedure keeps the national documents, steps, channels and legal basis.
+    """
+    changes = {
+        f.name: getattr(base, f.name)
+        for f in fields(Procedure)
+        if f.name not in _OWN_FIELDS and not getattr(update, f.name) and getattr(base, f.name)
+    }
+    return replace(update, **changes) if changes else update
+
+
+def merge_catalogs(base: Iterable[Procedure], imported: Iterable[Procedure]) -> list[Procedure]:
+    """The shipped catalog with imported procedures added or overlaid, by code.
+
+    An imported procedure fills its gaps from the shipped record of the same code, else from the
+    national record of its base code ("1.012753.H19" from "1.012753").
+    """
+    by_code = {p.code: p for p in base}
+    national = dict(by_code)
+    for p in imported:
+        ref = national.get(p.code) or national.get(p.base_code)
+        by_code[p.code] = overlay(p, ref) if ref is not None else p
+    return list(by_code.values())

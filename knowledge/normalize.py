@@ -13,12 +13,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-# Zero-width and other invisible format characters people paste from apps and web pages.
-_INVISIBLE: dict[int, str | None] = dict.fromkeys(
-    map(ord, "\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"),
-    None,
-)
-_INVISIBLE[0x200B] = " "  # a zero-width *space* still separates words
+# A zero-width *space* (and the word joiner's cousins that act as spaces) still separate words;
+# every other format character (zero-width joiners, BOM, soft hyphen, direction marks) is dropped.
+_SPACE_LIKE = frozenset("\u200b\u2028\u2029\u3000")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACE_RE = re.compile(r"\s+")
 # Syllables are letters and digits; a dot or slash inside digits stays (codes, "02/2020").
@@ -33,7 +30,11 @@ _FOLD_TABLE = str.maketrans({"đ": "d", "Đ": "d"})
 def clean_text(text: str) -> str:
     """NFC-normalise, drop invisible and control characters, collapse white space."""
     text = unicodedata.normalize("NFC", text)
-    text = text.translate(_INVISIBLE)
+    if not text.isascii():
+        text = "".join(
+            " " if ch in _SPACE_LIKE else "" if unicodedata.category(ch) == "Cf" else ch
+            for ch in text
+        )
     text = _CONTROL_RE.sub(" ", text)
     return _SPACE_RE.sub(" ", text).strip()
 

@@ -6,16 +6,18 @@ Nothing is created at import time; the composition root builds the engine and se
 from storage.db import create_engine, create_session_factory
 from storage.fsm import SQLAlchemyStorage
 from storage.migrate import current, downgrade, downgrade_sync, upgrade, upgrade_sync
-from storage.models import Base, ChatUser, FsmRecord, ImportedProcedure
-from storage.repositories import ProcedureRepository, UserRepository
+from storage.models import AppSecret, Base, ChatUser, FsmRecord, ImportedProcedure
+from storage.repositories import ProcedureRepository, SecretRepository, UserRepository
 
 __all__ = [
+    "AppSecret",
     "Base",
     "ChatUser",
     "FsmRecord",
     "ImportedProcedure",
     "ProcedureRepository",
     "SQLAlchemyStorage",
+    "SecretRepository",
     "UserRepository",
     "create_engine",
     "create_session_factory",

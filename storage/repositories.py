@@ -7,13 +7,15 @@ Repository methods never commit: the caller owns the transaction and calls
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChatUser, ImportedProcedure, utcnow
+from storage.models import AppSecret, ChatUser, ImportedProcedure, utcnow
 
 if TYPE_CHECKING:
     from knowledge.models import Procedure
@@ -125,3 +127,24 @@ class ProcedureRepository:
         """Number of imported procedures."""
         result = await self.session.execute(select(func.count()).select_from(ImportedProcedure))
         return int(result.scalar_one())
+
+
+class SecretRepository:
+    """Secrets generated on first use and kept in the database, so every process shares them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_or_create(self, name: str, nbytes: int = 32) -> str:
+        """The secret called `name`, created (random, URL-safe) and committed if missing."""
+        value = await self.session.scalar(select(AppSecret.value).where(AppSecret.name == name))
+        if value is not None:
+            return value
+        self.session.add(AppSecret(name=name, value=secrets.token_urlsafe(nbytes)))
+        try:
+            await self.session.commit()
+        except IntegrityError:  # another process created it first: use theirs
+            await self.session.rollback()
+        value = await self.session.scalar(select(AppSecret.value).where(AppSecret.name == name))
+        assert value is not None
+        return value

@@ -123,7 +123,7 @@ async def test_migrations_stairway(
     assert await current(db_url) is None
 
     await upgrade(db_url)
-    assert await current(db_url) == "0001"
+    assert await current(db_url) == "0002"
     assert APP_TABLES <= await _table_names(db_url)
 
     await downgrade(db_url, "base")
@@ -131,7 +131,7 @@ async def test_migrations_stairway(
     assert not APP_TABLES & await _table_names(db_url)
 
     await upgrade(db_url, "head")
-    assert await current(db_url) == "0001"
+    assert await current(db_url) == "0002"
     assert APP_TABLES <= await _table_names(db_url)
 
 
@@ -384,3 +384,18 @@ async def test_fsm_concurrent_first_writes(
     assert (await storage.get_data(KEY))["n"] in range(8)
     async with session_factory() as session:
         assert len((await session.execute(select(FsmRecord))).scalars().all()) == 1
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+
+async def test_secret_is_created_once_and_kept(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    from storage.repositories import SecretRepository
+
+    async with session_factory() as session:
+        first = await SecretRepository(session).get_or_create("webchat_visitor")
+    assert len(first) >= 40
+    async with session_factory() as session:  # a later process start
+        assert await SecretRepository(session).get_or_create("webchat_visitor") == first
+        other = await SecretRepository(session).get_or_create("another")
+    assert other != first

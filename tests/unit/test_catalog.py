@@ -207,12 +207,16 @@ def test_csv_import(tmp_path):
     path.write_text(
         "ma_so,ten,co_quan_ban_hanh,co_quan_thuc_hien,linh_vuc,source_file\n"
         '1.014981,"Đề nghị cấp giấy chứng nhận huấn luyện",Bộ Công an,Cục Cảnh sát,Vũ khí,x.xlsx\n'
-        "1.01498,Short code,Bộ Công an,,,x.xlsx\n",
+        "1.01498,Short code,Bộ Công an,,,x.xlsx\n"
+        f"1.014982{'.H19' * 9},Code too long for a chat button,Bộ Công an,,,x.xlsx\n",
         encoding="utf-8",
     )
     res = read_catalog_file(path)
     assert [p.code for p in res.procedures] == ["1.014981"]
-    assert res.errors == [(3, "invalid procedure code '1.01498'")]
+    assert res.errors == [
+        (3, "invalid procedure code '1.01498'"),
+        (4, "procedure code longer than 40 characters"),
+    ]
 
 
 def test_jsonl_raw_and_compact_import(tmp_path):
@@ -260,3 +264,28 @@ def test_zip_that_is_not_a_workbook(tmp_path):
         z.writestr("hello.txt", "hi")
     with pytest.raises(CatalogFormatError):
         read_catalog_file(path)
+
+
+def test_merge_keeps_the_national_details_of_a_bare_province_row():
+    from knowledge.catalog import merge_catalogs
+
+    national = Procedure(
+        code="1.001193",
+        name="Thủ tục đăng ký khai sinh",
+        sector="Hộ tịch",
+        documents=(Document(name="Giấy chứng sinh", quantity="1 bản chính"),),
+        steps=("Nộp hồ sơ",),
+    )
+    other = Procedure(code="1.000894", name="Thủ tục đăng ký kết hôn")
+    bare_same_code = Procedure(code="1.001193", name="Đăng ký khai sinh", agencies=("UBND xã A",))
+    bare_province = Procedure(code="1.001193.H19", name="Đăng ký khai sinh (tỉnh)", source="xlsx")
+    brand_new = Procedure(code="1.099999.H19", name="Thủ tục riêng của tỉnh")
+
+    merged = {p.code: p for p in merge_catalogs([national, other], [bare_same_code, bare_province, brand_new])}
+    assert set(merged) == {"1.001193", "1.000894", "1.001193.H19", "1.099999.H19"}
+    same = merged["1.001193"]
+    assert same.name == "Đăng ký khai sinh" and same.agencies == ("UBND xã A",)  # the import wins
+    assert same.documents == national.documents and same.steps == national.steps  # gaps filled
+    province = merged["1.001193.H19"]
+    assert province.documents == national.documents and province.source == "xlsx"
+    assert merged["1.099999.H19"] == brand_new
