@@ -95,31 +95,38 @@ async def run(settings: Settings) -> None:
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
     services = await create_services(settings)
-    app, telegram_bot, dispatcher = create_app(services)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.web_host, settings.web_port)
-    await site.start()
-    logger.info("Web chat: http://%s:%d/", settings.web_host, settings.web_port)
+    telegram_bot: Bot | None = None
+    runner: web.AppRunner | None = None
     polling: asyncio.Task[None] | None = None
-    if telegram_bot is not None and settings.telegram_mode == "polling":
-        polling = asyncio.create_task(run_polling(telegram_bot, dispatcher))
-    elif telegram_bot is None:
-        logger.info("Telegram: off (set BOT_TOKEN to enable)")
+    waiter = asyncio.create_task(stop.wait())
     try:
-        waiters = [asyncio.create_task(stop.wait())] + ([polling] if polling is not None else [])
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        if polling is not None and polling.done() and not polling.cancelled() and polling.exception():
-            logger.error("Telegram polling stopped: %s", polling.exception())
-            raise polling.exception()  # type: ignore[misc]
+        app, telegram_bot, dispatcher = create_app(services)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+        logger.info("Web chat: http://%s:%d/", settings.web_host, settings.web_port)
+        if telegram_bot is not None and settings.telegram_mode == "polling":
+            polling = asyncio.create_task(run_polling(telegram_bot, dispatcher))
+        elif telegram_bot is None:
+            logger.info("Telegram: off (set BOT_TOKEN to enable)")
+        await asyncio.wait(
+            [waiter, *([polling] if polling is not None else [])],
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if polling is not None and polling.done() and not polling.cancelled():
+            error = polling.exception()
+            if error is not None:
+                logger.error("Telegram polling stopped: %s", error)
+                raise error
         logger.info("Shutting down")
     finally:
-        waiters[0].cancel()
+        waiter.cancel()
         if polling is not None and not polling.done():
             polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await polling
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
         if telegram_bot is not None:
             await telegram_bot.session.close()
         await services.close()

@@ -41,7 +41,9 @@ def _exact_code_hit(index: SearchIndex, text: str, hits: list[Procedure]) -> Pro
             return found
     # "1.001193" typed while the catalog only holds a province's "1.001193.H19": open it when
     # there is exactly one such procedure among the hits.
-    by_base = [p for p in hits if p.base_code.casefold() in wanted]
+    # And the other way round: "1.001193.H19" typed while the catalog has only the national one.
+    wanted_bases = wanted | {".".join(c.split(".")[:2]) for c in wanted}
+    by_base = [p for p in hits if p.base_code.casefold() in wanted_bases]
     return by_base[0] if len(by_base) == 1 else None
 
 

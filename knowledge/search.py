@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -127,6 +128,7 @@ class SearchIndex:
         for i, p in enumerate(self._procs):
             self._by_code.setdefault(p.code.lower(), i)
             self._by_base[p.base_code.lower()].append(i)
+        self._sorted_codes = sorted(self._by_code)
 
         term_ids: dict[str, int] = {}
         folded_names: list[str] = []
@@ -515,8 +517,10 @@ class SearchIndex:
                 if doc not in seen:
                     seen.add(doc)
                     hits.append(SearchHit(self._procs[doc], 100.0))
-        for prefix in q.code_prefixes:
-            for code, doc in self._by_code.items():
+        for prefix in q.code_prefixes[:3]:  # a code cut short ("1.00119"): its completions
+            start = bisect_left(self._sorted_codes, prefix)
+            for code in self._sorted_codes[start : start + limit]:
+                doc = self._by_code[code]
                 if code.startswith(prefix) and doc not in seen and len(hits) < limit:
                     seen.add(doc)
                     hits.append(SearchHit(self._procs[doc], 60.0))
@@ -601,11 +605,6 @@ class SearchIndex:
             ):
                 out.append(self._procs[self._docs_by_name[name][0]].name)
         return list(dict.fromkeys(out))[:limit]
-
-
-def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
-    m = len(phrase)
-    return any(tuple(tokens[i : i + m]) == tuple(phrase) for i in range(len(tokens) - m + 1))
 
 
 def _loosely_contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:

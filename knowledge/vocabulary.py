@@ -22,7 +22,7 @@ DEFAULT_VOCABULARY = Path(__file__).parent / "data" / "vocabulary.json.gz"
 
 
 def procedure_text(p: Procedure) -> str:
-    """All free text of a procedure that is not its name."""
+    """All free text of a procedure: name, audience, conditions, steps, results, documents."""
     parts = [p.name, p.audience, p.conditions, *p.steps, *p.results, *(d.name for d in p.documents)]
     parts += [c.description for c in p.channels]
     return "\n".join(parts)

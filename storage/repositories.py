@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AppSecret, ChatUser, ImportedProcedure, utcnow
 
+from knowledge.catalog import procedure_from_dict, procedure_to_dict
+
 if TYPE_CHECKING:
     from knowledge.models import Procedure
 
@@ -79,7 +81,6 @@ class ProcedureRepository:
         the same export reports ``(0, 0)``. A code repeated in ``procedures``: the last wins.
         Lookups are batched; portable SQL only (select, then bulk insert / bulk update).
         """
-        from knowledge.catalog import procedure_to_dict
 
         wanted: dict[str, dict[str, Any]] = {}
         for procedure in procedures:
@@ -116,7 +117,6 @@ class ProcedureRepository:
 
     async def list_all(self) -> list[Procedure]:
         """All imported procedures, ordered by code."""
-        from knowledge.catalog import procedure_from_dict
 
         result = await self.session.execute(
             select(ImportedProcedure.payload).order_by(ImportedProcedure.code)

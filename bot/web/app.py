@@ -21,6 +21,8 @@ import contextlib
 import json
 import logging
 import math
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -72,12 +74,60 @@ _STATIC_FILES = {
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+class RateLimiter:
+    """Token buckets per client address, bounded in memory (least recently seen dropped)."""
+
+    def __init__(
+        self,
+        *,
+        burst: float,
+        per_second: float,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.burst = burst
+        self.per_second = per_second
+        self.max_clients = max_clients
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def allow(self, client: str) -> bool:
+        now = self._clock()
+        tokens, seen = self._buckets.pop(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - seen) * self.per_second)
+        allowed = tokens >= 1.0
+        self._buckets[client] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._buckets) > self.max_clients:
+            self._buckets.popitem(last=False)
+        return allowed
+
+
 class _Config:
     """What the chat's handlers need, kept on the app under a private key."""
 
-    def __init__(self, channel: WebChatChannel, allowed_origins: frozenset[str]) -> None:
+    def __init__(
+        self,
+        channel: WebChatChannel,
+        allowed_origins: frozenset[str],
+        message_limiter: RateLimiter | None = None,
+        visitor_limiter: RateLimiter | None = None,
+    ) -> None:
         self.channel = channel
         self.allowed_origins = allowed_origins
+        # about one message every two seconds per address, with room for a quick burst
+        self.message_limiter = message_limiter or RateLimiter(burst=20, per_second=0.5)
+        # new visitors (cookies) per address: a flood of cookie-less requests cannot evict
+        # the real visitors from the hub
+        self.visitor_limiter = visitor_limiter or RateLimiter(burst=10, per_second=1 / 30)
+
+
+def _client(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _check_rate(request: web.Request, limiter: RateLimiter) -> None:
+    if not limiter.allow(_client(request)):
+        raise WebChatInputError(429, "too_many_requests", "too many requests; wait a moment")
 
 
 _CONFIG_KEY = web.AppKey("webchat_config", _Config)
@@ -153,8 +203,14 @@ async def _read_json(request: web.Request, allowed: frozenset[str]) -> dict[str,
 
 
 def _visitor(request: web.Request) -> tuple[Visitor, bool]:
-    hub = request.app[_CONFIG_KEY].channel.hub
-    return hub.visitor(request.cookies.get(COOKIE_NAME))
+    config = request.app[_CONFIG_KEY]
+    hub = config.channel.hub
+    token = request.cookies.get(COOKIE_NAME)
+    if (token is None or not hub.is_valid_token(token)) and not config.visitor_limiter.allow(
+        _client(request)
+    ):
+        raise WebChatInputError(429, "too_many_requests", "too many new conversations; wait a moment")
+    return hub.visitor(token)
 
 
 def _with_cookie(request: web.Request, response: web.StreamResponse, visitor: Visitor) -> None:
@@ -182,10 +238,13 @@ def _static_handler(body: bytes, content_type: str) -> Handler:
         response.headers.update(SECURITY_HEADERS)
         response.headers["Cache-Control"] = "no-cache"
         if content_type == "text/html":
-            # The page is where a visitor first arrives: give it its cookie before any fetch.
-            visitor, new_cookie = _visitor(request)
-            if new_cookie:
-                _with_cookie(request, response, visitor)
+            # The page is where a visitor first arrives: give it its cookie before any fetch
+            # (unless this address opens too many conversations: then the page's first request
+            # is answered 429 and the page says so).
+            with contextlib.suppress(WebChatInputError):
+                visitor, new_cookie = _visitor(request)
+                if new_cookie:
+                    _with_cookie(request, response, visitor)
         return response
 
     return handler
@@ -216,6 +275,7 @@ async def _answer(
 @_api
 async def post_message(request: web.Request) -> web.StreamResponse:
     config = request.app[_CONFIG_KEY]
+    _check_rate(request, config.message_limiter)
     payload = await _read_json(request, config.allowed_origins)
     text = payload.get("text")
     if not isinstance(text, str):
@@ -241,6 +301,7 @@ async def post_message(request: web.Request) -> web.StreamResponse:
 @_api
 async def post_callback(request: web.Request) -> web.StreamResponse:
     config = request.app[_CONFIG_KEY]
+    _check_rate(request, config.message_limiter)
     payload = await _read_json(request, config.allowed_origins)
     message_id = payload.get("message_id")
     if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:

@@ -457,3 +457,41 @@ async def test_handler_crash_is_a_json_500() -> None:
         # What was sent before the crash still reaches the page.
         poll = await (await test_client.get("/api/chat/events?after=0&timeout=0")).json()
         assert [e["type"] for e in poll["events"]] == ["user", "message"]
+
+
+def test_rate_limiter_buckets() -> None:
+    from bot.web.app import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(burst=3, per_second=0.5, max_clients=2, clock=lambda: now[0])
+    assert [limiter.allow("a") for _ in range(4)] == [True, True, True, False]
+    assert limiter.allow("b")  # another address has its own bucket
+    now[0] += 2.0  # one token back after two seconds
+    assert limiter.allow("a") and not limiter.allow("a")
+    limiter.allow("c")  # a third address: the least recently seen one ("b") is forgotten
+    assert set(limiter._buckets) == {"a", "c"}
+
+
+async def test_message_flood_from_one_address_gets_429(client: TestClient) -> None:
+    await client.get("/")  # the page gives the cookie
+    statuses = [
+        (await post(client, "/api/chat/messages", {"text": f"q{i}"})).status for i in range(25)
+    ]
+    assert statuses[:20] == [200] * 20
+    assert statuses[-1] == 429
+    body = await (await post(client, "/api/chat/messages", {"text": "again"})).json()
+    assert body["error"] == "too_many_requests"
+
+
+async def test_cookieless_flood_cannot_create_unbounded_visitors(seen: list[Any]) -> None:
+    dispatcher = Dispatcher()
+    dispatcher.include_router(create_test_router(seen))
+    app = create_web_app(dispatcher=dispatcher, settings=Settings(), visitor_secret=b"k")
+    async with TestClient(TestServer(app)) as fresh:
+        statuses = []
+        for i in range(12):
+            fresh.session.cookie_jar.clear()  # every request as a brand-new visitor
+            statuses.append((await post(fresh, "/api/chat/messages", {"text": f"x{i}"})).status)
+        assert statuses[:10] == [200] * 10 and set(statuses[10:]) == {429}
+        hub = app[WEBCHAT_CHANNEL_KEY].hub
+        assert len(hub._by_token) == 10
