@@ -224,11 +224,12 @@ def _title_section(p: Procedure) -> Section:
         items.append((_line(_("Level: "), ", ".join(p.levels)),))
     if p.audience:
         items.append((_line(_("Who can apply: "), shorten(p.audience, 600)),))
-    online = _("yes") if p.channel("online") else _("no")
-    postal = _("yes") if p.channel("postal") else _("no")
-    items.append(
-        (_line(_("🌐 Online: {online} · ✉️ By post: {postal}").format(online=online, postal=postal)),)
-    )
+    if p.channels:  # without channel data the catalog says nothing either way
+        online = _("yes") if p.channel("online") else _("no")
+        postal = _("yes") if p.channel("postal") else _("no")
+        items.append(
+            (_line(_("🌐 Online: {online} · ✉️ By post: {postal}").format(online=online, postal=postal)),)
+        )
     return Section(None, items)
 
 
@@ -286,6 +287,7 @@ def _channels_section(p: Procedure) -> Section:
         section.items.append(tuple(lines))
     if not p.channels:
         section.items.append((_line(_("The catalog does not list how to apply.")),))
+        return section
     if p.channel("online"):
         section.items.append((_line(_("✅ You can apply online.")),))
     else:

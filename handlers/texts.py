@@ -95,7 +95,7 @@ def language_prompt() -> str:
 
 
 def language_changed() -> str:
-    return _("✅ Language changed to English.")
+    return _("✅ Language changed.")
 
 
 def non_text_message() -> str:

@@ -32,7 +32,7 @@ from rapidfuzz.distance import OSA
 
 from .lexicon import Lexicon, load_lexicon
 from .models import Procedure
-from .normalize import clean_text, fold_token, has_diacritics, tokenize
+from .normalize import clean_text, fold_token, has_diacritics, loose_equal, tokenize
 from .vocabulary import TextVocabulary
 
 CODE_RE = re.compile(r"^\d\.\d{6}(?:\.[0-9a-z]+)*$")
@@ -91,6 +91,7 @@ class _Query:
     name_terms: set[int]
     tokens: list[str]  # accented tokens kept after filler removal, plus rewrites
     typed: list[str]  # accented tokens as typed (fillers removed)
+    plain: list[str]  # the typed tokens no lexicon phrase rewrote
     corrections: dict[str, str]
     folded_text: str
 
@@ -242,6 +243,33 @@ class SearchIndex:
             }
             for gram in grams:
                 head_names[gram].append(name_id)
+        # Typed without diacritics, is a modifier unmistakable? "gia han" is always "gia hạn" in
+        # the names, but "lai" may be "lại" or "lái" and "dung" is far more often "dụng" than
+        # "dừng": only unmistakable ones count as asked for when typed so.
+        spellings_of: dict[tuple[str, ...], set[tuple[str, ...]]] = defaultdict(set)
+        wanted = {tuple(fold_token(t) for t in m) for m in lexicon.modifiers}
+        for toks in accented_ids:
+            folded_toks = [fold_token(t) for t in toks]
+            for k in range(1, longest_mod + 1):
+                for i in range(len(toks) - k + 1):
+                    key = tuple(folded_toks[i : i + k])
+                    if key in wanted:
+                        spellings_of[key].add(toks[i : i + k])
+        self._unmistakable = {
+            m for m in lexicon.modifiers
+            if spellings_of.get(tuple(fold_token(t) for t in m), {m}) <= {m}
+        }
+        # For the others, the neighbours tell: "cap lai" is written "cấp lại" in the names, "lai
+        # xe" is "lái xe". Kept for pairs around an ambiguous one-word modifier only.
+        ambiguous = {fold_token(m[0]) for m in lexicon.modifiers if len(m) == 1} - {
+            fold_token(m[0]) for m in self._unmistakable if len(m) == 1
+        }
+        self._pair_spellings: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        for toks in accented_ids:
+            for a, b in zip(toks, toks[1:]):
+                fa, fb = fold_token(a), fold_token(b)
+                if fa in ambiguous or fb in ambiguous:
+                    self._pair_spellings[(fa, fb)].add((a, b))
         self._modifiers: list[tuple[tuple[str, ...], np.ndarray, np.ndarray]] = []
         for mod in lexicon.modifiers:
             folded_mod = " " + " ".join(fold_token(t) for t in mod) + " "
@@ -391,6 +419,7 @@ class SearchIndex:
         name_terms: set[int] = set()
         kept: list[str] = []
         typed: list[str] = []
+        plain: list[str] = []
         corrections: dict[str, str] = {}
 
         def add_group(weight: float, alternatives: list[_Alternative | None]) -> _Group:
@@ -432,8 +461,14 @@ class SearchIndex:
                 tid = self._term_ids.get(pair)
                 alts = [self._alternative([(tid, 1.0)], 1.0) if tid is not None else None]
                 if tid is None and not self._written(a, b):
-                    # a pair the catalog never writes: try one edit on either side
-                    for rank, (fixed, which, cand) in enumerate(self._pair_fixes(a, b)):
+                    # a pair the catalog never writes: try one edit on a side that does not make
+                    # a known pair with its other neighbour ("ly" in "thuận tình ly hôn" stays)
+                    fixable = (
+                        k == 0 or not self._known_pair(folded[k - 1], a),
+                        k + 2 >= len(folded) or not self._known_pair(b, folded[k + 2]),
+                    )
+                    fixes = [f for f in self._pair_fixes(a, b) if fixable[f[1]]]
+                    for rank, (fixed, which, cand) in enumerate(fixes):
                         alts.append(self._alternative([(self._term_ids[fixed], 1.0)], CORRECTION_WEIGHT))
                         extra = self._alternative(self._terms([cand], 1.0), CORRECTION_WEIGHT)
                         if extra is not None:
@@ -446,6 +481,7 @@ class SearchIndex:
                     add_group(w * pair_weight, alts)
             kept.extend(run)
             typed.extend(run)
+            plain.extend(run)
             run.clear()
 
         for kind, span, alts in self._segment(tokens):
@@ -464,9 +500,18 @@ class SearchIndex:
                 add_group(self._span_weight(folded_span), alternatives)
                 kept.extend(span)
                 typed.extend(span)
+                # words the rewrite keeps still say what the citizen asked ("mất" -> "bị mất")
+                plain.extend(
+                    t for t in span if any(loose_equal(t, a) for alt in alts for a in alt)
+                )
         flush_run()
         folded_text = " ".join(fold_token(t) for t in typed)
-        return _Query(groups, codes, prefixes, name_terms, kept, typed, corrections, folded_text)
+        return _Query(
+            groups, codes, prefixes, name_terms, kept, typed, plain, corrections, folded_text
+        )
+
+    def _known_pair(self, a: str, b: str) -> bool:
+        return f"{a} {b}" in self._term_ids or self._written(a, b)
 
     def _written(self, a: str, b: str) -> bool:
         """Does the catalog's full text ever write the pair "a b"?"""
@@ -563,9 +608,9 @@ class SearchIndex:
         unasked = np.zeros(n, dtype=np.float32)
         missing = np.zeros(n, dtype=np.float32)
         for mod, head, lacking in self._modifiers:
-            if not _loosely_contains(q.tokens, mod):
+            if not self._asks(q.tokens, mod, strict=False):
                 unasked[head] = MODIFIER_PENALTY
-            elif _loosely_contains(q.typed, mod):
+            elif self._asks(q.plain, mod, strict=True):
                 missing[lacking] = MODIFIER_PENALTY
         penalty = unasked + missing
         final -= penalty[cand]
@@ -586,6 +631,42 @@ class SearchIndex:
             out.append((int(cand[j]), round(float(min(final[j], 1.0)) * 100.0, 1)))
         return out
 
+    def _asks(self, tokens: Sequence[str], mod: tuple[str, ...], *, strict: bool) -> bool:
+        """Does the query ask for modifier `mod`? Typed with its diacritics, surely. Typed without,
+        when the modifier is unmistakable or a neighbour pair is written so in the names; with no
+        clue either way, only when not `strict` (benefit of the doubt against a penalty)."""
+        m = len(mod)
+        folded_mod = [fold_token(t) for t in mod]
+        for i in range(len(tokens) - m + 1):
+            window = tokens[i : i + m]
+            if tuple(window) == mod:
+                return True
+            if any(has_diacritics(t) for t in window) or [fold_token(t) for t in window] != folded_mod:
+                continue
+            if mod in self._unmistakable:
+                return True
+            verdict = self._context(tokens, i, mod) if m == 1 else None
+            if verdict or (verdict is None and not strict):
+                return True
+        return False
+
+    def _context(self, tokens: Sequence[str], i: int, mod: tuple[str, ...]) -> bool | None:
+        """True/False when a neighbour pair of tokens[i] is written with/without `mod` in the
+        names; None when the names never write those pairs."""
+        f = fold_token(tokens[i])
+        verdict: bool | None = None
+        if i > 0:
+            spellings = self._pair_spellings.get((fold_token(tokens[i - 1]), f), set())
+            if any(b == mod[0] for _, b in spellings):
+                return True
+            verdict = False if spellings else verdict
+        if i + 1 < len(tokens):
+            spellings = self._pair_spellings.get((f, fold_token(tokens[i + 1])), set())
+            if any(a == mod[0] for a, _ in spellings):
+                return True
+            verdict = False if spellings else verdict
+        return verdict
+
     # ----------------------------------------------------------------- suggestions
     def suggestions(self, query: str, limit: int = 3) -> list[str]:
         """"Did you mean" phrases: the query with typos fixed, else the nearest procedure names."""
@@ -596,7 +677,8 @@ class SearchIndex:
                 self._spelling.get(q.corrections[t], q.corrections[t]) if t in q.corrections else t
                 for t in q.typed
             )
-            if fixed != " ".join(q.typed):
+            # offer the corrected question only when it finds something
+            if fixed != " ".join(q.typed) and self.search(fixed, 1):
                 out.append(fixed)
         text = q.folded_text
         if len(text) >= 3:
@@ -605,16 +687,6 @@ class SearchIndex:
             ):
                 out.append(self._procs[self._docs_by_name[name][0]].name)
         return list(dict.fromkeys(out))[:limit]
-
-
-def _loosely_contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
-    """Does the query carry phrase, each token typed with its diacritics or without any?"""
-    m = len(phrase)
-    for i in range(len(tokens) - m + 1):
-        window = tokens[i : i + m]
-        if all(t == p or (not has_diacritics(t) and fold_token(t) == fold_token(p)) for t, p in zip(window, phrase)):
-            return True
-    return False
 
 
 __all__ = ["SearchHit", "SearchIndex", "MAX_QUERY_CHARS", "CODE_RE"]

@@ -121,7 +121,14 @@ def test_card_states_online_and_postal_availability() -> None:
     minimal = render_card_pages(Procedure(code="1.000001", name="Thủ tục tối giản"))
     assert len(minimal) == 1
     assert_page_ok(minimal[0])
-    assert "chưa thực hiện trực tuyến được" in visible(minimal[0])
+    # no channel data: the card says so and claims nothing about online or post
+    shown = visible(minimal[0])
+    assert "chưa công bố cách thức thực hiện" in shown
+    assert "trực tuyến" not in shown and "bưu chính" not in shown
+    offline = Procedure(
+        code="1.000003", name="Chỉ nộp trực tiếp", channels=(Channel(kind="direct", time_limit="3 Ngày"),)
+    )
+    assert "chưa hỗ trợ nộp hồ sơ trực tuyến" in visible(render_card_pages(offline)[0])
 
 
 def test_unsafe_portal_url_is_not_linked() -> None:
