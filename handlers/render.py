@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.text_decorations import html_decoration
 
-from knowledge.models import Channel, Procedure
+from knowledge.models import Channel, Document, Procedure
 
 from .formatting import format_duration, format_number
 from .userinput import shorten
@@ -233,26 +233,40 @@ def _title_section(p: Procedure) -> Section:
     return Section(None, items)
 
 
+_NOTE_PREFIXES = ("trường hợp", "lưu ý", "ghi chú", "+", "-", "*", "(*)", "đối với trường hợp")
+
+
+def _is_note(doc: Document) -> bool:
+    """The portal's document tables also hold notes ("Trường hợp ... thì ...", "+ ..."), usually
+    with a quantity of 0: they are conditions to read, not papers to count."""
+    name = doc.name.strip().lower()
+    zero = bool(doc.quantity.strip()) and not _meaningful_quantity(doc.quantity)
+    return zero or name.startswith(_NOTE_PREFIXES)
+
+
 def _documents_section(p: Procedure) -> Section:
     section = Section(_line(Span(_("📎 Documents to bring"), "b")))
     if not p.documents:
         section.items.append((_line(_("The catalog does not list the documents for this procedure.")),))
         return section
-    groups = [d.group for d in p.documents]
-    show_groups = len(set(groups)) > 1
+    papers = [d for d in p.documents if not _is_note(d)] or list(p.documents)
+    notes = [d for d in p.documents if _is_note(d) and d not in papers]
+    show_groups = len({d.group for d in papers}) > 1
     last_group: str | None = None
-    number = 0
-    for doc in p.documents:
+    for number, doc in enumerate(papers, 1):
         if show_groups and doc.group != last_group and doc.group:
             section.items.append((_line(Span(doc.group, "i")),))
         last_group = doc.group
-        number += 1
         lines: list[Line] = [_line("{n}. ".format(n=format_number(number)), doc.name)]
         if _meaningful_quantity(doc.quantity):
             lines.append(_line("    ", _("Quantity: {quantity}").format(quantity=doc.quantity)))
         if doc.template:
             lines.append(_line("    ", _("Form: "), Span(doc.template, "i")))
         section.items.append(tuple(lines))
+    if notes:
+        section.items.append((_line(Span(_("Notes on the documents:"), "i")),))
+        for doc in notes:
+            section.items.append((_line("• ", doc.name.lstrip("+-* ")),))
     return section
 
 

@@ -224,3 +224,22 @@ def test_time_fee_and_place_come_before_the_documents() -> None:
     )
     shown = visible(render_card_pages(p)[0])
     assert shown.index("Miễn phí") < shown.index("UBND cấp xã") < shown.index("Tờ khai")
+
+
+def test_document_notes_are_not_counted_as_papers() -> None:
+    p = Procedure(
+        code="1.000004",
+        name="Thủ tục thử",
+        documents=(
+            Document(name="Trường hợp ủy quyền thì nộp thêm văn bản ủy quyền.", quantity="0 bản chính"),
+            Document(name="Tờ khai theo mẫu", quantity="1 bản chính"),
+            Document(name="+ Lưu ý: bản sao phải có chứng thực", quantity=""),
+            Document(name="Giấy chứng sinh", quantity="1 bản chính"),
+        ),
+    )
+    shown = visible(render_card_pages(p)[0])
+    assert "1. Tờ khai theo mẫu" in shown and "2. Giấy chứng sinh" in shown
+    assert "3." not in shown
+    assert "Lưu ý về giấy tờ:" in shown
+    assert "• Trường hợp ủy quyền thì nộp thêm văn bản ủy quyền." in shown
+    assert "• Lưu ý: bản sao phải có chứng thực" in shown
