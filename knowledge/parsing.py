@@ -401,6 +401,12 @@ def _normalise_number(num: str) -> str:
     return s
 
 
+_GLUED_KIND = re.compile(
+    r"(?<=[a-zà-ỹđ)])(?:Thông tư liên tịch|Thông tư|Nghị định|Quyết định|Nghị quyết|Luật|Pháp lệnh)"
+    r"(?: số)?\s*$"
+)
+
+
 def parse_legal_basis(text: str | None) -> tuple[LegalBasis, ...]:
     """Parse ``can_cu_phap_ly`` into (title, number) rows."""
     s = nfc(text)
@@ -431,6 +437,9 @@ def parse_legal_basis(text: str | None) -> tuple[LegalBasis, ...]:
             num_start = start + 4
         number = _normalise_number(body[num_start:end])
         title = clean_text(body[title_start:num_start])
+        # the number cell sometimes repeats the kind ("Thông tư số 03/2023/TT-BTP"): its words
+        # end up glued to the title ("... Bộ Tư phápThông tư số")
+        title = _GLUED_KIND.sub("", title).strip()
         title_start = end
         if not title:
             title = number

@@ -164,3 +164,15 @@ def test_nfd_input_gives_nfc_output():
         "NFD", "--Tên giấy tờMẫu đơn, tờ khaiSố lượngGiấy chứng sinh1 bản chính"))
     assert docs == (Document("Giấy chứng sinh", "1 bản chính"),)
     assert parse_levels(unicodedata.normalize("NFD", "Cấp xã")) == ("Cấp xã",)
+
+
+def test_legal_basis_number_cell_repeating_the_kind():
+    # real row of 1.001193: the number cell says "Thông tư số 03/2023/TT-BTP"
+    text = (
+        "Tên văn bản pháp lýMã văn bảnThông tư số 03/2023/TT-BTP ngày 02/8/2023 của Bộ trưởng "
+        "Bộ Tư phápThông tư số 03/2023/TT-BTPLuật Hộ tịch60/2014/QH13"
+    )
+    assert parse_legal_basis(text) == (
+        LegalBasis("Thông tư số 03/2023/TT-BTP ngày 02/8/2023 của Bộ trưởng Bộ Tư pháp", "03/2023/TT-BTP"),
+        LegalBasis("Luật Hộ tịch", "60/2014/QH13"),
+    )
