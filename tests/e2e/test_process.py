@@ -144,3 +144,40 @@ async def _sleep(seconds: float) -> None:
     import asyncio
 
     await asyncio.sleep(seconds)
+
+
+async def test_python_m_bot_serves_telegram_and_web_chat_in_one_process(tmp_path):
+    """With BOT_TOKEN set, the same process long-polls the (stand-in) Bot API and serves the web."""
+    from tests.e2e.fake_telegram import FakeTelegram, FakeUser
+
+    fake = FakeTelegram()
+    api = await fake.start()
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env_for(tmp_path, WEB_PORT=str(port), BOT_TOKEN=fake.token, TELEGRAM_API_SERVER=api),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        citizen = FakeUser(id=4242, first_name="Hoa")
+        reply = await fake.reply_to(fake.text_update(citizen, "/start"), timeout=60)
+        assert "Xin chào Hoa" in reply.text
+        reply = await fake.reply_to(fake.text_update(citizen, "doi bang lai xe"), timeout=10)
+        assert any(b["callback_data"].startswith("po:3.000347") for b in reply.buttons), reply.buttons
+        assert any(c.method == "setMyCommands" for c in fake.calls)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                assert r.status == 200
+    finally:
+        proc.terminate()
+        try:
+            out, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        await fake.stop()
+    assert proc.returncode == 0, out
+    assert fake.token not in out  # the token never reaches the logs
