@@ -40,7 +40,7 @@ def parse_lexicon(text: str) -> Lexicon:
             continue
         if line.startswith("[") and line.endswith("]"):
             section = line[1:-1].strip()
-            if section not in {"synonyms", "fillers", "modifiers", "stopwords"}:
+            if section not in {"synonyms", "abbreviations", "fillers", "modifiers", "stopwords"}:
                 raise LexiconError(f"line {lineno}: unknown section [{section}]")
             continue
         if section == "synonyms":
@@ -53,6 +53,15 @@ def parse_lexicon(text: str) -> Lexicon:
             if not key or not alternatives:
                 raise LexiconError(f"line {lineno}: empty phrase")
             synonyms[key] = synonyms.get(key, ()) + alternatives
+        elif section == "abbreviations":
+            # both ways: the catalog writes "BHXH" in some names and the words in others
+            if "=" not in line:
+                raise LexiconError(f"line {lineno}: expected 'ABBR = words'")
+            left, right = (tuple(tokenize(x)) for x in line.split("=", 1))
+            if not left or not right:
+                raise LexiconError(f"line {lineno}: empty phrase")
+            synonyms[left] = synonyms.get(left, ()) + (right,)
+            synonyms[right] = synonyms.get(right, ()) + (left,)
         elif section == "fillers":
             fillers.add(tuple(tokenize(line)))
         elif section == "modifiers":

@@ -57,8 +57,8 @@ LEVEL_PRIOR = {"Cấp xã": 0.04, "Cấp tỉnh": 0.02, "Cấp bộ": 0.0, "Cơ 
 MODIFIER_PENALTY = 0.12
 MODIFIER_HEAD = 8  # syllables at the start of a name where its action is named
 EXACT_NAME_BONUS = 0.1
-MIN_COVERAGE = 0.34  # below this share of the query matched, a procedure is not an answer
-MIN_SCORE = 0.45  # nor is one whose final score is below this
+MIN_COVERAGE = 0.3  # below this share of the query matched, a procedure is not an answer
+MIN_SCORE = 0.35  # nor is one whose final score is below this
 CANDIDATES = 60
 
 
@@ -579,6 +579,7 @@ class SearchIndex:
     def _rank(self, q: _Query, limit: int) -> list[tuple[int, float]]:
         n = self._n
         total = np.zeros(n, dtype=np.float32)
+        exact = np.zeros(n, dtype=bool)
         for group in q.groups:
             best: np.ndarray | None = None
             for alt in group.alternatives:
@@ -586,10 +587,15 @@ class SearchIndex:
                 scale = group.weight * alt.factor / alt.mass
                 for tid, w in alt.terms:
                     acc[self._post_ids[tid]] += self._post_w[tid] * (w * self._idf[tid] * scale)
+                if alt.factor >= 1.0:
+                    exact |= acc > 0
                 best = acc if best is None else np.maximum(best, acc, out=best)
             if best is not None:
                 total += best
         query_mass = sum(g.weight for g in q.groups)
+        # a procedure must match something as typed (or as the lexicon rewrites it), not only
+        # through corrections or other spellings: "tôi đói" is not "đối với"
+        total[~exact] = 0.0
         cand = np.flatnonzero(total)
         if not len(cand) or query_mass <= 0:
             return []

@@ -79,3 +79,9 @@ def test_lexicon_errors_name_the_line():
     lex = parse_lexicon("# comment\n[synonyms]\nA = b | c  # trailing\n[fillers]\nxin hỏi\n")
     assert lex.synonyms[("a",)] == (("b",), ("c",))
     assert lex.fillers == frozenset({("xin", "hỏi")})
+
+
+def test_abbreviations_work_both_ways():
+    lex = parse_lexicon("[abbreviations]\nbhxh = bảo hiểm xã hội\n")
+    assert lex.synonyms[("bhxh",)] == (("bảo", "hiểm", "xã", "hội"),)
+    assert lex.synonyms[("bảo", "hiểm", "xã", "hội")] == (("bhxh",),)

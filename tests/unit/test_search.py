@@ -170,6 +170,14 @@ def test_real_catalog_top_answer(real, query, expected_top):
     assert codes(real, query)[0] == expected_top
 
 
+def test_nothing_matched_only_through_other_spellings(real):
+    # "đói" (hungry) folds like "đối"/"đổi": typed with diacritics, it matches neither
+    assert real.search("tôi đói") == []
+    # abbreviations the catalog writes ("TNLĐ") are found from the words, and the other way
+    assert "1.001632" in codes(real, "tai nạn lao động lần đầu", 3)
+    assert "1.002179" in codes(real, "đóng bảo hiểm xã hội tự nguyện", 3)
+
+
 def test_real_catalog_no_nonsense_correction(real):
     # "ly" makes a known pair with "hôn": it is not "corrected" into "lại"
     assert not any("lại" in s for s in real.suggestions("thuận tình ly hôn"))
