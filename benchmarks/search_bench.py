@@ -146,7 +146,21 @@ def latency(index: SearchIndex, queries: list[str], rounds: int) -> dict[str, fl
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--queries", type=Path, default=ROOT.parent / "shared" / "data" / "queries-dev.jsonl")
+    parser.add_argument(
+        "--queries",
+        type=Path,
+        nargs="+",
+        default=[
+            p
+            for p in (
+                ROOT.parent / "shared" / "data" / "queries-dev.jsonl",
+                ROOT / "benchmarks" / "queries-holdout.jsonl",
+                ROOT / "benchmarks" / "queries-blind.jsonl",
+            )
+            if p.exists()
+        ],
+        help="labelled query files (JSON lines with q and expect)",
+    )
     parser.add_argument("--synthetic", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
@@ -168,20 +182,22 @@ def main() -> int:
         f"RSS +{rss_mb() - rss0:.0f} MB"
     )
 
-    queries = [json.loads(line) for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
-    texts = [q["q"] for q in queries]
-    print(f"\n## quality on {args.queries.name} ({len(queries)} queries)")
-    print("| method | top-1 | top-3 |\n|---|---|---|")
     rows = [
         ("rapidfuzz WRatio scan over folded names (baseline)", wratio_ranker(real)),
         ("SQLite FTS5 BM25 over folded names (baseline)", fts5_ranker(real)),
         ("this project (knowledge.search)", lambda q: [h.procedure.code for h in index.search(q, 3)]),
     ]
-    for label, rank in rows:
-        top1, top3 = quality(rank, queries)
-        print(f"| {label} | {top1:.1%} | {top3:.1%} |")
+    texts: list[str] = []
+    for path in args.queries:
+        queries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        texts += [q["q"] for q in queries]
+        print(f"\n## quality on {path.name} ({len(queries)} queries)")
+        print("| method | top-1 | top-3 |\n|---|---|---|")
+        for label, rank in rows:
+            top1, top3 = quality(rank, queries)
+            print(f"| {label} | {top1:.1%} | {top3:.1%} |")
 
-    print(f"\n## latency per query, ms ({args.rounds} rounds of the {len(texts)} queries)")
+    print(f"\n## latency per query, ms ({args.rounds} rounds of all {len(texts)} queries)")
     print("| catalog | procedures | p50 | p95 | p99 | max | index build | RSS of index |")
     print("|---|---|---|---|---|---|---|---|")
     stats = latency(index, texts, args.rounds)
