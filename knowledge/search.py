@@ -57,6 +57,7 @@ LEVEL_PRIOR = {"Cấp xã": 0.04, "Cấp tỉnh": 0.02, "Cấp bộ": 0.0, "Cơ 
 MODIFIER_PENALTY = 0.12
 MODIFIER_HEAD = 8  # syllables at the start of a name where its action is named
 EXACT_NAME_BONUS = 0.1
+LENGTH_PENALTY = 0.02  # per doubling of a name's length over the median name
 MIN_COVERAGE = 0.3  # below this share of the query matched, a procedure is not an answer
 MIN_SCORE = 0.35  # nor is one whose final score is below this
 CANDIDATES = 60
@@ -212,6 +213,9 @@ class SearchIndex:
         np.add.at(name_mass, nd, self._idf[nt])
         name_mass[name_mass == 0] = 1.0
         self._name_mass = name_mass
+        name_len = np.fromiter((len(t) for t in accented_names), dtype=np.float32, count=n)
+        typical = float(np.median(name_len)) if n else 1.0
+        self._length_excess = np.maximum(0.0, np.log2(np.maximum(name_len, 1.0) / max(typical, 1.0)))
         self._level_prior = np.array(
             [max((LEVEL_PRIOR.get(lv, 0.0) for lv in p.levels), default=0.0) for p in self._procs],
             dtype=np.float32,
@@ -608,6 +612,8 @@ class SearchIndex:
                 name_hit[ids] += self._idf[tid]
         precision = np.minimum(name_hit[cand] / self._name_mass[cand], 1.0)
         final = COVERAGE_SHARE * coverage + NAME_SHARE * precision + self._level_prior[cand]
+        # very long names (a list of ten cases) match every query a little: damp them
+        final -= LENGTH_PENALTY * self._length_excess[cand]
 
         # A modifier must agree: in the name's head but not asked for, or asked for but absent.
         # Several disagreements cost no more than one: long names list several actions.
