@@ -16,6 +16,15 @@ from functools import lru_cache
 # A zero-width *space* (and the word joiner's cousins that act as spaces) still separate words;
 # every other format character (zero-width joiners, BOM, soft hyphen, direction marks) is dropped.
 _SPACE_LIKE = frozenset("\u200b\u2028\u2029\u3000")
+_SPACE_LIKE_RE = re.compile("[\u200b\u2028\u2029\u3000]")
+# Unicode's format characters (category Cf) other than U+200B, as ranges: checking each character's
+# category in Python costs a third of a second over the catalog's names.
+_FORMAT_RE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200c-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f]"
+)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACE_RE = re.compile(r"\s+")
 # Syllables are letters and digits; a dot or slash inside digits stays (codes, "02/2020").
@@ -31,14 +40,12 @@ def clean_text(text: str) -> str:
     """NFC-normalise, drop invisible and control characters, collapse white space."""
     text = unicodedata.normalize("NFC", text)
     if not text.isascii():
-        text = "".join(
-            " " if ch in _SPACE_LIKE else "" if unicodedata.category(ch) == "Cf" else ch
-            for ch in text
-        )
+        text = _FORMAT_RE.sub("", _SPACE_LIKE_RE.sub(" ", text))
     text = _CONTROL_RE.sub(" ", text)
     return _SPACE_RE.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=200_000)
 def strip_diacritics(text: str) -> str:
     """Remove Vietnamese diacritics ("Đăng ký" -> "Dang ky"); keeps case."""
     decomposed = unicodedata.normalize("NFD", text.translate(_FOLD_TABLE))

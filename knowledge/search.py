@@ -312,9 +312,9 @@ class SearchIndex:
         self._longest_phrase = lexicon.longest_phrase
         # A lexicon phrase the catalog itself writes ("đăng ký doanh nghiệp") is official language:
         # matching it as typed is worth as much as its rewrite. "sổ đỏ" is not.
-        all_names = "\n".join(" ".join(toks) for toks in set(accented_names))
+        padded = " " + " \n ".join(" ".join(toks) for toks in set(accented_names)) + " "
         self._official_phrases = {
-            key for key in lexicon.synonyms if f" {' '.join(key)} " in f" {all_names} ".replace("\n", " \n ")
+            key for key in lexicon.synonyms if f" {' '.join(key)} " in padded
         }
 
     # ----------------------------------------------------------------- construction

@@ -85,3 +85,17 @@ def test_abbreviations_work_both_ways():
     lex = parse_lexicon("[abbreviations]\nbhxh = bảo hiểm xã hội\n")
     assert lex.synonyms[("bhxh",)] == (("bảo", "hiểm", "xã", "hội"),)
     assert lex.synonyms[("bảo", "hiểm", "xã", "hội")] == (("bhxh",),)
+
+
+def test_every_format_character_is_dropped():
+    import sys
+
+    from knowledge.normalize import _FORMAT_RE, _SPACE_LIKE
+
+    format_chars = [
+        chr(c)
+        for c in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(c)) == "Cf" and chr(c) not in _SPACE_LIKE
+    ]
+    assert format_chars and all(_FORMAT_RE.fullmatch(ch) for ch in format_chars)
+    assert clean_text("a\u2066b\U000e0041c") == "abc"
