@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
@@ -22,7 +23,7 @@ from knowledge.search import SearchIndex
 from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.repositories import ProcedureRepository, SecretRepository
+from storage.repositories import FsmRepository, ProcedureRepository, SecretRepository
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,25 @@ def create_app(services: Services) -> tuple[web.Application, Bot | None, Dispatc
     return app, telegram_bot, dispatcher
 
 
+FSM_IDLE_DAYS = 30  # conversation state untouched this long is forgotten
+HOUSEKEEPING_EVERY = 3600.0  # seconds
+
+
+async def housekeeping(services: Services, *, every: float = HOUSEKEEPING_EVERY) -> None:
+    """Forget idle conversation states, now and then every `every` seconds, until cancelled."""
+    while True:
+        try:
+            cutoff = datetime.now(UTC) - timedelta(days=FSM_IDLE_DAYS)
+            async with services.session_factory() as session:
+                removed = await FsmRepository(session).delete_idle(cutoff)
+                await session.commit()
+            if removed:
+                logger.info("Housekeeping: forgot %d idle conversation states", removed)
+        except Exception:  # a failed sweep must not stop the assistant; the next one retries
+            logger.exception("Housekeeping failed")
+        await asyncio.sleep(every)
+
+
 async def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (or cancellation), then shut down cleanly."""
     stop = asyncio.Event()
@@ -99,6 +119,7 @@ async def run(settings: Settings) -> None:
     runner: web.AppRunner | None = None
     polling: asyncio.Task[None] | None = None
     waiter = asyncio.create_task(stop.wait())
+    janitor = asyncio.create_task(housekeeping(services))
     try:
         app, telegram_bot, dispatcher = create_app(services)
         runner = web.AppRunner(app)
@@ -121,6 +142,7 @@ async def run(settings: Settings) -> None:
         logger.info("Shutting down")
     finally:
         waiter.cancel()
+        janitor.cancel()
         if polling is not None and not polling.done():
             polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -7,13 +7,19 @@ from storage.db import create_engine, create_session_factory
 from storage.fsm import SQLAlchemyStorage
 from storage.migrate import current, downgrade, downgrade_sync, upgrade, upgrade_sync
 from storage.models import AppSecret, Base, ChatUser, FsmRecord, ImportedProcedure
-from storage.repositories import ProcedureRepository, SecretRepository, UserRepository
+from storage.repositories import (
+    FsmRepository,
+    ProcedureRepository,
+    SecretRepository,
+    UserRepository,
+)
 
 __all__ = [
     "AppSecret",
     "Base",
     "ChatUser",
     "FsmRecord",
+    "FsmRepository",
     "ImportedProcedure",
     "ProcedureRepository",
     "SQLAlchemyStorage",

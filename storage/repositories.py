@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AppSecret, ChatUser, ImportedProcedure, utcnow
+from storage.models import AppSecret, ChatUser, FsmRecord, ImportedProcedure, utcnow
 
 from knowledge.catalog import procedure_from_dict, procedure_to_dict
 
@@ -148,3 +149,16 @@ class SecretRepository:
         value = await self.session.scalar(select(AppSecret.value).where(AppSecret.name == name))
         assert value is not None
         return value
+
+
+class FsmRepository:
+    """Housekeeping of the persisted conversation states."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def delete_idle(self, before: datetime) -> int:
+        """Forget conversation states untouched since `before` (a half-finished search from
+        months ago helps nobody, and web chat visitors are cheap to create). Caller commits."""
+        result = await self.session.execute(delete(FsmRecord).where(FsmRecord.updated_at < before))
+        return int(result.rowcount or 0)

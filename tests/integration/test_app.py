@@ -58,3 +58,41 @@ async def test_imported_procedures_overlay_the_shipped_catalog(tmp_path: Path) -
         assert services.index.get("1.001193") is not None  # the national record stays
     finally:
         await services.close()
+
+
+async def test_housekeeping_forgets_idle_conversations(tmp_path: Path) -> None:
+    import asyncio
+    import contextlib
+    from datetime import UTC, datetime, timedelta
+
+    from aiogram.fsm.storage.base import StorageKey
+    from sqlalchemy import func, select
+
+    from bot.app import housekeeping
+    from storage.fsm import SQLAlchemyStorage
+    from storage.models import FsmRecord
+
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}")
+    services = await create_services(settings)
+    try:
+        storage = SQLAlchemyStorage(services.session_factory)
+        await storage.set_data(StorageKey(bot_id=1, chat_id=5, user_id=5), {"q": "x"})
+        await storage.set_data(StorageKey(bot_id=1, chat_id=6, user_id=6), {"q": "y"})
+        async with services.session_factory() as session:
+            first = (await session.execute(select(FsmRecord))).scalars().first()
+            assert first is not None
+            first.updated_at = datetime.now(UTC) - timedelta(days=31)
+            await session.commit()
+        task = asyncio.create_task(housekeeping(services, every=3600))
+        for _ in range(100):
+            async with services.session_factory() as session:
+                count = await session.scalar(select(func.count()).select_from(FsmRecord))
+            if count == 1:
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert count == 1
+    finally:
+        await services.close()

@@ -398,3 +398,31 @@ async def test_secret_is_created_once_and_kept(session_factory: async_sessionmak
         assert await SecretRepository(session).get_or_create("webchat_visitor") == first
         other = await SecretRepository(session).get_or_create("another")
     assert other != first
+
+
+async def test_idle_conversation_states_are_forgotten(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    from datetime import datetime, timedelta
+
+    from storage.repositories import FsmRepository
+
+    storage = SQLAlchemyStorage(session_factory)
+    old_key = StorageKey(bot_id=1, chat_id=10, user_id=10)
+    new_key = StorageKey(bot_id=1, chat_id=11, user_id=11)
+    await storage.set_data(old_key, {"q": "old"})
+    await storage.set_data(new_key, {"q": "new"})
+    async with session_factory() as session:  # age one of them
+        record = (await session.execute(select(FsmRecord))).scalars().all()
+        record[0].updated_at = datetime.now(UTC) - timedelta(days=40)
+        aged = record[0].key
+        await session.commit()
+    async with session_factory() as session:
+        removed = await FsmRepository(session).delete_idle(datetime.now(UTC) - timedelta(days=30))
+        await session.commit()
+    assert removed == 1
+    remaining = {k: await storage.get_data(k) for k in (old_key, new_key)}
+    assert sum(1 for v in remaining.values() if v) == 1
+    async with session_factory() as session:
+        keys = [r.key for r in (await session.execute(select(FsmRecord))).scalars()]
+    assert aged not in keys and len(keys) == 1
