@@ -205,7 +205,8 @@ def main() -> int:
         f"| real | {len(real):,} | {stats['p50']:.2f} | {stats['p95']:.2f} | {stats['p99']:.2f} | "
         f"{stats['max']:.2f} | {t2 - t1:.2f} s | - |"
     )
-    del index
+    rows.clear()  # drop the real index before building the large one
+    index = None  # noqa: F841
     gc.collect()
 
     if args.synthetic:

@@ -58,8 +58,8 @@ def _result_label(i: int, p: Procedure, duplicate_names: set[str]) -> str:
     name = p.name
     if name in duplicate_names and p.levels:
         suffix = " · " + ", ".join(p.levels)
-        return "{n}. ".format(n=format_number(i)) + shorten(name, BUTTON_TEXT_LIMIT - len(suffix)) + suffix
-    return "{n}. ".format(n=format_number(i)) + shorten(name, BUTTON_TEXT_LIMIT)
+        return f"{format_number(i)}. " + shorten(name, BUTTON_TEXT_LIMIT - len(suffix)) + suffix
+    return f"{format_number(i)}. " + shorten(name, BUTTON_TEXT_LIMIT)
 
 
 def results(procedures: Sequence[Procedure]) -> InlineKeyboardMarkup:
@@ -91,7 +91,7 @@ def card(p: Procedure, page: int, total: int) -> InlineKeyboardMarkup:
                 text=_("‹ Previous"), callback_data=CardPage(code=p.code, page=page - 1).pack()
             ))
         nav.append(InlineKeyboardButton(
-            text="{x}/{y}".format(x=format_number(page + 1), y=format_number(total)),
+            text=f"{format_number(page + 1)}/{format_number(total)}",
             callback_data=Noop().pack(),
         ))
         if page < total - 1:

@@ -257,7 +257,7 @@ def _documents_section(p: Procedure) -> Section:
         if show_groups and doc.group != last_group and doc.group:
             section.items.append((_line(Span(doc.group, "i")),))
         last_group = doc.group
-        lines: list[Line] = [_line("{n}. ".format(n=format_number(number)), doc.name)]
+        lines: list[Line] = [_line(f"{format_number(number)}. ", doc.name)]
         if _meaningful_quantity(doc.quantity):
             lines.append(_line("    ", _("Quantity: {quantity}").format(quantity=doc.quantity)))
         if doc.template:
@@ -411,7 +411,7 @@ def render_results(query: str, procedures: Sequence[Procedure], *, truncated_to:
     lines = [_("🔎 Procedures matching “{query}”:").format(query=_echo(query)), ""]
     for i, p in enumerate(procedures, 1):
         meta = " · ".join(x for x in (", ".join(p.levels), p.sector) if x)
-        lines.append("{n}. <b>{name}</b>".format(n=format_number(i), name=quote(shorten(p.name, 250))))
+        lines.append(f"{format_number(i)}. <b>{quote(shorten(p.name, 250))}</b>")
         lines.append("    <code>{code}</code>{meta}".format(
             code=quote(p.code), meta=(" · " + quote(shorten(meta, 120))) if meta else ""
         ))

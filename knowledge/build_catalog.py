@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from .vocabulary import TextVocabulary
 from .catalog import DEFAULT_CATALOG, build_catalog_from_sources, dump_compact, load_compact
+from .vocabulary import TextVocabulary
 
 
 def main(argv: list[str] | None = None) -> int:

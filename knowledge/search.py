@@ -324,7 +324,7 @@ class SearchIndex:
         procedures: Iterable[Procedure],
         lexicon: Lexicon | None = None,
         vocabulary: TextVocabulary | None = None,
-    ) -> "SearchIndex":
+    ) -> SearchIndex:
         """Index procedures. Pass the catalog's precomputed vocabulary to skip collecting it."""
         return cls(list(procedures), lexicon or load_lexicon(), vocabulary)
 

@@ -34,7 +34,7 @@ class TextVocabulary:
     pairs: set[str] = field(default_factory=set)  # "a b", folded
 
     @classmethod
-    def from_procedures(cls, procedures: Iterable[Procedure]) -> "TextVocabulary":
+    def from_procedures(cls, procedures: Iterable[Procedure]) -> TextVocabulary:
         vocab = cls()
         seen: set[str] = set()
         for p in procedures:
@@ -47,7 +47,7 @@ class TextVocabulary:
                 vocab.pairs.update(f"{a} {b}" for a, b in zip(words, words[1:]))
         return vocab
 
-    def merge(self, other: "TextVocabulary") -> "TextVocabulary":
+    def merge(self, other: TextVocabulary) -> TextVocabulary:
         return TextVocabulary(self.words | other.words, self.pairs | other.pairs)
 
     def dump(self, path: Path) -> None:
@@ -56,7 +56,7 @@ class TextVocabulary:
             json.dump(payload, fh, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def load(cls, path: Path) -> "TextVocabulary":
+    def load(cls, path: Path) -> TextVocabulary:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             payload = json.load(fh)
         return cls(set(payload["words"]), set(payload["pairs"]))

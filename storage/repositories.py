@@ -16,9 +16,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AppSecret, ChatUser, FsmRecord, ImportedProcedure, utcnow
-
 from knowledge.catalog import procedure_from_dict, procedure_to_dict
+from storage.models import AppSecret, ChatUser, FsmRecord, ImportedProcedure, utcnow
 
 if TYPE_CHECKING:
     from knowledge.models import Procedure

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from .app import WEBCHAT_CHANNEL_KEY, create_web_app, setup_webchat
 from .webchat import (
+    Visitor,
     WebChatBot,
     WebChatChannel,
     WebChatHub,
     WebChatInputError,
     WebChatSession,
-    Visitor,
 )
 
 __all__ = [

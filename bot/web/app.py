@@ -35,11 +35,11 @@ from bot.config import Settings
 
 from .webchat import (
     MAX_BODY_BYTES,
+    Visitor,
     WebChatBot,
     WebChatChannel,
     WebChatHub,
     WebChatInputError,
-    Visitor,
 )
 
 logger = logging.getLogger(__name__)

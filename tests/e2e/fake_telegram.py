@@ -14,9 +14,10 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -231,7 +232,7 @@ class FakeTelegram:
             self._new_update.clear()
             try:
                 await asyncio.wait_for(self._new_update.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return []
         return self._updates[:limit]
 
@@ -391,7 +392,7 @@ class FakeTelegram:
             event = self._call_event
             try:
                 await asyncio.wait_for(event.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def reply_to(self, update: dict[str, Any], *, timeout: float = 5.0) -> Call:

@@ -25,9 +25,9 @@ from bot.telegram import run_polling, setup_webhook
 from handlers.callbacks import CALLBACK_DATA_LIMIT
 from handlers.i18n import create_i18n
 from handlers.render import render_card_pages
+from knowledge.catalog import load_default_catalog
 from knowledge.models import Procedure
 from knowledge.search import SearchIndex
-from knowledge.catalog import load_default_catalog
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from tests.e2e.fake_telegram import TEXT_LIMIT, Call, FakeTelegram, FakeUser, parse_html, utf16_len

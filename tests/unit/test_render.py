@@ -10,9 +10,21 @@ import pytest
 from aiogram.types import InlineKeyboardMarkup
 
 from handlers import keyboards
-from handlers.callbacks import CALLBACK_DATA_LIMIT, CardPage, OpenProcedure, Suggestion, phrase_check
+from handlers.callbacks import (
+    CALLBACK_DATA_LIMIT,
+    CardPage,
+    OpenProcedure,
+    Suggestion,
+    phrase_check,
+)
 from handlers.i18n import create_i18n
-from handlers.render import TELEGRAM_TEXT_LIMIT, render_card_pages, render_no_results, render_results, text_length
+from handlers.render import (
+    TELEGRAM_TEXT_LIMIT,
+    render_card_pages,
+    render_no_results,
+    render_results,
+    text_length,
+)
 from knowledge.models import Channel, Document, LegalBasis, Procedure
 
 LONGEST_CODE = "2.002307.000.00.00.H35"
@@ -98,7 +110,7 @@ def test_long_card_is_split_into_valid_pages_without_losing_content() -> None:
     assert len(pages) >= 3
     for page in pages:
         assert_page_ok(page)
-    assert "2/{}".format(len(pages)) in visible(pages[1])
+    assert f"2/{len(pages)}" in visible(pages[1])
     # Drop the "name (page x/y)" header of continuation pages before joining them back.
     bodies = [visible(pages[0])] + [visible(page).split("\n\n", 1)[1] for page in pages[1:]]
     everything = re.sub(r"\s+", "", "".join(bodies))

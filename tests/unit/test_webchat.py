@@ -11,7 +11,7 @@ import pytest
 from aiogram import Dispatcher, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart
-from aiogram.methods import SetMyCommands, SendPhoto
+from aiogram.methods import SendPhoto, SetMyCommands
 from aiogram.types import (
     BotCommand,
     CallbackQuery,
