@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
@@ -70,7 +70,12 @@ def create_router() -> Router:
     router = Router(name="procedures")
 
     @router.message(F.text.regexp(_COMMAND_RE))
-    async def unknown_command(message: Message) -> None:
+    async def unknown_command(message: Message, bot: Bot) -> None:
+        command = (message.text or "").split(maxsplit=1)[0]
+        if "@" in command:  # in a group, "/cmd@OtherBot" is for another bot: stay quiet
+            me = await bot.me()
+            if command.split("@", 1)[1].lower() != (me.username or "").lower():
+                return
         await message.answer(texts.unknown_command())
 
     @router.message(F.text.is_not(None))

@@ -248,6 +248,14 @@ async def test_bad_input_gets_helpful_replies_and_bot_keeps_serving(running: Fak
 
     reply = await fake.reply_to(fake.text_update(CITIZEN, "/unknowncommand"))
     assert "/start" in reply.text
+    reply = await fake.reply_to(fake.text_update(CITIZEN, "/unknowncommand@tthc_test_bot"))
+    assert "/start" in reply.text
+    # a command addressed to another bot gets no reply; the next message is answered as usual
+    since = fake.mark()
+    fake.push(fake.text_update(CITIZEN, "/weather@OtherBot"))
+    reply = await fake.reply_to(fake.text_update(CITIZEN, "/unknowncommand"))
+    sent = [c for c in fake.calls[since:] if c.method == "sendMessage"]
+    assert len(sent) == 1 and "/start" in sent[0].text
 
     # An unexpected failure inside a handler is answered politely; the next question still works.
     reply = await fake.reply_to(fake.text_update(CITIZEN, FailingIndex.BOOM))
