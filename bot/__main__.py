@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from bot.config import Settings, load_settings
+from bot.logs import setup_logging
 
 
 def _print_json(payload: object) -> None:
@@ -130,12 +133,19 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    try:
+        settings = load_settings()
+    except ValidationError as error:  # say what is wrong without echoing the values (secrets)
+        for item in error.errors(include_input=False, include_url=False):
+            field = ".".join(str(x) for x in item["loc"]).upper()
+            print(f"configuration error: {field}: {item['msg']}", file=sys.stderr)
+        return 2
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.bot_token, settings.webhook_secret, settings.web_secret)
+        if s is not None
+    ]
+    setup_logging(settings.log_level, secrets)
     if args.command in ("search", "import-catalog", "migrate"):
         # keep the command's own output clean
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))

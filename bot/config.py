@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,9 +47,14 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
-    @field_validator("telegram_api_server")
+    @field_validator("telegram_api_server", "webhook_base_url")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host, e.g. https://api.telegram.org")
         return value.rstrip("/")
 
     @field_validator("bot_token", "webhook_secret", "web_secret", mode="before")

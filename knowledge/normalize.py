@@ -28,7 +28,10 @@ _FORMAT_RE = re.compile(
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACE_RE = re.compile(r"\s+")
 # Syllables are letters and digits; a dot or slash inside digits stays (codes, "02/2020").
-_TOKEN_RE = re.compile(r"\d+(?:[./]\d+)*(?:\.[0-9a-z]+)*|[^\W\d_]+", re.UNICODE)
+# A province suffix is letters then digits ("1.012753.H19"); "3.cấp" is a number and a word.
+_TOKEN_RE = re.compile(
+    r"\d++(?:[./]\d++)*+(?:\.[a-z]{1,3}\d++(?![^\W\d_]))*+|[^\W\d_]+", re.UNICODE
+)
 
 # In Vietnamese, "i" and "y" after these initials are spelling variants: kí/ký, lí/lý, mĩ/mỹ.
 _IY_RE = re.compile(r"^(b|c|d|h|k|l|m|n|p|qu|s|t|v|x|ch|kh|nh|ph|th|tr)y$")

@@ -97,6 +97,17 @@ class _Query:
     folded_text: str
 
 
+def cut_query(text: str, limit: int = MAX_QUERY_CHARS) -> str:
+    """The part of a question that is searched: cleaned, at most `limit` characters, cut at a
+    word boundary when one is near."""
+    text = clean_text(text)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return cut[:space] if space >= limit * 0.8 else cut
+
+
 def _pairs(tokens: Sequence[str]) -> list[str]:
     return [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
 
@@ -414,10 +425,12 @@ class SearchIndex:
         return weight
 
     def _analyze(self, query: str) -> _Query:
-        tokens = tokenize(query[:MAX_QUERY_CHARS])
+        tokens = tokenize(cut_query(query))
         codes = [t for t in tokens if CODE_RE.match(t)]
-        prefixes = [t for t in tokens if CODE_PREFIX_RE.match(t)]
-        tokens = [t for t in tokens if not CODE_RE.match(t) and not CODE_PREFIX_RE.match(t)]
+        tokens = [t for t in tokens if not CODE_RE.match(t)]
+        # "1.00119" alone is a code being typed; "lệ phí 1.000 đồng" is an amount
+        prefixes = [t for t in tokens if CODE_PREFIX_RE.match(t)] if len(tokens) == 1 else []
+        tokens = [t for t in tokens if t not in prefixes]
 
         groups: list[_Group] = []
         name_terms: set[int] = set()
@@ -498,10 +511,23 @@ class SearchIndex:
                 folded_span = [fold_token(t) for t in span]
                 own = 1.0 if key in self._official_phrases else SYNONYM_ORIGINAL_WEIGHT
                 alternatives = [self._alternative(self._terms(folded_span, 1.0), own)]
+                per_word: list[float] = []
                 for alt in alts:
-                    alternatives.append(self._alternative(self._terms([fold_token(t) for t in alt], 1.0), 1.0))
+                    folded_alt = [fold_token(t) for t in alt]
+                    expansion = self._alternative(self._terms(folded_alt, 1.0), 1.0)
+                    alternatives.append(expansion)
+                    if expansion is not None:
+                        per_word.append(expansion.mass / len(folded_alt))
                     kept.extend(alt)
-                add_group(self._span_weight(folded_span), alternatives)
+                # Slang is often made of common syllables ("sổ đỏ" folds to "so do"): the concept
+                # weighs what its official wording weighs per word, times the words typed.
+                weight = self._span_weight(folded_span)
+                if per_word:
+                    estimate = float(np.median(per_word)) * len(span)
+                    if all(f in self._stopwords for f in folded_span):
+                        estimate *= STOPWORD_WEIGHT
+                    weight = max(weight, estimate)
+                add_group(weight, alternatives)
                 kept.extend(span)
                 typed.extend(span)
                 # words the rewrite keeps still say what the citizen asked ("mất" -> "bị mất")
@@ -509,6 +535,8 @@ class SearchIndex:
                     t for t in span if any(loose_equal(t, a) for alt in alts for a in alt)
                 )
         flush_run()
+        if not any(t.isalpha() and fold_token(t) not in self._stopwords for t in typed):
+            groups = []  # only function words, everyday verbs or numbers: nothing to look for
         folded_text = " ".join(fold_token(t) for t in typed)
         return _Query(
             groups, codes, prefixes, name_terms, kept, typed, plain, corrections, folded_text
@@ -701,4 +729,4 @@ class SearchIndex:
         return list(dict.fromkeys(out))[:limit]
 
 
-__all__ = ["SearchHit", "SearchIndex", "MAX_QUERY_CHARS", "CODE_RE"]
+__all__ = ["CODE_RE", "MAX_QUERY_CHARS", "SearchHit", "SearchIndex", "cut_query"]

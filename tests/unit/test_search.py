@@ -87,7 +87,8 @@ def test_synonyms_and_fillers(small):
     assert codes(small, "tôi muốn làm bằng lái thì cần giấy tờ gì")[0] == "1.000004"
     # "sơ đồ" folds like "sổ đỏ" but is typed with other diacritics: no rewrite
     analysed = small._analyze("sơ đồ")
-    assert all(len(g.alternatives) == 1 for g in analysed.groups)
+    assert analysed.groups and all(len(g.alternatives) == 1 for g in analysed.groups)
+    assert "giấy" in small._analyze("so do").tokens  # typed bare, it may be sổ đỏ
 
 
 def test_commune_level_preferred_when_query_says_nothing(small):
@@ -127,7 +128,18 @@ def test_codes_national_and_province(small):
 )
 def test_bad_input_finds_nothing_without_error(small, query):
     assert small.search(query) == []
-    assert isinstance(small.suggestions(query), list)
+    assert all(isinstance(s, str) and s for s in small.suggestions(query))
+
+
+@pytest.mark.parametrize("query", ["xin chào", "và", "cho cho cho", "làm", "1.", "2020", "cảm ơn"])
+def test_greetings_function_words_and_bare_numbers_find_nothing(real, query):
+    assert real.search(query) == []
+
+
+def test_amounts_and_numbered_lists_are_not_codes(real):
+    assert codes(real, "lệ phí 1.000 đồng cấp lại sổ đỏ")[0] == "1.012786"
+    assert codes(real, "số 3.cấp lại thẻ căn cước")[0] == "1.014064"
+    assert codes(real, "1.00119")[0] == "1.001193"  # alone, a code being typed
 
 
 def test_scores_are_ordered_and_bounded(small):
@@ -180,7 +192,8 @@ def test_nothing_matched_only_through_other_spellings(real):
 
 def test_real_catalog_no_nonsense_correction(real):
     # "ly" makes a known pair with "hôn": it is not "corrected" into "lại"
-    assert not any("lại" in s for s in real.suggestions("thuận tình ly hôn"))
+    assert "ly" not in real._analyze("thuận tình ly hôn").corrections
+    assert "căng" in real._analyze("cấp lại thẻ căng cước").corrections  # a real typo still is
     assert codes(real, "cccd")[0] == "1.014061"
     assert codes(real, "cap doi giay phep lai xe")[0] == "3.000347"
 
