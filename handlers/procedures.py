@@ -22,7 +22,6 @@ from .userinput import MAX_QUERY_CHARS, CleanQuery, QueryKind, clean_query
 logger = logging.getLogger(__name__)
 
 _COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]+(@\w+)?(\s|$)")
-FSM_LAST_QUERY = "last_query"
 FSM_SUGGESTIONS = "suggestions"
 
 
@@ -42,9 +41,10 @@ async def answer_query(target: Message, query: CleanQuery, index: SearchIndex, s
     resolution = resolve(index, query.text)
     truncated_to = MAX_QUERY_CHARS if query.truncated else None
     logger.debug("Query of %d chars -> %s", query.original_length, resolution.outcome.value)
-    await state.update_data(
-        {FSM_LAST_QUERY: query.text, FSM_SUGGESTIONS: list(resolution.suggestions)}
-    )
+    if resolution.suggestions:
+        # only what the "did you mean" buttons need, and only when there are some: the citizen's
+        # own words are not kept, and a plain question writes nothing to the database
+        await state.update_data({FSM_SUGGESTIONS: list(resolution.suggestions)})
     if resolution.outcome is Outcome.CARD:
         await _send_card(target, resolution.procedures[0])
     elif resolution.outcome is Outcome.RESULTS:

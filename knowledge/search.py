@@ -568,13 +568,24 @@ class SearchIndex:
         if not cands:
             return None
         idx = folded.index(word)
-        neighbours = folded[max(0, idx - 1) : idx] + folded[idx + 1 : idx + 2]
+        neighbours: list[str] = []
+        for n in folded[max(0, idx - 1) : idx] + folded[idx + 1 : idx + 2]:
+            # a neighbour that is itself a typo stands for its own corrections ("kett hoon")
+            neighbours += [n] if n in self._words else [n, *self._candidates(n)]
 
-        def in_context(c: str) -> bool:
-            return any(f"{n} {c}" in self._term_ids or f"{c} {n}" in self._term_ids for n in neighbours)
+        def context_df(c: str) -> int:
+            """How often the catalog's names pair the candidate with a neighbour."""
+            best = 0
+            for n in neighbours:
+                for pair in (f"{n} {c}", f"{c} {n}"):
+                    tid = self._term_ids.get(pair)
+                    if tid is not None:
+                        best = max(best, len(self._post_ids[tid]))
+            return best
 
-        contextual = [c for c in cands if in_context(c)]
-        return (contextual or cands)[0]
+        scored = [(context_df(c), c) for c in cands]
+        best_df, best = max(scored, key=lambda x: x[0])
+        return best if best_df else cands[0]
 
     # ----------------------------------------------------------------- scoring
     def search(self, query: str, limit: int = 5) -> list[SearchHit]:
@@ -708,18 +719,26 @@ class SearchIndex:
         return verdict
 
     # ----------------------------------------------------------------- suggestions
+    def _shown(self, typed: str, correction: str | None) -> str:
+        """A corrected syllable as the citizen would write it: with diacritics if they used them."""
+        if correction is None:
+            return typed
+        return self._spelling.get(correction, correction) if has_diacritics(typed) else correction
+
     def suggestions(self, query: str, limit: int = 3) -> list[str]:
         """"Did you mean" phrases: the query with typos fixed, else the nearest procedure names."""
         q = self._analyze(query)
         out: list[str] = []
-        if q.corrections:
-            fixed = " ".join(
-                self._spelling.get(q.corrections[t], q.corrections[t]) if t in q.corrections else t
-                for t in q.typed
-            )
-            # offer the corrected question only when it finds something
-            if fixed != " ".join(q.typed) and self.search(fixed, 1):
-                out.append(fixed)
+        typed = " ".join(q.typed)
+        fixed = typed
+        for _ in range(2):  # a second pass fixes what the first made fixable ("khia sihn")
+            analysed = self._analyze(fixed)
+            if not analysed.corrections:
+                break
+            fixed = " ".join(self._shown(t, analysed.corrections.get(t)) for t in analysed.typed)
+        # offer the corrected question only when it finds something
+        if fixed != typed and self.search(fixed, 1):
+            out.append(fixed)
         text = q.folded_text
         if len(text) >= 3:
             for name, _score, _ in process.extract(

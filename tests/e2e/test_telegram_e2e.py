@@ -182,6 +182,17 @@ async def test_question_results_and_card(running: FakeTelegram) -> None:
     assert_within_limits(fake)
 
 
+async def test_did_you_mean_button_searches_the_corrected_question(running: FakeTelegram) -> None:
+    fake = running
+    nothing = await fake.reply_to(fake.text_update(CITIZEN, "kett hoon"))
+    assert "chưa tìm thấy" in nothing.text
+    suggestion = button(nothing, "ket hon")
+    assert suggestion["callback_data"].startswith("sg:")
+    results = await fake.reply_to(fake.callback_update(CITIZEN, fake.message_of(nothing), suggestion["callback_data"]))
+    assert "kết hôn" in results.text.lower()
+    assert any(b["callback_data"].startswith("po:1.000894") for b in results.buttons)
+
+
 async def test_code_opens_card_and_pages_edit_in_place(running: FakeTelegram, index: SearchIndex) -> None:
     fake = running
     procedure = index.get("1.001193")
