@@ -75,7 +75,25 @@ def main() -> int:
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import aiogram.types"], check=True)
     aiogram_import = time.perf_counter() - t0
+    knowledge_only = []
+    for _ in range(args.runs):
+        t0 = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from knowledge.catalog import load_default_catalog;"
+                "from knowledge.vocabulary import load_default_vocabulary;"
+                "from knowledge.search import SearchIndex;"
+                "i = SearchIndex.build(load_default_catalog(), vocabulary=load_default_vocabulary());"
+                "assert i.search('làm giấy khai sinh')",
+            ],
+            cwd=ROOT,
+            check=True,
+        )
+        knowledge_only.append(time.perf_counter() - t0)
     runs = [one_run() for _ in range(args.runs)]
+    print(f"| fresh interpreter: imports + catalog + index + first answer | {statistics.median(knowledge_only):.2f} s |")
     print(f"| import aiogram alone | {aiogram_import:.2f} s |")
     print(f"| process start to /healthz (median of {args.runs}) | {statistics.median(r[0] for r in runs):.2f} s |")
     print(f"| process start to first answer (median of {args.runs}) | {statistics.median(r[1] for r in runs):.2f} s |")

@@ -40,7 +40,7 @@ async def _cmd_search(settings: Settings, args: argparse.Namespace) -> int:
         index = services.index
         if args.query is None:  # one query per line from standard input, one JSON line each
             for line in sys.stdin:
-                query = line.rstrip("\n")
+                query = line.rstrip("\r\n")
                 if query.strip():
                     _print_json(_search_payload(index, query, args.limit))
             return 0

@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         by_source[p.source] = by_source.get(p.source, 0) + 1
     print(f"procedures: {len(procs)} {by_source}")
     print(f"with channels: {sum(1 for p in procs if p.channels)}")
+    channels = [ch for p in procs for ch in p.channels]
+    bare = [ch for ch in channels if ch.time_value is not None and ch.time_unit is None]
+    print(f"channel time limits without a unit: {len(bare)} of {len(channels)}")
     print(f"with documents: {sum(1 for p in procs if p.documents)}")
     print(f"with legal basis: {sum(1 for p in procs if p.legal_basis)}")
     print(f"with steps: {sum(1 for p in procs if p.steps)}")
