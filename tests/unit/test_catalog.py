@@ -21,7 +21,8 @@ from knowledge.catalog import (
 )
 from knowledge.models import Channel, Document, LegalBasis, Procedure
 
-SHARED = Path("/work/shared/data/catalog-sources")
+# ../shared beside the checkout, as on the developers' machines and in CI
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "catalog-sources"
 
 RAW = {
     "ma_thu_tuc": "1.000178",
