@@ -34,6 +34,17 @@ def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def stop(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM, as a service manager would; the process's output."""
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
 def run_cli(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -130,12 +141,7 @@ async def test_python_m_bot_serves_the_web_chat(tmp_path):
         assert "kết hôn" in (texts + " ".join(buttons)).lower(), events
         print(f"process start to first answer: {answered:.2f} s")
     finally:
-        proc.terminate()
-        try:
-            out, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+        out = stop(proc)
     assert proc.returncode == 0, out  # SIGTERM shuts down cleanly
     assert "Traceback" not in out, out
 
@@ -172,12 +178,7 @@ async def test_python_m_bot_serves_telegram_and_web_chat_in_one_process(tmp_path
             async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
                 assert r.status == 200
     finally:
-        proc.terminate()
-        try:
-            out, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+        out = stop(proc)
         await fake.stop()
     assert proc.returncode == 0, out
     assert fake.token not in out  # the token never reaches the logs
