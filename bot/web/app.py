@@ -213,6 +213,19 @@ def _visitor(request: web.Request) -> tuple[Visitor, bool]:
     return hub.visitor(token)
 
 
+PAGE_LANGUAGES = ("vi", "en")
+
+
+def _set_language(visitor: Visitor, payload: dict[str, Any]) -> None:
+    """The page says which language it shows (optional "lang"); the dialogs follow it."""
+    lang = payload.get("lang")
+    if lang is None:
+        return
+    if lang not in PAGE_LANGUAGES:
+        raise WebChatInputError(400, "invalid_lang", "'lang' must be 'vi' or 'en'")
+    visitor.language = lang
+
+
 def _with_cookie(request: web.Request, response: web.StreamResponse, visitor: Visitor) -> None:
     response.set_cookie(
         COOKIE_NAME,
@@ -294,6 +307,7 @@ async def post_message(request: web.Request) -> web.StreamResponse:
     if not isinstance(silent, bool):
         raise WebChatInputError(400, "invalid_silent", "'silent' must be a boolean")
     visitor, new_cookie = _visitor(request)
+    _set_language(visitor, payload)
     handling = config.channel.handle_text(visitor, text, client_id=client_id, echo=not silent)
     return await _answer(request, visitor, new_cookie, handling, "a message")
 
@@ -309,6 +323,7 @@ async def post_callback(request: web.Request) -> web.StreamResponse:
             400, "invalid_message_id", "'message_id' must be a positive integer"
         )
     visitor, new_cookie = _visitor(request)
+    _set_language(visitor, payload)
     data: Any = payload.get("data")  # validated by the channel
     handling = config.channel.handle_callback(visitor, message_id, data)
     return await _answer(request, visitor, new_cookie, handling, "a button press")

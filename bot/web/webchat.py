@@ -251,6 +251,7 @@ class Visitor:
     events: deque[tuple[JsonEvent, int]] = field(default_factory=deque)
     event_bytes: int = 0
     messages: OrderedDict[int, Message] = field(default_factory=OrderedDict)
+    language: str | None = None  # the page's language ("vi"/"en"), sent as language_code
     _last_message_id: int = 0
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -567,7 +568,11 @@ class WebChatSession(BaseSession):
         data = {
             "message_id": message_id,
             "date": datetime.now(UTC),
-            "chat": {"id": visitor.chat_id, "type": "private", "first_name": "Khách"},
+            "chat": {
+                "id": visitor.chat_id,
+                "type": "private",
+                "first_name": "Guest" if visitor.language == "en" else "Khách",
+            },
             "from": self.bot_user(bot).model_dump(exclude_none=True),
             "text": text,
             "entities": [e.model_dump(exclude_none=True) for e in entities] or None,
@@ -748,15 +753,23 @@ class WebChatChannel:
     # -- Update construction
 
     def _user(self, visitor: Visitor) -> dict[str, Any]:
-        # language_code stays unset: the page is Vietnamese and the dialogs' default language
-        # applies until the citizen switches; the browser's UI language says little here.
-        return {"id": visitor.user_id, "is_bot": False, "first_name": "Khách"}
+        # language_code is the page's language (Vietnamese unless opened with ?lang=en), like
+        # a Telegram client's; a language chosen in the dialog is stored and wins over it.
+        name = "Guest" if visitor.language == "en" else "Khách"
+        user: dict[str, Any] = {"id": visitor.user_id, "is_bot": False, "first_name": name}
+        if visitor.language:
+            user["language_code"] = visitor.language
+        return user
 
     def text_update(self, visitor: Visitor, text: str, message_id: int) -> Update:
         message: dict[str, Any] = {
             "message_id": message_id,
             "date": datetime.now(UTC),
-            "chat": {"id": visitor.chat_id, "type": "private", "first_name": "Khách"},
+            "chat": {
+                "id": visitor.chat_id,
+                "type": "private",
+                "first_name": "Guest" if visitor.language == "en" else "Khách",
+            },
             "from": self._user(visitor),
             "text": text,
         }

@@ -253,6 +253,15 @@ async def test_real_dialog_in_browser(browser: Any, tmp_path: Path) -> None:
         await expect(card).not_to_have_text(before)
         assert await page.locator(".msg.bot").count() == 3
         assert page.js_errors == []  # type: ignore[attr-defined]
+
+        # The English page: its own words in English, and the assistant answers in English.
+        english = await _new_page(browser)
+        await english.goto(url + "/?lang=en")
+        await expect(english.locator(".msg.bot").first).to_contain_text("Hello Guest")
+        assert await english.get_attribute("#input", "placeholder") == "Type your question…"
+        assert await english.locator("html").get_attribute("lang") == "en"
+        await expect(english.locator("#lang-switch")).to_have_text("Tiếng Việt")
+        assert english.js_errors == []  # type: ignore[attr-defined]
     finally:
         if runner is not None:
             await runner.cleanup()

@@ -495,3 +495,14 @@ async def test_cookieless_flood_cannot_create_unbounded_visitors(seen: list[Any]
         assert statuses[:10] == [200] * 10 and set(statuses[10:]) == {429}
         hub = app[WEBCHAT_CHANNEL_KEY].hub
         assert len(hub._by_token) == 10
+
+
+async def test_page_language_becomes_the_users_language_code(client: TestClient, seen: list[Any]) -> None:
+    await client.get("/")
+    response = await post(client, "/api/chat/messages", {"text": "hello", "lang": "en"})
+    assert response.status == 200
+    assert seen[-1].from_user.language_code == "en"
+    response = await post(client, "/api/chat/messages", {"text": "xin chào"})
+    assert seen[-1].from_user.language_code == "en"  # kept for the visitor
+    bad = await post(client, "/api/chat/messages", {"text": "x", "lang": "fr"})
+    assert bad.status == 400 and (await bad.json())["error"] == "invalid_lang"

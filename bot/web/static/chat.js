@@ -18,6 +18,73 @@
   const toastBox = document.getElementById("toast");
   const quick = document.getElementById("quick");
 
+  // ------------------------------------------------------------------ page language
+  // Vietnamese first; "?lang=en" shows the page in English and tells the assistant so.
+  const LANG = new URLSearchParams(window.location.search).get("lang") === "en" ? "en" : "vi";
+  const TEXT = {
+    vi: {
+      title: "Trợ lý thủ tục hành chính",
+      subtitle: "Hỏi về hồ sơ cần chuẩn bị, lệ phí, thời hạn và nơi nộp",
+      other: "English", otherHref: "?lang=en",
+      placeholder: "Nhập câu hỏi của bạn…", inputLabel: "Nhập câu hỏi của bạn",
+      send: "Gửi", sendLabel: "Gửi câu hỏi",
+      hint: "Ví dụ: “làm giấy khai sinh cho con”. Nhấn Enter để gửi, Shift + Enter để xuống dòng.",
+      typing: "Trợ lý đang trả lời…", log: "Cuộc trò chuyện với trợ lý",
+      skip: "Bỏ qua, đến ô nhập câu hỏi",
+      spoiler: "Nội dung ẩn, nhấn để xem", choices: "Lựa chọn", bot: "Trợ lý", you: "Bạn",
+      stale: "Nút này không còn dùng được. Vui lòng chọn lại.",
+      tooFast: "Bạn gửi nhanh quá, vui lòng đợi trợ lý trả lời.",
+      tooLong: "Tin nhắn quá dài.", failed: "Đã có lỗi xảy ra, vui lòng thử lại.",
+      sendFailed: "Không gửi được tin nhắn. Vui lòng kiểm tra kết nối mạng.",
+      pressFailed: "Không gửi được lựa chọn. Vui lòng kiểm tra kết nối mạng.",
+      reconnecting: "Mất kết nối, đang thử kết nối lại…",
+      connecting: "Chưa kết nối được với trợ lý, đang thử lại…",
+      countOver: (n, max) => `${n}/${max} ký tự: tin nhắn dài quá, phần sau ký tự thứ ${max} sẽ bị cắt bớt.`,
+      count: (n, max) => `${n}/${max} ký tự`,
+    },
+    en: {
+      title: "Public services assistant",
+      subtitle: "Ask which documents to bring, the fees, the time limits and where to apply",
+      other: "Tiếng Việt", otherHref: "?lang=vi",
+      placeholder: "Type your question…", inputLabel: "Type your question",
+      send: "Send", sendLabel: "Send the question",
+      hint: "For example: “register a birth for my child”. Enter sends, Shift + Enter adds a line.",
+      typing: "The assistant is answering…", log: "Conversation with the assistant",
+      skip: "Skip to the question box",
+      spoiler: "Hidden text, tap to show", choices: "Choices", bot: "Assistant", you: "You",
+      stale: "This button can no longer be used. Please choose again.",
+      tooFast: "You are sending too fast; please wait for the answer.",
+      tooLong: "The message is too long.", failed: "Something went wrong; please try again.",
+      sendFailed: "Could not send the message. Please check the network connection.",
+      pressFailed: "Could not send your choice. Please check the network connection.",
+      reconnecting: "Connection lost, reconnecting…",
+      connecting: "Cannot reach the assistant yet, retrying…",
+      countOver: (n, max) => `${n}/${max} characters: too long, text after character ${max} will be cut.`,
+      count: (n, max) => `${n}/${max} characters`,
+    },
+  }[LANG];
+
+  function localisePage() {
+    document.documentElement.lang = LANG;
+    document.title = TEXT.title;
+    const set = (selector, apply) => {
+      const el = document.querySelector(selector);
+      if (el) apply(el);
+    };
+    set(".app-header h1", (el) => { el.textContent = TEXT.title; });
+    set(".app-header .subtitle", (el) => { el.textContent = TEXT.subtitle; });
+    set("#lang-switch", (el) => { el.textContent = TEXT.other; el.setAttribute("href", TEXT.otherHref); });
+    set(".skip-link", (el) => { el.textContent = TEXT.skip; });
+    set("#log", (el) => { el.setAttribute("aria-label", TEXT.log); });
+    set(".typing-label", (el) => { el.textContent = TEXT.typing; });
+    set("label[for=input]", (el) => { el.textContent = TEXT.inputLabel; });
+    set("#input", (el) => { el.setAttribute("placeholder", TEXT.placeholder); });
+    set("#send", (el) => { el.setAttribute("aria-label", TEXT.sendLabel); });
+    set("#send span", (el) => { el.textContent = TEXT.send; });
+    set("#hint", (el) => { el.textContent = TEXT.hint; });
+  }
+  localisePage();
+
   let lastSeq = 0;
   let pending = 0;
   let typingUntil = 0;
@@ -76,7 +143,7 @@
       span.className = "spoiler";
       span.tabIndex = 0;
       span.setAttribute("role", "button");
-      span.setAttribute("aria-label", "Nội dung ẩn, nhấn để xem");
+      span.setAttribute("aria-label", TEXT.spoiler);
       return span;
     }
     if (tag === "blockquote") {
@@ -154,7 +221,7 @@
     const keyboard = document.createElement("div");
     keyboard.className = "keyboard";
     keyboard.setAttribute("role", "group");
-    keyboard.setAttribute("aria-label", "Lựa chọn");
+    keyboard.setAttribute("aria-label", TEXT.choices);
     for (const row of buttons) {
       const rowBox = document.createElement("div");
       rowBox.className = "kb-row";
@@ -198,7 +265,7 @@
     const bubble = document.createElement("article");
     bubble.className = "msg bot";
     bubble.dataset.messageId = String(event.message_id);
-    bubble.setAttribute("aria-label", "Trợ lý");
+    bubble.setAttribute("aria-label", TEXT.bot);
     fillBotBubble(bubble, event);
     log.appendChild(bubble);
     if (Array.isArray(event.keyboard)) renderQuickReplies(event.keyboard);
@@ -207,7 +274,7 @@
   function addUserMessage(text, messageId) {
     const bubble = document.createElement("article");
     bubble.className = "msg user";
-    bubble.setAttribute("aria-label", "Bạn");
+    bubble.setAttribute("aria-label", TEXT.you);
     if (messageId !== undefined) bubble.dataset.messageId = String(messageId);
     const body = document.createElement("div");
     body.className = "msg-body";
@@ -316,15 +383,15 @@
 
   function explain(result) {
     const code = result.data && result.data.error;
-    if (code === "stale_button" || code === "unknown_message") return "Nút này không còn dùng được. Vui lòng chọn lại.";
-    if (code === "too_many_requests") return "Bạn gửi nhanh quá, vui lòng đợi trợ lý trả lời.";
-    if (code === "payload_too_large") return "Tin nhắn quá dài.";
-    return "Đã có lỗi xảy ra, vui lòng thử lại.";
+    if (code === "stale_button" || code === "unknown_message") return TEXT.stale;
+    if (code === "too_many_requests") return TEXT.tooFast;
+    if (code === "payload_too_large") return TEXT.tooLong;
+    return TEXT.failed;
   }
 
   async function sendText(text, options) {
     const silent = Boolean(options && options.silent);
-    const payload = { text };
+    const payload = { text, lang: LANG };
     if (silent) {
       payload.silent = true;
     } else {
@@ -340,7 +407,7 @@
       if (result.ok) applyEvents(result.data.events, true);
       else showToast(explain(result), true);
     } catch (_error) {
-      showToast("Không gửi được tin nhắn. Vui lòng kiểm tra kết nối mạng.", true);
+      showToast(TEXT.sendFailed, true);
     } finally {
       pending -= 1;
       updateTyping();
@@ -353,11 +420,11 @@
     pending += 1;
     updateTyping();
     try {
-      const result = await postJson("/api/chat/callbacks", { message_id: messageId, data });
+      const result = await postJson("/api/chat/callbacks", { message_id: messageId, data, lang: LANG });
       if (result.ok) applyEvents(result.data.events, true);
       else showToast(explain(result), true);
     } catch (_error) {
-      showToast("Không gửi được lựa chọn. Vui lòng kiểm tra kết nối mạng.", true);
+      showToast(TEXT.pressFailed, true);
     } finally {
       // The keyboard may have been replaced by an edit; re-enabling a detached one is harmless.
       controls.forEach((control) => { control.disabled = false; });
@@ -398,7 +465,7 @@
         backoff = 1000;
         if (data.reset && data.cursor === 0) await sendText("/start", { silent: true });
       } catch (_error) {
-        statusBox.textContent = "Mất kết nối, đang thử kết nối lại…";
+        statusBox.textContent = TEXT.reconnecting;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 30000);
       }
@@ -412,7 +479,7 @@
         await sendText("/start", { silent: true }); // first visit: open the main menu
       }
     } catch (_error) {
-      statusBox.textContent = "Chưa kết nối được với trợ lý, đang thử lại…";
+      statusBox.textContent = TEXT.connecting;
     }
     pollForever();
   }
@@ -427,9 +494,9 @@
     const length = codePoints(input.value);
     counter.classList.toggle("warn", length > MAX_CHARS);
     if (length > MAX_CHARS) {
-      counter.textContent = `${length}/${MAX_CHARS} ký tự: tin nhắn dài quá, phần sau ký tự thứ ${MAX_CHARS} sẽ bị cắt bớt.`;
+      counter.textContent = TEXT.countOver(length, MAX_CHARS);
     } else if (length > WARN_CHARS) {
-      counter.textContent = `${length}/${MAX_CHARS} ký tự`;
+      counter.textContent = TEXT.count(length, MAX_CHARS);
     } else {
       counter.textContent = "";
     }
