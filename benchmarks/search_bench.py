@@ -156,6 +156,7 @@ def main() -> int:
                 ROOT.parent / "shared" / "data" / "queries-dev.jsonl",
                 ROOT / "benchmarks" / "queries-holdout.jsonl",
                 ROOT / "benchmarks" / "queries-blind.jsonl",
+                ROOT / "benchmarks" / "queries-blind2.jsonl",
             )
             if p.exists()
         ],
