@@ -658,10 +658,13 @@ class SearchIndex:
         # Several disagreements cost no more than one: long names list several actions.
         unasked = np.zeros(n, dtype=np.float32)
         missing = np.zeros(n, dtype=np.float32)
+        folded_tokens = {fold_token(t) for t in q.tokens}
+        folded_plain = {fold_token(t) for t in q.plain}
         for mod, head, lacking in self._modifiers:
-            if not self._asks(q.tokens, mod, strict=False):
+            first = fold_token(mod[0])  # cached; most modifiers are not in a query at all
+            if first not in folded_tokens or not self._asks(q.tokens, mod, strict=False):
                 unasked[head] = MODIFIER_PENALTY
-            elif self._asks(q.plain, mod, strict=True):
+            elif first in folded_plain and self._asks(q.plain, mod, strict=True):
                 missing[lacking] = MODIFIER_PENALTY
         penalty = unasked + missing
         final -= penalty[cand]
