@@ -1,20 +1,26 @@
 """Vietnamese-aware procedure search: pure Python over an in-memory inverted index.
 
-How a query is answered:
-1. The text is cleaned (NFC, invisible characters) and split into syllables; procedure codes
-   ("1.001193", "1.012753.H19") are looked up directly.
-2. Everyday phrasing is dropped ("tôi muốn", "cần giấy tờ gì") and citizen words are rewritten in
-   the catalog's words ("sổ đỏ" -> "giấy chứng nhận quyền sử dụng đất") from the lexicon file.
+How a query is answered (README "How search works" has the citizen-facing summary):
+1. The text is cleaned (NFC, invisible characters), cut to MAX_QUERY_CHARS and split into
+   syllables; procedure codes ("1.001193", "1.012753.H19") are looked up directly, a code being
+   typed ("1.00119", alone) is completed.
+2. Everyday phrasing is dropped ("tôi muốn", "cần giấy tờ gì", greetings) and citizen words are
+   rewritten in the catalog's words from the lexicon file ("sổ đỏ" -> "giấy chứng nhận quyền sử
+   dụng đất"; abbreviations both ways). Each rewritten concept keeps its wordings as alternatives
+   and scores the best one.
 3. Every syllable and every pair of neighbouring syllables is a query term, matched on the folded
-   form (no diacritics). A syllable or pair the catalog does not know is corrected to one at edit
-   distance 1 that it does know, preferring corrections that make a known pair with a neighbour.
-4. Each procedure is scored by the IDF-weighted share of the query it covers (pairs count, so word
-   order and phrases matter), the share of its own name the query covers (so general procedures
-   beat long special cases), a small preference for the levels citizens use most (commune, then
-   province), and a penalty for names that carry a modifier the query lacks (cấp *lại*, *gia hạn*).
+   form (no diacritics); a syllable typed with diacritics scores fully only on that spelling. A
+   syllable or pair the catalog never writes is corrected at edit distance 1, preferring
+   corrections that make a pair the catalog uses.
+4. Each procedure is scored by the IDF-weighted share of the query it covers, the share of its own
+   name the query covers (general procedures beat long special cases), a small preference for
+   the levels citizens use most (commune, then province), a damping of very long names, and a
+   penalty when a modifier (cấp *lại*, *gia hạn*, *dưới* 14 tuổi ...) is in the name but not asked
+   for, or asked for but not in the name. Something must match as typed (or as rewritten), and
+   below a coverage and score floor nothing is an answer.
 
-Scoring runs on NumPy arrays over the matching procedures only, so it stays in single-digit
-milliseconds at 100,000 procedures.
+Scoring runs on NumPy arrays over the matching procedures only, so it stays within milliseconds
+at 100,000 procedures.
 """
 
 from __future__ import annotations
