@@ -259,6 +259,14 @@ class Visitor:
     def user_id(self) -> int:
         return self.chat_id  # private chat: chat id == user id, as on Telegram
 
+    @property
+    def display_name(self) -> str:
+        return "Guest" if self.language == "en" else "Khách"
+
+    def chat(self) -> dict[str, Any]:
+        """The visitor's private chat, as Telegram describes one."""
+        return {"id": self.chat_id, "type": "private", "first_name": self.display_name}
+
     def next_message_id(self) -> int:
         self._last_message_id += 1
         return self._last_message_id
@@ -568,11 +576,7 @@ class WebChatSession(BaseSession):
         data = {
             "message_id": message_id,
             "date": datetime.now(UTC),
-            "chat": {
-                "id": visitor.chat_id,
-                "type": "private",
-                "first_name": "Guest" if visitor.language == "en" else "Khách",
-            },
+            "chat": visitor.chat(),
             "from": self.bot_user(bot).model_dump(exclude_none=True),
             "text": text,
             "entities": [e.model_dump(exclude_none=True) for e in entities] or None,
@@ -755,8 +759,11 @@ class WebChatChannel:
     def _user(self, visitor: Visitor) -> dict[str, Any]:
         # language_code is the page's language (Vietnamese unless opened with ?lang=en), like
         # a Telegram client's; a language chosen in the dialog is stored and wins over it.
-        name = "Guest" if visitor.language == "en" else "Khách"
-        user: dict[str, Any] = {"id": visitor.user_id, "is_bot": False, "first_name": name}
+        user: dict[str, Any] = {
+            "id": visitor.user_id,
+            "is_bot": False,
+            "first_name": visitor.display_name,
+        }
         if visitor.language:
             user["language_code"] = visitor.language
         return user
@@ -765,11 +772,7 @@ class WebChatChannel:
         message: dict[str, Any] = {
             "message_id": message_id,
             "date": datetime.now(UTC),
-            "chat": {
-                "id": visitor.chat_id,
-                "type": "private",
-                "first_name": "Guest" if visitor.language == "en" else "Khách",
-            },
+            "chat": visitor.chat(),
             "from": self._user(visitor),
             "text": text,
         }
