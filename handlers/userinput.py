@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from knowledge.normalize import clean_text
-from knowledge.search import MAX_QUERY_CHARS
+from knowledge.search import MAX_QUERY_CHARS, cut_at_word
 
 # Only MAX_QUERY_CHARS characters of a message are used for search; the rest is ignored politely.
 
@@ -42,17 +42,6 @@ def _has_words(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in ("L", "N") for ch in text)
 
 
-def _cut(text: str, limit: int) -> str:
-    """At most `limit` characters, preferably ending at a word boundary."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    if space >= limit * 0.8:
-        cut = cut[:space]
-    return cut.rstrip()
-
-
 def clean_query(raw: str | None, max_chars: int = MAX_QUERY_CHARS) -> CleanQuery:
     """Normalise a citizen's message and classify it for the dialog."""
     text = normalise_text(raw or "")
@@ -60,7 +49,7 @@ def clean_query(raw: str | None, max_chars: int = MAX_QUERY_CHARS) -> CleanQuery
         return CleanQuery("", QueryKind.EMPTY, False, 0)
     if not _has_words(text):
         return CleanQuery(text[:max_chars], QueryKind.NO_WORDS, len(text) > max_chars, len(text))
-    used = _cut(text, max_chars)
+    used = cut_at_word(text, max_chars)
     return CleanQuery(used, QueryKind.OK, len(used) < len(text), len(text))
 
 

@@ -103,15 +103,18 @@ class _Query:
     folded_text: str
 
 
-def cut_query(text: str, limit: int = MAX_QUERY_CHARS) -> str:
-    """The part of a question that is searched: cleaned, at most `limit` characters, cut at a
-    word boundary when one is near."""
-    text = clean_text(text)
+def cut_at_word(text: str, limit: int) -> str:
+    """At most `limit` characters, ending at a word boundary when one is near the end."""
     if len(text) <= limit:
         return text
     cut = text[:limit]
     space = cut.rfind(" ")
-    return cut[:space] if space >= limit * 0.8 else cut
+    return (cut[:space] if space >= limit * 0.8 else cut).rstrip()
+
+
+def cut_query(text: str, limit: int = MAX_QUERY_CHARS) -> str:
+    """The part of a question that is searched: cleaned, then cut at a word boundary."""
+    return cut_at_word(clean_text(text), limit)
 
 
 def _pairs(tokens: Sequence[str]) -> list[str]:
@@ -757,4 +760,4 @@ class SearchIndex:
         return list(dict.fromkeys(out))[:limit]
 
 
-__all__ = ["CODE_RE", "MAX_QUERY_CHARS", "SearchHit", "SearchIndex", "cut_query"]
+__all__ = ["CODE_RE", "MAX_QUERY_CHARS", "SearchHit", "SearchIndex", "cut_at_word", "cut_query"]
