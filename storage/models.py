@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -102,3 +114,157 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Dossiers (hồ sơ) -------------------------------------------------------------------------
+
+
+class Dossier(Base):
+    """One application filed at a one-door service centre, as the one-door system reports it.
+
+    ``lookup_key`` is the receipt code reduced to upper-case letters and digits, so that a code
+    typed with lost, doubled or different separators finds the same row. The applicant's name,
+    phone and ID number are kept to verify a lookup; they are never shown in a chat.
+    """
+
+    __tablename__ = "dossiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    receipt_code: Mapped[str] = mapped_column(String(64))
+    lookup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    procedure_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    agency: Mapped[str] = mapped_column(String(255), index=True)
+    applicant_name: Mapped[str | None] = mapped_column(String(255))
+    applicant_phone: Mapped[str | None] = mapped_column(String(32))
+    applicant_id_number: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[int | None] = mapped_column(SmallInteger)  # 1 direct, 2 online, 3 postal
+    received_at: Mapped[datetime | None] = mapped_column()
+    appointment_at: Mapped[datetime | None] = mapped_column()
+    status: Mapped[int] = mapped_column(SmallInteger)  # the national portal's 1..10
+    status_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    returned_at: Mapped[datetime | None] = mapped_column()
+    new_appointment_at: Mapped[datetime | None] = mapped_column()  # latest apology letter
+    delay_reason: Mapped[str | None] = mapped_column(Text)
+    postal_tracking: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(255))  # "file:<name>" | "api:<agency>"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DossierEvent(Base):
+    """One status the dossier has been in (its history); a status 5 row is a supplement request."""
+
+    __tablename__ = "dossier_events"
+    __table_args__ = (UniqueConstraint("dossier_id", "status", "status_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    status: Mapped[int] = mapped_column(SmallInteger)
+    status_at: Mapped[datetime | None] = mapped_column()
+    note: Mapped[str | None] = mapped_column(Text)  # e.g. what to supplement
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DossierApology(Base):
+    """An apology letter (form 04): the new appointment date and the reason for the delay."""
+
+    __tablename__ = "dossier_apologies"
+    __table_args__ = (UniqueConstraint("dossier_id", "new_appointment_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    new_appointment_at: Mapped[datetime] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DossierSubscription(Base):
+    """A chat following a dossier after a verified lookup; status changes are pushed to it."""
+
+    __tablename__ = "dossier_subscriptions"
+    __table_args__ = (UniqueConstraint("dossier_id", "channel", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServiceRating(Base):
+    """A citizen's satisfaction with a returned dossier (1 = Rất hài lòng ... 5 = Rất không hài lòng)."""
+
+    __tablename__ = "service_ratings"
+    __table_args__ = (UniqueConstraint("dossier_id", "channel", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    agency: Mapped[str] = mapped_column(String(255), index=True)
+    procedure_code: Mapped[str | None] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LookupFailure(Base):
+    """A failed dossier lookup (unknown code or wrong second factor), for per-user rate limits."""
+
+    __tablename__ = "lookup_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_lookup_failures_user", "channel", "user_id", "at"),)
+
+
+class ApiKey(Base):
+    """An API key of one agency; only its SHA-256 is stored, with a short prefix to name it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(String(255), default="")
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(255), default="dossiers")  # space-separated
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+# --- Outbox ---------------------------------------------------------------------------------
+
+
+class OutboxMessage(Base):
+    """A message to send, written in the same transaction as the change that causes it.
+
+    ``kind`` names the renderer that turns ``payload`` into text at send time (in the
+    recipient's language); ``dedup_key`` makes enqueueing the same notification twice a no-op.
+    States: pending -> sending -> sent | failed | uncertain (the process died mid-send; it is
+    not sent again, so nothing is ever delivered twice).
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    language: Mapped[str | None] = mapped_column(String(16))
+    dedup_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbox_due", "state", "available_at"),)

@@ -1,0 +1,159 @@
+"""Dossier vocabulary shared by the importers, the API and the chat: statuses, channels, codes.
+
+Pure functions, no I/O. Status numbers are the national portal's (DOMAIN.md):
+1 Mới đăng ký, 2 Được tiếp nhận, 3 Không được tiếp nhận, 4 Đang xử lý, 5 Yêu cầu bổ sung giấy tờ,
+6 Yêu cầu thực hiện nghĩa vụ tài chính, 7 Công dân yêu cầu rút hồ sơ, 8 Dừng xử lý,
+9 Đã xử lý xong, 10 Đã trả kết quả.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import IntEnum
+
+from knowledge.normalize import fold_token
+
+
+class Status(IntEnum):
+    REGISTERED = 1  # Mới đăng ký
+    ACCEPTED = 2  # Được tiếp nhận
+    NOT_ACCEPTED = 3  # Không được tiếp nhận
+    PROCESSING = 4  # Đang xử lý
+    SUPPLEMENT_REQUESTED = 5  # Yêu cầu bổ sung giấy tờ
+    PAYMENT_REQUESTED = 6  # Yêu cầu thực hiện nghĩa vụ tài chính
+    WITHDRAWN = 7  # Công dân yêu cầu rút hồ sơ
+    STOPPED = 8  # Dừng xử lý
+    PROCESSED = 9  # Đã xử lý xong
+    RETURNED = 10  # Đã trả kết quả
+
+
+STATUS_NAMES_VI: dict[Status, str] = {
+    Status.REGISTERED: "Mới đăng ký",
+    Status.ACCEPTED: "Được tiếp nhận",
+    Status.NOT_ACCEPTED: "Không được tiếp nhận",
+    Status.PROCESSING: "Đang xử lý",
+    Status.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung giấy tờ",
+    Status.PAYMENT_REQUESTED: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    Status.WITHDRAWN: "Công dân yêu cầu rút hồ sơ",
+    Status.STOPPED: "Dừng xử lý",
+    Status.PROCESSED: "Đã xử lý xong",
+    Status.RETURNED: "Đã trả kết quả",
+}
+
+# Statuses after which nothing more happens to the dossier.
+FINAL_STATUSES = frozenset({Status.NOT_ACCEPTED, Status.WITHDRAWN, Status.STOPPED, Status.RETURNED})
+
+# Names local one-door systems export (iGate and others), beside the national ones.
+_STATUS_ALIASES: dict[str, Status] = {
+    "Chờ tiếp nhận": Status.REGISTERED,
+    "Mới tiếp nhận": Status.ACCEPTED,
+    "Đã tiếp nhận": Status.ACCEPTED,
+    "Tiếp nhận": Status.ACCEPTED,
+    "Từ chối": Status.NOT_ACCEPTED,
+    "Từ chối tiếp nhận": Status.NOT_ACCEPTED,
+    "Chờ bổ sung hồ sơ": Status.SUPPLEMENT_REQUESTED,
+    "Chờ bổ sung": Status.SUPPLEMENT_REQUESTED,
+    "Yêu cầu bổ sung hồ sơ": Status.SUPPLEMENT_REQUESTED,
+    "Bổ sung hồ sơ": Status.SUPPLEMENT_REQUESTED,
+    "Chờ thực hiện nghĩa vụ tài chính": Status.PAYMENT_REQUESTED,
+    "Chờ thanh toán": Status.PAYMENT_REQUESTED,
+    "Rút hồ sơ": Status.WITHDRAWN,
+    "Công dân rút hồ sơ": Status.WITHDRAWN,
+    "Đã hủy": Status.STOPPED,
+    "Hủy": Status.STOPPED,
+    "Tạm dừng": Status.STOPPED,
+    "Dừng xử lý": Status.STOPPED,
+    "Đã có kết quả": Status.PROCESSED,
+    "Chờ trả kết quả": Status.PROCESSED,
+    "Hoàn thành": Status.PROCESSED,
+    "Đã hoàn thành": Status.PROCESSED,
+    "Đã trả": Status.RETURNED,
+    "Trả kết quả": Status.RETURNED,
+}
+
+
+def _fold_phrase(text: str) -> str:
+    text = unicodedata.normalize("NFC", text).strip().lower()
+    return " ".join(fold_token(word) for word in re.findall(r"\w+", text))
+
+
+_STATUS_BY_NAME: dict[str, Status] = {
+    _fold_phrase(name): status
+    for name, status in [*((n, s) for s, n in STATUS_NAMES_VI.items()), *_STATUS_ALIASES.items()]
+}
+
+
+def parse_status(value: object) -> Status:
+    """The status from the portal's number (1..10, as int or text) or a known Vietnamese name.
+
+    Raises ``ValueError`` for anything else.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"unknown status: {value!r}")
+    if isinstance(value, int):
+        try:
+            return Status(value)
+        except ValueError:
+            raise ValueError(f"unknown status number: {value}") from None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("status is missing")
+    text = value.strip()
+    if text.isdigit():
+        return parse_status(int(text))
+    status = _STATUS_BY_NAME.get(_fold_phrase(text))
+    if status is None:
+        raise ValueError(f"unknown status: {text[:60]!r}")
+    return status
+
+
+class DossierChannel(IntEnum):
+    DIRECT = 1  # trực tiếp
+    ONLINE = 2  # trực tuyến
+    POSTAL = 3  # bưu chính công ích
+
+
+_CHANNEL_BY_NAME: dict[str, DossierChannel] = {
+    "truc tiep": DossierChannel.DIRECT,
+    "direct": DossierChannel.DIRECT,
+    "truc tuyen": DossierChannel.ONLINE,
+    "online": DossierChannel.ONLINE,
+    "dich vu cong truc tuyen": DossierChannel.ONLINE,
+    "buu chinh": DossierChannel.POSTAL,
+    "buu chinh cong ich": DossierChannel.POSTAL,
+    "dich vu buu chinh": DossierChannel.POSTAL,
+    "postal": DossierChannel.POSTAL,
+}
+
+
+def parse_channel(value: object) -> DossierChannel | None:
+    """The channel from 1/2/3 or its name (trực tiếp / trực tuyến / bưu chính); None if blank."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"unknown channel: {value!r}")
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        try:
+            return DossierChannel(int(value))
+        except ValueError:
+            raise ValueError(f"unknown channel number: {value}") from None
+    if not isinstance(value, str):
+        raise ValueError(f"unknown channel: {value!r}")
+    channel = _CHANNEL_BY_NAME.get(_fold_phrase(value))
+    if channel is None:
+        raise ValueError(f"unknown channel: {value.strip()[:60]!r}")
+    return channel
+
+
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
+
+
+def lookup_key(code: str) -> str:
+    """The receipt code reduced to upper-case ASCII letters and digits.
+
+    ``000.00.17.H12-220615-0001``, ``000.00.17.h12 - 220615 - 0001`` and
+    ``000..00.17.H12--220615-0001`` all give ``0000017H122206150001``; that key is what the
+    database indexes, so however separators are lost or doubled the same dossier is found.
+    """
+    text = unicodedata.normalize("NFKC", code).upper()
+    return _NOT_ALNUM.sub("", text)
