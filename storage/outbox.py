@@ -6,12 +6,13 @@ in the outbox makes the call a no-op, so a change that is recorded twice notifie
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,15 +58,15 @@ async def enqueue(session: AsyncSession, messages: Sequence[OutgoingMessage]) ->
     now = utcnow()
     rows = [_row(message, now) for message in messages]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    table = OutboxMessage.__table__
+    # Core table (not the ORM entity): ORM bulk inserts return no rows; RETURNING counts the
+    # rows actually inserted on both backends (rowcount of an executemany is unreliable).
     if dialect == "postgresql":
-        statement = pg_insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"])
+        statement = pg_insert(table).on_conflict_do_nothing(index_elements=["dedup_key"])
     else:
-        statement = sqlite_insert(OutboxMessage).on_conflict_do_nothing(
-            index_elements=["dedup_key"]
-        )
-    result = await session.execute(statement, rows)
-    count = result.rowcount
-    return count if count is not None and count >= 0 else len(rows)
+        statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedup_key"])
+    result = await session.execute(statement.returning(table.c.id), rows)
+    return len(result.all())
 
 
 async def pending_count(session: AsyncSession) -> int:
@@ -74,3 +75,289 @@ async def pending_count(session: AsyncSession) -> int:
         select(OutboxMessage.id).where(OutboxMessage.state == "pending")
     )
     return len(result.all())
+
+
+# --- The worker's side: claim, mark, recover ---------------------------------------------------
+#
+# A row moves pending -> sending (claimed; the claim is committed before anything is sent) ->
+# sent | failed | pending again (a retry) | uncertain (still "sending" when its lease ran out: the
+# process died mid-send, or the send outlived the lease). Telegram has no idempotency key, so a
+# row that may have reached Telegram is never sent again: only "pending" rows are ever claimed.
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+UNCERTAIN = "uncertain"
+STATES = (PENDING, SENDING, SENT, FAILED, UNCERTAIN)
+
+MAX_ERROR_CHARS = 1000
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A claimed outbox row, detached from any session (safe to hold while sending)."""
+
+    id: int
+    channel: str
+    chat_id: str
+    kind: str
+    payload: dict[str, Any]
+    language: str | None
+    dedup_key: str | None
+    attempts: int
+    created_at: datetime
+    lease_until: datetime  # the claim's expiry; still "sending" after it means "uncertain"
+
+
+_ROW_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.channel,
+    OutboxMessage.chat_id,
+    OutboxMessage.kind,
+    OutboxMessage.payload,
+    OutboxMessage.language,
+    OutboxMessage.dedup_key,
+    OutboxMessage.attempts,
+    OutboxMessage.created_at,
+    OutboxMessage.available_at,
+)
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def _clip(error: str | None) -> str | None:
+    return None if error is None else error[:MAX_ERROR_CHARS]
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    limit: int,
+    now: datetime,
+    lease_seconds: float,
+    channels: Collection[str] | None = None,
+    exclude_chats: Collection[tuple[str, str]] = (),
+) -> list[OutboxRow]:
+    """Claim up to ``limit`` due rows (pending, ``available_at <= now``) and COMMIT the claim.
+
+    At most one row per chat is claimed, the oldest due one (so a chat's messages go out in
+    order and one busy chat cannot fill the batch); chats in ``exclude_chats`` ((channel,
+    chat_id) pairs: in flight or not ready under the per-chat interval) are passed over, not
+    waited for. ``channels`` restricts the claim to channels that can send now. Claimed rows are
+    "sending" with ``available_at`` set to the lease expiry ``now + lease_seconds``.
+
+    The commit happens here, before the caller sends anything: a row is sent only after its
+    claim is durable, so a crash can leave it "sending" (later "uncertain") but never lets a
+    second worker send it again. Concurrent claimers never get the same row: on PostgreSQL the
+    candidates are locked FOR UPDATE SKIP LOCKED, on SQLite (one writer) the UPDATE re-checks
+    ``state = 'pending'``.
+    """
+    if limit <= 0:
+        return []
+    if channels is not None and not channels:
+        return []
+    excluded = set(exclude_chats)
+    conditions = [OutboxMessage.state == PENDING, OutboxMessage.available_at <= now]
+    if channels is not None:
+        conditions.append(OutboxMessage.channel.in_(sorted(channels)))
+    ranked = (
+        select(
+            OutboxMessage.id.label("id"),
+            OutboxMessage.channel.label("channel"),
+            OutboxMessage.chat_id.label("chat_id"),
+            OutboxMessage.available_at.label("available_at"),
+            func.row_number()
+            .over(
+                partition_by=(OutboxMessage.channel, OutboxMessage.chat_id),
+                order_by=(OutboxMessage.available_at, OutboxMessage.id),
+            )
+            .label("rank"),
+        )
+        .where(*conditions)
+        .subquery()
+    )
+    # Each excluded chat hides at most one first-ranked row, so this many always suffices.
+    candidates = await session.execute(
+        select(ranked.c.id, ranked.c.channel, ranked.c.chat_id)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.available_at, ranked.c.id)
+        .limit(limit + len(excluded))
+    )
+    ids = [row.id for row in candidates if (row.channel, row.chat_id) not in excluded][:limit]
+    if not ids:
+        await session.commit()  # end the read transaction
+        return []
+    lease_until = now + timedelta(seconds=lease_seconds)
+    target: Any = OutboxMessage.id.in_(ids)
+    if _dialect(session) == "postgresql":
+        locked = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.state == PENDING)
+            .with_for_update(skip_locked=True)
+        )
+        target = OutboxMessage.id.in_(locked.scalar_subquery())
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(target, OutboxMessage.state == PENDING)
+        .values(state=SENDING, available_at=lease_until)
+        .returning(*_ROW_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = {
+        row.id: OutboxRow(
+            id=row.id,
+            channel=row.channel,
+            chat_id=row.chat_id,
+            kind=row.kind,
+            payload=dict(row.payload or {}),
+            language=row.language,
+            dedup_key=row.dedup_key,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            lease_until=row.available_at,
+        )
+        for row in result
+    }
+    await session.commit()
+    return [claimed[row_id] for row_id in ids if row_id in claimed]
+
+
+async def _transition(
+    session: AsyncSession, row_id: int, from_states: Sequence[str], **values: Any
+) -> bool:
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.state.in_(from_states))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
+
+
+async def mark_sent(
+    session: AsyncSession, row_id: int, *, now: datetime | None = None, note: str | None = None
+) -> bool:
+    """A claimed row was delivered (or, with a ``note``, skipped: nothing left to send).
+
+    Also accepted from "uncertain" (a send that outlived its lease did succeed). Does not
+    commit; returns False when the row was in neither state.
+    """
+    return await _transition(
+        session,
+        row_id,
+        (SENDING, UNCERTAIN),
+        state=SENT,
+        sent_at=now or utcnow(),
+        last_error=_clip(note),
+    )
+
+
+async def mark_retry(
+    session: AsyncSession,
+    row_id: int,
+    *,
+    available_at: datetime,
+    error: str | None,
+    count_attempt: bool = True,
+) -> bool:
+    """Give a claimed row back as pending, due at ``available_at``; attempts + 1 unless
+    ``count_attempt`` is False (flood control, an absent web visitor). Does not commit."""
+    values: dict[str, Any] = {"state": PENDING, "available_at": available_at}
+    if error is not None:
+        values["last_error"] = _clip(error)
+    if count_attempt:
+        values["attempts"] = OutboxMessage.attempts + 1
+    return await _transition(session, row_id, (SENDING,), **values)
+
+
+async def mark_failed(
+    session: AsyncSession, row_id: int, *, error: str, count_attempt: bool = True
+) -> bool:
+    """A claimed row can never be delivered (blocked, bad request, too many attempts...).
+    Does not commit."""
+    values: dict[str, Any] = {"state": FAILED, "last_error": _clip(error)}
+    if count_attempt:
+        values["attempts"] = OutboxMessage.attempts + 1
+    return await _transition(session, row_id, (SENDING,), **values)
+
+
+async def mark_uncertain(session: AsyncSession, row_id: int, *, error: str) -> bool:
+    """A claimed row may or may not have reached the recipient (an unexpected error after the
+    request went out); it is left for an operator, never sent again. Does not commit."""
+    values = {
+        "state": UNCERTAIN,
+        "last_error": _clip(error),
+        "attempts": OutboxMessage.attempts + 1,
+    }
+    return await _transition(session, row_id, (SENDING,), **values)
+
+
+async def recover_stale(session: AsyncSession, now: datetime) -> int:
+    """Rows still "sending" after their lease (``available_at``) -> "uncertain"; returns how many.
+
+    Such a row was claimed by a worker that died (or hung) mid-send: it may have reached
+    Telegram, which has no idempotency key, so it is NOT sent again; operators find it with
+    ``stats`` and the state. Logs a warning with the count. Does not commit.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.state == SENDING, OutboxMessage.available_at <= now)
+        .values(
+            state=UNCERTAIN,
+            last_error="interrupted while sending; not retried (it may have been delivered)",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    count = max(result.rowcount or 0, 0)
+    if count:
+        logger.warning(
+            "Outbox: %d message(s) were interrupted mid-send and are now 'uncertain' "
+            "(not re-sent; they may have been delivered)",
+            count,
+        )
+    return count
+
+
+async def next_due_at(
+    session: AsyncSession, channels: Collection[str] | None = None
+) -> datetime | None:
+    """When the earliest pending row (of ``channels``) becomes due; None when none waits."""
+    statement = select(func.min(OutboxMessage.available_at)).where(OutboxMessage.state == PENDING)
+    if channels is not None:
+        if not channels:
+            return None
+        statement = statement.where(OutboxMessage.channel.in_(sorted(channels)))
+    value = (await session.execute(statement)).scalar_one_or_none()
+    if value is not None and value.tzinfo is None:  # min() loses the column type on SQLite
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+async def stats(session: AsyncSession) -> dict[str, int]:
+    """How many rows are in each state (every state listed, zero included)."""
+    result = await session.execute(
+        select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+    )
+    counts = dict.fromkeys(STATES, 0)
+    for state, count in result:
+        counts[state] = int(count)
+    return counts
+
+
+async def purge_sent(session: AsyncSession, older_than: datetime) -> int:
+    """Delete rows sent before ``older_than``; returns how many. Does not commit.
+
+    A purged row's ``dedup_key`` no longer blocks a new enqueue with the same key, so keep sent
+    rows longer than any producer could replay the change that caused them (e.g. 30 days).
+    """
+    result = await session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.state == SENT, OutboxMessage.sent_at < older_than)
+        .execution_options(synchronize_session=False)
+    )
+    return max(result.rowcount or 0, 0)

@@ -1,0 +1,287 @@
+"""The outbox repository (storage/outbox.py) on SQLite (always) and PostgreSQL (when reachable):
+claiming, the state transitions, crash recovery, statistics and purging."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.db import create_engine, create_session_factory
+from storage.migrate import upgrade
+from storage.models import OutboxMessage
+from storage.outbox import (
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    UNCERTAIN,
+    OutgoingMessage,
+    claim_due,
+    enqueue,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    mark_uncertain,
+    next_due_at,
+    purge_sent,
+    recover_stale,
+    stats,
+)
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+PG_ASYNC_TEMPLATE = "postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
+LEASE = 60.0
+
+
+async def _create_pg_database() -> str:
+    """A throw-away database so runs are isolated; skip when PostgreSQL is unreachable."""
+    asyncpg = pytest.importorskip("asyncpg")
+    name = f"test_outbox_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = await asyncpg.connect(PG_SERVER, timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        pytest.skip(f"PostgreSQL not reachable at {PG_SERVER}: {exc!r}")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def _drop_pg_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_SERVER, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A session factory over a freshly migrated database."""
+    name: str | None = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.sqlite3'}"
+    else:
+        name = await _create_pg_database()
+        url = PG_ASYNC_TEMPLATE.format(database=name)
+    await upgrade(url)
+    engine = create_engine(url)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+        if name is not None:
+            await _drop_pg_database(name)
+
+
+def message(chat: str, text: str = "x", **kwargs: object) -> OutgoingMessage:
+    return OutgoingMessage(
+        channel=str(kwargs.pop("channel", "telegram")),
+        chat_id=chat,
+        kind="text",
+        payload={"text": text},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def add(factory: async_sessionmaker[AsyncSession], *messages: OutgoingMessage) -> int:
+    async with factory() as session:
+        count = await enqueue(session, list(messages))
+        await session.commit()
+    return count
+
+
+async def rows(factory: async_sessionmaker[AsyncSession]) -> list[OutboxMessage]:
+    async with factory() as session:
+        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+
+
+def at(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+async def test_claim_is_committed_one_per_chat_oldest_first(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await add(
+        factory,
+        message("1", "a1"),
+        message("1", "a2"),
+        message("2", "b1"),
+        message("3", "later", available_at=at(3600)),
+    )
+    now = at(0)
+    async with factory() as session:
+        claimed = await claim_due(session, limit=10, now=now, lease_seconds=LEASE)
+        # The claim is committed by claim_due itself: rolling back here changes nothing.
+        await session.rollback()
+    assert [(r.chat_id, r.payload["text"]) for r in claimed] == [("1", "a1"), ("2", "b1")]
+    assert all(r.lease_until > now + timedelta(seconds=LEASE - 1) for r in claimed)
+    states = {r.payload["text"]: r.state for r in await rows(factory)}
+    assert states == {"a1": SENDING, "a2": PENDING, "b1": SENDING, "later": PENDING}
+    # a2 waits behind a1 (still sending); the future row is not due.
+    async with factory() as session:
+        again = await claim_due(
+            session, limit=10, now=now, lease_seconds=LEASE, exclude_chats={("telegram", "1")}
+        )
+    assert again == []
+
+
+async def test_claim_filters_channels_excluded_chats_and_limit(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await add(
+        factory,
+        message("1", "t1"),
+        message("2", "t2"),
+        message("3", "t3"),
+        message("9", "w9", channel="web"),
+    )
+    async with factory() as session:
+        web = await claim_due(session, limit=5, now=at(0), lease_seconds=LEASE, channels={"web"})
+        assert [r.payload["text"] for r in web] == ["w9"]
+        assert await claim_due(session, limit=5, now=at(0), lease_seconds=LEASE, channels=()) == []
+        one = await claim_due(
+            session,
+            limit=1,
+            now=at(0),
+            lease_seconds=LEASE,
+            exclude_chats={("telegram", "1"), ("web", "2")},
+        )
+        assert [r.payload["text"] for r in one] == ["t2"]
+        assert await claim_due(session, limit=0, now=at(0), lease_seconds=LEASE) == []
+
+
+async def test_concurrent_claims_never_share_a_row(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await add(factory, *(message(str(chat)) for chat in range(40)))
+
+    async def claimer() -> list[int]:
+        got: list[int] = []
+        while True:
+            async with factory() as session:
+                batch = await claim_due(session, limit=3, now=at(0), lease_seconds=LEASE)
+            if not batch:
+                return got
+            got.extend(r.id for r in batch)
+
+    results = await asyncio.gather(*(claimer() for _ in range(4)))
+    every = [row_id for result in results for row_id in result]
+    assert len(every) == len(set(every)) == 40
+    assert {r.state for r in await rows(factory)} == {SENDING}
+
+
+async def test_transitions_only_from_the_expected_state(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await add(factory, message("1"), message("2"), message("3"), message("4"))
+    async with factory() as session:
+        claimed = {
+            r.chat_id: r.id
+            for r in await claim_due(session, limit=10, now=at(0), lease_seconds=LEASE)
+        }
+        retry_at = at(30)
+        assert await mark_retry(session, claimed["1"], available_at=retry_at, error="net down")
+        assert await mark_retry(
+            session, claimed["2"], available_at=retry_at, error="flood", count_attempt=False
+        )
+        assert await mark_failed(session, claimed["3"], error="Forbidden: bot was blocked")
+        assert await mark_sent(session, claimed["4"])
+        # A row that is no longer "sending" is not touched again.
+        assert not await mark_sent(session, claimed["1"])
+        assert not await mark_failed(session, claimed["4"], error="late")
+        assert not await mark_retry(session, claimed["3"], available_at=retry_at, error=None)
+        await session.commit()
+    by_chat = {r.chat_id: r for r in await rows(factory)}
+    assert (by_chat["1"].state, by_chat["1"].attempts, by_chat["1"].last_error) == (
+        PENDING,
+        1,
+        "net down",
+    )
+    assert abs((by_chat["1"].available_at - retry_at).total_seconds()) < 0.01
+    assert (by_chat["2"].state, by_chat["2"].attempts) == (PENDING, 0)
+    assert (by_chat["3"].state, by_chat["3"].attempts) == (FAILED, 1)
+    assert by_chat["3"].last_error == "Forbidden: bot was blocked"
+    assert by_chat["4"].state == SENT and by_chat["4"].sent_at is not None
+    # The retried rows are claimable again once due, not before.
+    async with factory() as session:
+        assert await claim_due(session, limit=10, now=at(0), lease_seconds=LEASE) == []
+        due = await next_due_at(session)
+        assert due is not None and abs((due - retry_at).total_seconds()) < 0.01
+        again = await claim_due(session, limit=10, now=at(31), lease_seconds=LEASE)
+    assert sorted(r.chat_id for r in again) == ["1", "2"]
+    assert {r.chat_id: r.attempts for r in again} == {"1": 1, "2": 0}
+
+
+async def test_recover_stale_marks_expired_claims_uncertain_and_never_reclaims(
+    factory: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    await add(factory, message("1"), message("2"))
+    async with factory() as session:
+        crashed = await claim_due(session, limit=1, now=at(0), lease_seconds=0)
+        live = await claim_due(session, limit=1, now=at(0), lease_seconds=LEASE)
+    assert len(crashed) == len(live) == 1
+    with caplog.at_level(logging.WARNING, logger="storage.outbox"):
+        async with factory() as session:
+            assert await recover_stale(session, at(1)) == 1
+            await session.commit()
+    assert any("1 message(s)" in r.getMessage() for r in caplog.records)
+    by_id = {r.id: r for r in await rows(factory)}
+    assert by_id[crashed[0].id].state == UNCERTAIN
+    assert by_id[live[0].id].state == SENDING  # its lease has not run out
+    async with factory() as session:
+        assert await claim_due(session, limit=10, now=at(3600), lease_seconds=LEASE) == []
+        assert await recover_stale(session, at(1)) == 0
+        # A late success of the interrupted send is still recorded.
+        assert await mark_sent(session, crashed[0].id)
+        assert await mark_uncertain(session, live[0].id, error="ClientDecodeError")
+        await session.commit()
+    states = {r.id: r.state for r in await rows(factory)}
+    assert states == {crashed[0].id: SENT, live[0].id: UNCERTAIN}
+
+
+async def test_dedup_stats_and_purge(factory: async_sessionmaker[AsyncSession]) -> None:
+    assert await add(factory, message("1", dedup_key="digest:2026-01-01:1")) == 1
+    assert await add(factory, message("1", dedup_key="digest:2026-01-01:1")) == 0
+    await add(factory, message("2"), message("3"))
+    async with factory() as session:
+        claimed = await claim_due(session, limit=10, now=at(0), lease_seconds=LEASE)
+        for row in claimed:
+            await mark_sent(session, row.id)
+        await session.commit()
+    async with factory() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == "1")
+            .values(sent_at=at(-40 * 86400))
+        )
+        await enqueue(session, [message("4")])
+        await session.commit()
+    async with factory() as session:
+        assert await stats(session) == {
+            PENDING: 1,
+            SENDING: 0,
+            SENT: 3,
+            FAILED: 0,
+            UNCERTAIN: 0,
+        }
+        assert await purge_sent(session, at(-30 * 86400)) == 1
+        await session.commit()
+    assert sorted(r.chat_id for r in await rows(factory)) == ["2", "3", "4"]
+    async with factory() as session:
+        assert (await stats(session))[SENT] == 2
+        assert await next_due_at(session, channels={"web"}) is None
