@@ -1,0 +1,616 @@
+"""Dossier records as the one-door system exports them: one row of a file or one API item.
+
+Pure code, no database. ``parse_record`` turns a mapping (a CSV row, a JSON object) into a
+validated ``DossierRecord``; ``read_records`` streams the rows of a CSV or JSON Lines file with
+their line numbers.
+
+Columns (any order; unknown columns are ignored): receipt_code, procedure_code, agency,
+applicant_name, applicant_phone, applicant_id_number, channel, received_at, appointment_at,
+status, status_at, finished_at, returned_at, new_appointment_at, delay_reason, postal_tracking,
+note. iGate-style names (``dossierNo``, ``dossierStatusName``, ``acceptedDate``,
+``appointmentDate``...), camelCase / snake_case variants and the usual Vietnamese headers
+("Mã hồ sơ", "Trạng thái", "Ngày hẹn trả"...) are accepted too (see ``FIELD_ALIASES``).
+
+Times are ISO 8601 or ``dd/mm/yyyy[ HH:MM[:SS]]``; without an offset they are local time in
+Asia/Ho_Chi_Minh; they come out as aware UTC datetimes. A date alone means midnight local time.
+When a row has no status time, it is taken from the time the status implies (received_at for
+"accepted", finished_at for "processed", returned_at for "returned").
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from knowledge.dossier import DossierChannel, Status, lookup_key, parse_channel, parse_status
+
+# Column lengths of storage.models.Dossier (the database would refuse longer values).
+MAX_LENGTHS: dict[str, int] = {
+    "receipt_code": 64,
+    "procedure_code": 64,
+    "agency": 255,
+    "applicant_name": 255,
+    "applicant_phone": 32,
+    "applicant_id_number": 32,
+    "postal_tracking": 64,
+    "delay_reason": 4000,  # Text columns: a sane cap rather than the database's
+    "note": 4000,
+}
+LOOKUP_KEY_MIN = 8
+LOOKUP_KEY_MAX = 64
+# Vietnam has kept UTC+7 without daylight saving since 1975; dossiers are far younger, so a fixed
+# offset is exact and much faster than a zoneinfo lookup per value.
+VN_OFFSET = timedelta(hours=7)
+MIN_YEAR = 1990
+MAX_YEAR = 2100
+
+FIELDS: tuple[str, ...] = (
+    "receipt_code",
+    "procedure_code",
+    "agency",
+    "applicant_name",
+    "applicant_phone",
+    "applicant_id_number",
+    "channel",
+    "received_at",
+    "appointment_at",
+    "status",
+    "status_at",
+    "finished_at",
+    "returned_at",
+    "new_appointment_at",
+    "delay_reason",
+    "postal_tracking",
+    "note",
+)
+TIME_FIELDS: tuple[str, ...] = (
+    "received_at",
+    "appointment_at",
+    "status_at",
+    "finished_at",
+    "returned_at",
+    "new_appointment_at",
+)
+
+# Other names of each field; compared after folding (lower case, no accents, no "_", "-", " ",
+# "."), so "dossierNo", "dossier_no" and "Dossier No" are one name.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "receipt_code": (
+        "receiptcode", "receiptno", "receiptnumber", "dossierno", "dossiercode",
+        "dossiernumber", "code", "mahoso", "sohoso", "mabiennhan", "sobiennhan",
+    ),
+    "procedure_code": (
+        "procedurecode", "procedureno", "procedureid", "matthc", "mathutuc", "mathutuchanhchinh",
+    ),
+    "agency": (
+        "agency", "agencyname", "agencycode", "receivingagency", "coquan", "coquantiepnhan",
+        "donvi", "donvitiepnhan",
+    ),
+    "applicant_name": (
+        "applicantname", "applicant", "applicantfullname", "ownerfullname", "fullname",
+        "tennguoinop", "nguoinop", "hoten", "chuhoso", "tencongdan",
+    ),
+    "applicant_phone": (
+        "applicantphone", "applicantphonenumber", "phone", "phonenumber", "mobile",
+        "sodienthoai", "dienthoai",
+    ),
+    "applicant_id_number": (
+        "applicantidnumber", "idnumber", "identitynumber", "identityno", "citizenid",
+        "cccd", "socccd", "cmnd", "socmnd", "sodinhdanh", "sogiayto",
+    ),
+    "channel": (
+        "channel", "applymethod", "applymethodname", "kenh", "kenhnop", "hinhthucnop",
+        "hinhthuctiepnhan",
+    ),
+    "received_at": (
+        "receivedat", "receiveddate", "accepteddate", "acceptedat", "receptiondate",
+        "ngaytiepnhan", "ngaynhan", "thoigiantiepnhan",
+    ),
+    "appointment_at": (
+        "appointmentat", "appointmentdate", "duedate", "ngayhentra", "ngayhen", "hentra",
+        "thoigianhentra",
+    ),
+    "status": (
+        "status", "statuscode", "statusname", "dossierstatus", "dossierstatusname",
+        "dossierstatuscode", "trangthai", "tinhtrang", "trangthaihoso",
+    ),
+    "status_at": (
+        "statusat", "statusdate", "statustime", "statusupdatedat", "updateddate",
+        "ngaycapnhat", "thoigiancapnhat", "ngaytrangthai",
+    ),
+    "finished_at": (
+        "finishedat", "finisheddate", "completeddate", "completedat", "ngayxulyxong",
+        "ngaycoketqua", "ngayhoanthanh",
+    ),
+    "returned_at": (
+        "returnedat", "returneddate", "resultreturneddate", "ngaytraketqua", "ngaytra",
+    ),
+    "new_appointment_at": (
+        "newappointmentat", "newappointmentdate", "extendedappointmentdate", "ngayhenlai",
+        "ngayhentralai",
+    ),
+    "delay_reason": ("delayreason", "reasonfordelay", "lydotre", "lydotrehan", "lydo"),
+    "postal_tracking": (
+        "postaltracking", "trackingnumber", "trackingcode", "postalcode", "mabuugui",
+        "mavandon", "sovandon",
+    ),
+    "note": ("note", "notes", "comment", "supplementnote", "ghichu", "noidungbosung"),
+}
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_SPACES = re.compile(r"\s+")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()/]+")
+_ID_SEPARATORS = re.compile(r"[\s.\-]+")
+
+
+def _fold_name(name: str) -> str:
+    """A column name folded for alias matching: ``"Mã hồ sơ"`` -> ``"mahoso"``."""
+    text = unicodedata.normalize("NFD", name.translate(_ZERO_WIDTH)).replace("đ", "d")
+    text = text.replace("Đ", "d")
+    return "".join(c for c in text.lower() if c.isalnum() and not unicodedata.combining(c))
+
+
+_ALIAS_TO_FIELD: dict[str, str] = {}
+for _field, _aliases in FIELD_ALIASES.items():
+    _ALIAS_TO_FIELD[_fold_name(_field)] = _field
+    for _alias in _aliases:
+        _ALIAS_TO_FIELD[_fold_name(_alias)] = _field
+
+_column_cache: dict[str, str | None] = {}
+
+
+def field_for_column(name: str) -> str | None:
+    """The record field a column name stands for, or None for a column this module ignores."""
+    try:
+        return _column_cache[name]
+    except KeyError:
+        pass
+    field = _ALIAS_TO_FIELD.get(_fold_name(name)) if isinstance(name, str) else None
+    if len(_column_cache) < 10_000:
+        _column_cache[name] = field
+    return field
+
+
+class RecordError(ValueError):
+    """A row that cannot become a ``DossierRecord``; ``reasons`` lists every problem found."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+class RecordFileError(ValueError):
+    """A file that is not a dossier export at all (binary, XLSX, HTML, not UTF-8, no code)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DossierRecord:
+    """One dossier's state as reported by the one-door system; times are aware UTC."""
+
+    receipt_code: str  # stripped, upper-case, NFC
+    lookup_key: str  # knowledge.dossier.lookup_key(receipt_code): the database key
+    agency: str
+    status: Status
+    procedure_code: str | None = None
+    applicant_name: str | None = None
+    applicant_phone: str | None = None  # digits only, "+84" written as "0"
+    applicant_id_number: str | None = None  # digits only
+    channel: DossierChannel | None = None
+    received_at: datetime | None = None
+    appointment_at: datetime | None = None
+    status_at: datetime | None = None
+    finished_at: datetime | None = None
+    returned_at: datetime | None = None
+    new_appointment_at: datetime | None = None
+    delay_reason: str | None = None
+    postal_tracking: str | None = None
+    note: str | None = None  # e.g. what a supplement request (status 5) asks for
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def clean_text(value: object, *, multiline: bool = False) -> str | None:
+    """NFC text without zero-width characters, stripped; whitespace runs collapsed unless
+    ``multiline``; None for blank. Numbers are accepted and written as text."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("expected text, got a boolean")
+    if isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {type(value).__name__}")
+    if not value.isascii():
+        value = unicodedata.normalize("NFC", value.translate(_ZERO_WIDTH))
+    if multiline:
+        value = value.strip()
+    else:
+        value = _SPACES.sub(" ", value).strip()
+    return value or None
+
+
+def agency_key(agency: str) -> str:
+    """How two agency names are compared (an API key's agency against an item's)."""
+    text = unicodedata.normalize("NFC", agency.translate(_ZERO_WIDTH))
+    return _SPACES.sub(" ", text).strip().casefold()
+
+
+def _local(naive: datetime) -> datetime:
+    return (naive - VN_OFFSET).replace(tzinfo=UTC)
+
+
+def parse_time(value: object) -> datetime | None:
+    """An aware UTC datetime from ISO 8601 or ``dd/mm/yyyy[ HH:MM[:SS]]`` (local time when no
+    offset is given), or from a Unix timestamp (seconds, or milliseconds when large).
+
+    None for blank; ``ValueError`` for anything else.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("not a time")
+    if isinstance(value, int | float):
+        seconds = value / 1000 if abs(value) >= 100_000_000_000 else value
+        try:
+            parsed = datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"not a time: {value!r}") from None
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            if len(text) >= 10 and text[2] == "/" and text[5] == "/":
+                parsed = _parse_vn(text)
+            else:
+                parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"not a date/time: {text[:40]!r}") from None
+        parsed = _local(parsed) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    else:
+        raise ValueError(f"not a time: {type(value).__name__}")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"implausible year {parsed.year}")
+    return parsed
+
+
+def _parse_vn(text: str) -> datetime:
+    """``dd/mm/yyyy``, ``dd/mm/yyyy HH:MM`` or ``dd/mm/yyyy HH:MM:SS`` (naive)."""
+    day, month, year = int(text[0:2]), int(text[3:5]), int(text[6:10])
+    rest = text[10:].strip()
+    if not rest:
+        return datetime(year, month, day)
+    clock = rest.split(":")
+    if len(clock) not in (2, 3) or not all(part.isdigit() for part in clock):
+        raise ValueError(text)
+    second = int(clock[2]) if len(clock) == 3 else 0
+    return datetime(year, month, day, int(clock[0]), int(clock[1]), second)
+
+
+def _digits(value: str | None, separators: re.Pattern[str], what: str, phone: bool) -> str | None:
+    if value is None:
+        return None
+    text = separators.sub("", value)
+    if phone:
+        if text.startswith("+84"):
+            text = "0" + text[3:]
+        elif text.startswith("0084"):
+            text = "0" + text[4:]
+    if not text.isdigit() or not text.isascii():
+        raise ValueError(f"{what} must be digits only")
+    return text
+
+
+# --- records -----------------------------------------------------------------------------------
+
+
+_IMPLIED_STATUS_TIME = {
+    Status.ACCEPTED: "received_at",
+    Status.PROCESSED: "finished_at",
+    Status.RETURNED: "returned_at",
+}
+
+
+def collect_fields(mapping: Mapping[str, object]) -> tuple[dict[str, object], list[str]]:
+    """The mapping's values under the record's field names, and conflicts between aliases."""
+    values: dict[str, object] = {}
+    problems: list[str] = []
+    for name, value in mapping.items():
+        field = field_for_column(name)
+        if field is None or value is None or value == "":
+            continue
+        previous = values.get(field)
+        if previous is None:
+            values[field] = value
+        elif previous != value:
+            problems.append(f"{field} given twice with different values ({name!r})")
+    return values, problems
+
+
+def parse_record(
+    mapping: Mapping[str, object], *, default_agency: str | None = None
+) -> DossierRecord:
+    """Validate one row or API item into a ``DossierRecord``.
+
+    ``default_agency`` is used when the item names no agency (the API key's agency). Raises
+    ``RecordError`` listing every problem found (not only the first).
+    """
+    values, reasons = collect_fields(mapping)
+    out: dict[str, Any] = {}
+
+    raw_code = values.get("receipt_code")
+    code: str | None = None
+    key = ""
+    try:
+        code = clean_text(raw_code)
+    except ValueError as error:
+        reasons.append(f"receipt_code: {error}")
+    if code is None:
+        if not any(reason.startswith("receipt_code") for reason in reasons):
+            reasons.append("receipt_code is missing")
+    else:
+        code = code.upper()
+        key = lookup_key(code)
+        if len(code) > MAX_LENGTHS["receipt_code"]:
+            reasons.append(f"receipt_code is longer than {MAX_LENGTHS['receipt_code']} characters")
+        elif not LOOKUP_KEY_MIN <= len(key) <= LOOKUP_KEY_MAX:
+            reasons.append(
+                f"receipt_code {code[:40]!r} has {len(key)} letters and digits "
+                f"(expected {LOOKUP_KEY_MIN} to {LOOKUP_KEY_MAX})"
+            )
+
+    for field in ("procedure_code", "agency", "applicant_name", "postal_tracking"):
+        try:
+            out[field] = clean_text(values.get(field))
+        except ValueError as error:
+            reasons.append(f"{field}: {error}")
+            out[field] = None
+    for field in ("delay_reason", "note"):
+        try:
+            out[field] = clean_text(values.get(field), multiline=True)
+        except ValueError as error:
+            reasons.append(f"{field}: {error}")
+            out[field] = None
+    if out["agency"] is None and default_agency is not None:
+        out["agency"] = clean_text(default_agency)
+    if out["agency"] is None and not any(reason.startswith("agency") for reason in reasons):
+        reasons.append("agency is missing")
+
+    for field, separators, what, phone in (
+        ("applicant_phone", _PHONE_SEPARATORS, "applicant_phone", True),
+        ("applicant_id_number", _ID_SEPARATORS, "applicant_id_number", False),
+    ):
+        try:
+            out[field] = _digits(clean_text(values.get(field)), separators, what, phone)
+        except ValueError as error:
+            reasons.append(str(error))
+            out[field] = None
+
+    for field, limit in MAX_LENGTHS.items():
+        text = out.get(field)
+        if text is not None and len(text) > limit:
+            reasons.append(f"{field} is longer than {limit} characters")
+
+    raw_status = values.get("status")
+    status: Status | None = None
+    if raw_status is None:
+        reasons.append("status is missing")
+    else:
+        try:
+            status = parse_status(raw_status)
+        except ValueError as error:
+            reasons.append(str(error))
+
+    try:
+        out["channel"] = parse_channel(values.get("channel"))
+    except ValueError as error:
+        reasons.append(str(error))
+
+    for field in TIME_FIELDS:
+        try:
+            out[field] = parse_time(values.get(field))
+        except ValueError as error:
+            reasons.append(f"{field}: {error}")
+            out[field] = None
+
+    received, appointment = out["received_at"], out["appointment_at"]
+    if received is not None and appointment is not None and appointment < received:
+        reasons.append("appointment_at is before received_at")
+    new_appointment = out["new_appointment_at"]
+    if received is not None and new_appointment is not None and new_appointment < received:
+        reasons.append("new_appointment_at is before received_at")
+
+    if reasons:
+        raise RecordError(reasons)
+    assert status is not None and code is not None  # for type checkers: no reasons above
+    if out["status_at"] is None and status in _IMPLIED_STATUS_TIME:
+        out["status_at"] = out[_IMPLIED_STATUS_TIME[status]]
+    return DossierRecord(receipt_code=code, lookup_key=key, status=status, **out)
+
+
+# --- files -------------------------------------------------------------------------------------
+
+SNIFF_BYTES = 64 * 1024
+JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+
+
+class _CountingRaw(io.RawIOBase):
+    """Counts the bytes read from a binary file (for a progress bar over a text stream)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        size = len(data)
+        buffer[:size] = data
+        self.count += size
+        return size
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _sniff(head: bytes, path: Path) -> str:
+    """``"csv"`` or ``"jsonl"`` for the file's first bytes, or ``RecordFileError``."""
+    if head.startswith(b"PK\x03\x04"):
+        raise RecordFileError("this is an XLSX/ZIP file; export the sheet as CSV (UTF-8)")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RecordFileError("this is an old Excel (XLS) file; export the sheet as CSV (UTF-8)")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RecordFileError("this file is UTF-16; save it as UTF-8")
+    if b"\x00" in head:
+        raise RecordFileError("this is a binary file, not CSV or JSON Lines")
+    try:
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    except UnicodeDecodeError:
+        raise RecordFileError(
+            "this file is not UTF-8 text (save it as CSV UTF-8 / JSON Lines in UTF-8)"
+        ) from None
+    start = text.lstrip()[:200].lower()
+    if start.startswith(("<!doctype", "<html", "<?xml", "<table", "<head", "<body")):
+        raise RecordFileError("this is an HTML/XML page, not CSV or JSON Lines")
+    if not start:
+        raise RecordFileError("the file is empty")
+    if start.startswith("["):
+        raise RecordFileError("this is a JSON array; write JSON Lines (one object per line)")
+    if start.startswith("{") or path.suffix.lower() in JSONL_SUFFIXES:
+        return "jsonl"
+    return "csv"
+
+
+Row = tuple[int, Mapping[str, object] | None, str | None]
+
+
+class RecordReader:
+    """Iterates ``(line number, row, error)`` over a CSV or JSON Lines file.
+
+    Exactly one of ``row`` and ``error`` is None. ``bytes_read`` and ``size`` give progress.
+    Use as a context manager (or call ``close``) to release the file.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            raw = self.path.open("rb")
+        except OSError as error:
+            raise RecordFileError(f"cannot read the file: {error.strerror or error}") from None
+        self.size = self.path.stat().st_size
+        try:
+            self.kind = _sniff(raw.read(SNIFF_BYTES), self.path)
+            raw.seek(0)
+        except BaseException:
+            raw.close()
+            raise
+        self._counter = _CountingRaw(raw)
+        self._text = io.TextIOWrapper(
+            io.BufferedReader(self._counter, 1 << 16),
+            encoding="utf-8-sig",
+            errors="replace",
+            newline="",
+        )
+        self._rows = self._csv_rows() if self.kind == "csv" else self._jsonl_rows()
+        if self.kind == "csv":
+            self._header = self._read_header()
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes taken from the file so far (read-ahead included)."""
+        return self._counter.count
+
+    def __iter__(self) -> RecordReader:
+        return self
+
+    def __next__(self) -> Row:
+        return next(self._rows)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._text.close()
+
+    def __enter__(self) -> RecordReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _read_header(self) -> list[str]:
+        first = self._text.readline()
+        self._header_line = 1
+        while first and not first.strip():
+            first = self._text.readline()
+            self._header_line += 1
+        counts = {d: first.count(d) for d in (",", ";", "\t")}
+        delimiter = max(counts, key=lambda d: counts[d])
+        self._reader = csv.reader(self._text, delimiter=delimiter)
+        header = next(csv.reader([first], delimiter=delimiter), [])
+        header = [name.strip() for name in header]
+        if not any(field_for_column(name) == "receipt_code" for name in header):
+            shown = ", ".join(repr(name) for name in header[:12])
+            raise RecordFileError(
+                "no receipt code column (receipt_code, dossierNo, Mã hồ sơ...) in the header: "
+                + (shown or "(empty)")
+            )
+        return header
+
+    def _csv_rows(self) -> Iterator[Row]:
+        header = self._header
+        width = len(header)
+        reader = self._reader
+        line = self._header_line
+        for fields in reader:
+            start, line = line + 1, self._header_line + reader.line_num
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            if len(fields) != width:
+                if len(fields) > width and not any(f.strip() for f in fields[width:]):
+                    fields = fields[:width]
+                else:
+                    yield start, None, f"{len(fields)} fields, the header has {width}"
+                    continue
+            if any("\ufffd" in f for f in fields):
+                yield start, None, "not valid UTF-8"
+                continue
+            yield start, dict(zip(header, fields)), None
+
+    def _jsonl_rows(self) -> Iterator[Row]:
+        for number, line in enumerate(self._text, start=1):
+            if not line.strip():
+                continue
+            if "\ufffd" in line:
+                yield number, None, "not valid UTF-8"
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as error:
+                yield number, None, f"invalid JSON: {error.msg} (column {error.colno})"
+                continue
+            if not isinstance(item, dict):
+                yield number, None, "not a JSON object"
+                continue
+            yield number, item, None
+
+
+def read_records(path: str | Path) -> RecordReader:
+    """Open a CSV (UTF-8 with or without BOM; comma, semicolon or tab) or JSON Lines file.
+
+    Raises ``RecordFileError`` at once for a file that is not one (binary, XLSX, HTML, not
+    UTF-8, a CSV without a receipt code column); the returned reader yields
+    ``(line number, row, error)``.
+    """
+    return RecordReader(path)

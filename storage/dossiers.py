@@ -1,0 +1,660 @@
+"""Dossiers from the one-door system: bulk upsert with history, the chat's lookup, subscriptions,
+and the ingest API's keys.
+
+Like every repository here, nothing commits: the caller owns the transaction. ``upsert_many``
+works on one chunk with SQLAlchemy Core in bulk (one SELECT, then executemany INSERT / UPDATE),
+and enqueues the subscribers' notifications in the same transaction, so a status change and its
+message are recorded together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    Insert,
+    SmallInteger,
+    bindparam,
+    cast,
+    delete,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knowledge.dossier import DossierChannel, Status
+from knowledge.dossier_records import DossierRecord, agency_key
+from storage.models import (
+    ApiKey,
+    Dossier,
+    DossierApology,
+    DossierEvent,
+    DossierSubscription,
+    utcnow,
+)
+from storage.outbox import OutgoingMessage, enqueue
+
+DOSSIERS = Dossier.__table__
+EVENTS = DossierEvent.__table__
+APOLOGIES = DossierApology.__table__
+SUBSCRIPTIONS = DossierSubscription.__table__
+API_KEYS = ApiKey.__table__
+
+# The dossier columns an import sets (everything but ids, source and bookkeeping times).
+DATA_FIELDS: tuple[str, ...] = (
+    "receipt_code",
+    "procedure_code",
+    "agency",
+    "applicant_name",
+    "applicant_phone",
+    "applicant_id_number",
+    "channel",
+    "received_at",
+    "appointment_at",
+    "status",
+    "status_at",
+    "finished_at",
+    "returned_at",
+    "new_appointment_at",
+    "delay_reason",
+    "postal_tracking",
+)
+# Fields a record may leave blank without erasing what is stored ("blank never erases").
+_MERGED_FIELDS = tuple(f for f in DATA_FIELDS if f not in ("status", "status_at"))
+# Keeps IN (...) lists under SQLite's (32,766) and asyncpg's (32,767) bound-parameter limits.
+IN_CHUNK = 10_000
+
+KIND_STATUS = "dossier_status"
+KIND_RATING = "dossier_rating"
+
+
+def _dialect_insert(session: AsyncSession, table: Any) -> Insert:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if dialect == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
+
+
+# --- results and views -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one ``upsert_many`` call did; dossier counts add up to the distinct codes given."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    events_added: int = 0  # new history rows
+    notified: int = 0  # outbox messages enqueued
+
+    def __add__(self, other: IngestResult) -> IngestResult:
+        return IngestResult(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.events_added + other.events_added,
+            self.notified + other.notified,
+        )
+
+
+class ForeignDossierError(Exception):
+    """Some records would change dossiers that belong to another agency; nothing was written."""
+
+    def __init__(self, lookup_keys: list[str]) -> None:
+        super().__init__(f"{len(lookup_keys)} dossiers belong to another agency")
+        self.lookup_keys = lookup_keys
+
+
+class DossierEventView(NamedTuple):
+    """One status in a dossier's history."""
+
+    status: Status
+    status_at: datetime | None
+    note: str | None
+
+
+class DossierApologyView(NamedTuple):
+    """One apology letter (form 04)."""
+
+    new_appointment_at: datetime
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DossierView:
+    """A dossier as the chat sees it, with its history (oldest first) and apology letters."""
+
+    id: int
+    receipt_code: str
+    lookup_key: str
+    procedure_code: str | None
+    agency: str
+    applicant_name: str | None
+    applicant_phone: str | None
+    applicant_id_number: str | None
+    channel: DossierChannel | None
+    received_at: datetime | None
+    appointment_at: datetime | None
+    status: Status
+    status_at: datetime | None
+    finished_at: datetime | None
+    returned_at: datetime | None
+    new_appointment_at: datetime | None
+    delay_reason: str | None
+    postal_tracking: str | None
+    source: str
+    created_at: datetime
+    updated_at: datetime
+    events: tuple[DossierEventView, ...] = ()
+    apologies: tuple[DossierApologyView, ...] = ()
+
+
+_VIEW_COLUMNS = (
+    DOSSIERS.c.id,
+    DOSSIERS.c.lookup_key,
+    *(DOSSIERS.c[name] for name in DATA_FIELDS),
+    DOSSIERS.c.source,
+    DOSSIERS.c.created_at,
+    DOSSIERS.c.updated_at,
+)
+# Built once: the lookup path runs the same two compiled statements every time.
+_FIND_DOSSIER = select(*_VIEW_COLUMNS).where(DOSSIERS.c.lookup_key == bindparam("key"))
+_FIND_HISTORY = union_all(
+    select(
+        literal(0).label("kind"),
+        EVENTS.c.status,
+        EVENTS.c.status_at,
+        EVENTS.c.note,
+        EVENTS.c.id,
+        EVENTS.c.recorded_at,
+    ).where(EVENTS.c.dossier_id == bindparam("dossier_id")),
+    select(
+        literal(1),
+        cast(null(), SmallInteger),
+        APOLOGIES.c.new_appointment_at,
+        APOLOGIES.c.reason,
+        APOLOGIES.c.id,
+        APOLOGIES.c.recorded_at,
+    ).where(APOLOGIES.c.dossier_id == bindparam("dossier_id")),
+)
+_SELECT_EXISTING = select(
+    DOSSIERS.c.id, DOSSIERS.c.lookup_key, *(DOSSIERS.c[name] for name in DATA_FIELDS)
+).where(DOSSIERS.c.lookup_key.in_(bindparam("keys", expanding=True)))
+_UPDATE_DOSSIER = update(DOSSIERS).where(DOSSIERS.c.id == bindparam("dossier_pk"))
+
+
+def _record_state(record: DossierRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in DATA_FIELDS}
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What to write for one dossier of a chunk."""
+
+    key: str
+    stored: dict[str, Any] | None
+    state: dict[str, Any]
+    events: dict[tuple[int, datetime | None], tuple[str | None, bool]]  # -> (note, notify)
+    apologies: dict[datetime, str | None]
+    dossier_id: int | None = None
+
+
+def _plan(key: str, stored: dict[str, Any] | None, records: list[DossierRecord]) -> _Plan:
+    """Apply the chunk's records of one dossier, in order, to its stored state."""
+    state: dict[str, Any] | None = dict(stored) if stored is not None else None
+    events: dict[tuple[int, datetime | None], tuple[str | None, bool]] = {}
+    apologies: dict[datetime, str | None] = {}
+    stored_appointment = stored["new_appointment_at"] if stored is not None else None
+    for record in records:
+        if record.new_appointment_at is not None and record.new_appointment_at != (
+            stored_appointment
+        ):
+            apologies.setdefault(record.new_appointment_at, record.delay_reason)
+        if state is None:
+            state = _record_state(record)
+            events[(int(record.status), record.status_at)] = (record.note, False)
+            continue
+        current = (state["status"], state["status_at"])
+        older = (
+            record.status_at is not None
+            and current[1] is not None
+            and record.status_at < current[1]
+        )
+        if (record.status, record.status_at) != current:
+            # Only a status that becomes current on a dossier someone may follow is pushed.
+            events.setdefault(
+                (int(record.status), record.status_at),
+                (record.note, stored is not None and not older),
+            )
+        if older:
+            continue  # history only: an older snapshot never overwrites the current state
+        for name in _MERGED_FIELDS:
+            value = getattr(record, name)
+            if value is not None:
+                state[name] = value
+        if record.status != state["status"] or record.status_at is not None:
+            state["status_at"] = record.status_at
+        state["status"] = record.status
+    assert state is not None
+    return _Plan(key, stored, state, events, apologies)
+
+
+class DossierRepository:
+    """Dossiers: bulk upsert from imports and the API, lookup by code, subscriptions."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _existing(self, keys: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+        found: dict[str, tuple[int, dict[str, Any]]] = {}
+        for start in range(0, len(keys), IN_CHUNK):
+            result = await self.session.execute(
+                _SELECT_EXISTING, {"keys": keys[start : start + IN_CHUNK]}
+            )
+            for row in result:
+                values = row._tuple()
+                found[values[1]] = (values[0], dict(zip(DATA_FIELDS, values[2:])))
+        return found
+
+    async def upsert_many(
+        self, records: Sequence[DossierRecord], source: str, *, agency: str | None = None
+    ) -> IngestResult:
+        """Insert new dossiers, update changed ones, add history, apologies and notifications.
+
+        Records of the same code are applied in order. A blank field never erases a stored
+        value. A record whose ``status_at`` is older than the stored one only adds to the
+        history. Every new status event of a followed dossier enqueues a ``dossier_status``
+        message per subscription (and ``dossier_rating`` when it is RETURNED), de-duplicated
+        by event and subscription. With ``agency``, records touching a stored dossier of
+        another agency raise ``ForeignDossierError`` before anything is written. Never commits.
+        """
+        if not records:
+            return IngestResult()
+        grouped: dict[str, list[DossierRecord]] = {}
+        for record in records:
+            grouped.setdefault(record.lookup_key, []).append(record)
+        existing = await self._existing(list(grouped))
+        if agency is not None:
+            own = agency_key(agency)
+            foreign = [k for k, (_, row) in existing.items() if agency_key(row["agency"]) != own]
+            if foreign:
+                raise ForeignDossierError(sorted(foreign))
+
+        now = utcnow()
+        plans: list[_Plan] = []
+        new_rows: list[dict[str, Any]] = []
+        changed_rows: list[dict[str, Any]] = []
+        unchanged = 0
+        for key, group in grouped.items():
+            found = existing.get(key)
+            plan = _plan(key, found[1] if found else None, group)
+            plans.append(plan)
+            if found is None:
+                row = dict(plan.state)
+                row.update(lookup_key=key, source=source, created_at=now, updated_at=now)
+                new_rows.append(row)
+            else:
+                plan.dossier_id = found[0]
+                if plan.state != found[1]:
+                    row = dict(plan.state)
+                    row.update(dossier_pk=found[0], source=source, updated_at=now)
+                    changed_rows.append(row)
+                else:
+                    unchanged += 1
+
+        if new_rows:
+            result = await self.session.execute(
+                insert(DOSSIERS).returning(DOSSIERS.c.id, DOSSIERS.c.lookup_key), new_rows
+            )
+            ids = {lookup: pk for pk, lookup in result.tuples()}
+            for plan in plans:
+                if plan.dossier_id is None:
+                    plan.dossier_id = ids[plan.key]
+        if changed_rows:
+            await self.session.execute(_UPDATE_DOSSIER, changed_rows)
+
+        events_added, notify = await self._add_events(plans, now)
+        await self._add_apologies(plans, now)
+        notified = await self._notify(notify) if notify else 0
+        return IngestResult(len(new_rows), len(changed_rows), unchanged, events_added, notified)
+
+    async def _add_events(
+        self, plans: list[_Plan], now: datetime
+    ) -> tuple[int, list[tuple[int, int, int]]]:
+        """Insert the planned history rows that are not there yet; returns how many were added
+        and the ``(dossier_id, event_id, status)`` of those to notify."""
+        rows: list[dict[str, Any]] = []
+        wanted: set[tuple[int, int, datetime | None]] = set()
+        for plan in plans:
+            for (status, at), (note, notify) in plan.events.items():
+                rows.append(
+                    {
+                        "dossier_id": plan.dossier_id,
+                        "status": status,
+                        "status_at": at,
+                        "note": note,
+                        "recorded_at": now,
+                    }
+                )
+                if notify:
+                    assert plan.dossier_id is not None
+                    wanted.add((plan.dossier_id, status, at))
+        if not rows:
+            return 0, []
+        statement = (
+            _dialect_insert(self.session, EVENTS)
+            .on_conflict_do_nothing(index_elements=["dossier_id", "status", "status_at"])
+            .returning(EVENTS.c.id, EVENTS.c.dossier_id, EVENTS.c.status, EVENTS.c.status_at)
+        )
+        result = await self.session.execute(statement, rows)
+        added = 0
+        notify: list[tuple[int, int, int]] = []
+        for event_id, dossier_id, status, at in result.tuples():
+            added += 1
+            if (dossier_id, status, at) in wanted:
+                notify.append((dossier_id, event_id, status))
+        return added, notify
+
+    async def _add_apologies(self, plans: list[_Plan], now: datetime) -> None:
+        rows = [
+            {
+                "dossier_id": plan.dossier_id,
+                "new_appointment_at": at,
+                "reason": reason,
+                "recorded_at": now,
+            }
+            for plan in plans
+            for at, reason in plan.apologies.items()
+        ]
+        if rows:
+            statement = _dialect_insert(self.session, APOLOGIES).on_conflict_do_nothing(
+                index_elements=["dossier_id", "new_appointment_at"]
+            )
+            await self.session.execute(statement, rows)
+
+    async def _notify(self, events: list[tuple[int, int, int]]) -> int:
+        """Enqueue the messages for new events of followed dossiers; how many were new."""
+        dossier_ids = sorted({dossier_id for dossier_id, _, _ in events})
+        by_dossier: dict[int, list[tuple[int, str, str, str | None]]] = {}
+        for start in range(0, len(dossier_ids), IN_CHUNK):
+            result = await self.session.execute(
+                select(
+                    SUBSCRIPTIONS.c.dossier_id,
+                    SUBSCRIPTIONS.c.id,
+                    SUBSCRIPTIONS.c.channel,
+                    SUBSCRIPTIONS.c.chat_id,
+                    SUBSCRIPTIONS.c.language,
+                ).where(SUBSCRIPTIONS.c.dossier_id.in_(dossier_ids[start : start + IN_CHUNK]))
+            )
+            for dossier_id, *subscription in result.tuples():
+                entry = (subscription[0], subscription[1], subscription[2], subscription[3])
+                by_dossier.setdefault(dossier_id, []).append(entry)
+        messages: list[OutgoingMessage] = []
+        for dossier_id, event_id, status in events:
+            for subscription_id, channel, chat_id, language in by_dossier.get(dossier_id, ()):
+                messages.append(
+                    OutgoingMessage(
+                        channel=channel,
+                        chat_id=chat_id,
+                        kind=KIND_STATUS,
+                        payload={"dossier_id": dossier_id, "event_id": event_id, "status": status},
+                        language=language,
+                        dedup_key=f"{KIND_STATUS}:{event_id}:{subscription_id}",
+                    )
+                )
+                if status == Status.RETURNED:
+                    messages.append(
+                        OutgoingMessage(
+                            channel=channel,
+                            chat_id=chat_id,
+                            kind=KIND_RATING,
+                            payload={"dossier_id": dossier_id},
+                            language=language,
+                            dedup_key=f"{KIND_RATING}:{dossier_id}:{subscription_id}",
+                        )
+                    )
+        return await enqueue(self.session, messages) if messages else 0
+
+    async def find(self, lookup_key: str) -> DossierView | None:
+        """The dossier stored under ``lookup_key`` with its history, or None (two indexed
+        queries: the row by its unique key, then events and apologies by dossier id)."""
+        result = await self.session.execute(_FIND_DOSSIER, {"key": lookup_key})
+        row = result.first()
+        if row is None:
+            return None
+        values = row._asdict()
+        history = await self.session.execute(_FIND_HISTORY, {"dossier_id": values["id"]})
+        events: list[tuple[datetime, int, DossierEventView]] = []
+        apologies: list[tuple[datetime, int, DossierApologyView]] = []
+        for kind, status, at, text, item_id, recorded_at in history.tuples():
+            if kind == 0:
+                view = DossierEventView(Status(status), at, text)
+                events.append((at or recorded_at, item_id, view))
+            else:
+                apologies.append((at, item_id, DossierApologyView(at, text)))
+        events.sort(key=lambda item: (item[0], item[1]))
+        apologies.sort(key=lambda item: (item[0], item[1]))
+        channel = values["channel"]
+        values.update(
+            status=Status(values["status"]),
+            channel=DossierChannel(channel) if channel is not None else None,
+            events=tuple(item[2] for item in events),
+            apologies=tuple(item[2] for item in apologies),
+        )
+        return DossierView(**values)
+
+    async def subscribe(
+        self, dossier_id: int, channel: str, chat_id: str, language: str | None = None
+    ) -> bool:
+        """Follow the dossier from this chat; True when the subscription is new. Subscribing
+        again changes nothing but the language."""
+        statement = (
+            _dialect_insert(self.session, SUBSCRIPTIONS)
+            .values(
+                dossier_id=dossier_id,
+                channel=channel,
+                chat_id=str(chat_id),
+                language=language,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["dossier_id", "channel", "chat_id"])
+        )
+        result = await self.session.execute(statement)
+        if result.rowcount:
+            return True
+        await self.session.execute(
+            update(SUBSCRIPTIONS)
+            .where(
+                SUBSCRIPTIONS.c.dossier_id == dossier_id,
+                SUBSCRIPTIONS.c.channel == channel,
+                SUBSCRIPTIONS.c.chat_id == str(chat_id),
+            )
+            .values(language=language)
+        )
+        return False
+
+    async def unsubscribe(self, dossier_id: int, channel: str, chat_id: str) -> bool:
+        """Stop following; True when there was a subscription."""
+        result = await self.session.execute(
+            delete(SUBSCRIPTIONS).where(
+                SUBSCRIPTIONS.c.dossier_id == dossier_id,
+                SUBSCRIPTIONS.c.channel == channel,
+                SUBSCRIPTIONS.c.chat_id == str(chat_id),
+            )
+        )
+        return bool(result.rowcount)
+
+    async def is_subscribed(self, dossier_id: int, channel: str, chat_id: str) -> bool:
+        """Whether this chat follows the dossier."""
+        found = await self.session.scalar(
+            select(SUBSCRIPTIONS.c.id).where(
+                SUBSCRIPTIONS.c.dossier_id == dossier_id,
+                SUBSCRIPTIONS.c.channel == channel,
+                SUBSCRIPTIONS.c.chat_id == str(chat_id),
+            )
+        )
+        return found is not None
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+KEY_PREFIX = "vnd_"
+PREFIX_LENGTH = len(KEY_PREFIX) + 8  # "vnd_" and the key's first 8 random characters
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    """An API key without its secret."""
+
+    id: int
+    agency: str
+    label: str
+    prefix: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """Not revoked."""
+        return self.revoked_at is None
+
+
+def hash_key(plaintext: str) -> str:
+    """The stored form of a key: SHA-256, hex."""
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+_KEY_COLUMNS = (
+    API_KEYS.c.id,
+    API_KEYS.c.agency,
+    API_KEYS.c.label,
+    API_KEYS.c.prefix,
+    API_KEYS.c.scopes,
+    API_KEYS.c.created_at,
+    API_KEYS.c.last_used_at,
+    API_KEYS.c.revoked_at,
+)
+
+
+def _key_info(row: Sequence[Any]) -> ApiKeyInfo:
+    key_id, agency, label, prefix, scopes, created, used, revoked = row
+    return ApiKeyInfo(key_id, agency, label, prefix, tuple(scopes.split()), created, used, revoked)
+
+
+class ApiKeyRepository:
+    """API keys of agencies for the ingest API; only SHA-256 hashes are stored."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(
+        self, agency: str, label: str = "", scopes: str = "dossiers"
+    ) -> tuple[ApiKeyInfo, str]:
+        """A new key for ``agency``; returns its info and the plaintext (shown once, never
+        stored)."""
+        agency = " ".join(agency.split())
+        if not agency:
+            raise ValueError("agency is empty")
+        scope_list = " ".join(scopes.split()) or "dossiers"
+        while True:
+            plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+            prefix = plaintext[:PREFIX_LENGTH]
+            clash = await self.session.scalar(
+                select(API_KEYS.c.id).where(API_KEYS.c.prefix == prefix)
+            )
+            if clash is None:
+                break
+        now = utcnow()
+        result = await self.session.execute(
+            insert(API_KEYS)
+            .values(
+                agency=agency,
+                label=label.strip(),
+                prefix=prefix,
+                key_hash=hash_key(plaintext),
+                scopes=scope_list,
+                created_at=now,
+            )
+            .returning(*_KEY_COLUMNS)
+        )
+        return _key_info(result.one()), plaintext
+
+    async def authenticate(self, plaintext: str, scope: str) -> ApiKeyInfo | None:
+        """The active key ``plaintext`` stands for, if it has ``scope``; else None.
+
+        The key is looked up by its hash (the secret itself is never compared), so timing
+        tells nothing about it. ``last_used_at`` is written at most once a minute per key.
+        """
+        if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > MAX_KEY_LENGTH:
+            return None
+        digest = hash_key(plaintext)
+        result = await self.session.execute(
+            select(*_KEY_COLUMNS, API_KEYS.c.key_hash).where(
+                API_KEYS.c.key_hash == digest, API_KEYS.c.revoked_at.is_(None)
+            )
+        )
+        row = result.first()
+        if row is None or not hmac.compare_digest(row[-1], digest):
+            return None
+        info = _key_info(row[:-1])
+        if scope not in info.scopes:
+            return None
+        now = utcnow()
+        if info.last_used_at is None or now - info.last_used_at >= LAST_USED_RESOLUTION:
+            await self.session.execute(
+                update(API_KEYS).where(API_KEYS.c.id == info.id).values(last_used_at=now)
+            )
+        return info
+
+    async def list(self) -> list[ApiKeyInfo]:
+        """Every key (revoked ones too), oldest first."""
+        result = await self.session.execute(select(*_KEY_COLUMNS).order_by(API_KEYS.c.id))
+        return [_key_info(row) for row in result.tuples()]
+
+    async def revoke(self, prefix_or_id: str) -> ApiKeyInfo | None:
+        """Revoke the key with this prefix (with or without "vnd_") or id; None when no active
+        key matches; ``ValueError`` when the prefix matches more than one."""
+        text = prefix_or_id.strip()
+        conditions = []
+        if text.isdigit():
+            conditions.append(API_KEYS.c.id == int(text))
+        if len(text) >= 4:
+            prefix = text if text.startswith(KEY_PREFIX) else KEY_PREFIX + text
+            conditions.append(API_KEYS.c.prefix.startswith(prefix, autoescape=True))
+        if not conditions:
+            return None
+        result = await self.session.execute(
+            select(*_KEY_COLUMNS).where(or_(*conditions), API_KEYS.c.revoked_at.is_(None))
+        )
+        rows = result.all()
+        if not rows:
+            return None
+        if len(rows) > 1:
+            raise ValueError(f"{text!r} matches {len(rows)} keys; give more of the prefix")
+        info = _key_info(rows[0])
+        now = utcnow()
+        await self.session.execute(
+            update(API_KEYS).where(API_KEYS.c.id == info.id).values(revoked_at=now)
+        )
+        return ApiKeyInfo(
+            info.id, info.agency, info.label, info.prefix, info.scopes, info.created_at,
+            info.last_used_at, now,
+        )
