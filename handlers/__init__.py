@@ -8,17 +8,23 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import common, errors, procedures
+from . import common, dossiers, errors, procedures
 
 
 def create_routers() -> list[Router]:
     """Fresh feature routers in the order the dispatcher must include them.
 
     `common` (commands, menu, language) goes first so commands are never taken for search
-    queries; `procedures` holds the catch-all free-text handler, so it comes last among the
+    queries; `dossiers` takes receipt codes and its own dialog states before the search;
+    `procedures` holds the catch-all free-text handler, so it comes last among the
     features; `errors` only listens to error events.
     """
-    return [common.create_router(), procedures.create_router(), errors.create_router()]
+    return [
+        common.create_router(),
+        dossiers.create_router(),
+        procedures.create_router(),
+        errors.create_router(),
+    ]
 
 
 __all__ = ["create_routers"]

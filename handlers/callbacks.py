@@ -59,3 +59,24 @@ def phrase_check(phrase: str) -> str:
 
 class Noop(CallbackData, prefix="x"):
     """Buttons that only display something (the page counter)."""
+
+
+class DossierOp(str, Enum):
+    VIEW = "v"
+    FOLLOW = "f"
+    UNFOLLOW = "u"
+
+
+class DossierAction(CallbackData, prefix="d"):
+    """Show, follow or stop following a dossier; `id` is the dossier's database id. The
+    handler checks that the chat verified or follows it, so a forged id opens nothing."""
+
+    op: DossierOp
+    id: int
+
+
+class RateService(CallbackData, prefix="r"):
+    """Rate the service of a returned dossier: level 1 (very satisfied) .. 5."""
+
+    id: int
+    level: int

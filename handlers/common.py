@@ -6,13 +6,14 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories import UserRepository
 
-from . import keyboards, texts
+from . import dossiers, keyboards, texts
 from .callbacks import LanguageCallback, MenuAction, MenuCallback, Noop
 from .i18n import SUPPORTED_LOCALES, channel_of
 from .replies import reply_to_callback
@@ -24,7 +25,8 @@ def create_router() -> Router:
     router = Router(name="common")
 
     @router.message(CommandStart())
-    async def start(message: Message) -> None:
+    async def start(message: Message, state: FSMContext) -> None:
+        await state.set_state(None)  # /start always leaves a half-finished dialog
         first_name = message.from_user.first_name if message.from_user else None
         await message.answer(texts.welcome(first_name), reply_markup=keyboards.main_menu())
 
@@ -37,14 +39,20 @@ def create_router() -> Router:
         await message.answer(texts.language_prompt(), reply_markup=keyboards.language_menu(i18n.current_locale))
 
     @router.callback_query(MenuCallback.filter())
-    async def menu(callback: CallbackQuery, callback_data: MenuCallback, i18n: I18n) -> None:
+    async def menu(
+        callback: CallbackQuery, callback_data: MenuCallback, i18n: I18n, state: FSMContext
+    ) -> None:
         action = callback_data.action
         if action is MenuAction.START:
+            await state.set_state(None)
             await reply_to_callback(callback, texts.menu_prompt(), keyboards.main_menu())
         elif action is MenuAction.PROCEDURES:
             await reply_to_callback(callback, texts.procedures_prompt(), None)
         elif action is MenuAction.DOSSIERS:
-            await reply_to_callback(callback, texts.dossiers_coming_soon(), keyboards.back_to_menu())
+            if isinstance(callback.message, Message):
+                await dossiers.start_lookup(callback.message, state)
+            else:
+                await reply_to_callback(callback, dossiers.ask_code_text(), keyboards.back_to_menu())
         elif action is MenuAction.FEEDBACK:
             await reply_to_callback(callback, texts.feedback_coming_soon(), keyboards.back_to_menu())
         elif action is MenuAction.HELP:

@@ -12,13 +12,15 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.text_decorations import html_decoration
 
 from knowledge.models import Channel, Document, Procedure
+from knowledge.workdays import expected_return_date
 
-from .formatting import format_duration, format_number
+from .formatting import format_date, format_duration, format_number
 from .userinput import shorten
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -288,12 +290,25 @@ def _steps_section(p: Procedure) -> Section:
     return section
 
 
-def _channels_section(p: Procedure) -> Section:
+def expected_return_line(channel: Channel, submitted: datetime) -> str | None:
+    """"If you submit today, the result is expected on 12/03/2026" (working days and public
+    holidays counted), or None when the time limit has no usable unit."""
+    due = expected_return_date(submitted, channel.time_value, channel.time_unit)
+    if due is None:
+        return None
+    return _("Submitted today, the result is expected on {date}.").format(date=format_date(due))
+
+
+def _channels_section(p: Procedure, now: datetime | None = None) -> Section:
     section = Section(_line(Span(_("⏱ How to apply, time limit and fees"), "b")))
     order = {"direct": 0, "online": 1, "postal": 2}
+    submitted = now or datetime.now(UTC)
     for ch in sorted(p.channels, key=lambda c: order.get(c.kind, 9)):
         lines: list[Line] = [_line("• ", Span(channel_label(ch.kind), "b"))]
         lines.append(_line("    ", _("Time limit: {time}").format(time=channel_time(ch))))
+        expected = expected_return_line(ch, submitted)
+        if expected:
+            lines.append(_line("    ", Span(expected, "i")))
         fee = ch.fee.strip() or _("not published")
         lines.append(_line("    ", _("Fees: {fee}").format(fee=fee)))
         if ch.description.strip():
@@ -358,11 +373,11 @@ def _portal_section(p: Procedure) -> Section | None:
     return Section(None, [(_line("🔗 ", Span(_("Open on the National Public Service Portal"), "a", url)),)])
 
 
-def card_sections(p: Procedure) -> list[Section]:
+def card_sections(p: Procedure, now: datetime | None = None) -> list[Section]:
     sections = [
         # what citizens ask first: how long, how much, where; then what to bring and the steps
         _title_section(p),
-        _channels_section(p),
+        _channels_section(p, now),
         _agency_section(p),
         _documents_section(p),
         _steps_section(p),
@@ -381,10 +396,13 @@ def _continuation_header(p: Procedure, page: int, total: int) -> str:
     return line_html(_line(Span(shorten(p.name, 80), "b"), " ", Span("(" + label + ")", "i")))
 
 
-def render_card_pages(p: Procedure, budget: int = CARD_PAGE_BUDGET) -> list[str]:
-    """The card of one procedure as HTML pages, each within Telegram's limits."""
+def render_card_pages(
+    p: Procedure, budget: int = CARD_PAGE_BUDGET, *, now: datetime | None = None
+) -> list[str]:
+    """The card of one procedure as HTML pages, each within Telegram's limits; expected return
+    dates count from `now` (default: the current time)."""
     reserve = text_length(_continuation_header(p, 999, 999)) + 2
-    pages = paginate(card_sections(p), budget - reserve)
+    pages = paginate(card_sections(p, now), budget - reserve)
     rendered = []
     for i, lines in enumerate(pages):
         body = render_lines(lines)

@@ -37,13 +37,18 @@ def help_text() -> str:
         [
             "<b>" + _("ℹ️ How to use the assistant") + "</b>",
             _("Describe what you need to do, and I will find the matching administrative procedures."),
+            _(
+                "To check a dossier you submitted, send the code printed on your receipt; I will "
+                "ask for the last 4 digits of your phone or ID number to protect your data."
+            ),
             search_examples(),
             _(
                 "Tap a result to see its card: documents to bring, steps, time limit and fees for "
                 "each way of applying, the agency and the legal basis. Long cards have several pages."
             ),
             _(
-                "Commands:\n/start — main menu\n/help — this help\n/language — change the language"
+                "Commands:\n/start — main menu\n/hoso — dossier status by receipt code\n"
+                "/help — this help\n/language — change the language"
             ),
             _("This assistant gives information only; the agency that receives your dossier has the final say."),
         ]
@@ -55,23 +60,6 @@ def procedures_prompt() -> str:
         [
             _("📚 Type the name of the procedure or describe what you need to do."),
             search_examples(),
-        ]
-    )
-
-
-def dossiers_coming_soon() -> str:
-    return "\n\n".join(
-        [
-            "<b>" + _("🔍 Dossier status lookup is coming soon") + "</b>",
-            _(
-                "We are connecting this assistant to the one-stop system; the lookup will come "
-                "in a next release."
-            ),
-            _(
-                "Meanwhile, you can look up your dossier on the National Public Service Portal "
-                "({url}) with the dossier code printed on your receipt, or call the service "
-                "centre where you submitted it."
-            ).format(url=NATIONAL_PORTAL_URL),
         ]
     )
 
@@ -141,6 +129,7 @@ def bot_commands() -> list[tuple[str, str]]:
     """(command, description) pairs for the channel's command menu, in the current locale."""
     return [
         ("start", _("Main menu")),
+        ("hoso", _("Dossier status by receipt code")),
         ("help", _("How to use the assistant")),
         ("language", _("Change the language")),
     ]

@@ -8,6 +8,7 @@ Pure functions, no I/O. Status numbers are the national portal's (DOMAIN.md):
 
 from __future__ import annotations
 
+import hmac
 import re
 import unicodedata
 from enum import IntEnum
@@ -157,3 +158,50 @@ def lookup_key(code: str) -> str:
     """
     text = unicodedata.normalize("NFKC", code).upper()
     return _NOT_ALNUM.sub("", text)
+
+
+# --- Second factor and masking ---------------------------------------------------------------
+
+def digits_of(text: str | None) -> str:
+    """Only the ASCII digits of ``text`` (full-width and other Unicode digits folded first)."""
+    if not text:
+        return ""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(str(int(ch)) for ch in folded if ch.isdigit())
+
+
+def national_phone(phone: str | None) -> str:
+    """A Vietnamese phone number without its country or trunk prefix: "+84 912 345 678",
+    "0912345678" and "84912345678" all give "912345678"; "" when there are no digits."""
+    digits = digits_of(phone)
+    if digits.startswith("84") and len(digits) >= 11:
+        digits = digits[2:]
+    return digits.lstrip("0")
+
+
+def last_digits_match(stored: str | None, given: str, count: int = 4) -> bool:
+    """True when ``given`` is exactly the last ``count`` digits of ``stored`` (constant time)."""
+    stored_digits = digits_of(stored)
+    if len(given) != count or len(stored_digits) < count:
+        return False
+    return hmac.compare_digest(stored_digits[-count:].encode(), given.encode())
+
+
+def phones_match(stored: str | None, shared: str | None) -> bool:
+    """True when a shared contact's number is the applicant's phone, prefixes aside."""
+    a, b = national_phone(stored), national_phone(shared)
+    if len(a) < 8 or len(b) < 8:
+        return False
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def mask_name(name: str | None) -> str:
+    """"Nguyễn Văn An" -> "Nguyễn V. A.": the family name, then initials; "" when unknown."""
+    if not name:
+        return ""
+    words = unicodedata.normalize("NFC", name).split()
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0][0].upper() + "."
+    return " ".join([words[0], *(w[0].upper() + "." for w in words[1:])])

@@ -17,7 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.catalog import procedure_from_dict, procedure_to_dict
-from storage.models import AppSecret, ChatUser, FsmRecord, ImportedProcedure, utcnow
+from storage.models import (
+    AppSecret,
+    ChatUser,
+    FsmRecord,
+    ImportedProcedure,
+    LookupFailure,
+    ServiceRating,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from knowledge.models import Procedure
@@ -161,3 +169,87 @@ class FsmRepository:
         months ago helps nobody, and web chat visitors are cheap to create). Caller commits."""
         result = await self.session.execute(delete(FsmRecord).where(FsmRecord.updated_at < before))
         return int(result.rowcount or 0)
+
+
+class LookupFailureRepository:
+    """Failed dossier lookups per chat user: the rate limit that stops receipt codes being probed."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(self, channel: str, user_id: str, at: datetime | None = None) -> None:
+        """Remember one failure (flushes; the caller commits, even when the lookup failed)."""
+        self.session.add(LookupFailure(channel=channel, user_id=user_id, at=at or utcnow()))
+        await self.session.flush()
+
+    async def recent(self, channel: str, user_id: str, since: datetime) -> list[datetime]:
+        """When this user failed since `since`, oldest first."""
+        result = await self.session.execute(
+            select(LookupFailure.at)
+            .where(
+                LookupFailure.channel == channel,
+                LookupFailure.user_id == user_id,
+                LookupFailure.at >= since,
+            )
+            .order_by(LookupFailure.at)
+        )
+        return list(result.scalars())
+
+    async def purge(self, before: datetime) -> int:
+        """Forget failures older than `before` (housekeeping). Caller commits."""
+        result = await self.session.execute(delete(LookupFailure).where(LookupFailure.at < before))
+        return int(result.rowcount or 0)
+
+
+class RatingRepository:
+    """Citizens' satisfaction with returned dossiers, kept per agency and procedure."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def rate(
+        self,
+        *,
+        dossier_id: int,
+        agency: str,
+        procedure_code: str | None,
+        level: int,
+        channel: str,
+        chat_id: str,
+    ) -> bool:
+        """Store (or change) this chat's rating of the dossier; True when it was new."""
+        if not 1 <= level <= 5:
+            raise ValueError(f"rating level out of range: {level}")
+        existing = await self.session.scalar(
+            select(ServiceRating).where(
+                ServiceRating.dossier_id == dossier_id,
+                ServiceRating.channel == channel,
+                ServiceRating.chat_id == chat_id,
+            )
+        )
+        if existing is not None:
+            existing.level = level
+            existing.updated_at = utcnow()
+            await self.session.flush()
+            return False
+        self.session.add(
+            ServiceRating(
+                dossier_id=dossier_id,
+                agency=agency,
+                procedure_code=procedure_code,
+                level=level,
+                channel=channel,
+                chat_id=chat_id,
+            )
+        )
+        await self.session.flush()
+        return True
+
+    async def summary(self, agency: str) -> dict[int, int]:
+        """How many ratings of each level (1..5) the agency received."""
+        result = await self.session.execute(
+            select(ServiceRating.level, func.count())
+            .where(ServiceRating.agency == agency)
+            .group_by(ServiceRating.level)
+        )
+        return {int(level): int(count) for level, count in result.all()}

@@ -1,0 +1,280 @@
+"""What a citizen reads about their dossier: status in plain words, dates, what to do next.
+
+Only for a verified citizen (the lookup checked the second factor, or the chat follows the
+dossier): the applicant's name is masked even then, and the phone and ID number never appear.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from knowledge.dossier import DossierChannel, Status, mask_name
+from knowledge.models import Procedure
+from knowledge.timeliness import StatusEvent, Timeliness, classify
+from knowledge.workdays import working_days_between
+from storage.dossiers import DossierView
+
+from .formatting import format_date, format_number
+from .render import quote
+from .userinput import shorten
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+# Satisfaction levels of DOMAIN.md, best first (stored as 1..5).
+RATING_LEVELS = (1, 2, 3, 4, 5)
+
+
+def rating_label(level: int) -> str:
+    labels = {
+        1: _("😀 Very satisfied"),
+        2: _("🙂 Satisfied"),
+        3: _("😐 Neutral"),
+        4: _("🙁 Dissatisfied"),
+        5: _("😠 Very dissatisfied"),
+    }
+    return labels[level]
+
+
+def status_label(status: int) -> str:
+    """The status's name (the national portal's wording in Vietnamese)."""
+    labels = {
+        Status.REGISTERED: _("Newly registered"),
+        Status.ACCEPTED: _("Accepted"),
+        Status.NOT_ACCEPTED: _("Not accepted"),
+        Status.PROCESSING: _("Being processed"),
+        Status.SUPPLEMENT_REQUESTED: _("Additional documents requested"),
+        Status.PAYMENT_REQUESTED: _("Fees or taxes to be paid"),
+        Status.WITHDRAWN: _("Withdrawn at the applicant's request"),
+        Status.STOPPED: _("Processing stopped"),
+        Status.PROCESSED: _("Processed, result ready"),
+        Status.RETURNED: _("Result returned"),
+    }
+    return labels.get(Status(status), str(status))
+
+
+def status_explanation(status: int) -> str:
+    """The status in plain words."""
+    texts = {
+        Status.REGISTERED: _(
+            "Your dossier has been registered and is waiting for the centre to check and accept it."
+        ),
+        Status.ACCEPTED: _("The centre has accepted your dossier and passed it on for processing."),
+        Status.NOT_ACCEPTED: _("Your dossier was not accepted."),
+        Status.PROCESSING: _("The agency is processing your dossier."),
+        Status.SUPPLEMENT_REQUESTED: _(
+            "The agency needs more documents or corrections before it can continue."
+        ),
+        Status.PAYMENT_REQUESTED: _(
+            "The agency is waiting for you to pay the fees or taxes of this procedure."
+        ),
+        Status.WITHDRAWN: _("The dossier was withdrawn at your request."),
+        Status.STOPPED: _("The agency has stopped processing this dossier."),
+        Status.PROCESSED: _("The agency has finished: your result is ready."),
+        Status.RETURNED: _("The result has been handed over to you."),
+    }
+    return texts.get(Status(status), "")
+
+
+def _local(value: datetime) -> datetime:
+    return value.astimezone(LOCAL_TZ)
+
+
+def _date(value: datetime | None) -> str:
+    return format_date(_local(value).date()) if value is not None else _("not given")
+
+
+def next_step(view: DossierView, now: datetime) -> str | None:
+    """What the citizen should do now, or None when there is nothing to do."""
+    status = Status(view.status)
+    agency = quote(view.agency)
+    if status is Status.SUPPLEMENT_REQUESTED:
+        note = next((e.note for e in reversed(view.events) if e.status == 5 and e.note), None)
+        text = _(
+            "Bring or send the documents the agency asks for to {agency}. The time limit is paused "
+            "until you do."
+        ).format(agency=agency)
+        if note:
+            text += "\n" + _("Requested: {note}").format(note=quote(shorten(note, 500)))
+        return text
+    if status is Status.PAYMENT_REQUESTED:
+        return _(
+            "Pay the fees or taxes shown in the notice (online on the public service portal or "
+            "at {agency}); processing continues once they are paid."
+        ).format(agency=agency)
+    if status is Status.PROCESSED:
+        if view.channel == DossierChannel.POSTAL or view.postal_tracking:
+            text = _("The result will be sent to you by post.")
+            if view.postal_tracking:
+                text += " " + _("Postal tracking number: {number}").format(
+                    number="<code>" + quote(view.postal_tracking) + "</code>"
+                )
+            return text
+        return _(
+            "Collect the result at the one-stop counter of {agency} on a working day, bringing "
+            "your receipt and your identity card."
+        ).format(agency=agency)
+    if status is Status.RETURNED:
+        if view.postal_tracking:
+            return _("The result was sent by post. Postal tracking number: {number}").format(
+                number="<code>" + quote(view.postal_tracking) + "</code>"
+            )
+        return None
+    if status is Status.NOT_ACCEPTED:
+        return _(
+            "The refusal slip explains why. You may correct the dossier and submit it again, or "
+            "ask {agency} for explanations."
+        ).format(agency=agency)
+    if status is Status.STOPPED:
+        return _("Contact {agency} to learn why and what you can do.").format(agency=agency)
+    if status in (Status.REGISTERED, Status.ACCEPTED, Status.PROCESSING):
+        return _("Nothing to do for now: follow the dossier and I will tell you when it changes.")
+    return None
+
+
+def timeliness_of(view: DossierView, now: datetime) -> Timeliness:
+    events = [StatusEvent(status=e.status, at=e.status_at) for e in view.events]
+    if not events:
+        events = [StatusEvent(status=view.status, at=view.status_at)]
+    return classify(
+        events,
+        view.appointment_at,
+        now,
+        finished_at=view.finished_at,
+        returned_at=view.returned_at,
+    )
+
+
+def timeliness_line(view: DossierView, timeliness: Timeliness, now: datetime) -> str | None:
+    kind = timeliness.kind
+    days = timeliness.days_early_or_late
+    if kind == "early":
+        if days:
+            return ngettext(
+                "✅ Finished early, {count} working day before the appointment date.",
+                "✅ Finished early, {count} working days before the appointment date.",
+                days,
+            ).format(count=format_number(days))
+        return _("✅ Finished before the appointment date.")
+    if kind == "on_time":
+        return _("✅ Finished on time.")
+    if kind == "late":
+        if days:
+            return ngettext(
+                "⚠️ Finished late, {count} working day after the appointment date.",
+                "⚠️ Finished late, {count} working days after the appointment date.",
+                days,
+            ).format(count=format_number(days))
+        return _("⚠️ Finished after the appointment date.")
+    if kind == "overdue":
+        return _("⚠️ Overdue: the appointment date has passed and the result is not ready yet.")
+    if kind == "in_progress" and timeliness.appointment_at is not None:
+        left = working_days_between(_local(now).date(), _local(timeliness.appointment_at).date())
+        if left <= 0:
+            return _("⏳ On schedule: the result is due today.")
+        return ngettext(
+            "⏳ On schedule: {count} working day left until the appointment date.",
+            "⏳ On schedule: {count} working days left until the appointment date.",
+            left,
+        ).format(count=format_number(left))
+    return None
+
+
+def channel_name(channel: int | None) -> str | None:
+    if channel == DossierChannel.DIRECT:
+        return _("in person")
+    if channel == DossierChannel.ONLINE:
+        return _("online")
+    if channel == DossierChannel.POSTAL:
+        return _("by post")
+    return None
+
+
+def procedure_line(view: DossierView, procedure: Procedure | None) -> str | None:
+    if procedure is not None:
+        return quote(procedure.name) + " (" + quote(procedure.code) + ")"
+    if view.procedure_code:
+        return quote(view.procedure_code)
+    return None
+
+
+def render_dossier(view: DossierView, procedure: Procedure | None, now: datetime) -> str:
+    """The dossier card for its verified applicant (HTML)."""
+    lines = ["<b>" + _("📄 Dossier {code}").format(code=quote(view.receipt_code)) + "</b>", ""]
+    proc = procedure_line(view, procedure)
+    if proc:
+        lines.append(_("Procedure: {name}").format(name=proc))
+    name = mask_name(view.applicant_name)
+    if name:
+        lines.append(_("Applicant: {name}").format(name=quote(name)))
+    lines.append(_("Received by: {agency}").format(agency=quote(view.agency)))
+    how = channel_name(view.channel)
+    if how:
+        lines.append(_("Submitted: {how}").format(how=how))
+    lines.append(_("Received on: {date}").format(date=_date(view.received_at)))
+    lines.append(_("Appointment date: {date}").format(date=_date(view.appointment_at)))
+    lines.append("")
+    lines.append(
+        "<b>" + _("Status: {status}").format(status=status_label(view.status)) + "</b>"
+    )
+    lines.append(status_explanation(view.status))
+    timeliness = timeliness_of(view, now)
+    line = timeliness_line(view, timeliness, now)
+    if line:
+        lines.append(line)
+    if view.new_appointment_at is not None:
+        apology = _(
+            "📨 The agency has sent you an apology letter and set a new appointment date: {date}."
+        ).format(date=_date(view.new_appointment_at))
+        if view.delay_reason:
+            apology += "\n" + _("Reason: {reason}").format(
+                reason=quote(shorten(view.delay_reason, 500))
+            )
+        lines.append(apology)
+    step = next_step(view, now)
+    if step:
+        lines.append("")
+        lines.append("👉 " + step)
+    return "\n".join(lines)
+
+
+def render_status_push(
+    view: DossierView, procedure: Procedure | None, status: int, now: datetime
+) -> str:
+    """The message a follower gets when the dossier's status changes (HTML)."""
+    lines = [
+        "<b>" + _("🔔 News about your dossier {code}").format(code=quote(view.receipt_code)) + "</b>"
+    ]
+    proc = procedure_line(view, procedure)
+    if proc:
+        lines.append(proc)
+    lines.append("")
+    lines.append("<b>" + _("New status: {status}").format(status=status_label(status)) + "</b>")
+    lines.append(status_explanation(status))
+    if status == view.status:
+        line = timeliness_line(view, timeliness_of(view, now), now)
+        if line:
+            lines.append(line)
+        if view.new_appointment_at is not None and status not in (9, 10):
+            lines.append(
+                _("📨 New appointment date: {date}.").format(date=_date(view.new_appointment_at))
+            )
+        step = next_step(view, now)
+        if step:
+            lines.append("")
+            lines.append("👉 " + step)
+    return "\n".join(lines)
+
+
+def render_rating_prompt(view: DossierView, procedure: Procedure | None) -> str:
+    lines = [
+        "<b>" + _("⭐ How was the service?") + "</b>",
+        _(
+            "Your dossier {code} has been completed. How satisfied are you with how {agency} "
+            "handled it? Your answer counts in the centre's satisfaction figures."
+        ).format(code=quote(view.receipt_code), agency=quote(view.agency)),
+    ]
+    return "\n".join(lines)
