@@ -4,7 +4,15 @@ It speaks the Bot API protocol the way Telegram does: `POST /bot<token>/<method>
 JSON bodies, `{"ok": true, "result": ...}` answers, long-polled `getUpdates` with `offset` and
 `timeout` served from a queue the test fills, and Telegram's own refusals (text over 4096
 characters after entity parsing, HTML that does not parse, callback data over 64 bytes,
-editing a message that does not exist or would not change). Every call is recorded.
+editing a message that does not exist or would not change). Every call is recorded, with the
+time it arrived.
+
+Tests can also script Telegram's failures: `fail_next(method, status=429, retry_after=1)` (flood
+control), `status=500` (a server error), `status=403` ("bot was blocked by the user"),
+`status=400`, or `drop_next(method)` (the connection is closed without an answer: a network
+error), optionally only for one chat. `sendPhoto` takes a multipart upload and records the file.
+With `per_chat_interval` set, the server answers 429 to a second message to the same chat that
+arrives sooner than that, like Telegram's per-chat flood control.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from typing import Any
 from aiohttp import web
 
 TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+SEND_METHODS = ("sendMessage", "sendPhoto")
 CALLBACK_DATA_LIMIT = 64
 # Tags Telegram's HTML parse mode accepts (https://core.telegram.org/bots/api#html-style).
 ALLOWED_TAGS = {
@@ -82,6 +92,48 @@ class BadRequest(Exception):
         self.code = code
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file sent with a multipart request (e.g. the photo of sendPhoto)."""
+
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Failure:
+    """A scripted refusal of the next `times` calls of `method` (to `chat_id` when set)."""
+
+    method: str
+    status: int | None  # None: drop the connection without an answer
+    description: str
+    retry_after: int | None = None
+    times: int = 1
+    chat_id: int | None = None
+
+    def matches(self, method: str, params: dict[str, Any]) -> bool:
+        if self.times <= 0 or self.method.lower() != method.lower():
+            return False
+        return self.chat_id is None or _as_int(params.get("chat_id")) == self.chat_id
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request: chat not found",
+    403: "Forbidden: bot was blocked by the user",
+    429: "Too Many Requests: retry after {retry_after}",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
 @dataclass
 class Call:
     method: str
@@ -89,10 +141,20 @@ class Call:
     ok: bool = True
     error: str | None = None
     result: Any = None
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
+    status: int = 200  # the HTTP status answered; 0 when the connection was dropped
 
     @property
     def text(self) -> str:
         return str(self.params.get("text", ""))
+
+    @property
+    def caption(self) -> str:
+        return str(self.params.get("caption", ""))
+
+    @property
+    def chat_id(self) -> int | None:
+        return _as_int(self.params.get("chat_id"))
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -123,8 +185,12 @@ class FakeUser:
 class FakeTelegram:
     token: str = "123456:TEST-fake-token_ABCdef"
     calls: list[Call] = field(default_factory=list)
+    per_chat_interval: float | None = None  # answer 429 to faster messages to one chat
 
     def __post_init__(self) -> None:
+        self.failures: list[Failure] = []
+        # chat id -> arrival times of the messages (sendMessage/sendPhoto) it accepted
+        self.sent_at: dict[int, list[float]] = {}
         self.bot_id = int(self.token.split(":", 1)[0])
         self._updates: list[dict[str, Any]] = []
         self._new_update = asyncio.Event()
@@ -165,8 +231,11 @@ class FakeTelegram:
             form = await request.post()
         params: dict[str, Any] = {}
         for key, value in form.items():
+            if isinstance(value, web.FileField):
+                params[key] = UploadedFile(value.filename, value.content_type, value.file.read())
+                continue
             if not isinstance(value, str):
-                params[key] = value  # an uploaded file
+                params[key] = value
                 continue
             # Telegram decodes JSON-serialised fields (reply_markup, entities, allowed_updates...).
             if value[:1] in "[{" or key in ("offset", "timeout", "limit", "chat_id", "message_id"):
@@ -176,6 +245,13 @@ class FakeTelegram:
                 except ValueError:
                     pass
             params[key] = value
+        # aiogram uploads a file as its own part and names it in the field: "attach://<part>".
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://"):
+                part = params.get(value.removeprefix("attach://"))
+                if isinstance(part, UploadedFile):
+                    params[key] = part
+                    del params[value.removeprefix("attach://")]
         return params
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -186,19 +262,96 @@ class FakeTelegram:
         handler: Callable[..., Any] | None = getattr(self, "_m_" + method.lower(), None)
         call = Call(method=method, params=params)
         self.calls.append(call)
+        failure = next((f for f in self.failures if f.matches(method, params)), None)
+        if failure is not None:
+            failure.times -= 1
+            if failure.status is None:
+                call.ok, call.error, call.status = False, failure.description, 0
+                self._notify()
+                if request.transport is not None:
+                    request.transport.close()  # the client sees "Server disconnected"
+                return web.Response(status=500)  # never reaches the client
+            return self._refuse(call, failure.status, failure.description, failure.retry_after)
+        retry_after = self._flood_wait(method, params, call.at)
+        if retry_after is not None:
+            return self._refuse(
+                call, 429, f"Too Many Requests: retry after {retry_after}", retry_after
+            )
         try:
             if handler is None:
                 raise BadRequest("Not Found", 404)
             result = await handler(params) if asyncio.iscoroutinefunction(handler) else handler(params)
         except BadRequest as exc:
-            call.ok, call.error = False, exc.description
-            self._notify()
-            return web.json_response(
-                {"ok": False, "error_code": exc.code, "description": exc.description}, status=exc.code
-            )
+            return self._refuse(call, exc.code, exc.description)
         call.result = result
+        if method in SEND_METHODS and call.chat_id is not None:
+            self.sent_at.setdefault(call.chat_id, []).append(call.at)
         self._notify()
         return web.json_response({"ok": True, "result": result})
+
+    def _refuse(
+        self, call: Call, status: int, description: str, retry_after: int | None = None
+    ) -> web.Response:
+        call.ok, call.error, call.status = False, description, status
+        self._notify()
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        return web.json_response(body, status=status)
+
+    def _flood_wait(self, method: str, params: dict[str, Any], now: float) -> int | None:
+        """Seconds to wait when a message to this chat comes too soon (per_chat_interval)."""
+        chat_id = _as_int(params.get("chat_id"))
+        if self.per_chat_interval is None or method not in SEND_METHODS or chat_id is None:
+            return None
+        previous = self.sent_at.get(chat_id)
+        if previous and now - previous[-1] < self.per_chat_interval:
+            return max(1, round(self.per_chat_interval))
+        return None
+
+    # --- scripted failures (what Telegram sometimes does) -----------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        retry_after: int | None = None,
+        description: str | None = None,
+        times: int = 1,
+        chat_id: int | None = None,
+    ) -> Failure:
+        """Refuse the next `times` calls of `method` (to `chat_id` only, when given) with
+        `status`: 429 carries `retry_after` (default 1 s), 403 means the bot was blocked."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        if description is None:
+            template = DEFAULT_DESCRIPTIONS.get(status, f"Error {status}")
+            description = template.format(retry_after=retry_after)
+        failure = Failure(
+            method=method,
+            status=status,
+            description=description,
+            retry_after=retry_after if status == 429 else None,
+            times=times,
+            chat_id=chat_id,
+        )
+        self.failures.append(failure)
+        return failure
+
+    def drop_next(self, method: str, *, times: int = 1, chat_id: int | None = None) -> Failure:
+        """Close the connection of the next `times` calls of `method` without answering (the
+        client sees a network error; nothing is delivered)."""
+        failure = Failure(
+            method=method, status=None, description="connection dropped", times=times, chat_id=chat_id
+        )
+        self.failures.append(failure)
+        return failure
+
+    def delivered(self, method: str | None = None) -> list[Call]:
+        """The successful message sends (sendMessage and sendPhoto, or only `method`)."""
+        methods = (method,) if method else SEND_METHODS
+        return [c for c in self.calls if c.ok and c.method in methods]
 
     def _notify(self) -> None:
         self._call_event.set()
@@ -310,6 +463,50 @@ class FakeTelegram:
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
         self.messages[(chat_id, message["message_id"])] = message
+        return message
+
+    def _m_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = params.get("photo")
+        if isinstance(photo, UploadedFile):
+            if not photo.data:
+                raise BadRequest("Bad Request: IMAGE_PROCESS_FAILED")
+            size = len(photo.data)
+        elif isinstance(photo, str) and photo:
+            size = 0  # a file_id or URL
+        else:
+            raise BadRequest("Bad Request: there is no photo in the request")
+        caption = str(params.get("caption", ""))
+        visible = caption
+        if caption and params.get("parse_mode") == "HTML":
+            try:
+                visible = parse_html(caption)
+            except EntityParseError as exc:
+                raise BadRequest(f"Bad Request: can't parse entities: {exc}") from None
+        if utf16_len(visible) > CAPTION_LIMIT:
+            raise BadRequest("Bad Request: message caption is too long")
+        self._check_markup(params.get("reply_markup"))
+        chat_id = int(params["chat_id"])
+        message_id = self._next_message_id(chat_id)
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "from": self._bot_user(),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Citizen"},
+            "date": int(time.time()),
+            "photo": [
+                {
+                    "file_id": f"photo-{chat_id}-{message_id}",
+                    "file_unique_id": f"u{chat_id}x{message_id}",
+                    "width": 800,
+                    "height": 600,
+                    "file_size": size,
+                }
+            ],
+        }
+        if visible:
+            message["caption"] = visible
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        self.messages[(chat_id, message_id)] = message
         return message
 
     def _m_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
