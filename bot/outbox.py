@@ -1,0 +1,675 @@
+"""The outbox worker: delivers `storage.outbox` messages exactly once, within Telegram's limits.
+
+Producers write `OutgoingMessage`s in the same transaction as the change that causes them
+(`storage.outbox.enqueue`) and may call `OutboxWorker.wake()` after committing; otherwise the
+worker notices new rows within `idle_poll` seconds.
+
+For each row the worker:
+1. claims it (pending -> sending, COMMITTED before anything is sent; at most one row per chat
+   at a time, chats not ready under the per-chat interval are passed over, not waited for);
+2. renders it with the renderer registered for its `kind` (None: nothing to send any more);
+3. waits for a token of its channel's bucket (`global_rate` messages/s), then sends it;
+4. records the outcome right away, in its own transaction:
+   - delivered -> "sent";
+   - Telegram's flood control (429, `TelegramRetryAfter`) -> pending again at now + retry_after,
+     and the whole channel pauses for retry_after (the limit is per bot); no attempt counted;
+   - network errors and 5xx -> pending again after an exponential backoff with jitter
+     (`backoff_base` * 2**(n-1), capped at `backoff_cap`), "failed" after `max_attempts`;
+   - blocked by the user (403), bad request (400), chat not found... -> "failed", not retried;
+   - a web visitor who is not connected (`Deferred`) -> pending again in `defer_seconds`, no
+     attempt counted, "failed" once the message is `defer_max_age` old;
+   - anything unexpected once the request may have gone out -> "uncertain" (never re-sent).
+
+Exactly once: only "pending" rows are claimed, a row is sent only after its claim is committed
+and marked right after the send; rows a crash leaves in "sending" become "uncertain" when their
+lease runs out (`recover()`, at start and every `recover_every` seconds) and are never re-sent,
+since Telegram has no idempotency key. One caveat remains: a network error after Telegram got
+the request (a timeout, a dropped answer) is retried like any network error, as the issue asks,
+and the citizen may then see the message twice; a refused connection never duplicates.
+
+Rate limits are kept in this process: run one worker per bot token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.web.webchat import WebChatBot, WebChatHub
+from storage.models import utcnow
+from storage.outbox import (
+    OutboxRow,
+    claim_due,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    mark_uncertain,
+    next_due_at,
+    recover_stale,
+)
+
+logger = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption
+TEXT_KIND = "text"
+SKIPPED_NOTE = "skipped: nothing to send any more"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What to send for one outbox row: HTML text, optional inline keyboard, optional photo."""
+
+    text: str
+    reply_markup: InlineKeyboardMarkup | None = None
+    photo: bytes | None = None  # e.g. a chart; the text becomes its caption (and the rest)
+    photo_name: str = "chart.png"
+
+
+Renderer = Callable[[AsyncSession, OutboxRow], Awaitable[Rendered | None]]
+"""Turns a row into a message at send time; None means there is nothing to send any more."""
+
+TextRenderer = Callable[
+    [AsyncSession, str, str, dict[str, Any], str | None],
+    Awaitable[tuple[str, InlineKeyboardMarkup | None] | None],
+]
+"""The `handlers.notifications` shape: (session, channel, chat_id, payload, language)."""
+
+
+class Sender(Protocol):
+    """Delivers a rendered message to one chat of one channel; raises on failure."""
+
+    async def send(self, chat_id: str, rendered: Rendered) -> None:
+        """Send `rendered` to `chat_id`."""
+        ...
+
+
+class Deferred(Exception):
+    """The recipient cannot receive anything now (a web visitor who is not connected):
+    try again later without counting an attempt."""
+
+
+class PartiallyDelivered(Exception):
+    """The photo of a message went out but the rest of its text did not. Not retried: a retry
+    would send the photo twice."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"photo sent, text not: {describe(cause)}")
+        self.cause = cause
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>")
+_NUMERIC_CHAT_RE = re.compile(r"-?\d+")
+
+
+def describe(error: BaseException, limit: int = 300) -> str:
+    """`Type: message` for logs and `last_error`, with bot tokens masked and the length capped.
+
+    Exceptions of aiogram carry Telegram's description, never the message text."""
+    text = _TOKEN_RE.sub("<token>", f"{type(error).__name__}: {error}")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _balanced(html: str) -> bool:
+    stack: list[str] = []
+    for closing, tag in _TAG_RE.findall(html):
+        if not closing:
+            stack.append(tag.lower())
+        elif not stack or stack.pop() != tag.lower():
+            return False
+    return not stack
+
+
+def split_caption(text: str, limit: int = CAPTION_LIMIT) -> tuple[str, str]:
+    """Split HTML `text` into a photo caption of at most `limit` characters and the rest.
+
+    Cuts at the last line break that leaves both parts with balanced tags (a paragraph break
+    preferred); ("", text) when no such cut exists, so the photo goes without a caption."""
+    if _utf16_len(text) <= limit:
+        return text, ""
+    best: tuple[str, str] | None = None
+    for separator in ("\n\n", "\n"):
+        end = len(text)
+        while True:
+            cut = text.rfind(separator, 0, end)
+            if cut <= 0:
+                break
+            head = text[:cut].rstrip()
+            if head and _utf16_len(head) <= limit and _balanced(head):
+                best = (head, text[cut:].strip("\n"))
+                break
+            end = cut
+        if best is not None:
+            return best
+    return "", text
+
+
+def _buttons(spec: Any) -> InlineKeyboardMarkup | None:
+    """Payload buttons -> keyboard: a list of rows (lists of button dicts) or of button dicts
+    (one per row); each dict holds Telegram's fields, e.g. {"text", "callback_data"|"url"}."""
+    if not spec:
+        return None
+    rows = [row if isinstance(row, list) else [row] for row in spec]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(**button) for button in row] for row in rows]
+    )
+
+
+async def render_text(session: AsyncSession, row: OutboxRow) -> Rendered | None:
+    """The built-in "text" kind: payload {"text": html, "buttons"?: [...]} sent verbatim."""
+    text = row.payload.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("a 'text' outbox payload needs a non-empty 'text'")
+    return Rendered(text=text, reply_markup=_buttons(row.payload.get("buttons")))
+
+
+def adapt_text_renderer(renderer: TextRenderer) -> Renderer:
+    """A `Renderer` from a (session, channel, chat_id, payload, language) -> (html, keyboard)
+    function, the shape `handlers.notifications.create_notification_renderers` returns."""
+
+    async def render(session: AsyncSession, row: OutboxRow) -> Rendered | None:
+        result = await renderer(session, row.channel, row.chat_id, row.payload, row.language)
+        if result is None:
+            return None
+        text, keyboard = result
+        return Rendered(text=text, reply_markup=keyboard)
+
+    return render
+
+
+def adapt_text_renderers(renderers: Mapping[str, TextRenderer]) -> dict[str, Renderer]:
+    """`adapt_text_renderer` for every kind of `renderers`."""
+    return {kind: adapt_text_renderer(renderer) for kind, renderer in renderers.items()}
+
+
+# --- senders ---------------------------------------------------------------------------------
+
+
+class TelegramSender:
+    """Sends through an aiogram `Bot` (its default parse mode, HTML in this project, applies).
+
+    A photo carries as much of the text as fits a caption (1024 characters, cut at a line
+    break); the rest follows as a message `part_interval` seconds later (Telegram's per-chat
+    pace), waiting out a flood-control answer to that second part a few times."""
+
+    def __init__(self, bot: Bot, *, part_interval: float = 1.0, part_retries: int = 3) -> None:
+        self.bot = bot
+        self.part_interval = part_interval
+        self.part_retries = part_retries
+
+    @staticmethod
+    def _chat(chat_id: str) -> int | str:
+        return int(chat_id) if _NUMERIC_CHAT_RE.fullmatch(chat_id) else chat_id
+
+    async def send(self, chat_id: str, rendered: Rendered) -> None:
+        """Send a message, or a photo with a caption (and the rest of the text after it)."""
+        chat = self._chat(chat_id)
+        if rendered.photo is None:
+            await self.bot.send_message(
+                chat_id=chat, text=rendered.text, reply_markup=rendered.reply_markup
+            )
+            return
+        caption, rest = split_caption(rendered.text)
+        await self.bot.send_photo(
+            chat_id=chat,
+            photo=BufferedInputFile(rendered.photo, filename=rendered.photo_name),
+            caption=caption or None,
+            reply_markup=None if rest else rendered.reply_markup,
+        )
+        if not rest:
+            return
+        try:
+            await self._send_rest(chat, rest, rendered.reply_markup)
+        except Exception as error:
+            raise PartiallyDelivered(error) from error
+
+    async def _send_rest(
+        self, chat: int | str, text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        await asyncio.sleep(self.part_interval)
+        for attempt in range(self.part_retries + 1):
+            try:
+                await self.bot.send_message(chat_id=chat, text=text, reply_markup=markup)
+                return
+            except TelegramRetryAfter as error:
+                if attempt == self.part_retries:
+                    raise
+                await asyncio.sleep(error.retry_after)
+
+
+class WebChatSender:
+    """Sends to a web chat visitor through the `WebChatBot` (the page shows it on its next poll).
+
+    A visitor the hub does not know (browser gone, or the process restarted) raises `Deferred`:
+    the worker tries again later, since the same browser comes back with the same chat id. The
+    web chat shows no photos: a photo message is delivered as its text."""
+
+    def __init__(self, bot: WebChatBot, hub: WebChatHub) -> None:
+        self.bot = bot
+        self.hub = hub
+
+    async def send(self, chat_id: str, rendered: Rendered) -> None:
+        """Send the text (and keyboard) to a connected visitor, else raise `Deferred`."""
+        visitor = self.hub.by_chat_id(chat_id)
+        if visitor is None:
+            raise Deferred("web chat visitor not connected")
+        await self.bot.send_message(
+            chat_id=visitor.chat_id, text=rendered.text, reply_markup=rendered.reply_markup
+        )
+
+
+# --- rate limiting ---------------------------------------------------------------------------
+
+
+class TokenBucket:
+    """`rate` tokens per second, at most `capacity` saved up; `acquire` waits for one."""
+
+    def __init__(self, rate: float, capacity: float = 1.0) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, capacity)
+        self._tokens = self.capacity
+        self._updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Take one token, waiting (first come, first served) until one is available."""
+        if self.rate <= 0 or self.rate == float("inf"):
+            return
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+
+class OutboxWorker:
+    """Delivers due outbox rows through `senders` (by channel) after rendering them with
+    `renderers` (by kind; "text" is built in). See the module docstring for the rules.
+
+    `run()` serves until cancelled; `drain(timeout)` delivers what is due (and what becomes due
+    before the timeout) and returns, for tests and command-line use. Do not use both at once.
+    """
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        senders: Mapping[str, Sender],
+        renderers: Mapping[str, Renderer],
+        *,
+        global_rate: float = 30.0,
+        per_chat_interval: float = 1.0,
+        max_attempts: int = 8,
+        batch: int = 50,
+        idle_poll: float = 1.0,
+        concurrency: int = 8,
+        lease_seconds: float = 300.0,
+        send_timeout: float = 120.0,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 300.0,
+        defer_seconds: float = 60.0,
+        defer_max_age: timedelta = timedelta(days=7),
+        recover_every: float = 60.0,
+        shutdown_grace: float = 10.0,
+    ) -> None:
+        if send_timeout >= lease_seconds:
+            raise ValueError("send_timeout must be shorter than lease_seconds")
+        self.session_factory = session_factory
+        self.senders = dict(senders)
+        self.renderers: dict[str, Renderer] = {TEXT_KIND: render_text, **renderers}
+        self.global_rate = global_rate
+        self.per_chat_interval = per_chat_interval
+        self.max_attempts = max(1, max_attempts)
+        self.batch = max(1, batch)
+        self.idle_poll = idle_poll
+        self.concurrency = max(1, concurrency)
+        self.lease_seconds = lease_seconds
+        self.send_timeout = send_timeout
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.defer_seconds = defer_seconds
+        self.defer_max_age = defer_max_age
+        self.recover_every = recover_every
+        self.shutdown_grace = shutdown_grace
+        # Outcome counters since start (for logs, status pages and tests).
+        self.delivered = 0
+        self.failed = 0
+        self.retried = 0
+        self._buckets = {channel: TokenBucket(global_rate) for channel in self.senders}
+        self._paused_until: dict[str, float] = {}  # channel -> monotonic time
+        self._busy: set[tuple[str, str]] = set()  # (channel, chat_id) with a send in flight
+        self._ready_at: dict[tuple[str, str], float] = {}  # per-chat interval, monotonic
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._signal = asyncio.Event()
+        self._active = False
+
+    # -- public API
+
+    def wake(self) -> None:
+        """Look for due rows now (call after committing an enqueue in this process)."""
+        self._signal.set()
+
+    async def recover(self) -> int:
+        """Rows whose claim expired in "sending" -> "uncertain" (see `recover_stale`)."""
+        async with self.session_factory() as session:
+            count = await recover_stale(session, utcnow())
+            await session.commit()
+        return count
+
+    async def run(self) -> None:
+        """Deliver until cancelled; in-flight sends get `shutdown_grace` seconds to finish."""
+        self._enter()
+        loop = asyncio.get_running_loop()
+        try:
+            next_recovery = loop.time()
+            while True:
+                self._signal.clear()
+                try:
+                    if loop.time() >= next_recovery:
+                        await self.recover()
+                        next_recovery = loop.time() + self.recover_every
+                    if await self._dispatch():
+                        continue
+                    delay, _ = await self._idle_delay()
+                except Exception:  # the database may be briefly unavailable: try again
+                    logger.exception("Outbox worker: cycle failed; retrying")
+                    delay = self.idle_poll
+                await self._wait(delay)
+        finally:
+            await self._settle(self.shutdown_grace)
+            self._active = False
+
+    async def drain(self, timeout: float = 30.0) -> int:
+        """Deliver everything due now or before `timeout` seconds pass; returns how many
+        messages were delivered. Sends in flight at the deadline are waited for."""
+        self._enter()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        before = self.delivered
+        try:
+            await self.recover()
+            while True:
+                self._signal.clear()
+                if await self._dispatch():
+                    continue
+                # Looked at before the query: a send finishing during it may have just given
+                # its row back as pending, which the query may not have seen.
+                idle = not self._tasks
+                delay, due_in = await self._idle_delay()
+                now = loop.time()
+                if idle and (due_in is None or now + max(due_in, 0.0) > deadline):
+                    break
+                if now >= deadline:
+                    break
+                await self._wait(min(delay, deadline - now))
+        finally:
+            await self._settle(None)
+            self._active = False
+        return self.delivered - before
+
+    # -- the loop
+
+    def _enter(self) -> None:
+        if self._active:
+            raise RuntimeError("the outbox worker is already running")
+        self._active = True
+
+    async def _wait(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._signal.wait(), max(delay, 0.0))
+
+    async def _settle(self, grace: float | None) -> None:
+        """Let in-flight sends finish (cancelling them after `grace` seconds, if given)."""
+        if not self._tasks:
+            return
+        tasks = set(self._tasks)
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()  # its row stays "sending" and becomes "uncertain": never re-sent
+        if pending:
+            await asyncio.wait(pending)
+
+    def _blocked_chats(self, now: float) -> set[tuple[str, str]]:
+        for key in [key for key, ready in self._ready_at.items() if ready <= now]:
+            del self._ready_at[key]
+        return self._busy | set(self._ready_at)
+
+    async def _dispatch(self) -> int:
+        """Claim what can be sent right now and start sending it; returns how many rows."""
+        now = time.monotonic()
+        channels = [c for c in self.senders if self._paused_until.get(c, 0.0) <= now]
+        free = self.concurrency - len(self._tasks)
+        if not channels or free <= 0:
+            return 0
+        async with self.session_factory() as session:
+            rows = await claim_due(
+                session,
+                limit=min(self.batch, free),
+                now=utcnow(),
+                lease_seconds=self.lease_seconds,
+                channels=channels,
+                exclude_chats=self._blocked_chats(now),
+            )
+        for row in rows:
+            self._busy.add((row.channel, row.chat_id))
+            task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(rows)
+
+    async def _idle_delay(self) -> tuple[float, float | None]:
+        """How long to sleep when nothing could be claimed, and in how many seconds the next
+        pending row is due (None: no pending row for any channel with a sender)."""
+        now = time.monotonic()
+        delay = self.idle_poll
+        for moment in [*self._ready_at.values(), *self._paused_until.values()]:
+            if moment > now:
+                delay = min(delay, moment - now)
+        async with self.session_factory() as session:
+            due = await next_due_at(session, channels=list(self.senders))
+        due_in = None if due is None else (due - utcnow()).total_seconds()
+        if due_in is not None and due_in > 0:
+            delay = min(delay, due_in)
+        return max(delay, 0.001), due_in
+
+    # -- one row
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        key = (row.channel, row.chat_id)
+        attempted = False
+        try:
+            attempted = await self._process(row)
+        except Exception:  # e.g. the database failed while recording: the lease expires
+            logger.exception("Outbox #%d: could not record the outcome", row.id)
+        finally:
+            self._busy.discard(key)
+            if attempted:
+                self._ready_at[key] = time.monotonic() + self.per_chat_interval
+            self._signal.set()
+
+    async def _record(
+        self, mark: Callable[..., Awaitable[bool]], row_id: int, **kwargs: Any
+    ) -> None:
+        async with self.session_factory() as session:
+            if not await mark(session, row_id, **kwargs):
+                logger.warning("Outbox #%d: was no longer being sent when its outcome came", row_id)
+            await session.commit()
+
+    async def _fail(self, row: OutboxRow, error: str, *, count_attempt: bool = True) -> None:
+        self.failed += 1
+        logger.warning("Outbox #%d (%s, %s): failed: %s", row.id, row.kind, row.channel, error)
+        await self._record(mark_failed, row.id, error=error, count_attempt=count_attempt)
+
+    async def _process(self, row: OutboxRow) -> bool:
+        """Render, send and record one claimed row; True when a request went out."""
+        sender = self.senders.get(row.channel)
+        renderer = self.renderers.get(row.kind)
+        if sender is None or renderer is None:
+            missing = (
+                f"no sender for channel {row.channel!r}"
+                if sender is None
+                else (f"no renderer for kind {row.kind!r}")
+            )
+            await self._fail(row, missing, count_attempt=False)
+            return False
+        try:
+            async with self.session_factory() as session:
+                rendered = await renderer(session, row)
+        except Exception as error:
+            logger.exception("Outbox #%d (%s): rendering failed", row.id, row.kind)
+            await self._fail(row, f"render error: {describe(error)}", count_attempt=False)
+            return False
+        if rendered is None:
+            await self._record(mark_sent, row.id, note=SKIPPED_NOTE)
+            return False
+        if await self._held_back(row):
+            return False
+        await self._buckets[row.channel].acquire()
+        if await self._held_back(row):  # a flood-control answer came while waiting
+            return False
+        try:
+            await asyncio.wait_for(sender.send(row.chat_id, rendered), self.send_timeout)
+        except Exception as error:
+            await self._handle_error(row, error)
+            return not isinstance(error, Deferred)
+        self.delivered += 1
+        await self._record(mark_sent, row.id)
+        logger.debug("Outbox #%d (%s, %s): sent", row.id, row.kind, row.channel)
+        return True
+
+    async def _held_back(self, row: OutboxRow) -> bool:
+        """Give the row back, uncounted, when its channel is paused by flood control."""
+        remaining = self._paused_until.get(row.channel, 0.0) - time.monotonic()
+        if remaining <= 0:
+            return False
+        await self._record(
+            mark_retry,
+            row.id,
+            available_at=utcnow() + timedelta(seconds=remaining),
+            error=None,
+            count_attempt=False,
+        )
+        return True
+
+    def _pause(self, channel: str, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        self._paused_until[channel] = max(self._paused_until.get(channel, 0.0), until)
+
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return delay * random.uniform(0.5, 1.0)
+
+    async def _handle_error(self, row: OutboxRow, error: BaseException) -> None:
+        """Record the outcome of a send that raised `error`."""
+        now = utcnow()
+        if isinstance(error, Deferred):
+            if now - row.created_at >= self.defer_max_age:
+                await self._fail(row, f"undeliverable: {error}", count_attempt=False)
+                return
+            await self._record(
+                mark_retry,
+                row.id,
+                available_at=now + timedelta(seconds=self.defer_seconds),
+                error=f"deferred: {error}",
+                count_attempt=False,
+            )
+            return
+        if isinstance(error, TelegramRetryAfter):
+            seconds = float(max(error.retry_after, 1))
+            self._pause(row.channel, seconds)
+            self.retried += 1
+            logger.warning(
+                "Outbox #%d: flood control on %s, pausing it for %.0f s",
+                row.id,
+                row.channel,
+                seconds,
+            )
+            await self._record(
+                mark_retry,
+                row.id,
+                available_at=now + timedelta(seconds=seconds),
+                error=describe(error),
+                count_attempt=False,
+            )
+            return
+        if isinstance(error, TelegramUnauthorizedError):
+            # The token was revoked or mistyped: nothing this row did; hold the whole channel.
+            self._pause(row.channel, self.backoff_cap)
+            logger.error("Outbox: %s refuses the bot token; pausing it", row.channel)
+            await self._record(
+                mark_retry,
+                row.id,
+                available_at=now + timedelta(seconds=self.backoff_cap),
+                error=describe(error),
+                count_attempt=False,
+            )
+            return
+        transient = isinstance(
+            error, TelegramNetworkError | TelegramServerError | TimeoutError
+        ) and not isinstance(error, TelegramEntityTooLarge)
+        if transient:
+            attempt = row.attempts + 1
+            if attempt >= self.max_attempts:
+                await self._fail(row, f"gave up after {attempt} attempts: {describe(error)}")
+                return
+            delay = self._backoff(attempt)
+            self.retried += 1
+            logger.info(
+                "Outbox #%d: attempt %d failed (%s); retrying in %.1f s",
+                row.id,
+                attempt,
+                describe(error),
+                delay,
+            )
+            await self._record(
+                mark_retry,
+                row.id,
+                available_at=now + timedelta(seconds=delay),
+                error=describe(error),
+            )
+            return
+        if isinstance(error, TelegramAPIError | TelegramBadRequest | PartiallyDelivered):
+            # 400 bad request, 403 blocked, 404, 409, 413, migrated group...: permanent
+            await self._fail(row, describe(error))
+            return
+        # Unexpected (e.g. an answer that could not be decoded): the message may have gone out.
+        logger.error(
+            "Outbox #%d (%s): unexpected error; marked uncertain: %s",
+            row.id,
+            row.kind,
+            describe(error),
+        )
+        await self._record(mark_uncertain, row.id, error=describe(error))
