@@ -72,6 +72,7 @@ from storage.outbox import (
 logger = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption
+MAX_PART_WAIT = 30  # seconds of flood control waited out before the text after a photo
 TEXT_KIND = "text"
 SKIPPED_NOTE = "skipped: nothing to send any more"
 
@@ -87,7 +88,8 @@ class Rendered:
 
 
 Renderer = Callable[[AsyncSession, OutboxRow], Awaitable[Rendered | None]]
-"""Turns a row into a message at send time; None means there is nothing to send any more."""
+"""Turns a row into a message at send time (in `row.language`); None means there is nothing to
+send any more. The session is for reading: it is closed without a commit."""
 
 TextRenderer = Callable[
     [AsyncSession, str, str, dict[str, Any], str | None],
@@ -259,7 +261,7 @@ class TelegramSender:
                 await self.bot.send_message(chat_id=chat, text=text, reply_markup=markup)
                 return
             except TelegramRetryAfter as error:
-                if attempt == self.part_retries:
+                if attempt == self.part_retries or error.retry_after > MAX_PART_WAIT:
                     raise
                 await asyncio.sleep(error.retry_after)
 
@@ -637,8 +639,18 @@ class OutboxWorker:
                 count_attempt=False,
             )
             return
+        if isinstance(error, TimeoutError):
+            # `send_timeout` cancelled a send in progress (aiogram's own request timeout is a
+            # TelegramNetworkError): part of it may have gone out, so it is not sent again.
+            logger.error("Outbox #%d (%s): send timed out; marked uncertain", row.id, row.kind)
+            await self._record(
+                mark_uncertain,
+                row.id,
+                error=f"send timed out after {self.send_timeout:g} s; not retried",
+            )
+            return
         transient = isinstance(
-            error, TelegramNetworkError | TelegramServerError | TimeoutError
+            error, TelegramNetworkError | TelegramServerError
         ) and not isinstance(error, TelegramEntityTooLarge)
         if transient:
             attempt = row.attempts + 1

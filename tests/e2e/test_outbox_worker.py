@@ -351,6 +351,52 @@ async def test_photo_messages_with_short_and_long_captions(
     assert {r.state for r in (await rows(factory)).values()} == {"sent"}
 
 
+async def test_a_photo_whose_text_part_fails_is_not_sent_again(
+    fake: FakeTelegram, factory: Factory, bot: Bot
+) -> None:
+    long = "\n\n".join(f"Đoạn {n}: " + "số liệu " * 40 for n in range(1, 6))
+    fake.fail_next("sendMessage", status=400, description="Bad Request: chat not found")
+    await add(factory, text(85, long, kind="chart"))
+    worker = make_worker(factory, bot, {"chart": render_chart})
+
+    assert await worker.drain(timeout=3) == 0
+    assert await worker.drain(timeout=0.3) == 0
+
+    assert [(c.method, c.ok) for c in sends(fake, 85)] == [
+        ("sendPhoto", True),
+        ("sendMessage", False),
+    ]
+    row = (await rows(factory))["85"]
+    assert row.state == "failed"
+    assert "photo sent, text not" in (row.last_error or "")
+
+
+class HangingSender:
+    """A sender whose request never finishes (a stuck connection)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def send(self, chat_id: str, rendered: Rendered) -> None:
+        self.calls += 1
+        await asyncio.sleep(30)
+
+
+async def test_a_send_that_times_out_is_uncertain_not_retried(factory: Factory) -> None:
+    sender = HangingSender()
+    await add(factory, text(86, "Có thể đã gửi"))
+    worker = OutboxWorker(
+        factory, {"telegram": sender}, {}, send_timeout=0.2, lease_seconds=5, idle_poll=0.05
+    )
+
+    assert await worker.drain(timeout=1) == 0
+    assert await worker.drain(timeout=0.3) == 0
+
+    assert sender.calls == 1
+    row = (await rows(factory))["86"]
+    assert row.state == "uncertain" and "timed out" in (row.last_error or "")
+
+
 async def test_nothing_to_send_is_skipped_and_unknown_kinds_fail(
     fake: FakeTelegram, factory: Factory, bot: Bot
 ) -> None:
