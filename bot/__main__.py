@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.config import Settings, load_settings
+from bot.dossier_import import add_parsers as add_dossier_parsers
+from bot.dossier_import import cmd_api_keys, cmd_import_dossiers
 from bot.logs import setup_logging
 
 
@@ -119,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--source", help="label stored with the imported procedures (default: file name)")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    add_dossier_parsers(sub)
     return parser
 
 
@@ -128,6 +131,8 @@ COMMANDS = {
     "search": _cmd_search,
     "import-catalog": _cmd_import_catalog,
     "migrate": _cmd_migrate,
+    "import-dossiers": cmd_import_dossiers,
+    "api-keys": cmd_api_keys,
 }
 
 
@@ -146,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         if s is not None
     ]
     setup_logging(settings.log_level, secrets)
-    if args.command in ("search", "import-catalog", "migrate"):
+    if args.command in ("search", "import-catalog", "migrate", "import-dossiers", "api-keys"):
         # keep the command's own output clean
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     try:

@@ -222,20 +222,27 @@ class DossierRecord:
 def clean_text(value: object, *, multiline: bool = False) -> str | None:
     """NFC text without zero-width characters, stripped; whitespace runs collapsed unless
     ``multiline``; None for blank. Numbers are accepted and written as text."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError("expected text, got a boolean")
-    if isinstance(value, int | float):
-        value = str(value)
-    if not isinstance(value, str):
-        raise ValueError(f"expected text, got {type(value).__name__}")
+    if value.__class__ is not str:
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            raise ValueError("expected text, got a boolean")
+        if isinstance(value, int | float):
+            value = str(value)
+        elif isinstance(value, str):
+            value = str(value)
+        else:
+            raise ValueError(f"expected text, got {type(value).__name__}")
+    assert isinstance(value, str)
     if not value.isascii():
-        value = unicodedata.normalize("NFC", value.translate(_ZERO_WIDTH))
-    if multiline:
-        value = value.strip()
-    else:
-        value = _SPACES.sub(" ", value).strip()
+        value = value.translate(_ZERO_WIDTH)
+        if not unicodedata.is_normalized("NFC", value):
+            value = unicodedata.normalize("NFC", value)
+    value = value.strip()
+    if not multiline and ("  " in value or "\t" in value or "\n" in value or "\r" in value):
+        value = _SPACES.sub(" ", value)
+    elif not multiline and not value.isascii() and not value.isprintable():
+        value = _SPACES.sub(" ", value)  # other Unicode spaces (no-break space...)
     return value or None
 
 
@@ -243,10 +250,6 @@ def agency_key(agency: str) -> str:
     """How two agency names are compared (an API key's agency against an item's)."""
     text = unicodedata.normalize("NFC", agency.translate(_ZERO_WIDTH))
     return _SPACES.sub(" ", text).strip().casefold()
-
-
-def _local(naive: datetime) -> datetime:
-    return (naive - VN_OFFSET).replace(tzinfo=UTC)
 
 
 def parse_time(value: object) -> datetime | None:
@@ -276,7 +279,10 @@ def parse_time(value: object) -> datetime | None:
                 parsed = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(f"not a date/time: {text[:40]!r}") from None
-        parsed = _local(parsed) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        if parsed.tzinfo is None:
+            parsed = (parsed - VN_OFFSET).replace(tzinfo=UTC)
+        elif parsed.tzinfo is not UTC:
+            parsed = parsed.astimezone(UTC)
     else:
         raise ValueError(f"not a time: {type(value).__name__}")
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
@@ -298,8 +304,8 @@ def _parse_vn(text: str) -> datetime:
 
 
 def _digits(value: str | None, separators: re.Pattern[str], what: str, phone: bool) -> str | None:
-    if value is None:
-        return None
+    if value is None or (value.isdigit() and value.isascii()):
+        return value
     text = separators.sub("", value)
     if phone:
         if text.startswith("+84"):
@@ -321,13 +327,33 @@ _IMPLIED_STATUS_TIME = {
 }
 
 
+_TEXT_FIELDS = ("procedure_code", "agency", "applicant_name", "postal_tracking")
+_LONG_TEXT_FIELDS = ("delay_reason", "note")
+_LIMITED = tuple(MAX_LENGTHS.items())
+_column_plans: dict[tuple[object, ...], tuple[tuple[object, str], ...]] = {}
+
+
+def _column_plan(names: tuple[object, ...]) -> tuple[tuple[object, str], ...]:
+    """The ``(column, field)`` pairs of a set of column names (cached: a file's rows share one)."""
+    plan = _column_plans.get(names)
+    if plan is None:
+        plan = tuple(
+            (name, field)
+            for name in names
+            if isinstance(name, str) and (field := field_for_column(name)) is not None
+        )
+        if len(_column_plans) < 1_000:
+            _column_plans[names] = plan
+    return plan
+
+
 def collect_fields(mapping: Mapping[str, object]) -> tuple[dict[str, object], list[str]]:
     """The mapping's values under the record's field names, and conflicts between aliases."""
     values: dict[str, object] = {}
     problems: list[str] = []
-    for name, value in mapping.items():
-        field = field_for_column(name)
-        if field is None or value is None or value == "":
+    for name, field in _column_plan(tuple(mapping)):
+        value = mapping[name]  # type: ignore[index]
+        if value is None or value == "":
             continue
         previous = values.get(field)
         if previous is None:
@@ -346,62 +372,70 @@ def parse_record(
     ``RecordError`` listing every problem found (not only the first).
     """
     values, reasons = collect_fields(mapping)
+    get = values.get
     out: dict[str, Any] = {}
 
-    raw_code = values.get("receipt_code")
     code: str | None = None
     key = ""
     try:
-        code = clean_text(raw_code)
+        code = clean_text(get("receipt_code"))
     except ValueError as error:
         reasons.append(f"receipt_code: {error}")
-    if code is None:
-        if not any(reason.startswith("receipt_code") for reason in reasons):
-            reasons.append("receipt_code is missing")
     else:
-        code = code.upper()
-        key = lookup_key(code)
-        if len(code) > MAX_LENGTHS["receipt_code"]:
-            reasons.append(f"receipt_code is longer than {MAX_LENGTHS['receipt_code']} characters")
-        elif not LOOKUP_KEY_MIN <= len(key) <= LOOKUP_KEY_MAX:
-            reasons.append(
-                f"receipt_code {code[:40]!r} has {len(key)} letters and digits "
-                f"(expected {LOOKUP_KEY_MIN} to {LOOKUP_KEY_MAX})"
-            )
+        if code is None:
+            reasons.append("receipt_code is missing")
+        else:
+            code = code.upper()
+            key = lookup_key(code)
+            if len(code) > MAX_LENGTHS["receipt_code"]:
+                reasons.append(
+                    f"receipt_code is longer than {MAX_LENGTHS['receipt_code']} characters"
+                )
+            elif not LOOKUP_KEY_MIN <= len(key) <= LOOKUP_KEY_MAX:
+                reasons.append(
+                    f"receipt_code {code[:40]!r} has {len(key)} letters and digits "
+                    f"(expected {LOOKUP_KEY_MIN} to {LOOKUP_KEY_MAX})"
+                )
 
-    for field in ("procedure_code", "agency", "applicant_name", "postal_tracking"):
+    for field in _TEXT_FIELDS:
         try:
-            out[field] = clean_text(values.get(field))
+            out[field] = clean_text(get(field))
         except ValueError as error:
             reasons.append(f"{field}: {error}")
             out[field] = None
-    for field in ("delay_reason", "note"):
+    for field in _LONG_TEXT_FIELDS:
         try:
-            out[field] = clean_text(values.get(field), multiline=True)
+            out[field] = clean_text(get(field), multiline=True)
         except ValueError as error:
             reasons.append(f"{field}: {error}")
             out[field] = None
-    if out["agency"] is None and default_agency is not None:
-        out["agency"] = clean_text(default_agency)
-    if out["agency"] is None and not any(reason.startswith("agency") for reason in reasons):
-        reasons.append("agency is missing")
+    if out["agency"] is None:
+        if default_agency is not None:
+            out["agency"] = clean_text(default_agency)
+        if out["agency"] is None and not any(r.startswith("agency") for r in reasons):
+            reasons.append("agency is missing")
 
-    for field, separators, what, phone in (
-        ("applicant_phone", _PHONE_SEPARATORS, "applicant_phone", True),
-        ("applicant_id_number", _ID_SEPARATORS, "applicant_id_number", False),
-    ):
-        try:
-            out[field] = _digits(clean_text(values.get(field)), separators, what, phone)
-        except ValueError as error:
-            reasons.append(str(error))
-            out[field] = None
+    try:
+        out["applicant_phone"] = _digits(
+            clean_text(get("applicant_phone")), _PHONE_SEPARATORS, "applicant_phone", True
+        )
+    except ValueError as error:
+        reasons.append(str(error))
+        out["applicant_phone"] = None
+    try:
+        out["applicant_id_number"] = _digits(
+            clean_text(get("applicant_id_number")), _ID_SEPARATORS, "applicant_id_number", False
+        )
+    except ValueError as error:
+        reasons.append(str(error))
+        out["applicant_id_number"] = None
 
-    for field, limit in MAX_LENGTHS.items():
+    for field, limit in _LIMITED:
         text = out.get(field)
         if text is not None and len(text) > limit:
             reasons.append(f"{field} is longer than {limit} characters")
 
-    raw_status = values.get("status")
+    raw_status = get("status")
     status: Status | None = None
     if raw_status is None:
         reasons.append("status is missing")
@@ -412,23 +446,28 @@ def parse_record(
             reasons.append(str(error))
 
     try:
-        out["channel"] = parse_channel(values.get("channel"))
+        out["channel"] = parse_channel(get("channel"))
     except ValueError as error:
         reasons.append(str(error))
 
     for field in TIME_FIELDS:
+        raw = get(field)
+        if raw is None:
+            out[field] = None
+            continue
         try:
-            out[field] = parse_time(values.get(field))
+            out[field] = parse_time(raw)
         except ValueError as error:
             reasons.append(f"{field}: {error}")
             out[field] = None
 
-    received, appointment = out["received_at"], out["appointment_at"]
-    if received is not None and appointment is not None and appointment < received:
-        reasons.append("appointment_at is before received_at")
-    new_appointment = out["new_appointment_at"]
-    if received is not None and new_appointment is not None and new_appointment < received:
-        reasons.append("new_appointment_at is before received_at")
+    received = out["received_at"]
+    if received is not None:
+        appointment, new_appointment = out["appointment_at"], out["new_appointment_at"]
+        if appointment is not None and appointment < received:
+            reasons.append("appointment_at is before received_at")
+        if new_appointment is not None and new_appointment < received:
+            reasons.append("new_appointment_at is before received_at")
 
     if reasons:
         raise RecordError(reasons)
