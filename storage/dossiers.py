@@ -168,6 +168,7 @@ _VIEW_COLUMNS = (
 )
 # Built once: the lookup path runs the same two compiled statements every time.
 _FIND_DOSSIER = select(*_VIEW_COLUMNS).where(DOSSIERS.c.lookup_key == bindparam("key"))
+_FIND_DOSSIER_BY_ID = select(*_VIEW_COLUMNS).where(DOSSIERS.c.id == bindparam("id"))
 _FIND_HISTORY = union_all(
     select(
         literal(0).label("kind"),
@@ -579,7 +580,15 @@ class DossierRepository:
         """The dossier stored under ``lookup_key`` with its history, or None (two indexed
         queries: the row by its unique key, then events and apologies by dossier id)."""
         result = await self.session.execute(_FIND_DOSSIER, {"key": lookup_key})
-        row = result.first()
+        return await self._view(result.first())
+
+    async def find_by_id(self, dossier_id: int) -> DossierView | None:
+        """The dossier with this database id (what buttons and outbox payloads carry), or None.
+        Callers check the chat's entitlement first: an id is not a secret."""
+        result = await self.session.execute(_FIND_DOSSIER_BY_ID, {"id": dossier_id})
+        return await self._view(result.first())
+
+    async def _view(self, row: Any) -> DossierView | None:
         if row is None:
             return None
         values = row._asdict()
