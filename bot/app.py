@@ -15,15 +15,31 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher, default_bot_properties
+from bot.outbox import (
+    OUTBOX_KEY,
+    OutboxWorker,
+    Sender,
+    TelegramSender,
+    WebChatSender,
+    adapt_text_renderers,
+)
 from bot.telegram import run_polling, setup_webhook
+from bot.web.api import setup_dossier_api
 from bot.web.app import create_web_app
 from bot.web.webchat import WebChatBot, WebChatHub
+from handlers.notifications import create_notification_renderers
 from knowledge.catalog import load_compact, load_default_catalog, merge_catalogs
 from knowledge.search import SearchIndex
 from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.repositories import FsmRepository, ProcedureRepository, SecretRepository
+from storage.outbox import purge_sent
+from storage.repositories import (
+    FsmRepository,
+    LookupFailureRepository,
+    ProcedureRepository,
+    SecretRepository,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,10 +101,34 @@ def create_app(services: Services) -> tuple[web.Application, Bot | None, Dispatc
     telegram_bot = create_bot(settings) if settings.bot_token is not None else None
     if telegram_bot is not None and settings.telegram_mode == "webhook":
         setup_webhook(app, telegram_bot, dispatcher, settings)
+    worker = create_outbox_worker(services, web_bot, hub, telegram_bot, dispatcher)
+    dispatcher["outbox"] = worker
+    app[OUTBOX_KEY] = worker
+    setup_dossier_api(app, services.session_factory)
     return app, telegram_bot, dispatcher
 
 
+def create_outbox_worker(
+    services: Services,
+    web_bot: WebChatBot,
+    hub: WebChatHub,
+    telegram_bot: Bot | None,
+    dispatcher: Dispatcher,
+) -> OutboxWorker:
+    """The worker that sends what the outbox holds: to the web chat always, to Telegram when
+    configured (Telegram rows wait, pending, while BOT_TOKEN is unset)."""
+    senders: dict[str, Sender] = {"web": WebChatSender(web_bot, hub)}
+    if telegram_bot is not None:
+        senders["telegram"] = TelegramSender(telegram_bot)
+    renderers = adapt_text_renderers(
+        create_notification_renderers(dispatcher["i18n"], services.index)
+    )
+    return OutboxWorker(services.session_factory, senders, renderers)
+
+
 FSM_IDLE_DAYS = 30  # conversation state untouched this long is forgotten
+OUTBOX_KEEP_DAYS = 30  # sent messages (and their de-duplication keys) are kept this long
+LOOKUP_FAILURES_KEEP_DAYS = 1  # failed dossier lookups only matter for the 15-minute limit
 HOUSEKEEPING_EVERY = 3600.0  # seconds
 
 
@@ -97,11 +137,18 @@ async def housekeeping(services: Services, *, every: float = HOUSEKEEPING_EVERY)
     while True:
         try:
             cutoff = datetime.now(UTC) - timedelta(days=FSM_IDLE_DAYS)
+            now = datetime.now(UTC)
             async with services.session_factory() as session:
                 removed = await FsmRepository(session).delete_idle(cutoff)
+                purged = await purge_sent(session, now - timedelta(days=OUTBOX_KEEP_DAYS))
+                await LookupFailureRepository(session).purge(
+                    now - timedelta(days=LOOKUP_FAILURES_KEEP_DAYS)
+                )
                 await session.commit()
             if removed:
                 logger.info("Housekeeping: forgot %d idle conversation states", removed)
+            if purged:
+                logger.info("Housekeeping: purged %d sent outbox messages", purged)
         except Exception:  # a failed sweep must not stop the assistant; the next one retries
             logger.exception("Housekeeping failed")
         await asyncio.sleep(every)
@@ -120,8 +167,10 @@ async def run(settings: Settings) -> None:
     polling: asyncio.Task[None] | None = None
     waiter = asyncio.create_task(stop.wait())
     janitor = asyncio.create_task(housekeeping(services))
+    outbox_task: asyncio.Task[None] | None = None
     try:
         app, telegram_bot, dispatcher = create_app(services)
+        outbox_task = asyncio.create_task(app[OUTBOX_KEY].run(), name="outbox")
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
@@ -143,6 +192,10 @@ async def run(settings: Settings) -> None:
     finally:
         waiter.cancel()
         janitor.cancel()
+        if outbox_task is not None:
+            outbox_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await outbox_task  # lets sends in flight finish (a few seconds at most)
         if polling is not None and not polling.done():
             polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -54,6 +54,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web.webchat import WebChatBot, WebChatHub
@@ -685,3 +686,7 @@ class OutboxWorker:
             describe(error),
         )
         await self._record(mark_uncertain, row.id, error=describe(error))
+
+
+OUTBOX_KEY = web.AppKey("outbox", OutboxWorker)
+"""Where the web app keeps the worker, so request handlers can `wake()` it after a commit."""

@@ -81,6 +81,10 @@ def parse_html(text: str) -> str:
     return "".join(parser.parts)
 
 
+def _inline(markup: Any) -> bool:
+    return isinstance(markup, dict) and "inline_keyboard" in markup
+
+
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -460,7 +464,9 @@ class FakeTelegram:
             "date": int(time.time()),
             "text": visible,
         }
-        if params.get("reply_markup"):
+        if _inline(params.get("reply_markup")):
+            # A Message carries only an inline keyboard; reply keyboards and their removal
+            # are not part of it (Telegram leaves them out of the answer).
             message["reply_markup"] = params["reply_markup"]
         self.messages[(chat_id, message["message_id"])] = message
         return message
@@ -504,7 +510,9 @@ class FakeTelegram:
         }
         if visible:
             message["caption"] = visible
-        if params.get("reply_markup"):
+        if _inline(params.get("reply_markup")):
+            # A Message carries only an inline keyboard; reply keyboards and their removal
+            # are not part of it (Telegram leaves them out of the answer).
             message["reply_markup"] = params["reply_markup"]
         self.messages[(chat_id, message_id)] = message
         return message

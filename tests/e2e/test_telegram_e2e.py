@@ -140,11 +140,11 @@ def assert_within_limits(fake: FakeTelegram) -> None:
 CITIZEN = FakeUser(id=1001, first_name="Lan", language_code="vi")
 
 
-async def test_start_shows_menu_and_coming_soon_entries(running: FakeTelegram) -> None:
+async def test_start_shows_menu_dossier_lookup_and_coming_soon_feedback(running: FakeTelegram) -> None:
     fake = running
     assert any(c.method == "deleteWebhook" for c in fake.calls)
     commands = [c for c in fake.calls if c.method == "setMyCommands"]
-    assert {cmd["command"] for cmd in commands[0].params["commands"]} == {"start", "help", "language"}
+    assert {cmd["command"] for cmd in commands[0].params["commands"]} == {"start", "hoso", "help", "language"}
     assert any(c.params.get("language_code") == "en" for c in commands)
 
     menu = await fake.reply_to(fake.text_update(CITIZEN, "/start"))
@@ -155,7 +155,7 @@ async def test_start_shows_menu_and_coming_soon_entries(running: FakeTelegram) -
 
     message = fake.message_of(menu)
     dossiers = await fake.reply_to(fake.callback_update(CITIZEN, message, button(menu, "Tra cứu hồ sơ")["callback_data"]))
-    assert "sắp ra mắt" in dossiers.text and "dichvucong.gov.vn" in dossiers.text
+    assert "mã hồ sơ" in dossiers.text and "000.00.17.H12-220615-0001" in dossiers.text
     feedback = await fake.reply_to(fake.callback_update(CITIZEN, message, button(menu, "Phản ánh")["callback_data"]))
     assert "Phản ánh kiến nghị" in feedback.text and "Khiếu nại, tố cáo" in feedback.text
     help_reply = await fake.reply_to(fake.text_update(CITIZEN, "/help"))

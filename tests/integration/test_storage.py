@@ -34,7 +34,20 @@ from storage import (
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 PG_ASYNC_TEMPLATE = "postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
-APP_TABLES = {"chat_users", "fsm_records", "imported_procedures"}
+APP_TABLES = {
+    "chat_users",
+    "fsm_records",
+    "imported_procedures",
+    "app_secrets",
+    "dossiers",
+    "dossier_events",
+    "dossier_apologies",
+    "dossier_subscriptions",
+    "service_ratings",
+    "lookup_failures",
+    "api_keys",
+    "outbox",
+}
 
 
 async def _create_pg_database() -> str:
@@ -123,7 +136,7 @@ async def test_migrations_stairway(
     assert await current(db_url) is None
 
     await upgrade(db_url)
-    assert await current(db_url) == "0002"
+    assert await current(db_url) == "0003"
     assert APP_TABLES <= await _table_names(db_url)
 
     await downgrade(db_url, "base")
@@ -131,7 +144,7 @@ async def test_migrations_stairway(
     assert not APP_TABLES & await _table_names(db_url)
 
     await upgrade(db_url, "head")
-    assert await current(db_url) == "0002"
+    assert await current(db_url) == "0003"
     assert APP_TABLES <= await _table_names(db_url)
 
 

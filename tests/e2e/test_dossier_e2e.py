@@ -1,0 +1,306 @@
+"""Dossier lookup end to end through the stand-in Telegram server, over real HTTP.
+
+The real bot and dispatcher long-poll `FakeTelegram`; the real outbox worker sends through the
+same bot. Dossiers get in the way a province's import does (`DossierRepository.upsert_many` on
+parsed records, committed), so a status change pushed to a follower crosses the whole path:
+ingest -> outbox row in the same transaction -> worker -> Bot API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.factory import create_bot, create_dispatcher
+from bot.outbox import OutboxWorker, TelegramSender, adapt_text_renderers
+from bot.telegram import run_polling
+from handlers.notifications import create_notification_renderers
+from knowledge.catalog import load_default_catalog
+from knowledge.dossier_records import parse_record
+from knowledge.search import SearchIndex
+from storage.db import create_engine, create_session_factory
+from storage.dossiers import DossierRepository
+from storage.migrate import upgrade
+from storage.repositories import RatingRepository
+from tests.e2e.fake_telegram import Call, FakeTelegram, FakeUser
+
+TOKEN = "123456:TEST-fake-token_ABCdef"
+CODE = "000.00.17.H12-260302-0042"
+AGENCY = "UBND phường Bến Nghé"
+PHONE = "0912345678"
+ID_NUMBER = "079123456789"
+
+
+@pytest.fixture(scope="module")
+def index() -> SearchIndex:
+    return SearchIndex.build(list(load_default_catalog()))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram(token=TOKEN)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def record(**fields: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    base: dict[str, Any] = {
+        "receipt_code": CODE,
+        "procedure_code": "1.001193",
+        "agency": AGENCY,
+        "applicant_name": "Nguyễn Văn An",
+        "applicant_phone": PHONE,
+        "applicant_id_number": ID_NUMBER,
+        "channel": "1",
+        "received_at": (now - timedelta(days=1)).isoformat(),
+        "appointment_at": (now + timedelta(days=10)).isoformat(),
+        "status": "4",
+        "status_at": (now - timedelta(hours=20)).isoformat(),
+    }
+    base.update(fields)
+    return base
+
+
+@dataclass
+class Running:
+    fake: FakeTelegram
+    factory: async_sessionmaker[AsyncSession]
+    worker: OutboxWorker
+
+    async def ingest(self, *rows: dict[str, Any]) -> None:
+        async with self.factory() as session:
+            await DossierRepository(session).upsert_many(
+                [parse_record(row) for row in rows], source="test"
+            )
+            await session.commit()
+        self.worker.wake()
+
+
+@pytest.fixture
+async def running(
+    fake: FakeTelegram, tmp_path: Path, index: SearchIndex
+) -> AsyncIterator[Running]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'dossiers.sqlite3'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    factory = create_session_factory(engine)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=TOKEN,
+        telegram_api_server=fake.base_url,
+        database_url=url,
+    )
+    bot: Bot = create_bot(settings)
+    dispatcher = create_dispatcher(settings=settings, index=index, session_factory=factory)
+    worker = OutboxWorker(
+        factory,
+        {"telegram": TelegramSender(bot, part_interval=0.05)},
+        adapt_text_renderers(create_notification_renderers(dispatcher["i18n"], index)),
+        idle_poll=0.1,
+    )
+    dispatcher["outbox"] = worker
+    running = Running(fake, factory, worker)
+    await running.ingest(record())
+    since = fake.mark()
+    polling = asyncio.create_task(run_polling(bot, dispatcher, polling_timeout=1))
+    sending = asyncio.create_task(worker.run())
+    try:
+        await fake.wait_for(lambda c: c.method == "getUpdates", since=since)
+        yield running
+    finally:
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending
+        with contextlib.suppress(RuntimeError):
+            await dispatcher.stop_polling()
+        await asyncio.wait_for(polling, 5)
+        await bot.session.close()
+        await engine.dispose()
+
+
+def button(call: Call, contains: str) -> dict[str, Any]:
+    for b in call.buttons:
+        if contains.casefold() in b["text"].casefold():
+            return b
+    raise AssertionError(f"no button {contains!r} in {[b['text'] for b in call.buttons]}")
+
+
+async def say(fake: FakeTelegram, user: FakeUser, text: str) -> Call:
+    return await fake.reply_to(fake.text_update(user, text))
+
+
+async def messages_after(fake: FakeTelegram, since: int, count: int) -> list[Call]:
+    """The next `count` messages the bot sends (waits for them)."""
+    await fake.wait_for(
+        lambda c: c.method == "sendMessage"
+        and len([x for x in fake.calls[since:] if x.method == "sendMessage"]) >= count,
+        since=since,
+    )
+    return [c for c in fake.calls[since:] if c.method == "sendMessage"][:count]
+
+
+def assert_no_personal_data(call: Call) -> None:
+    for secret in (PHONE, PHONE[-6:], ID_NUMBER, ID_NUMBER[-6:], "Văn An"):
+        assert secret not in call.text, f"{secret!r} leaked in {call.text!r}"
+
+
+@contextlib.contextmanager
+def captured_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    with caplog.at_level(logging.WARNING, logger="handlers.dossiers"):
+        yield caplog
+
+
+async def test_lookup_follow_push_and_rating(running: Running) -> None:
+    fake = running.fake
+    citizen = FakeUser(id=5001, first_name="An")
+
+    # A code typed the way citizens type it, inside a sentence: the bot asks for the 4 digits
+    # and shows nothing about the dossier yet.
+    ask = await say(fake, citizen, "cho hỏi hồ sơ 000.00.17.h12 260302 0042 đến đâu rồi ạ")
+    assert "4 số cuối" in ask.text and CODE in ask.text
+    assert "Trạng thái" not in ask.text and "Đăng ký khai sinh" not in ask.text
+    keyboard = ask.params["reply_markup"]["keyboard"]
+    assert keyboard[0][0]["request_contact"] is True
+
+    wrong = await say(fake, citizen, "1234")
+    assert "không khớp" in wrong.text and "Số lần thử còn lại: 4" in wrong.text
+
+    since = fake.mark()
+    fake.push(fake.text_update(citizen, "5678"))
+    verified, card = await messages_after(fake, since, 2)
+    assert "Đã xác minh" in verified.text
+    assert verified.params["reply_markup"] == {"remove_keyboard": True}
+    assert "Trạng thái: Đang xử lý" in card.text
+    assert "Thủ tục đăng ký khai sinh (1.001193)" in card.text
+    assert "Nguyễn V. A." in card.text and AGENCY in card.text
+    assert "Trong hạn" in card.text
+    assert_no_personal_data(card)
+
+    followed = await fake.reply_to(
+        fake.callback_update(citizen, fake.message_of(card), button(card, "Báo cho tôi")["callback_data"])
+    )
+    assert "Đã đăng ký" in followed.text
+
+    # The one-door system reports the result returned: one push and one rating request.
+    since = fake.mark()
+    returned = datetime.now(UTC)
+    await running.ingest(record(status="Đã trả kết quả", status_at=returned.isoformat(),
+                                returned_at=returned.isoformat()))
+    push, rating = await messages_after(fake, since, 2)
+    assert push.params["chat_id"] == citizen.id
+    assert f"Hồ sơ {CODE} có cập nhật mới" in push.text
+    assert "Trạng thái mới: Đã trả kết quả" in push.text
+    assert_no_personal_data(push)
+    assert "đánh giá" in rating.text
+    assert [b["text"].split(" ", 1)[1] for b in rating.buttons] == [
+        "Rất hài lòng", "Hài lòng", "Bình thường", "Không hài lòng", "Rất không hài lòng",
+    ]
+
+    # Re-importing the same row changes nothing and pushes nothing.
+    await running.ingest(record(status="Đã trả kết quả", status_at=returned.isoformat(),
+                                returned_at=returned.isoformat()))
+    await asyncio.sleep(0.5)
+    pushes = [c for c in fake.calls if c.method == "sendMessage" and "cập nhật mới" in c.text]
+    assert len(pushes) == 1
+
+    thanks = await fake.reply_to(
+        fake.callback_update(citizen, fake.message_of(rating), rating.buttons[1]["callback_data"])
+    )
+    assert thanks.method == "editMessageText" and "Cảm ơn" in thanks.text
+    assert thanks.text.endswith("🙂 Hài lòng")
+    async with running.factory() as session:
+        assert await RatingRepository(session).summary(AGENCY) == {2: 1}
+
+
+async def test_unknown_code_and_wrong_digits_look_the_same_and_are_rate_limited(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = running.fake
+    prober = FakeUser(id=5002, first_name="X")
+    with captured_warnings(caplog):
+        await say(fake, prober, CODE)
+        wrong_digits = await say(fake, prober, "0000")
+        await say(fake, prober, "000.00.17.H12-260302-9999")  # a code that does not exist
+        unknown_code = await say(fake, prober, "5678")
+    assert "không khớp" in wrong_digits.text
+    # Same words, only the attempts counter differs.
+    assert wrong_digits.text.replace("4.", "N.") == unknown_code.text.replace("3.", "N.")
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "Dossier lookup failed" in logged
+    assert "0042" not in logged and "9999" not in logged  # codes are masked in logs
+
+    for digits in ("1111", "2222"):
+        await say(fake, prober, digits)
+    locked = await say(fake, prober, "3333")
+    assert "thử sai quá nhiều lần" in locked.text
+    # Locked out: even the right code with the right digits now reveals nothing.
+    again = await say(fake, prober, CODE)
+    assert "thử sai quá nhiều lần" in again.text
+    assert "Trạng thái" not in again.text
+
+    # Another citizen is not affected by the prober's lock.
+    owner = FakeUser(id=5003, first_name="An")
+    await say(fake, owner, CODE.lower().replace("-", " "))
+    since = fake.mark()
+    fake.push(fake.text_update(owner, "6789"))  # last 4 of the ID number work too
+    _verified, card = await messages_after(fake, since, 2)
+    assert "Trạng thái: Đang xử lý" in card.text
+
+
+async def test_contact_share_must_be_the_users_own_and_match(running: Running) -> None:
+    fake = running.fake
+    citizen = FakeUser(id=5004, first_name="An")
+    await say(fake, citizen, CODE)
+    someone_else = fake.make_message(
+        citizen, contact={"phone_number": "+84" + PHONE[1:], "first_name": "B", "user_id": 999}
+    )
+    refused = await fake.reply_to({"message": someone_else})
+    assert "của chính mình" in refused.text
+
+    own = fake.make_message(
+        citizen,
+        contact={"phone_number": "+84" + PHONE[1:], "first_name": "An", "user_id": citizen.id},
+    )
+    since = fake.mark()
+    fake.push({"message": own})
+    _verified, card = await messages_after(fake, since, 2)
+    assert "Trạng thái: Đang xử lý" in card.text
+
+
+async def test_forged_buttons_open_nothing(running: Running) -> None:
+    fake = running.fake
+    stranger = FakeUser(id=5005, first_name="Y")
+    menu = await say(fake, stranger, "/start")
+    since = fake.mark()
+    for data in ("d:v:1", "d:f:1", "r:1:1"):
+        fake.push(fake.callback_update(stranger, fake.message_of(menu), data))
+    await fake.wait_for(
+        lambda c: c.method == "answerCallbackQuery"
+        and len([x for x in fake.calls[since:] if x.method == "answerCallbackQuery"]) >= 3,
+        since=since,
+    )
+    answers = [c for c in fake.calls[since:] if c.method == "answerCallbackQuery"]
+    assert all("tra cứu lại" in str(c.params.get("text")) for c in answers)
+    assert not [c for c in fake.calls[since:] if c.method == "sendMessage"]
+    async with running.factory() as session:
+        assert not await DossierRepository(session).is_subscribed(1, "telegram", str(stranger.id))
+
+
+async def test_incomplete_code_gets_a_clear_answer(running: Running) -> None:
+    reply = await say(running.fake, FakeUser(id=5006), "hồ sơ 000.00.17.H12-2603 của tôi")
+    assert "thiếu một phần" in reply.text
