@@ -488,6 +488,7 @@ class DossierRepository:
                     )
                 else:
                     quiet.append((dossier_id, status, at, note, now))
+        wanted = {(row["dossier_id"], row["status"], row["status_at"]) for row in loud}
         added = 0
         if quiet and self._dialect == "sqlite":
             connection = await self.session.connection()
@@ -497,7 +498,6 @@ class DossierRepository:
             loud.extend(dict(zip(_EVENT_COLUMNS, row)) for row in quiet)
         if not loud:
             return added, []
-        wanted = {(row["dossier_id"], row["status"], row["status_at"]) for row in loud}
         statement = (
             self._insert(_RAW_EVENTS)
             .on_conflict_do_nothing(index_elements=["dossier_id", "status", "status_at"])

@@ -1,0 +1,342 @@
+"""storage.dossiers on SQLite (always) and PostgreSQL (when reachable): bulk upsert with history,
+notifications through the outbox, the chat's lookup, subscriptions and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from knowledge.dossier import DossierChannel, Status
+from knowledge.dossier_records import DossierRecord, parse_record
+from storage import create_engine, create_session_factory, upgrade
+from storage.dossiers import (
+    ApiKeyRepository,
+    DossierApologyView,
+    DossierEventView,
+    DossierRepository,
+    ForeignDossierError,
+    IngestResult,
+)
+from storage.models import (
+    ApiKey,
+    Dossier,
+    DossierApology,
+    DossierEvent,
+    DossierSubscription,
+    OutboxMessage,
+)
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+PG_ASYNC_TEMPLATE = "postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
+CODE = "000.00.17.H12-260315-0042"
+KEY = "0000017H122603150042"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def session_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A fresh database migrated to head, per test."""
+    name = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'dossiers.sqlite3'}"
+    else:
+        asyncpg = pytest.importorskip("asyncpg")
+        name = f"test_dossiers_{uuid.uuid4().hex[:12]}"
+        try:
+            conn = await asyncpg.connect(PG_SERVER, timeout=5)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            pytest.skip(f"PostgreSQL not reachable at {PG_SERVER}: {exc!r}")
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        url = PG_ASYNC_TEMPLATE.format(database=name)
+    await upgrade(url)
+    engine = create_engine(url)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+        if name is not None:
+            import asyncpg
+
+            conn = await asyncpg.connect(PG_SERVER, timeout=5)
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+
+def record(**fields: Any) -> DossierRecord:
+    row: dict[str, Any] = {
+        "receipt_code": CODE,
+        "agency": "UBND Quận 1",
+        "status": 2,
+        "received_at": "2026-03-15 08:30",
+        "appointment_at": "2026-03-20 17:00",
+        "applicant_name": "Nguyễn Văn An",
+        "applicant_phone": "0912345678",
+    }
+    row.update(fields)
+    return parse_record(row)
+
+
+async def upsert(
+    factory: async_sessionmaker[AsyncSession], *records: DossierRecord, **kwargs: Any
+) -> IngestResult:
+    async with factory() as session:
+        result = await DossierRepository(session).upsert_many(list(records), "test", **kwargs)
+        await session.commit()
+        return result
+
+
+async def counts(factory: async_sessionmaker[AsyncSession]) -> tuple[int, int, int, int]:
+    async with factory() as session:
+        values = []
+        for model in (Dossier, DossierEvent, DossierApology, OutboxMessage):
+            values.append(await session.scalar(select(func.count()).select_from(model)))
+        return tuple(values)  # type: ignore[return-value]
+
+
+async def outbox(factory: async_sessionmaker[AsyncSession]) -> list[tuple[Any, ...]]:
+    async with factory() as session:
+        result = await session.execute(
+            select(
+                OutboxMessage.kind,
+                OutboxMessage.channel,
+                OutboxMessage.chat_id,
+                OutboxMessage.language,
+                OutboxMessage.payload,
+                OutboxMessage.dedup_key,
+            ).order_by(OutboxMessage.id)
+        )
+        return [tuple(row) for row in result]
+
+
+async def test_first_import_then_identical_reimport_changes_nothing(session_factory) -> None:
+    other = record(receipt_code="000.00.17.H12-260315-0043", status=4, status_at="2026-03-16")
+    first = await upsert(session_factory, record(), other)
+    assert first == IngestResult(inserted=2, updated=0, unchanged=0, events_added=2)
+    async with session_factory() as session:
+        before = (await session.execute(select(Dossier.updated_at).order_by(Dossier.id))).all()
+
+    again = await upsert(session_factory, record(), other)
+    assert again == IngestResult(inserted=0, updated=0, unchanged=2, events_added=0)
+    assert await counts(session_factory) == (2, 2, 0, 0)
+    async with session_factory() as session:
+        after = (await session.execute(select(Dossier.updated_at).order_by(Dossier.id))).all()
+    assert after == before  # not even touched
+
+
+async def test_find_returns_the_dossier_with_its_history_in_time_order(session_factory) -> None:
+    assert await upsert(session_factory, record(channel="trực tuyến")) == IngestResult(1, 0, 0, 1)
+    later = record(
+        status=5,
+        status_at="2026-03-17 10:00",
+        note="Bổ sung bản sao CCCD",
+        new_appointment_at="2026-03-25 17:00",
+        delay_reason="Chờ công dân bổ sung",
+    )
+    assert await upsert(session_factory, later) == IngestResult(0, 1, 0, 1)
+    async with session_factory() as session:
+        view = await DossierRepository(session).find(KEY)
+        assert await DossierRepository(session).find("0000017H122603159999") is None
+    assert view is not None
+    assert view.receipt_code == CODE and view.agency == "UBND Quận 1"
+    assert view.status is Status.SUPPLEMENT_REQUESTED
+    assert view.channel is DossierChannel.ONLINE
+    assert view.applicant_phone == "0912345678"  # blank fields of the later row kept the value
+    assert view.received_at == datetime(2026, 3, 15, 1, 30, tzinfo=UTC)
+    assert view.status_at == datetime(2026, 3, 17, 3, 0, tzinfo=UTC)
+    assert view.events == (
+        DossierEventView(Status.ACCEPTED, datetime(2026, 3, 15, 1, 30, tzinfo=UTC), None),
+        DossierEventView(
+            Status.SUPPLEMENT_REQUESTED,
+            datetime(2026, 3, 17, 3, 0, tzinfo=UTC),
+            "Bổ sung bản sao CCCD",
+        ),
+    )
+    assert view.apologies == (
+        DossierApologyView(datetime(2026, 3, 25, 10, 0, tzinfo=UTC), "Chờ công dân bổ sung"),
+    )
+    assert view.source == "test"
+
+
+async def test_older_status_adds_history_but_does_not_overwrite_or_notify(
+    session_factory,
+) -> None:
+    await upsert(session_factory, record(status=9, status_at="2026-03-19 10:00"))
+    async with session_factory() as session:
+        view = await DossierRepository(session).find(KEY)
+        assert view is not None
+        assert await DossierRepository(session).subscribe(view.id, "telegram", "42", "vi")
+        await session.commit()
+
+    older = record(status=4, status_at="2026-03-16 09:00", applicant_name="Someone Else")
+    assert await upsert(session_factory, older) == IngestResult(0, 0, 1, events_added=1)
+    assert await upsert(session_factory, older) == IngestResult(0, 0, 1, events_added=0)
+    async with session_factory() as session:
+        view = await DossierRepository(session).find(KEY)
+    assert view is not None
+    assert view.status is Status.PROCESSED
+    assert view.applicant_name == "Nguyễn Văn An"
+    assert [event.status for event in view.events] == [Status.PROCESSING, Status.PROCESSED]
+    assert await outbox(session_factory) == []
+
+
+async def test_subscribers_are_notified_once_per_new_status_and_asked_to_rate_on_return(
+    session_factory,
+) -> None:
+    await upsert(session_factory, record())
+    async with session_factory() as session:
+        repo = DossierRepository(session)
+        view = await repo.find(KEY)
+        assert view is not None
+        assert await repo.subscribe(view.id, "telegram", "42", "vi") is True
+        assert await repo.subscribe(view.id, "telegram", "42", "en") is False  # idempotent
+        assert await repo.subscribe(view.id, "web", "visitor-1", None) is True
+        assert await repo.is_subscribed(view.id, "web", "visitor-1")
+        await session.commit()
+        result = await session.execute(
+            select(DossierSubscription.channel, DossierSubscription.id)
+        )
+        subscriptions = dict(result.tuples().all())
+
+    processing = record(status=4, status_at="2026-03-16 09:00")
+    assert (await upsert(session_factory, processing)).notified == 2
+    assert (await upsert(session_factory, processing)).notified == 0  # re-import: nothing new
+    messages = await outbox(session_factory)
+    async with session_factory() as session:
+        event_id = await session.scalar(
+            select(DossierEvent.id).where(DossierEvent.status == 4)
+        )
+    assert messages == [
+        (
+            "dossier_status",
+            channel,
+            chat,
+            language,
+            {"dossier_id": view.id, "event_id": event_id, "status": 4},
+            f"dossier_status:{event_id}:{subscriptions[channel]}",
+        )
+        for channel, chat, language in (("telegram", "42", "en"), ("web", "visitor-1", None))
+    ]
+
+    async with session_factory() as session:
+        assert await DossierRepository(session).unsubscribe(view.id, "web", "visitor-1")
+        assert not await DossierRepository(session).unsubscribe(view.id, "web", "visitor-1")
+        assert not await DossierRepository(session).is_subscribed(view.id, "web", "visitor-1")
+        await session.commit()
+
+    returned = record(status=10, status_at="2026-03-19 16:00")
+    assert (await upsert(session_factory, returned)).notified == 2
+    assert (await upsert(session_factory, returned)).notified == 0
+    kinds = [(kind, payload, key) for kind, _, _, _, payload, key in await outbox(session_factory)]
+    assert len(kinds) == 4
+    assert kinds[2][0] == "dossier_status" and kinds[2][1]["status"] == 10
+    assert kinds[3] == (
+        "dossier_rating",
+        {"dossier_id": view.id},
+        f"dossier_rating:{view.id}:{subscriptions['telegram']}",
+    )
+
+
+async def test_several_rows_of_one_dossier_in_one_chunk_apply_in_order(session_factory) -> None:
+    rows = [
+        record(status=2),
+        record(status=4, status_at="2026-03-16 09:00"),
+        record(status=9, status_at="2026-03-18 09:00", finished_at="2026-03-18 09:00"),
+        record(status=4, status_at="2026-03-16 09:00"),  # repeated: nothing more
+    ]
+    assert await upsert(session_factory, *rows) == IngestResult(1, 0, 0, events_added=3)
+    assert await upsert(session_factory, *rows) == IngestResult(0, 0, 1, events_added=0)
+    async with session_factory() as session:
+        view = await DossierRepository(session).find(KEY)
+    assert view is not None and view.status is Status.PROCESSED
+    assert view.finished_at == datetime(2026, 3, 18, 2, 0, tzinfo=UTC)
+    assert [e.status for e in view.events] == [Status.ACCEPTED, Status.PROCESSING, Status.PROCESSED]
+
+
+async def test_a_status_without_time_is_recorded_once(session_factory) -> None:
+    timeless = {"received_at": "", "appointment_at": ""}
+    assert (await upsert(session_factory, record(status=1, **timeless))).events_added == 1
+    assert (await upsert(session_factory, record(status=1, **timeless))).events_added == 0
+    changed = await upsert(session_factory, record(status=4, **timeless))
+    assert changed == IngestResult(0, 1, 0, events_added=1)
+    async with session_factory() as session:
+        view = await DossierRepository(session).find(KEY)
+    assert view is not None and view.status is Status.PROCESSING and view.status_at is None
+
+
+async def test_an_agency_cannot_write_another_agencys_dossier(session_factory) -> None:
+    await upsert(session_factory, record())
+    intruder = record(agency="UBND Quận 3", status=8, status_at="2026-03-16")
+    fresh = record(receipt_code="000.00.17.H12-260315-0050", agency="UBND Quận 3")
+    with pytest.raises(ForeignDossierError) as caught:
+        await upsert(session_factory, fresh, intruder, agency="UBND Quận 3")
+    assert caught.value.lookup_keys == [KEY]
+    assert await counts(session_factory) == (1, 1, 0, 0)  # nothing written, not even `fresh`
+    # the owner (any spelling of its name) may
+    assert (await upsert(session_factory, record(status=4), agency="ubnd  quận 1")).updated == 1
+
+
+async def test_dossiers_are_chunked_past_the_parameter_limits(session_factory) -> None:
+    many = [
+        record(receipt_code=f"000.00.17.H12-260315-{n:05d}", status=2 + n % 3) for n in range(6000)
+    ]
+    assert await upsert(session_factory, *many) == IngestResult(6000, 0, 0, 6000)
+    assert await upsert(session_factory, *many) == IngestResult(0, 0, 6000, 0)
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+async def test_api_keys_create_authenticate_list_revoke(session_factory) -> None:
+    async with session_factory() as session:
+        keys = ApiKeyRepository(session)
+        info, plaintext = await keys.create("UBND  Quận 1", "iGate")
+        await session.commit()
+        assert plaintext.startswith("vnd_") and len(plaintext) > 40
+        assert info.prefix == plaintext[:12] and info.agency == "UBND Quận 1"
+        stored = await session.scalar(select(ApiKey.key_hash).where(ApiKey.id == info.id))
+        assert stored is not None and plaintext not in stored and len(stored) == 64
+
+        found = await keys.authenticate(plaintext, "dossiers")
+        assert found is not None and found.id == info.id and found.agency == "UBND Quận 1"
+        assert await keys.authenticate(plaintext, "admin") is None
+        assert await keys.authenticate(plaintext[:-1] + "x", "dossiers") is None
+        assert await keys.authenticate("Bearer " + plaintext, "dossiers") is None
+        await session.commit()
+
+        used = (await keys.list())[0].last_used_at
+        assert used is not None
+        await keys.authenticate(plaintext, "dossiers")  # within a minute: not written again
+        await session.commit()
+        assert (await keys.list())[0].last_used_at == used
+        await session.execute(
+            update(ApiKey).values(last_used_at=datetime.now(UTC) - timedelta(minutes=5))
+        )
+        await keys.authenticate(plaintext, "dossiers")
+        await session.commit()
+        assert (await keys.list())[0].last_used_at > used  # type: ignore[operator]
+
+        second, _ = await keys.create("Sở Y tế")
+        await session.commit()
+        assert [k.agency for k in await keys.list()] == ["UBND Quận 1", "Sở Y tế"]
+        with pytest.raises(ValueError, match="matches 2 keys"):
+            await keys.revoke("vnd_")
+        revoked = await keys.revoke(info.prefix[4:])  # without "vnd_"
+        await session.commit()
+        assert revoked is not None and revoked.id == info.id and revoked.revoked_at is not None
+        assert await keys.authenticate(plaintext, "dossiers") is None
+        assert await keys.revoke(info.prefix) is None  # already revoked
+        assert (await keys.revoke(str(second.id))) is not None
+        assert all(not k.active for k in await keys.list())
