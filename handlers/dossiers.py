@@ -101,6 +101,13 @@ def incomplete_code_text() -> str:
     )
 
 
+def private_only_text() -> str:
+    return _(
+        "🔐 To protect your data, dossiers are looked up only in a private chat with me. "
+        "Please open a private chat and send the code there."
+    )
+
+
 def factor_format_text() -> str:
     return _("Please send exactly 4 digits, for example 6789.")
 
@@ -271,6 +278,10 @@ async def start_lookup(message: Message, state: FSMContext) -> None:
 async def _ask_factor(
     message: Message, state: FSMContext, session: AsyncSession, bot: Bot, code: str
 ) -> None:
+    if message.chat.type != "private":
+        # Everyone in a group would read the answer: dossiers are looked up in private only.
+        await message.answer(private_only_text())
+        return
     channel = channel_of(bot)
     user_id = str(message.from_user.id) if message.from_user else str(message.chat.id)
     locked = await _locked_until(session, channel, user_id)
@@ -279,7 +290,7 @@ async def _ask_factor(
         return
     await state.set_state(DossierLookup.factor)
     await state.update_data({FSM_CODE: code})
-    telegram = channel == "telegram" and message.chat.type == "private"
+    telegram = channel == "telegram"
     await message.answer(
         ask_factor_text(code, telegram), reply_markup=contact_keyboard() if telegram else None
     )

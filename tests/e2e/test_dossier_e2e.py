@@ -304,3 +304,15 @@ async def test_forged_buttons_open_nothing(running: Running) -> None:
 async def test_incomplete_code_gets_a_clear_answer(running: Running) -> None:
     reply = await say(running.fake, FakeUser(id=5006), "hồ sơ 000.00.17.H12-2603 của tôi")
     assert "thiếu một phần" in reply.text
+
+
+async def test_codes_in_a_group_are_not_looked_up_there(running: Running) -> None:
+    fake = running.fake
+    member = FakeUser(id=5007, first_name="Z")
+    message = fake.make_message(
+        member, text=f"hồ sơ {CODE}", chat={"id": -100500, "type": "group", "title": "Tổ dân phố"}
+    )
+    reply = await fake.reply_to({"message": message})
+    assert reply.params["chat_id"] == -100500
+    assert "trò chuyện riêng" in reply.text
+    assert "4 số cuối" not in reply.text and "Trạng thái" not in reply.text
