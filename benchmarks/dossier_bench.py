@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,6 @@ COLUMNS = ["dossierNo", "procedure_code", "agencyName", "applicant_name", "appli
            "applicant_id_number", "channel", "acceptedDate", "appointmentDate", "status",
            "status_at", "finished_at", "returned_at", "new_appointment_at", "delay_reason",
            "postal_tracking"]
-VN = timedelta(hours=7)
 
 
 def dossier_rows(count: int, seed: int = 1) -> Iterator[dict[str, str]]:
