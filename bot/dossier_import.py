@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -283,16 +284,17 @@ async def import_dossiers(
     show = progress if progress is not None else errors.isatty()
     bar = _Progress(errors, size, bool(show))
     chunks = _chunks_from_worker(path, batch) if parallel else _chunks_here(path, batch)
-    async for chunk in chunks:
-        summary.read += chunk.read
-        for line, reason in chunk.rejected:
-            summary.rejected += 1
-            if listed < max_listed:
-                errors.write(f"line {line}: {reason}\n")
-                listed += 1
-        if chunk.records:
-            summary.add(await _store(session_factory, chunk.records, label))
-        bar.update(chunk.bytes_read, summary.read)
+    async with contextlib.aclosing(chunks):  # stops the parser process on any error
+        async for chunk in chunks:
+            summary.read += chunk.read
+            for line, reason in chunk.rejected:
+                summary.rejected += 1
+                if listed < max_listed:
+                    errors.write(f"line {line}: {reason}\n")
+                    listed += 1
+            if chunk.records:
+                summary.add(await _store(session_factory, chunk.records, label))
+            bar.update(chunk.bytes_read, summary.read)
     bar.update(size, summary.read, force=True)
     bar.finish()
     if summary.rejected > listed:
