@@ -302,8 +302,10 @@ async def build_lookup_db(path: Path, rows: int) -> None:
                 await session.commit()
     finally:
         await engine.dispose()
-    with sqlite3.connect(partial) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn = sqlite3.connect(partial)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file in the cache
+    conn.close()
     partial.rename(path)
 
 
