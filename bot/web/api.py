@@ -31,6 +31,7 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.outbox import OUTBOX_KEY
 from knowledge.dossier_records import DossierRecord, RecordError, agency_key, parse_record
 from storage.dossiers import (
     ApiKeyInfo,
@@ -202,6 +203,9 @@ async def post_dossiers(request: web.Request) -> web.StreamResponse:
     except IntegrityError:
         logger.warning("dossier ingest of %s conflicted twice with other writers", key.prefix)
         return _error(409, "conflict", "other requests wrote the same dossiers; retry")
+    worker = request.app.get(OUTBOX_KEY)
+    if result.notified and worker is not None:
+        worker.wake()  # the followers' messages are committed: send them now
     logger.info(
         "dossier ingest by key %s (%s): %d inserted, %d updated, %d unchanged",
         key.prefix,
