@@ -1,3 +1,4 @@
+import re
 import unicodedata
 from datetime import date
 
@@ -219,3 +220,181 @@ def test_long_text_is_bounded():
     text = "a " * 50_000 + CANONICAL
     assert find_receipt_code(text) is None  # beyond the scanned prefix
     assert find_receipt_code("a " * 100 + CANONICAL) == CANONICAL
+
+
+# --- Gaps: local digit groups typed with spaces or without separators ------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # every digit group the citizen typed is kept (this used to give 98.H29-...)
+        ("38 98 H29 210519 0013", "38.98.H29-210519-0013"),
+        ("38 98 h29 - 210519 - 0013", "38.98.H29-210519-0013"),
+        ("hồ sơ 38 98 H29 210519 0013 của tôi", "38.98.H29-210519-0013"),
+        ("38.98 H29 210519 0013", "38.98.H29-210519-0013"),
+        ("01 51 H26 190725 0027", "01.51.H26-190725-0027"),
+        # a run of digits whose split is unknown is kept whole: same lookup key
+        ("3898H292105190013", "3898.H29-210519-0013"),
+        ("3898.H29-210519-0013", "3898.H29-210519-0013"),
+        ("3898 h29 210519 0013", "3898.H29-210519-0013"),
+        # a space inside the letter group
+        ("000.00.17.H 12-220615-0001", "000.00.17.H12-220615-0001"),
+        ("000 00 17 h 12 220615 0001", "000.00.17.H12-220615-0001"),
+        ("38.98.H 29-210519-0013", "38.98.H29-210519-0013"),
+        # separators split the 7 digits of a structured unit differently
+        ("000.0017.H12-220615-0001", "000.00.17.H12-220615-0001"),
+        ("00000 17 H12 220615 0001", "000.00.17.H12-220615-0001"),
+        ("000  00  17  H12  220615  0001", "000.00.17.H12-220615-0001"),
+    ],
+)
+def test_local_groups_and_unsplit_digits(text, expected):
+    assert find_receipt_code(text) == expected
+    assert lookup_key(find_receipt_code(text)) == lookup_key(expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a number before the digit groups: part of the code or not? Never drop or add digits.
+        "12 38.98.H29-210519-0013",
+        "38 98.12-210519-0013",
+        "38-98.12-210519-0013",
+        "bằng B2 38 98 H29 210519 0013",  # "2" sticks to a word
+        "số38.98.H29-210519-0013",
+        "1 2 3 4 5 H29-210519-0013",  # too many groups
+        "1.001193 38.98.H29-210519-0013",
+    ],
+)
+def test_uncertain_digit_groups_are_an_attempt_not_a_guess(text):
+    assert find_receipt_code(text) is None
+    assert looks_like_receipt_attempt(text) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.012753.H19-220615-0001",  # procedure codes
+        "1.001193.000.00.00.H12-220615-0001",
+        "1.001193.38.98.H29-210519-0013",
+        "0912345678 38 98 H29 210519 0013",  # a phone number is not a digit group
+        "123456 38 H29-210519-0013",
+        "001099012345H29-210519-0013",
+    ],
+)
+def test_long_digit_runs_are_never_a_unit_part(text):
+    assert find_receipt_code(text) is None
+
+
+# --- Property-style: however a real code is typed, the lookup key is right or nothing is found
+
+
+_UNITS = [
+    "000.00.17.H12",
+    "000.00.01.H29",
+    "000.20.32.H57",
+    "000.00.12.G01",
+    "000.31.25.H49",
+    "000.11.05.K02",
+    "38.98.H29",
+    "01.51.H26",
+    "5.12.H35",
+    "123.4.H01",
+    "7.8.9.T11",
+    "H29",
+]
+_DATES = ["220615", "210519", "190725", "240229", "251231", "200101"]
+_SEQUENCES = ["0001", "0013", "9999", "001", "000123", "4567"]
+_CODES = [
+    f"{unit}-{date}-{seq}"
+    for i, unit in enumerate(_UNITS)
+    for date, seq in zip(_DATES[i % 3 :], _SEQUENCES[i % 4 :], strict=False)
+]
+_FULL_WIDTH = str.maketrans(
+    {ch: chr(ord(ch) + 0xFEE0) for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ.-"}
+)
+
+
+def _spellings(code: str) -> list[str]:
+    from urllib.parse import quote
+
+    forms = {
+        code,
+        code.lower(),
+        re.sub(r"[.\-]", " ", code),  # spaces for separators
+        re.sub(r"[.\-]", "  ", code),
+        re.sub(r"([.\-])", r" \1 ", code),  # spaces around separators
+        re.sub(r"[.\-]", "", code),  # no separators at all
+        re.sub(r"([.\-])", r"\1\1", code),  # doubled separators
+        re.sub(r"[.\-]", "_", code),
+        code.replace("-", "\u2013"),
+        code.replace(".", "-"),
+        re.sub(r"([A-Z])(\d\d)", r"\1 \2", code),  # space inside the letter group
+        re.sub(r"([A-Z])(\d\d)", r"\1.\2", code),
+        re.sub(r"-", " ", code),
+        re.sub(r"\.", "", code),
+        code.translate(_FULL_WIDTH),
+        re.sub(r"[.\-]", " ", code).lower().translate(_FULL_WIDTH),
+    }
+    texts = []
+    for form in sorted(forms):
+        texts += [
+            form,
+            f"cho hỏi hồ sơ {form} đã có kết quả chưa ạ?",
+            f"Mã hồ sơ: {form}.",
+            f"gọi 0912345678 về hồ sơ số {form} nhé",
+            f"({form})",
+            f"https://dichvucong.gov.vn/p/home/dvc-tra-cuu-ho-so.html?code={quote(form)}",
+            f"https://motcua.example.gov.vn/tra-cuu?id=5&maHoSo={quote(form)}&lang=vi",
+        ]
+    return texts
+
+
+_SPELLINGS = [(code, text) for code in _CODES for text in _spellings(code)]
+
+
+def test_property_set_is_large():
+    assert len(_CODES) >= 40
+    assert len(_SPELLINGS) >= 3000
+
+
+def test_property_never_a_different_code():
+    wrong, missed = [], []
+    for code, text in _SPELLINGS:
+        found = find_receipt_code(text)
+        if found is None:
+            missed.append(text)
+        elif lookup_key(found) != lookup_key(code):
+            wrong.append((text, found, code))
+    assert wrong == []  # a wrong code locks the citizen out of their own dossier
+    # and these spellings are all unambiguous, so every one is recognised
+    assert missed == []
+
+
+def test_property_canonical_display_where_the_split_is_known():
+    for code in _CODES:
+        for form in (code, code.lower(), re.sub(r"[.\-]", " ", code), code.translate(_FULL_WIDTH)):
+            assert find_receipt_code(f"hồ sơ {form} ạ") == code
+
+
+def test_adversarial_inputs_are_fast():
+    import time
+
+    texts = [
+        "1 " * 2000,
+        "1." * 2000,
+        "H12 " * 1000,
+        "H1" + "-" * 3990 + "2206150001",
+        "0" * 3990 + "H12220615",
+        ("1 " * 10 + "H12 220615 ") * 150,
+        "A1 " * 1333,
+        "12." * 1300 + "H12-220615-0001",
+        ("000.00.17.H12-221315-0001 ") * 150,
+        "9" * 4000,
+    ]
+    started = time.perf_counter()
+    for text in texts:
+        find_receipt_code(text)
+        looks_like_receipt_attempt(text)
+        mask_receipt_code(text)
+    assert time.perf_counter() - started < 1.0
