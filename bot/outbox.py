@@ -5,8 +5,9 @@ Producers write `OutgoingMessage`s in the same transaction as the change that ca
 worker notices new rows within `idle_poll` seconds.
 
 For each row the worker:
-1. claims it (pending -> sending, COMMITTED before anything is sent; at most one row per chat
-   at a time, chats not ready under the per-chat interval are passed over, not waited for);
+1. claims it (pending -> sending, COMMITTED before anything is sent; a chat's rows go out one
+   at a time in enqueue order, a later row waiting while an earlier one is in backoff or in
+   flight; chats not ready under the per-chat interval are passed over, not waited for);
 2. renders it with the renderer registered for its `kind` (None: nothing to send any more);
 3. waits for a token of its channel's bucket (`global_rate` messages/s), then sends it;
 4. records the outcome right away, in its own transaction:
@@ -23,7 +24,8 @@ For each row the worker:
 Exactly once: only "pending" rows are claimed, a row is sent only after its claim is committed
 and marked right after the send; rows a crash leaves in "sending" become "uncertain" when their
 lease runs out (`recover()`, at start and every `recover_every` seconds) and are never re-sent,
-since Telegram has no idempotency key. One caveat remains: a network error after Telegram got
+since Telegram has no idempotency key. On shutdown, rows whose send request had not started yet
+(rendering, waiting for a token or the per-chat interval) are given back as pending instead. One caveat remains: a network error after Telegram got
 the request (a timeout, a dropped answer) is retried like any network error, as the issue asks,
 and the citizen may then see the message twice; a refused connection never duplicates.
 
@@ -376,6 +378,8 @@ class OutboxWorker:
         self._busy: set[tuple[str, str]] = set()  # (channel, chat_id) with a send in flight
         self._ready_at: dict[tuple[str, str], float] = {}  # per-chat interval, monotonic
         self._tasks: set[asyncio.Task[None]] = set()
+        self._requested: set[int] = set()  # claimed rows whose send request has started
+        self._unsent: list[OutboxRow] = []  # cancelled before their request started
         self._signal = asyncio.Event()
         self._active = False
 
@@ -393,7 +397,8 @@ class OutboxWorker:
         return count
 
     async def run(self) -> None:
-        """Deliver until cancelled; in-flight sends get `shutdown_grace` seconds to finish."""
+        """Deliver until cancelled; in-flight sends get `shutdown_grace` seconds to finish, then
+        are cancelled (rows whose request had not started go back to pending)."""
         self._enter()
         loop = asyncio.get_running_loop()
         try:
@@ -455,15 +460,39 @@ class OutboxWorker:
             await asyncio.wait_for(self._signal.wait(), max(delay, 0.0))
 
     async def _settle(self, grace: float | None) -> None:
-        """Let in-flight sends finish (cancelling them after `grace` seconds, if given)."""
-        if not self._tasks:
+        """Let in-flight sends finish (cancelling them after `grace` seconds, if given).
+
+        A cancelled row whose request had started stays "sending" and becomes "uncertain"
+        (never re-sent: it may have reached Telegram); one whose request never started (still
+        rendering, waiting for a token...) is given back as pending, uncounted."""
+        if self._tasks:
+            tasks = set(self._tasks)
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        await self._give_back_unsent()
+
+    async def _give_back_unsent(self) -> None:
+        """Rows cancelled before their send request started -> pending again, due now."""
+        rows, self._unsent = self._unsent, []
+        if not rows:
             return
-        tasks = set(self._tasks)
-        _, pending = await asyncio.wait(tasks, timeout=grace)
-        for task in pending:
-            task.cancel()  # its row stays "sending" and becomes "uncertain": never re-sent
-        if pending:
-            await asyncio.wait(pending)
+        try:
+            async with self.session_factory() as session:
+                for row in rows:
+                    await mark_retry(
+                        session, row.id, available_at=utcnow(), error=None, count_attempt=False
+                    )
+                await session.commit()
+        except Exception:
+            logger.exception(
+                "Outbox: could not give back %d unsent message(s); they will be 'uncertain'",
+                len(rows),
+            )
+            return
+        logger.info("Outbox: gave back %d message(s) not yet sent at shutdown", len(rows))
 
     def _blocked_chats(self, now: float) -> set[tuple[str, str]]:
         for key in [key for key, ready in self._ready_at.items() if ready <= now]:
@@ -515,9 +544,14 @@ class OutboxWorker:
         attempted = False
         try:
             attempted = await self._process(row)
+        except asyncio.CancelledError:  # shutdown: `_settle` gives back rows never requested
+            if row.id not in self._requested:
+                self._unsent.append(row)
+            raise
         except Exception:  # e.g. the database failed while recording: the lease expires
             logger.exception("Outbox #%d: could not record the outcome", row.id)
         finally:
+            self._requested.discard(row.id)
             self._busy.discard(key)
             if attempted:
                 self._ready_at[key] = time.monotonic() + self.per_chat_interval
@@ -563,6 +597,8 @@ class OutboxWorker:
         await self._buckets[row.channel].acquire()
         if await self._held_back(row):  # a flood-control answer came while waiting
             return False
+        # From here on the request may reach Telegram: a cancelled row is no longer given back.
+        self._requested.add(row.id)
         try:
             await asyncio.wait_for(sender.send(row.chat_id, rendered), self.send_timeout)
         except Exception as error:

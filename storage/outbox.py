@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Subquery
 
 from storage.models import OutboxMessage, utcnow
 
@@ -134,6 +135,32 @@ def _clip(error: str | None) -> str | None:
     return None if error is None else error[:MAX_ERROR_CHARS]
 
 
+def _chat_heads(channels: Collection[str] | None) -> Subquery:
+    """Each chat's oldest row still in flight (pending or sending), by id: the only row of the
+    chat that may be claimed, and only when it is pending and due. Rows failed, sent or
+    uncertain are done with and block nothing."""
+    conditions = [OutboxMessage.state.in_((PENDING, SENDING))]
+    if channels is not None:
+        conditions.append(OutboxMessage.channel.in_(sorted(channels)))
+    return (
+        select(
+            OutboxMessage.id.label("id"),
+            OutboxMessage.channel.label("channel"),
+            OutboxMessage.chat_id.label("chat_id"),
+            OutboxMessage.state.label("state"),
+            OutboxMessage.available_at.label("available_at"),
+            func.row_number()
+            .over(
+                partition_by=(OutboxMessage.channel, OutboxMessage.chat_id),
+                order_by=OutboxMessage.id,
+            )
+            .label("rank"),
+        )
+        .where(*conditions)
+        .subquery()
+    )
+
+
 async def claim_due(
     session: AsyncSession,
     *,
@@ -145,11 +172,14 @@ async def claim_due(
 ) -> list[OutboxRow]:
     """Claim up to ``limit`` due rows (pending, ``available_at <= now``) and COMMIT the claim.
 
-    At most one row per chat is claimed, the oldest due one (so a chat's messages go out in
-    order and one busy chat cannot fill the batch); chats in ``exclude_chats`` ((channel,
-    chat_id) pairs: in flight or not ready under the per-chat interval) are passed over, not
-    waited for. ``channels`` restricts the claim to channels that can send now. Claimed rows are
-    "sending" with ``available_at`` set to the lease expiry ``now + lease_seconds``.
+    A chat's messages go out in enqueue (id) order: a row is claimed only when it is its chat's
+    oldest row still pending or sending, so a later message never overtakes an earlier one that
+    is in backoff or in flight (failed, sent and uncertain rows block nothing). Hence at most
+    one row per chat is claimed, and one busy chat cannot fill the batch. Chats in
+    ``exclude_chats`` ((channel, chat_id) pairs: in flight or not ready under the per-chat
+    interval) are passed over, not waited for. ``channels`` restricts the claim to channels that
+    can send now. Claimed rows are "sending" with ``available_at`` set to the lease expiry
+    ``now + lease_seconds``.
 
     The commit happens here, before the caller sends anything: a row is sent only after its
     claim is durable, so a crash can leave it "sending" (later "uncertain") but never lets a
@@ -162,30 +192,12 @@ async def claim_due(
     if channels is not None and not channels:
         return []
     excluded = set(exclude_chats)
-    conditions = [OutboxMessage.state == PENDING, OutboxMessage.available_at <= now]
-    if channels is not None:
-        conditions.append(OutboxMessage.channel.in_(sorted(channels)))
-    ranked = (
-        select(
-            OutboxMessage.id.label("id"),
-            OutboxMessage.channel.label("channel"),
-            OutboxMessage.chat_id.label("chat_id"),
-            OutboxMessage.available_at.label("available_at"),
-            func.row_number()
-            .over(
-                partition_by=(OutboxMessage.channel, OutboxMessage.chat_id),
-                order_by=(OutboxMessage.available_at, OutboxMessage.id),
-            )
-            .label("rank"),
-        )
-        .where(*conditions)
-        .subquery()
-    )
-    # Each excluded chat hides at most one first-ranked row, so this many always suffices.
+    heads = _chat_heads(channels)
+    # Each excluded chat hides at most one head row, so this many always suffices.
     candidates = await session.execute(
-        select(ranked.c.id, ranked.c.channel, ranked.c.chat_id)
-        .where(ranked.c.rank == 1)
-        .order_by(ranked.c.available_at, ranked.c.id)
+        select(heads.c.id, heads.c.channel, heads.c.chat_id)
+        .where(heads.c.rank == 1, heads.c.state == PENDING, heads.c.available_at <= now)
+        .order_by(heads.c.available_at, heads.c.id)
         .limit(limit + len(excluded))
     )
     ids = [row.id for row in candidates if (row.channel, row.chat_id) not in excluded][:limit]
@@ -326,12 +338,15 @@ async def recover_stale(session: AsyncSession, now: datetime) -> int:
 async def next_due_at(
     session: AsyncSession, channels: Collection[str] | None = None
 ) -> datetime | None:
-    """When the earliest pending row (of ``channels``) becomes due; None when none waits."""
-    statement = select(func.min(OutboxMessage.available_at)).where(OutboxMessage.state == PENDING)
-    if channels is not None:
-        if not channels:
-            return None
-        statement = statement.where(OutboxMessage.channel.in_(sorted(channels)))
+    """When the next claimable row (of ``channels``) becomes due: the earliest ``available_at``
+    of a pending row that heads its chat (see `claim_due`); None when none waits. Rows queued
+    behind an earlier row of their chat are not counted: they wait for that row."""
+    if channels is not None and not channels:
+        return None
+    heads = _chat_heads(channels)
+    statement = select(func.min(heads.c.available_at)).where(
+        heads.c.rank == 1, heads.c.state == PENDING
+    )
     value = (await session.execute(statement)).scalar_one_or_none()
     if value is not None and value.tzinfo is None:  # min() loses the column type on SQLite
         value = value.replace(tzinfo=UTC)

@@ -474,3 +474,98 @@ async def test_web_chat_waits_for_the_visitor_and_gives_up_after_seven_days(
         assert (await rows(factory))[str(chat_id)].state == "sent"
     finally:
         await web_bot.session.close()
+
+
+# --- order within a chat and a clean shutdown ---------------------------------------------------
+
+
+async def test_a_chat_gets_its_messages_in_order_across_a_retry(
+    fake: FakeTelegram, factory: Factory, bot: Bot
+) -> None:
+    fake.drop_next("sendMessage", chat_id=101)
+    await add(
+        factory,
+        text(101, "Hồ sơ đã có kết quả"),
+        text(101, "Đánh giá mức độ hài lòng"),
+        text(102, "Tin khác"),
+    )
+    worker = make_worker(factory, bot, backoff_base=0.2)
+
+    assert await worker.drain(timeout=5) == 3
+
+    assert [c.status for c in sends(fake, 101)] == [0, 200, 200]
+    assert [c.text for c in fake.delivered() if c.chat_id == 101] == [
+        "Hồ sơ đã có kết quả",
+        "Đánh giá mức độ hài lòng",
+    ]
+    # The other chat did not wait for chat 101's backoff.
+    assert fake.sent_at[102][0] < sends(fake, 101)[1].at
+
+
+class StuckSender:
+    """Every request hangs (it may or may not have reached Telegram when it is cancelled)."""
+
+    def __init__(self) -> None:
+        self.chats: list[str] = []
+
+    async def send(self, chat_id: str, rendered: Rendered) -> None:
+        self.chats.append(chat_id)
+        await asyncio.sleep(30)
+
+
+async def test_shutdown_gives_back_rows_whose_request_never_started(
+    fake: FakeTelegram, factory: Factory, bot: Bot
+) -> None:
+    rendering = asyncio.Event()
+
+    async def slow(session: AsyncSession, row: OutboxRow) -> Rendered | None:
+        rendering.set()
+        await asyncio.sleep(30)
+        return Rendered(text=row.payload["text"])
+
+    await add(
+        factory,
+        text(111, "Đang dựng", kind="slow"),  # still rendering at shutdown
+        text(112, "Chờ lượt"),  # one of these two is sent, the other waits for a token
+        text(113, "Chờ lượt"),
+    )
+    sender = StuckSender()
+    worker = OutboxWorker(
+        factory,
+        {"telegram": sender},
+        {"slow": slow},
+        global_rate=0.2,  # one token now, the next in 5 s
+        per_chat_interval=0.0,
+        idle_poll=0.05,
+        shutdown_grace=0.2,
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(rendering.wait(), 2)
+        for _ in range(100):
+            if sender.chats:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    [started] = sender.chats
+    waiting = ({"112", "113"} - {started}).pop()
+    by_chat = await rows(factory)
+    # The request that went out may have reached Telegram: left for recover() -> "uncertain".
+    assert by_chat[started].state == "sending"
+    for chat in ("111", waiting):
+        assert (by_chat[chat].state, by_chat[chat].attempts) == ("pending", 0)
+        assert by_chat[chat].available_at <= utcnow()
+
+    # The next start sends them; the uncertain one is never sent again.
+    async def quick(session: AsyncSession, row: OutboxRow) -> Rendered | None:
+        return Rendered(text=row.payload["text"])
+
+    restarted = make_worker(factory, bot, {"slow": quick})
+    assert await restarted.drain(timeout=3) == 2
+    assert sorted(c.chat_id for c in fake.delivered()) == sorted([111, int(waiting)])
+    assert sends(fake, int(started)) == []

@@ -285,3 +285,63 @@ async def test_dedup_stats_and_purge(factory: async_sessionmaker[AsyncSession]) 
     async with factory() as session:
         assert (await stats(session))[SENT] == 2
         assert await next_due_at(session, channels={"web"}) is None
+
+
+async def test_a_chat_waits_for_its_oldest_pending_row(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A chat's messages go out in enqueue order: a later row is not claimed while an earlier
+    one of the same chat is pending (e.g. in backoff) or sending; failed, sent and uncertain
+    rows block nothing."""
+    await add(
+        factory,
+        message("1", "status"),
+        message("1", "rating"),
+        message("2", "b1"),
+        message("2", "b2"),
+        message("3", "c1"),
+        message("3", "c2"),
+        message("4", "d1"),
+        message("4", "d2"),
+    )
+    async with factory() as session:
+        first = {
+            r.chat_id: r.id
+            for r in await claim_due(session, limit=10, now=at(0), lease_seconds=LEASE)
+        }
+        assert sorted(first) == ["1", "2", "3", "4"]
+        backoff = at(30)
+        assert await mark_retry(session, first["1"], available_at=backoff, error="net down")
+        assert await mark_failed(session, first["2"], error="gave up")
+        assert await mark_sent(session, first["3"])
+        assert await mark_uncertain(session, first["4"], error="ClientDecodeError")
+        await session.commit()
+    async with factory() as session:
+        # "rating" is due but waits behind "status"; the others' heads no longer block them.
+        again = await claim_due(session, limit=10, now=at(1), lease_seconds=LEASE)
+        assert sorted(r.payload["text"] for r in again) == ["b2", "c2", "d2"]
+        due = await next_due_at(session)
+        assert due is not None and abs((due - backoff).total_seconds()) < 0.01
+        assert await claim_due(session, limit=10, now=at(1), lease_seconds=LEASE) == []
+        status = await claim_due(session, limit=10, now=at(31), lease_seconds=LEASE)
+        assert [r.payload["text"] for r in status] == ["status"]
+        # Still "sending": the rating keeps waiting, even with the chat not excluded.
+        assert await claim_due(session, limit=10, now=at(31), lease_seconds=LEASE) == []
+        assert await mark_sent(session, status[0].id)
+        await session.commit()
+    async with factory() as session:
+        rating = await claim_due(session, limit=10, now=at(32), lease_seconds=LEASE)
+    assert [r.payload["text"] for r in rating] == ["rating"]
+
+
+async def test_an_earlier_row_of_another_channel_does_not_block(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    await add(
+        factory,
+        message("1", "later", available_at=at(3600)),
+        message("1", "web now", channel="web"),
+    )
+    async with factory() as session:
+        claimed = await claim_due(session, limit=10, now=at(0), lease_seconds=LEASE)
+    assert [r.payload["text"] for r in claimed] == ["web now"]
