@@ -128,7 +128,7 @@ def create_outbox_worker(
 
 FSM_IDLE_DAYS = 30  # conversation state untouched this long is forgotten
 OUTBOX_KEEP_DAYS = 30  # sent messages (and their de-duplication keys) are kept this long
-LOOKUP_FAILURES_KEEP_DAYS = 1  # failed dossier lookups only matter for the 15-minute limit
+LOOKUP_FAILURES_KEEP_DAYS = 2  # failed lookups matter for 15 min (per user) and 24 h (per code)
 HOUSEKEEPING_EVERY = 3600.0  # seconds
 
 

@@ -162,6 +162,10 @@ def timeliness_line(view: DossierView, timeliness: Timeliness, now: datetime) ->
     if kind == "on_time":
         return _("✅ Finished on time.")
     if kind == "late":
+        if not days and timeliness.supplement_requests > 1:
+            return _(
+                "⚠️ Counted as late: the agency asked for additional documents more than once."
+            )
         if days:
             return ngettext(
                 "⚠️ Finished late, {count} working day after the appointment date.",

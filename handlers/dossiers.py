@@ -47,8 +47,11 @@ from .userinput import clean_query
 
 logger = logging.getLogger(__name__)
 
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per chat user ...
 FAILURE_WINDOW = timedelta(minutes=15)
+CODE_MAX_FAILURES = 10  # ... and per receipt code, whoever tries it (new accounts don't help)
+CODE_FAILURE_WINDOW = timedelta(hours=24)
+VERIFIED_FOR = timedelta(minutes=30)  # a verified card's buttons work this long (shared screens)
 FSM_CODE = "dossier_code"
 FSM_VERIFIED = "verified_dossiers"
 MAX_VERIFIED_KEPT = 20
@@ -128,6 +131,14 @@ def locked_text(until: datetime) -> str:
         "🔒 Too many unsuccessful attempts. For the applicants' safety, please try again after "
         "{time}."
     ).format(time=local.strftime("%H:%M"))
+
+
+def code_locked_text() -> str:
+    return _(
+        "🔒 This dossier code has had too many unsuccessful attempts and is locked for 24 hours "
+        "to protect the applicant. If it is your dossier, please contact the centre where you "
+        "submitted it."
+    )
 
 
 def not_your_contact_text() -> str:
@@ -244,6 +255,13 @@ async def _locked_until(session: AsyncSession, channel: str, user_id: str) -> da
     return None
 
 
+async def _code_locked(session: AsyncSession, key: str) -> bool:
+    failures = await LookupFailureRepository(session).recent_for_code(
+        key, now_utc() - CODE_FAILURE_WINDOW
+    )
+    return len(failures) >= CODE_MAX_FAILURES
+
+
 async def _failures_left(session: AsyncSession, channel: str, user_id: str) -> int:
     failures = await LookupFailureRepository(session).recent(
         channel, user_id, now_utc() - FAILURE_WINDOW
@@ -251,14 +269,26 @@ async def _failures_left(session: AsyncSession, channel: str, user_id: str) -> i
     return max(0, MAX_FAILURES - len(failures))
 
 
-async def _verified(state: FSMContext) -> list[int]:
-    return [int(x) for x in (await state.get_data()).get(FSM_VERIFIED) or []]
+async def _verified(state: FSMContext) -> dict[int, float]:
+    """Dossier ids this chat verified recently -> when (epoch seconds); older ones are gone."""
+    since = (now_utc() - VERIFIED_FOR).timestamp()
+    kept: dict[int, float] = {}
+    for entry in (await state.get_data()).get(FSM_VERIFIED) or []:
+        try:
+            dossier_id, at = int(entry[0]), float(entry[1])
+        except (TypeError, ValueError, IndexError):
+            continue  # an entry from an older release: not a proof
+        if at >= since:
+            kept[dossier_id] = at
+    return kept
 
 
 async def _remember_verified(state: FSMContext, dossier_id: int) -> None:
-    kept = [x for x in await _verified(state) if x != dossier_id]
-    kept.append(dossier_id)
-    await state.update_data({FSM_VERIFIED: kept[-MAX_VERIFIED_KEPT:]})
+    kept = await _verified(state)
+    kept.pop(dossier_id, None)
+    kept[dossier_id] = now_utc().timestamp()
+    entries = [[key, at] for key, at in kept.items()][-MAX_VERIFIED_KEPT:]
+    await state.update_data({FSM_VERIFIED: entries})
 
 
 async def _entitled(
@@ -313,22 +343,33 @@ async def _verify(
     if not code:
         await start_lookup(message, state)
         return
+    remove = ReplyKeyboardRemove() if channel == "telegram" else None
     locked = await _locked_until(session, channel, user_id)
     if locked is not None:
-        await message.answer(locked_text(locked))
+        await state.set_state(None)
+        await message.answer(locked_text(locked), reply_markup=remove)
+        return
+    key = lookup_key(code)
+    if await _code_locked(session, key):
+        await state.set_state(None)
+        await message.answer(code_locked_text(), reply_markup=remove)
         return
     repo = DossierRepository(session)
-    view = await repo.find(lookup_key(code))
-    ok = view is not None and (
-        (digits is not None and (
-            last_digits_match(view.applicant_phone, digits)
-            or last_digits_match(view.applicant_id_number, digits)
-        ))
-        or (contact_phone is not None and phones_match(view.applicant_phone, contact_phone))
+    # One indexed query, whether the code exists or not: the answer time tells nothing.
+    credentials = await repo.credentials(key)
+    ok = credentials is not None and (
+        (
+            digits is not None
+            and (
+                last_digits_match(credentials.applicant_phone, digits)
+                or last_digits_match(credentials.applicant_id_number, digits)
+            )
+        )
+        or (contact_phone is not None and phones_match(credentials.applicant_phone, contact_phone))
     )
-    remove = ReplyKeyboardRemove() if channel == "telegram" else None
-    if not ok or view is None:
-        await LookupFailureRepository(session).record(channel, user_id)
+    view = await repo.find_by_id(credentials.id) if ok and credentials is not None else None
+    if view is None:
+        await LookupFailureRepository(session).record(channel, user_id, key)
         await session.commit()
         logger.warning(
             "Dossier lookup failed: channel=%s user=%s code=%s",
@@ -340,6 +381,9 @@ async def _verify(
         if locked is not None:
             await state.set_state(None)
             await message.answer(locked_text(locked), reply_markup=remove)
+        elif await _code_locked(session, key):
+            await state.set_state(None)
+            await message.answer(code_locked_text(), reply_markup=remove)
         else:
             left = await _failures_left(session, channel, user_id)
             await message.answer(mismatch_text(left))

@@ -43,6 +43,9 @@ def create_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
     enabled on every new connection. Extra keyword arguments go to ``create_async_engine``.
     """
     parsed = make_url(url)
+    # Statement parameters hold citizens' names, phones and ID numbers: keep them out of the
+    # messages of database errors, which end up in logs.
+    engine_kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_file(parsed.database)
         engine = create_async_engine(parsed, **engine_kwargs)

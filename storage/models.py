@@ -211,16 +211,21 @@ class ServiceRating(Base):
 
 
 class LookupFailure(Base):
-    """A failed dossier lookup (unknown code or wrong second factor), for per-user rate limits."""
+    """A failed dossier lookup (unknown code or wrong second factor), for the rate limits per
+    user and per code."""
 
     __tablename__ = "lookup_failures"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[str] = mapped_column(String(128))
+    lookup_key: Mapped[str | None] = mapped_column(String(64))  # the code tried, known or not
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (Index("ix_lookup_failures_user", "channel", "user_id", "at"),)
+    __table_args__ = (
+        Index("ix_lookup_failures_user", "channel", "user_id", "at"),
+        Index("ix_lookup_failures_code", "lookup_key", "at"),
+    )
 
 
 class ApiKey(Base):

@@ -177,10 +177,29 @@ class LookupFailureRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def record(self, channel: str, user_id: str, at: datetime | None = None) -> None:
+    async def record(
+        self,
+        channel: str,
+        user_id: str,
+        lookup_key: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
         """Remember one failure (flushes; the caller commits, even when the lookup failed)."""
-        self.session.add(LookupFailure(channel=channel, user_id=user_id, at=at or utcnow()))
+        self.session.add(
+            LookupFailure(
+                channel=channel, user_id=user_id, lookup_key=lookup_key, at=at or utcnow()
+            )
+        )
         await self.session.flush()
+
+    async def recent_for_code(self, lookup_key: str, since: datetime) -> list[datetime]:
+        """When anyone, on any channel, failed with this code since `since`, oldest first."""
+        result = await self.session.execute(
+            select(LookupFailure.at)
+            .where(LookupFailure.lookup_key == lookup_key, LookupFailure.at >= since)
+            .order_by(LookupFailure.at)
+        )
+        return list(result.scalars())
 
     async def recent(self, channel: str, user_id: str, since: datetime) -> list[datetime]:
         """When this user failed since `since`, oldest first."""

@@ -206,9 +206,9 @@ def _visitor(request: web.Request) -> tuple[Visitor, bool]:
     config = request.app[_CONFIG_KEY]
     hub = config.channel.hub
     token = request.cookies.get(COOKIE_NAME)
-    if (token is None or not hub.is_valid_token(token)) and not config.visitor_limiter.allow(
-        _client(request)
-    ):
+    # A token this process has not seen counts as a new visitor too: otherwise a script could
+    # mint fresh well-formed tokens to get fresh identities (and fresh lookup attempts).
+    if not hub.knows(token) and not config.visitor_limiter.allow(_client(request)):
         raise WebChatInputError(429, "too_many_requests", "too many new conversations; wait a moment")
     return hub.visitor(token)
 

@@ -356,6 +356,10 @@ class WebChatHub:
     def is_valid_token(token: str | None) -> bool:
         return token is not None and _TOKEN_RE.fullmatch(token) is not None
 
+    def knows(self, token: str | None) -> bool:
+        """True when `token` is the cookie of a visitor this hub currently holds."""
+        return token is not None and token in self._by_token
+
     def chat_id_for(self, token: str) -> int:
         digest = hmac.new(self._secret, token.encode("ascii"), hashlib.sha256).digest()
         return (int.from_bytes(digest[:8], "big") & _MAX_CHAT_ID) or 1

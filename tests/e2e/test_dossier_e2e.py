@@ -316,3 +316,47 @@ async def test_codes_in_a_group_are_not_looked_up_there(running: Running) -> Non
     assert reply.params["chat_id"] == -100500
     assert "trò chuyện riêng" in reply.text
     assert "4 số cuối" not in reply.text and "Trạng thái" not in reply.text
+
+
+async def test_a_code_is_locked_for_everyone_after_ten_failures(running: Running) -> None:
+    """New accounts do not buy new guesses: the code itself locks after 10 failures."""
+    fake = running.fake
+    for n in range(5):
+        prober = FakeUser(id=6000 + n, first_name="P")
+        await say(fake, prober, CODE)
+        replies = [await say(fake, prober, digits) for digits in ("1111", "2222")]
+    assert "không khớp" in replies[0].text
+    assert "tạm khóa tra cứu 24 giờ" in replies[-1].text
+
+    owner = FakeUser(id=6100, first_name="An")
+    await say(fake, owner, CODE)
+    refused = await say(fake, owner, "5678")  # the right digits
+    assert "tạm khóa tra cứu 24 giờ" in refused.text
+    assert "Trạng thái" not in refused.text
+    # Other dossiers' codes are not affected.
+    other = await say(fake, owner, "000.00.17.H12-260302-0043")
+    assert "4 số cuối" in other.text
+
+
+async def test_verification_expires_for_buttons(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = running.fake
+    citizen = FakeUser(id=6200, first_name="An")
+    await say(fake, citizen, CODE)
+    since = fake.mark()
+    fake.push(fake.text_update(citizen, "5678"))
+    _verified, card = await messages_after(fake, since, 2)
+    refresh = button(card, "Cập nhật")["callback_data"]
+    again = await fake.reply_to(fake.callback_update(citizen, fake.message_of(card), refresh))
+    assert "Trạng thái: Đang xử lý" in again.text
+
+    # Later (someone else at a shared screen): the card's buttons no longer open the dossier.
+    import handlers.dossiers as dossiers
+
+    monkeypatch.setattr(dossiers, "VERIFIED_FOR", timedelta(0))
+    since = fake.mark()
+    fake.push(fake.callback_update(citizen, fake.message_of(card), refresh))
+    answer = await fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    assert "tra cứu lại" in str(answer.params.get("text"))
+    assert not [c for c in fake.calls[since:] if c.method == "sendMessage"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -132,3 +133,25 @@ async def test_api_ingest_web_lookup_follow_and_push(
             await sending
     assert "có cập nhật mới" in push and "Yêu cầu bổ sung giấy tờ" in push
     assert "Bản sao sổ hộ khẩu" in push
+
+
+async def test_minted_cookies_do_not_buy_fresh_identities(
+    client: tuple[TestClient, str, Any],
+) -> None:
+    """Each well-formed cookie the server never issued is a new visitor, so it is counted by the
+    new-visitor limit: a script cannot get unlimited lookup attempts by inventing cookies."""
+    http, _key, _worker = client
+    statuses = []
+    for _ in range(12):
+        http.session.cookie_jar.clear()
+        response = await http.post(
+            "/api/chat/messages",
+            data=json.dumps({"text": "xin chào"}).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Cookie": f"webchat_visitor={secrets.token_urlsafe(16)}",
+            },
+        )
+        statuses.append(response.status)
+    assert statuses[:10] == [200] * 10
+    assert statuses[10:] == [429, 429]

@@ -70,11 +70,13 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("user_id", sa.String(length=128), nullable=False),
+        sa.Column("lookup_key", sa.String(length=64), nullable=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lookup_failures")),
     )
     with op.batch_alter_table("lookup_failures", schema=None) as batch_op:
         batch_op.create_index("ix_lookup_failures_user", ["channel", "user_id", "at"], unique=False)
+        batch_op.create_index("ix_lookup_failures_code", ["lookup_key", "at"], unique=False)
 
     op.create_table(
         "outbox",
@@ -203,6 +205,7 @@ def downgrade() -> None:
 
     op.drop_table("outbox")
     with op.batch_alter_table("lookup_failures", schema=None) as batch_op:
+        batch_op.drop_index("ix_lookup_failures_code")
         batch_op.drop_index("ix_lookup_failures_user")
 
     op.drop_table("lookup_failures")
