@@ -23,13 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from knowledge.dossier_records import (
-    DossierRecord,
-    RecordError,
-    RecordFileError,
-    parse_record,
-    read_records,
-)
+from knowledge.dossier_records import RecordError, RecordFileError, parse_row, read_records
 
 if TYPE_CHECKING:  # storage (SQLAlchemy, aiogram) is imported when a command runs, not before
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -117,60 +111,42 @@ class _Progress:
 
 
 async def _store(
-    session_factory: async_sessionmaker[AsyncSession], records: list[DossierRecord], source: str
+    session_factory: async_sessionmaker[AsyncSession], rows: list[tuple[Any, ...]], source: str
 ) -> IngestResult:
     from storage.dossiers import DossierRepository
 
     async with session_factory() as session:
-        result = await DossierRepository(session).upsert_many(records, source)
+        result = await DossierRepository(session).upsert_rows(rows, source)
         await session.commit()
         return result
 
 
+async def _sqlite_times(session_factory: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether the database takes times as SQLite's text (asks nothing of the database)."""
+    from storage.dossiers import DossierRepository
+
+    async with session_factory() as session:
+        return DossierRepository(session).sqlite_times
+
+
 @dataclass(slots=True)
 class _Chunk:
-    """Parsed rows of one chunk: records (packed as tuples to cross to another process),
-    rejected rows, progress."""
+    """Parsed rows of one chunk: good records as ``parse_row`` tuples (in the driver's form:
+    cheap to pickle to the writing process, nothing left to convert there), rejected rows,
+    progress."""
 
-    records: list[Any]
+    records: list[tuple[Any, ...]]
     rejected: list[tuple[int, str]]
     read: int  # rows in this chunk, good and bad
     bytes_read: int
     size: int
 
 
-def _pack(record: DossierRecord) -> tuple[Any, ...]:
-    """A record as plain values (pickles at half the cost of the dataclass with its enums)."""
-    channel = record.channel
-    return (
-        record.receipt_code, record.lookup_key, record.agency, int(record.status),
-        record.procedure_code, record.applicant_name, record.applicant_phone,
-        record.applicant_id_number, int(channel) if channel is not None else None,
-        record.received_at, record.appointment_at, record.status_at, record.finished_at,
-        record.returned_at, record.new_appointment_at, record.delay_reason,
-        record.postal_tracking, record.note,
-    )  # fmt: skip
-
-
-def _unpack(packed: list[tuple[Any, ...]]) -> list[DossierRecord]:
-    from knowledge.dossier import DossierChannel, Status
-
-    records = []
-    for code, key, agency, status, procedure, name, phone, id_number, channel, *rest in packed:
-        records.append(
-            DossierRecord(
-                code, key, agency, Status(status), procedure, name, phone, id_number,
-                DossierChannel(channel) if channel is not None else None, *rest,
-            )
-        )  # fmt: skip
-    return records
-
-
-def parse_chunks(path: str | Path, batch: int, *, pack: bool = False) -> Iterator[_Chunk]:
-    """Read and validate the file, ``batch`` good records per chunk, packed as tuples with
-    ``pack`` (``RecordFileError`` for a wrong file)."""
+def parse_chunks(path: str | Path, batch: int, *, sqlite_times: bool = False) -> Iterator[_Chunk]:
+    """Read and validate the file, ``batch`` good records per chunk, as ``parse_row`` gives
+    them (``RecordFileError`` for a wrong file)."""
     with read_records(path) as reader:
-        records: list[Any] = []
+        records: list[tuple[Any, ...]] = []
         rejected: list[tuple[int, str]] = []
         read = 0
         for line, row, error in reader:
@@ -179,8 +155,7 @@ def parse_chunks(path: str | Path, batch: int, *, pack: bool = False) -> Iterato
                 rejected.append((line, error or "unreadable row"))
                 continue
             try:
-                record = parse_record(row)
-                records.append(_pack(record) if pack else record)
+                records.append(parse_row(row, sqlite_times=sqlite_times))
             except RecordError as bad:
                 rejected.append((line, "; ".join(bad.reasons)))
                 continue
@@ -190,10 +165,10 @@ def parse_chunks(path: str | Path, batch: int, *, pack: bool = False) -> Iterato
         yield _Chunk(records, rejected, read, reader.size, reader.size)
 
 
-def _parse_worker(path: str, batch: int, connection: Connection) -> None:
+def _parse_worker(path: str, batch: int, sqlite_times: bool, connection: Connection) -> None:
     """Child process: parse the file and send each chunk; then ``None`` (or the error)."""
     try:
-        for chunk in parse_chunks(path, batch, pack=True):
+        for chunk in parse_chunks(path, batch, sqlite_times=sqlite_times):
             connection.send(chunk)
         connection.send(None)
     except RecordFileError as error:
@@ -204,12 +179,17 @@ def _parse_worker(path: str, batch: int, connection: Connection) -> None:
         connection.close()
 
 
-async def _chunks_from_worker(path: Path, batch: int) -> AsyncIterator[_Chunk]:
+async def _chunks_from_worker(
+    path: Path, batch: int, sqlite_times: bool
+) -> AsyncIterator[_Chunk]:
     """Chunks parsed by a child process (the second core) while this one writes."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     worker = context.Process(
-        target=_parse_worker, args=(str(path), batch, sender), name="dossier-parser", daemon=True
+        target=_parse_worker,
+        args=(str(path), batch, sqlite_times, sender),
+        name="dossier-parser",
+        daemon=True,
     )
     worker.start()
     sender.close()
@@ -218,11 +198,9 @@ async def _chunks_from_worker(path: Path, batch: int) -> AsyncIterator[_Chunk]:
     def receive() -> _Chunk | BaseException | None:
         # In a thread: waits for the child and unpickles while the event loop writes.
         try:
-            message = receiver.recv()
+            message: _Chunk | BaseException | None = receiver.recv()
         except EOFError:
             return RuntimeError("the parser process ended unexpectedly")
-        if isinstance(message, _Chunk):
-            message.records = _unpack(message.records)
         return message
 
     pending = loop.run_in_executor(None, receive)
@@ -246,8 +224,8 @@ async def _chunks_from_worker(path: Path, batch: int) -> AsyncIterator[_Chunk]:
         worker.join()
 
 
-async def _chunks_here(path: Path, batch: int) -> AsyncIterator[_Chunk]:
-    for chunk in parse_chunks(path, batch):
+async def _chunks_here(path: Path, batch: int, sqlite_times: bool) -> AsyncIterator[_Chunk]:
+    for chunk in parse_chunks(path, batch, sqlite_times=sqlite_times):
         yield chunk
 
 
@@ -283,7 +261,12 @@ async def import_dossiers(
         parallel = size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
     show = progress if progress is not None else errors.isatty()
     bar = _Progress(errors, size, bool(show))
-    chunks = _chunks_from_worker(path, batch) if parallel else _chunks_here(path, batch)
+    sqlite_times = await _sqlite_times(session_factory)
+    chunks = (
+        _chunks_from_worker(path, batch, sqlite_times)
+        if parallel
+        else _chunks_here(path, batch, sqlite_times)
+    )
     async with contextlib.aclosing(chunks):  # stops the parser process on any error
         async for chunk in chunks:
             summary.read += chunk.read

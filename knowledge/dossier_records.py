@@ -260,12 +260,12 @@ def parse_time(value: object) -> datetime | None:
     """
     if value is None:
         return None
-    if isinstance(value, bool):
+    if value.__class__ is not str and isinstance(value, bool):
         raise ValueError("not a time")
-    if isinstance(value, int | float):
-        seconds = value / 1000 if abs(value) >= 100_000_000_000 else value
+    if value.__class__ is not str and isinstance(value, int | float):
+        seconds = value / 1000 if abs(value) >= 100_000_000_000 else value  # type: ignore[operator]
         try:
-            parsed = datetime.fromtimestamp(seconds, UTC)
+            parsed = datetime.fromtimestamp(seconds, UTC)  # type: ignore[arg-type]
         except (OverflowError, OSError, ValueError):
             raise ValueError(f"not a time: {value!r}") from None
     elif isinstance(value, str):
@@ -371,6 +371,106 @@ def parse_record(
     ``default_agency`` is used when the item names no agency (the API key's agency). Raises
     ``RecordError`` listing every problem found (not only the first).
     """
+    code, key, status, out = _validate(mapping, default_agency)
+    return DossierRecord(receipt_code=code, lookup_key=key, status=status, **out)
+
+
+# The values of ``parse_row`` (and ``record_row``): the lookup key, then the dossier columns in
+# storage.dossiers.DATA_FIELDS order, then the note.
+ROW_FIELDS: tuple[str, ...] = (
+    "lookup_key",
+    "receipt_code",
+    "procedure_code",
+    "agency",
+    "applicant_name",
+    "applicant_phone",
+    "applicant_id_number",
+    "channel",
+    "received_at",
+    "appointment_at",
+    "status",
+    "status_at",
+    "finished_at",
+    "returned_at",
+    "new_appointment_at",
+    "delay_reason",
+    "postal_tracking",
+    "note",
+)
+
+
+def sqlite_time(value: datetime | None) -> str | None:
+    """A UTC datetime exactly as ``storage.models.UtcDateTime`` stores it in SQLite (sortable
+    text, ``YYYY-MM-DD HH:MM:SS.ffffff``)."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    text = value.isoformat(" ")[:-6]  # without "+00:00"
+    return text if value.microsecond else text + ".000000"
+
+
+def parse_row(
+    mapping: Mapping[str, object],
+    *,
+    default_agency: str | None = None,
+    sqlite_times: bool = False,
+) -> tuple[Any, ...]:
+    """``parse_record`` as plain values in ``ROW_FIELDS`` order, the form the database driver
+    takes: status and channel as numbers, times as aware datetimes or, with ``sqlite_times``,
+    as the text SQLite stores. What a file import sends from its parser process (cheap to
+    pickle, nothing left to convert on the writing side). Raises ``RecordError`` as
+    ``parse_record`` does."""
+    code, key, status, out = _validate(mapping, default_agency)
+    channel = out["channel"]
+    received, appointment, status_at = out["received_at"], out["appointment_at"], out["status_at"]
+    finished, returned, new_appointment = (
+        out["finished_at"], out["returned_at"], out["new_appointment_at"],
+    )  # fmt: skip
+    if sqlite_times:
+        received = received and sqlite_time(received)
+        appointment = appointment and sqlite_time(appointment)
+        status_at = status_at and sqlite_time(status_at)
+        finished = finished and sqlite_time(finished)
+        returned = returned and sqlite_time(returned)
+        new_appointment = new_appointment and sqlite_time(new_appointment)
+    return (
+        key, code, out["procedure_code"], out["agency"], out["applicant_name"],
+        out["applicant_phone"], out["applicant_id_number"],
+        int(channel) if channel is not None else None, received, appointment, int(status),
+        status_at, finished, returned, new_appointment, out["delay_reason"],
+        out["postal_tracking"], out["note"],
+    )  # fmt: skip
+
+
+def record_row(record: DossierRecord, *, sqlite_times: bool = False) -> tuple[Any, ...]:
+    """A ``DossierRecord`` as ``parse_row`` gives it."""
+    time = sqlite_time if sqlite_times else _same_time
+    channel = record.channel
+    return (
+        record.lookup_key, record.receipt_code, record.procedure_code, record.agency,
+        record.applicant_name, record.applicant_phone, record.applicant_id_number,
+        int(channel) if channel is not None else None, time(record.received_at),
+        time(record.appointment_at), int(record.status), time(record.status_at),
+        time(record.finished_at), time(record.returned_at), time(record.new_appointment_at),
+        record.delay_reason, record.postal_tracking, record.note,
+    )  # fmt: skip
+
+
+def _same_time(value: datetime | None) -> datetime | None:
+    return value
+
+
+# A file spells its statuses and channels a few ways, over and over: each text is parsed once.
+_known_statuses: dict[str, Status] = {}
+_known_channels: dict[str, DossierChannel | None] = {}
+_KNOWN_MAX = 1_000
+
+
+def _validate(
+    mapping: Mapping[str, object], default_agency: str | None
+) -> tuple[str, str, Status, dict[str, Any]]:
+    """The checks of ``parse_record``: ``(code, lookup key, status, other fields)``."""
     values, reasons = collect_fields(mapping)
     get = values.get
     out: dict[str, Any] = {}
@@ -440,15 +540,27 @@ def parse_record(
     if raw_status is None:
         reasons.append("status is missing")
     else:
+        status = _known_statuses.get(raw_status) if raw_status.__class__ is str else None
+        if status is None:
+            try:
+                status = parse_status(raw_status)
+            except ValueError as error:
+                reasons.append(str(error))
+            else:
+                if raw_status.__class__ is str and len(_known_statuses) < _KNOWN_MAX:
+                    _known_statuses[raw_status] = status  # type: ignore[index]
+
+    raw_channel = get("channel")
+    if raw_channel.__class__ is str and raw_channel in _known_channels:
+        out["channel"] = _known_channels[raw_channel]  # type: ignore[index]
+    else:
         try:
-            status = parse_status(raw_status)
+            out["channel"] = parse_channel(raw_channel)
         except ValueError as error:
             reasons.append(str(error))
-
-    try:
-        out["channel"] = parse_channel(get("channel"))
-    except ValueError as error:
-        reasons.append(str(error))
+        else:
+            if raw_channel.__class__ is str and len(_known_channels) < _KNOWN_MAX:
+                _known_channels[raw_channel] = out["channel"]  # type: ignore[index]
 
     for field in TIME_FIELDS:
         raw = get(field)
@@ -474,7 +586,7 @@ def parse_record(
     assert status is not None and code is not None  # for type checkers: no reasons above
     if out["status_at"] is None and status in _IMPLIED_STATUS_TIME:
         out["status_at"] = out[_IMPLIED_STATUS_TIME[status]]
-    return DossierRecord(receipt_code=code, lookup_key=key, status=status, **out)
+    return code, key, status, out
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -622,7 +734,7 @@ class RecordReader:
                 else:
                     yield start, None, f"{len(fields)} fields, the header has {width}"
                     continue
-            if any("\ufffd" in f for f in fields):
+            if "\ufffd" in "".join(fields):
                 yield start, None, "not valid UTF-8"
                 continue
             yield start, dict(zip(header, fields)), None

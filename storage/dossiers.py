@@ -14,7 +14,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -38,7 +38,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.dossier import DossierChannel, Status
-from knowledge.dossier_records import DossierRecord, agency_key
+from knowledge.dossier_records import (
+    ROW_FIELDS,
+    DossierRecord,
+    agency_key,
+    record_row,
+    sqlite_time,
+)
 from storage.models import (
     ApiKey,
     Dossier,
@@ -169,6 +175,17 @@ _VIEW_COLUMNS = (
 # Built once: the lookup path runs the same two compiled statements every time.
 _FIND_DOSSIER = select(*_VIEW_COLUMNS).where(DOSSIERS.c.lookup_key == bindparam("key"))
 _FIND_DOSSIER_BY_ID = select(*_VIEW_COLUMNS).where(DOSSIERS.c.id == bindparam("id"))
+_FIND_CREDENTIALS = select(
+    DOSSIERS.c.id, DOSSIERS.c.applicant_phone, DOSSIERS.c.applicant_id_number
+).where(DOSSIERS.c.lookup_key == bindparam("key"))
+
+
+class DossierCredentials(NamedTuple):
+    """The applicant's phone and ID number of one dossier, to verify a lookup (never shown)."""
+
+    id: int
+    applicant_phone: str | None
+    applicant_id_number: str | None
 _FIND_HISTORY = union_all(
     select(
         literal(0).label("kind"),
@@ -188,8 +205,9 @@ _FIND_HISTORY = union_all(
     ).where(APOLOGIES.c.dossier_id == bindparam("dossier_id")),
 )
 # The write path skips SQLAlchemy's per-value type processing, which cost more than SQLite
-# itself: values are converted once per record into what the driver takes (``_Codec``), and
-# written through untyped table clauses. Reads for the chat (``find``) use the typed models.
+# itself: each record comes as a tuple of what the driver takes (``parse_row``, ``record_row``:
+# numbers, and times as SQLite's text or aware datetimes), written through untyped table
+# clauses or, on SQLite, the driver's own statements. Reads for the chat (``find``) use the typed models.
 _RAW_DOSSIERS = table(
     "dossiers", *(column(name) for name in ("id", "lookup_key", *DATA_FIELDS, "source",
                                             "created_at", "updated_at"))
@@ -222,48 +240,28 @@ _SELECT_IDS = select(_RAW_DOSSIERS.c.id, _RAW_DOSSIERS.c.lookup_key).where(
 )
 
 
-def _sqlite_time(value: datetime | None) -> str | None:
-    """A UTC datetime exactly as ``UtcDateTime`` stores it in SQLite (sortable text)."""
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    text = value.isoformat(" ")[:-6]  # without "+00:00"
-    return text if value.microsecond else text + ".000000"
+# Positions in a prepared row (``knowledge.dossier_records.ROW_FIELDS``, what ``parse_row``
+# gives): the lookup key, the dossier columns in DATA_FIELDS order, the note.
+_KEY, _STATUS, _STATUS_AT, _NEW_APPOINTMENT, _DELAY_REASON, _NOTE = 0, 10, 11, 14, 15, 17
+_DATA_END = 1 + len(DATA_FIELDS)  # row[1:_DATA_END] are the DATA_FIELDS values
+assert ROW_FIELDS[1:_DATA_END] == DATA_FIELDS and ROW_FIELDS[_NOTE] == "note"
+assert ROW_FIELDS[_STATUS] == "status" and ROW_FIELDS[_STATUS_AT] == "status_at"
+assert ROW_FIELDS[_NEW_APPOINTMENT] == "new_appointment_at"
+assert ROW_FIELDS[_DELAY_REASON] == "delay_reason"
+_AGENCY = DATA_FIELDS.index("agency")  # in a stored row's DATA_FIELDS values
+_SQLITE_EXISTING: dict[int, str] = {}  # the SELECT for n keys (n placeholders)
 
 
-def _aware_time(value: datetime | None) -> datetime | None:
-    """PostgreSQL (asyncpg) takes aware datetimes as they are."""
-    return value
-
-
-class _Codec:
-    """Record values in the form the database driver stores and returns them."""
-
-    def __init__(self, dialect: str) -> None:
-        self.time = _sqlite_time if dialect == "sqlite" else _aware_time
-
-    def row(self, record: DossierRecord) -> dict[str, Any]:
-        time = self.time
-        channel = record.channel
-        return {
-            "receipt_code": record.receipt_code,
-            "procedure_code": record.procedure_code,
-            "agency": record.agency,
-            "applicant_name": record.applicant_name,
-            "applicant_phone": record.applicant_phone,
-            "applicant_id_number": record.applicant_id_number,
-            "channel": int(channel) if channel is not None else None,
-            "received_at": time(record.received_at),
-            "appointment_at": time(record.appointment_at),
-            "status": int(record.status),
-            "status_at": time(record.status_at),
-            "finished_at": time(record.finished_at),
-            "returned_at": time(record.returned_at),
-            "new_appointment_at": time(record.new_appointment_at),
-            "delay_reason": record.delay_reason,
-            "postal_tracking": record.postal_tracking,
-        }
+def _sqlite_existing(count: int) -> str:
+    statement = _SQLITE_EXISTING.get(count)
+    if statement is None:
+        statement = (
+            f"SELECT id, lookup_key, {', '.join(DATA_FIELDS)} FROM dossiers "
+            f"WHERE lookup_key IN ({', '.join('?' * count)})"
+        )
+        if len(_SQLITE_EXISTING) < 64:
+            _SQLITE_EXISTING[count] = statement
+    return statement
 
 
 @dataclass(slots=True)
@@ -332,14 +330,24 @@ class DossierRepository:
     def _insert(self, target: Any) -> Insert:
         return pg_insert(target) if self._dialect == "postgresql" else sqlite_insert(target)
 
-    async def _existing(self, keys: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
-        found: dict[str, tuple[int, dict[str, Any]]] = {}
+    @property
+    def sqlite_times(self) -> bool:
+        """Whether ``upsert_rows`` takes times as SQLite's text (else as aware datetimes)."""
+        return self._dialect == "sqlite"
+
+    async def _existing(self, keys: list[str]) -> dict[str, tuple[int, tuple[Any, ...]]]:
+        """The stored dossiers of these keys: ``(id, DATA_FIELDS values)`` by lookup key."""
+        found: dict[str, tuple[int, tuple[Any, ...]]] = {}
+        sqlite = self._dialect == "sqlite"
+        connection = await self.session.connection() if sqlite else None
         for start in range(0, len(keys), IN_CHUNK):
-            result = await self.session.execute(
-                _SELECT_EXISTING, {"keys": keys[start : start + IN_CHUNK]}
-            )
+            part = keys[start : start + IN_CHUNK]
+            if connection is not None:  # the driver's own statement: no SQL compiling per call
+                result = await connection.exec_driver_sql(_sqlite_existing(len(part)), tuple(part))
+            else:
+                result = await self.session.execute(_SELECT_EXISTING, {"keys": part})
             for values in result.tuples():
-                found[values[1]] = (values[0], dict(zip(DATA_FIELDS, values[2:])))
+                found[values[1]] = (values[0], tuple(values[2:]))
         return found
 
     async def upsert_many(
@@ -356,103 +364,139 @@ class DossierRepository:
         """
         if not records:
             return IngestResult()
-        grouped: dict[str, DossierRecord | list[DossierRecord]] = {}
-        for record in records:
-            previous = grouped.setdefault(record.lookup_key, record)
-            if previous is not record:
-                if isinstance(previous, list):
-                    previous.append(record)
-                else:
-                    grouped[record.lookup_key] = [previous, record]
+        sqlite_times = self.sqlite_times
+        rows = [record_row(record, sqlite_times=sqlite_times) for record in records]
+        return await self.upsert_rows(rows, source, agency=agency)
+
+    async def upsert_rows(
+        self, rows: Sequence[tuple[Any, ...]], source: str, *, agency: str | None = None
+    ) -> IngestResult:
+        """``upsert_many`` for records already in the driver's form: tuples in ``ROW_FIELDS``
+        order as ``knowledge.dossier_records.parse_row`` gives them, with times as text when
+        ``self.sqlite_times`` (what a file import's parser process sends). Never commits."""
+        if not rows:
+            return IngestResult()
+        grouped: dict[str, Any] = {row[_KEY]: row for row in rows}
+        if len(grouped) != len(rows):  # some dossier has several rows: keep them all, in order
+            grouped = {}
+            for row in rows:
+                previous = grouped.setdefault(row[_KEY], row)
+                if previous is not row:
+                    if type(previous) is list:
+                        previous.append(row)
+                    else:
+                        grouped[row[_KEY]] = [previous, row]
         existing = await self._existing(list(grouped))
         if agency is not None:
             own = agency_key(agency)
-            foreign = [k for k, (_, row) in existing.items() if agency_key(row["agency"]) != own]
+            foreign = [k for k, (_, row) in existing.items() if agency_key(row[_AGENCY]) != own]
             if foreign:
                 raise ForeignDossierError(sorted(foreign))
 
-        codec = _Codec(self._dialect)
-        time = codec.time
-        now = time(utcnow())
-        plans: list[_Plan] = []
+        now = sqlite_time(utcnow()) if self.sqlite_times else utcnow()
+        tail = (source, now, now)
+        # In chunk order: a prepared row (one row of a new dossier, the bulk of a first
+        # import: nothing to merge) or the _Plan of a dossier that needed merging.
+        order: list[tuple[Any, ...] | _Plan] = []
         new_rows: list[tuple[Any, ...]] = []  # in _NEW_COLUMNS order
         changed_rows: list[dict[str, Any]] = []
         unchanged = 0
         for key, entry in grouped.items():
             found = existing.get(key)
-            if found is None and not isinstance(entry, list):
-                # The bulk of a first import: one record of a new dossier, no merging to do.
-                plan = _Plan(key, {}, {}, {})
-                at = time(entry.status_at)
-                plan.events[(int(entry.status), at)] = (entry.note, False)
-                apology = time(entry.new_appointment_at)
-                if apology is not None:
-                    plan.apologies[apology] = entry.delay_reason
-                channel = entry.channel
-                new_rows.append(
-                    (
-                        key,
-                        entry.receipt_code,
-                        entry.procedure_code,
-                        entry.agency,
-                        entry.applicant_name,
-                        entry.applicant_phone,
-                        entry.applicant_id_number,
-                        int(channel) if channel is not None else None,
-                        time(entry.received_at),
-                        time(entry.appointment_at),
-                        int(entry.status),
-                        at,
-                        time(entry.finished_at),
-                        time(entry.returned_at),
-                        apology,
-                        entry.delay_reason,
-                        entry.postal_tracking,
-                        source,
-                        now,
-                        now,
-                    )
-                )
-                plans.append(plan)
+            single = type(entry) is not list
+            if found is None and single:
+                new_rows.append(entry[:_DATA_END] + tail)
+                order.append(entry)
                 continue
-            group = entry if isinstance(entry, list) else [entry]
-            rows = [(codec.row(record), record.note) for record in group]
+            if found is not None and single and entry[1:_DATA_END] == found[1]:
+                unchanged += 1  # the same state again: no event, no apology, no write
+                continue
+            group = entry if not single else [entry]
+            merged = [(dict(zip(DATA_FIELDS, row[1:_DATA_END])), row[_NOTE]) for row in group]
             if found is None:
-                plan = _plan(key, None, rows)
+                plan = _plan(key, None, merged)
                 state = plan.state
-                new_rows.append(
-                    (key, *(state[name] for name in DATA_FIELDS), source, now, now)
-                )
+                new_rows.append((key, *(state[name] for name in DATA_FIELDS), *tail))
             else:
-                plan = _plan(key, found[1], rows)
+                stored = dict(zip(DATA_FIELDS, found[1]))
+                plan = _plan(key, stored, merged)
                 plan.dossier_id = found[0]
-                if plan.state != found[1]:
-                    row = dict(plan.state)
-                    row.update(dossier_pk=found[0], source=source, updated_at=now)
-                    changed_rows.append(row)
+                if plan.state != stored:
+                    values = dict(plan.state)
+                    values.update(dossier_pk=found[0], source=source, updated_at=now)
+                    changed_rows.append(values)
                 else:
                     unchanged += 1
-            plans.append(plan)
+            order.append(plan)
 
-        if new_rows:
-            ids = await self._insert_dossiers(new_rows)
-            for plan in plans:
-                if plan.dossier_id is None:
-                    plan.dossier_id = ids[plan.key]
+        ids = await self._insert_dossiers(new_rows) if new_rows else {}
         if changed_rows:
             await self.session.execute(_UPDATE_DOSSIER, changed_rows)
 
-        events_added, notify = await self._add_events(plans, now)
-        await self._add_apologies(plans, now)
+        quiet: list[tuple[Any, ...]] = []  # history rows nobody is told about
+        loud: list[dict[str, Any]] = []  # those that notify the dossier's followers
+        apologies: list[dict[str, Any]] = []
+        for item in order:
+            if type(item) is tuple:
+                dossier_id = ids[item[_KEY]]
+                quiet.append((dossier_id, item[_STATUS], item[_STATUS_AT], item[_NOTE], now))
+                apology = item[_NEW_APPOINTMENT]
+                if apology is not None:
+                    apologies.append(
+                        {
+                            "dossier_id": dossier_id,
+                            "new_appointment_at": apology,
+                            "reason": item[_DELAY_REASON],
+                            "recorded_at": now,
+                        }
+                    )
+                continue
+            assert isinstance(item, _Plan)
+            dossier_id = item.dossier_id if item.dossier_id is not None else ids[item.key]
+            for (status, at), (note, notify) in item.events.items():
+                if notify:
+                    loud.append(
+                        {
+                            "dossier_id": dossier_id,
+                            "status": status,
+                            "status_at": at,
+                            "note": note,
+                            "recorded_at": now,
+                        }
+                    )
+                else:
+                    quiet.append((dossier_id, status, at, note, now))
+            for at, reason in item.apologies.items():
+                apologies.append(
+                    {
+                        "dossier_id": dossier_id,
+                        "new_appointment_at": at,
+                        "reason": reason,
+                        "recorded_at": now,
+                    }
+                )
+
+        events_added, notify = await self._add_events(quiet, loud)
+        await self._add_apologies(apologies)
         notified = await self._notify(notify) if notify else 0
         return IngestResult(len(new_rows), len(changed_rows), unchanged, events_added, notified)
 
     async def _insert_dossiers(self, rows: list[tuple[Any, ...]]) -> dict[str, int]:
         """Insert new dossiers (tuples in ``_NEW_COLUMNS`` order); their ids by lookup key."""
+        keys = [row[0] for row in rows]
         if self._dialect == "sqlite":
             connection = await self.session.connection()
+            result = await connection.exec_driver_sql("SELECT max(id) FROM dossiers")
+            before = result.scalar() or 0
             await connection.exec_driver_sql(_SQLITE_INSERT_DOSSIERS, rows)
-            keys = [row[0] for row in rows]
+            # SQLite numbers new rows max(id) + 1, one after another: when exactly these rows
+            # came after the old maximum, their ids follow in order (else ask for them).
+            result = await connection.exec_driver_sql(
+                "SELECT max(id), count(*) FROM dossiers WHERE id > ?", (before,)
+            )
+            top, count = result.one()
+            if count == len(rows) and top == before + len(rows):
+                return dict(zip(keys, range(before + 1, top + 1)))
             ids: dict[str, int] = {}
             for start in range(0, len(keys), IN_CHUNK):
                 result = await self.session.execute(
@@ -467,27 +511,11 @@ class DossierRepository:
         return {lookup: pk for pk, lookup in result.tuples()}
 
     async def _add_events(
-        self, plans: list[_Plan], now: Any
+        self, quiet: list[tuple[Any, ...]], loud: list[dict[str, Any]]
     ) -> tuple[int, list[tuple[int, int, int]]]:
-        """Insert the planned history rows that are not there yet; returns how many were added
-        and the ``(dossier_id, event_id, status)`` of those to notify."""
-        quiet: list[tuple[Any, ...]] = []  # rows nobody is told about: no ids needed
-        loud: list[dict[str, Any]] = []
-        for plan in plans:
-            dossier_id = plan.dossier_id
-            for (status, at), (note, notify) in plan.events.items():
-                if notify:
-                    loud.append(
-                        {
-                            "dossier_id": dossier_id,
-                            "status": status,
-                            "status_at": at,
-                            "note": note,
-                            "recorded_at": now,
-                        }
-                    )
-                else:
-                    quiet.append((dossier_id, status, at, note, now))
+        """Insert the history rows that are not there yet (``quiet``: tuples in
+        ``_EVENT_COLUMNS`` order; ``loud``: to notify about); returns how many were added and
+        the ``(dossier_id, event_id, status)`` of the loud ones added."""
         wanted = {(row["dossier_id"], row["status"], row["status_at"]) for row in loud}
         added = 0
         if quiet and self._dialect == "sqlite":
@@ -516,17 +544,7 @@ class DossierRepository:
                 notify.append((dossier_id, event_id, status))
         return added, notify
 
-    async def _add_apologies(self, plans: list[_Plan], now: Any) -> None:
-        rows = [
-            {
-                "dossier_id": plan.dossier_id,
-                "new_appointment_at": at,
-                "reason": reason,
-                "recorded_at": now,
-            }
-            for plan in plans
-            for at, reason in plan.apologies.items()
-        ]
+    async def _add_apologies(self, rows: list[dict[str, Any]]) -> None:
         if rows:
             statement = self._insert(_RAW_APOLOGIES).on_conflict_do_nothing(
                 index_elements=["dossier_id", "new_appointment_at"]
@@ -581,6 +599,13 @@ class DossierRepository:
         queries: the row by its unique key, then events and apologies by dossier id)."""
         result = await self.session.execute(_FIND_DOSSIER, {"key": lookup_key})
         return await self._view(result.first())
+
+    async def credentials(self, lookup_key: str) -> DossierCredentials | None:
+        """What a lookup's second factor is checked against: one indexed query, the same
+        whether the code exists or not, so the answer time does not tell which codes exist."""
+        result = await self.session.execute(_FIND_CREDENTIALS, {"key": lookup_key})
+        row = result.first()
+        return DossierCredentials(*row) if row is not None else None
 
     async def find_by_id(self, dossier_id: int) -> DossierView | None:
         """The dossier with this database id (what buttons and outbox payloads carry), or None.

@@ -340,3 +340,64 @@ async def test_api_keys_create_authenticate_list_revoke(session_factory) -> None
         assert await keys.revoke(info.prefix) is None  # already revoked
         assert (await keys.revoke(str(second.id))) is not None
         assert all(not k.active for k in await keys.list())
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "parser-process"])
+async def test_file_import_stores_what_upsert_many_stores(
+    session_factory, tmp_path: Path, parallel: bool
+) -> None:
+    """``import_dossiers`` (rows prepared for the driver, in a parser process or not) writes
+    the same dossiers, history and apologies as ``upsert_many`` on the parsed records; the
+    re-import changes nothing; a later file updates and adds history."""
+    import io
+
+    from bot.dossier_import import import_dossiers
+
+    header = "dossierNo,agencyName,status,acceptedDate,status_at,new_appointment_at,delay_reason"
+    lines = [
+        header,
+        "000.00.17.H12-260315-0001,UBND Quận 1,2,15/03/2026 08:30,,,",
+        "000.00.17.H12-260315-0002,UBND Quận 1,4,15/03/2026 09:00,16/03/2026 10:15:30,"
+        "25/03/2026,Chờ xác minh",
+        "000.00.17.H12-260315-0003,UBND Quận 1,không rõ,,,,",  # rejected: line 4
+        "000.00.17.H12-260315-0001,UBND Quận 1,4,,2026-03-16T02:00:00Z,,",  # same dossier again
+    ]
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    errors = io.StringIO()
+    summary = await import_dossiers(session_factory, path, errors=errors, parallel=parallel)
+    assert errors.getvalue() == "line 4: unknown status: 'không rõ'\n"
+    assert (summary.read, summary.rejected, summary.inserted, summary.events_added) == (4, 1, 2, 3)
+    assert await counts(session_factory) == (2, 3, 1, 0)
+
+    async with session_factory() as session:
+        repo = DossierRepository(session)
+        one = await repo.find("0000017H122603150001")
+        two = await repo.find("0000017H122603150002")
+    assert one is not None and two is not None
+    assert one.status == Status.PROCESSING and one.source == "file:export.csv"
+    assert one.received_at == datetime(2026, 3, 15, 1, 30, tzinfo=UTC)
+    assert one.status_at == datetime(2026, 3, 16, 2, 0, tzinfo=UTC)
+    assert [e.status for e in one.events] == [Status.ACCEPTED, Status.PROCESSING]
+    assert two.status_at == datetime(2026, 3, 16, 3, 15, 30, tzinfo=UTC)
+    assert two.apologies == (
+        DossierApologyView(datetime(2026, 3, 24, 17, 0, tzinfo=UTC), "Chờ xác minh"),
+    )
+
+    again = await import_dossiers(session_factory, path, errors=io.StringIO(), parallel=parallel)
+    assert (again.inserted, again.updated, again.unchanged, again.events_added) == (0, 0, 2, 0)
+    assert await counts(session_factory) == (2, 3, 1, 0)
+
+    later = tmp_path / "later.csv"
+    later.write_text(
+        header + "\n000.00.17.H12-260315-0002,UBND Quận 1,10,,17/03/2026 16:00,,\n",
+        encoding="utf-8",
+    )
+    update_summary = await import_dossiers(session_factory, later, parallel=parallel)
+    assert (update_summary.inserted, update_summary.updated, update_summary.events_added) == (
+        0, 1, 1,
+    )  # fmt: skip
+    async with session_factory() as session:
+        two = await DossierRepository(session).find("0000017H122603150002")
+    assert two is not None and two.status == Status.RETURNED
+    assert two.source == "file:later.csv"

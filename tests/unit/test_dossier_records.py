@@ -264,3 +264,43 @@ def test_wrong_files_are_refused_with_a_reason(
 def test_missing_file_is_a_file_error(tmp_path: Path) -> None:
     with pytest.raises(RecordFileError, match="cannot read"):
         read_records(tmp_path / "nope.csv")
+
+
+def test_parse_row_is_the_record_in_the_drivers_form() -> None:
+    from knowledge.dossier_records import ROW_FIELDS, parse_row, record_row, sqlite_time
+
+    item = {
+        "dossierNo": "000.00.17.h12-260315-0042",
+        "agencyName": "UBND Quận 1",
+        "applyMethodName": "Trực tuyến",
+        "acceptedDate": "15/03/2026 08:30",
+        "dossierStatusName": "Đã trả kết quả",
+        "returnedDate": "2026-03-19T16:45:10.250+07:00",
+        "note": "ghi chú",
+    }
+    record = parse_record(item)
+    row = parse_row(item)
+    assert len(row) == len(ROW_FIELDS)
+    assert row == record_row(record)
+    assert dict(zip(ROW_FIELDS, row)) == {
+        "lookup_key": record.lookup_key,
+        **{
+            name: getattr(record, name)
+            for name in ROW_FIELDS[1:]
+            if name not in ("status", "channel")
+        },
+        "status": 10,
+        "channel": 2,
+    }
+    text = parse_row(item, sqlite_times=True)
+    assert text == record_row(record, sqlite_times=True)
+    assert text[ROW_FIELDS.index("received_at")] == "2026-03-15 01:30:00.000000"
+    assert text[ROW_FIELDS.index("status_at")] == "2026-03-19 09:45:10.250000"
+    assert text[ROW_FIELDS.index("appointment_at")] is None
+    assert sqlite_time(None) is None
+    for bad in ({**item, "dossierStatusName": "?"}, {**item, "applyMethodName": "fax"}):
+        with pytest.raises(RecordError):
+            parse_row(bad)
+    # Statuses and channels are remembered by their text, never wrongly.
+    assert parse_row({**item, "dossierStatusName": "4"})[ROW_FIELDS.index("status")] == 4
+    assert parse_row({**item, "applyMethodName": ""})[ROW_FIELDS.index("channel")] is None
