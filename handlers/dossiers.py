@@ -498,10 +498,9 @@ def create_router() -> Router:
         else:
             await message.answer(factor_format_text())
 
-    @router.message(DossierLookup.factor)
+    @router.message(DossierLookup.factor, _not_command)
     async def factor_other(message: Message) -> None:
-        if (message.text or "").startswith("/"):
-            return  # commands are handled by the routers before this one
+        # Stickers, photos, someone's contact without a user id...: ask again for the digits.
         await message.answer(factor_format_text())
 
     @router.message(DossierLookup.code, F.text, _not_command)
