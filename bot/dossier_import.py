@@ -2,7 +2,9 @@
 
 ``import_dossiers`` is the whole import (the benchmark calls it too): it streams the file in
 chunks, one transaction per chunk, so memory stays flat and a failure loses one chunk at most.
-Bad rows are listed on stderr as ``line N: reason; reason``; good rows still load.
+Bad rows are listed on stderr as ``line N: reason; reason``; good rows still load. Rows whose
+receipt code the chat could not find as it is written (``chat_findable``) load too, and are
+counted in one warning: ``N codes cannot be typed into the chat as they are: lines ...``.
 
 Exit codes of ``import-dossiers``: 0 every row loaded, 1 some rows were rejected (the others
 loaded), 2 the file is unreadable or not a dossier export.
@@ -18,12 +20,18 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from knowledge.dossier_records import RecordError, RecordFileError, parse_row, read_records
+from knowledge.dossier_records import (
+    RecordError,
+    RecordFileError,
+    chat_findable,
+    parse_row,
+    read_records,
+)
 
 if TYPE_CHECKING:  # storage (SQLAlchemy, aiogram) is imported when a command runs, not before
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -33,6 +41,7 @@ if TYPE_CHECKING:  # storage (SQLAlchemy, aiogram) is imported when a command ru
 
 DEFAULT_BATCH = 5_000
 MAX_LISTED_ERRORS = 100
+MAX_LISTED_WARNINGS = 10  # line numbers shown in the warning about codes the chat cannot find
 PROGRESS_EVERY_SECONDS = 0.2
 PROGRESS_WIDTH = 30
 # Below this a second process costs more (about 0.2 s to start) than it saves.
@@ -50,6 +59,8 @@ class ImportSummary:
     unchanged: int = 0
     events_added: int = 0
     notified: int = 0
+    unfindable: int = 0  # loaded rows whose code the chat cannot find as it is written
+    unfindable_lines: list[int] = field(default_factory=list)  # the first few of them
     seconds: float = 0.0
 
     def add(self, result: IngestResult) -> None:
@@ -72,6 +83,18 @@ class ImportSummary:
             f"{self.unchanged} unchanged, {self.rejected} rejected; {self.events_added} history "
             f"entries, {self.notified} notifications; {self.seconds:.1f} s ({self.rate:,.0f}/s)"
         )
+
+
+def unfindable_warning(summary: ImportSummary) -> str:
+    """The warning about loaded codes the chat cannot find as they are written."""
+    count = summary.unfindable
+    lines = ", ".join(map(str, summary.unfindable_lines))
+    more = ", ..." if count > len(summary.unfindable_lines) else ""
+    noun = "code cannot" if count == 1 else "codes cannot"
+    return (
+        f"warning: {count} {noun} be typed into the chat as they are: "
+        f"line{'s' if count > 1 else ''} {lines}{more}"
+    )
 
 
 def _megabytes(size: int) -> str:
@@ -137,6 +160,7 @@ class _Chunk:
 
     records: list[tuple[Any, ...]]
     rejected: list[tuple[int, str]]
+    unfindable: list[int]  # lines of good records whose code the chat cannot find
     read: int  # rows in this chunk, good and bad
     bytes_read: int
     size: int
@@ -148,6 +172,7 @@ def parse_chunks(path: str | Path, batch: int, *, sqlite_times: bool = False) ->
     with read_records(path) as reader:
         records: list[tuple[Any, ...]] = []
         rejected: list[tuple[int, str]] = []
+        unfindable: list[int] = []
         read = 0
         for line, row, error in reader:
             read += 1
@@ -155,14 +180,17 @@ def parse_chunks(path: str | Path, batch: int, *, sqlite_times: bool = False) ->
                 rejected.append((line, error or "unreadable row"))
                 continue
             try:
-                records.append(parse_row(row, sqlite_times=sqlite_times))
+                record = parse_row(row, sqlite_times=sqlite_times)
             except RecordError as bad:
                 rejected.append((line, "; ".join(bad.reasons)))
                 continue
+            records.append(record)
+            if not chat_findable(record[1]):  # the receipt code
+                unfindable.append(line)
             if len(records) >= batch:
-                yield _Chunk(records, rejected, read, reader.bytes_read, reader.size)
-                records, rejected, read = [], [], 0
-        yield _Chunk(records, rejected, read, reader.size, reader.size)
+                yield _Chunk(records, rejected, unfindable, read, reader.bytes_read, reader.size)
+                records, rejected, unfindable, read = [], [], [], 0
+        yield _Chunk(records, rejected, unfindable, read, reader.size, reader.size)
 
 
 def _parse_worker(path: str, batch: int, sqlite_times: bool, connection: Connection) -> None:
@@ -243,7 +271,8 @@ async def import_dossiers(
     """Load a CSV or JSON Lines dossier export, ``batch`` records per transaction.
 
     Bad rows are written to ``errors`` (default stderr) as ``line N: reason; reason``, the first
-    ``max_listed`` of them, then a count. The progress bar is shown when ``progress`` is true
+    ``max_listed`` of them, then a count; then one warning counting the loaded rows whose
+    code the chat cannot find as it is written, with the first line numbers. The progress bar is shown when ``progress`` is true
     (default: when ``errors`` is a terminal). With ``parallel`` (default: for files over
     ``PARALLEL_MIN_BYTES`` on a machine with more than one core) a child process reads and
     validates the file while this one writes to the database. Raises ``RecordFileError`` for a
@@ -275,6 +304,10 @@ async def import_dossiers(
                 if listed < max_listed:
                     errors.write(f"line {line}: {reason}\n")
                     listed += 1
+            if chunk.unfindable:
+                summary.unfindable += len(chunk.unfindable)
+                room = MAX_LISTED_WARNINGS - len(summary.unfindable_lines)
+                summary.unfindable_lines.extend(chunk.unfindable[: max(room, 0)])
             if chunk.records:
                 summary.add(await _store(session_factory, chunk.records, label))
             bar.update(chunk.bytes_read, summary.read)
@@ -282,6 +315,8 @@ async def import_dossiers(
     bar.finish()
     if summary.rejected > listed:
         errors.write(f"... and {summary.rejected - listed} more rejected rows\n")
+    if summary.unfindable:
+        errors.write(unfindable_warning(summary) + "\n")
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -15,6 +15,11 @@ Times are ISO 8601 or ``dd/mm/yyyy[ HH:MM[:SS]]``; without an offset they are lo
 Asia/Ho_Chi_Minh; they come out as aware UTC datetimes. A date alone means midnight local time.
 When a row has no status time, it is taken from the time the status implies (received_at for
 "accepted", finished_at for "processed", returned_at for "returned").
+
+Phones are kept as digits (``+84`` written as ``0``; of several numbers in one cell, separated
+by "/", ",", ";" or " - ", the first), 9 to 12 of them. ID numbers (CCCD, old CMND, passports
+such as ``C1234567``) are kept as upper-case letters and digits without spaces, dots or dashes.
+``chat_findable`` tells whether the chat can find a code as it is written.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from knowledge.dossier import DossierChannel, Status, lookup_key, parse_channel, parse_status
+from knowledge.receipt import find_receipt_code
 
 # Column lengths of storage.models.Dossier (the database would refuse longer values).
 MAX_LENGTHS: dict[str, int] = {
@@ -45,6 +51,8 @@ MAX_LENGTHS: dict[str, int] = {
     "delay_reason": 4000,  # Text columns: a sane cap rather than the database's
     "note": 4000,
 }
+PHONE_MIN_DIGITS = 9  # "912345678" without its trunk 0
+PHONE_MAX_DIGITS = 12
 LOOKUP_KEY_MIN = 8
 LOOKUP_KEY_MAX = 64
 # Vietnam has kept UTC+7 without daylight saving since 1975; dossiers are far younger, so a fixed
@@ -148,7 +156,8 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = re.compile(r"\s+")
-_PHONE_SEPARATORS = re.compile(r"[\s.\-()/]+")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]+")
+_PHONE_LIST = re.compile(r"[/,;]|\s-\s")  # between several phone numbers: keep the first
 _ID_SEPARATORS = re.compile(r"[\s.\-]+")
 
 
@@ -203,7 +212,7 @@ class DossierRecord:
     procedure_code: str | None = None
     applicant_name: str | None = None
     applicant_phone: str | None = None  # digits only, "+84" written as "0"
-    applicant_id_number: str | None = None  # digits only
+    applicant_id_number: str | None = None  # letters and digits, upper case (C1234567)
     channel: DossierChannel | None = None
     received_at: datetime | None = None
     appointment_at: datetime | None = None
@@ -303,18 +312,64 @@ def _parse_vn(text: str) -> datetime:
     return datetime(year, month, day, int(clock[0]), int(clock[1]), second)
 
 
-def _digits(value: str | None, separators: re.Pattern[str], what: str, phone: bool) -> str | None:
-    if value is None or (value.isdigit() and value.isascii()):
-        return value
-    text = separators.sub("", value)
-    if phone:
+def _phone(value: str | None) -> str | None:
+    """A phone number as digits, ``+84`` / ``0084`` written as ``0``. When several numbers are
+    given (``"0912345678 / 0987654321"``, separated by "/", ",", ";" or " - "), the first one.
+    ``ValueError`` for anything but digits and separators, or fewer than ``PHONE_MIN_DIGITS`` or
+    more than ``PHONE_MAX_DIGITS`` digits."""
+    if value is None:
+        return None
+    if value.isdigit() and value.isascii():
+        text = value
+    else:
+        first = _PHONE_LIST.split(value, 1)[0]
+        text = _PHONE_SEPARATORS.sub("", first)
         if text.startswith("+84"):
             text = "0" + text[3:]
         elif text.startswith("0084"):
             text = "0" + text[4:]
-    if not text.isdigit() or not text.isascii():
-        raise ValueError(f"{what} must be digits only")
+        if not text.isdigit() or not text.isascii():
+            raise ValueError("applicant_phone must be digits only")
+    if not PHONE_MIN_DIGITS <= len(text) <= PHONE_MAX_DIGITS:
+        raise ValueError(
+            f"applicant_phone has {len(text)} digits "
+            f"(expected {PHONE_MIN_DIGITS} to {PHONE_MAX_DIGITS})"
+        )
     return text
+
+
+def _id_number(value: str | None) -> str | None:
+    """An ID number (CCCD, CMND, passport ``C1234567``): ASCII letters and digits, upper case,
+    without spaces, dots or dashes; ``ValueError`` for anything else."""
+    if value is None or (value.isdigit() and value.isascii()):
+        return value
+    text = _ID_SEPARATORS.sub("", value).upper()
+    if not text.isalnum() or not text.isascii():
+        raise ValueError("applicant_id_number must be letters and digits only")
+    return text
+
+
+_CANONICAL_CODE = re.compile(
+    r"[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}-([0-9]{6})-[0-9]{3,6}"
+)
+_findable_dates: dict[str, bool] = {}
+
+
+def chat_findable(code: str) -> bool:
+    """Whether a citizen typing ``code`` (as the record stores it) into the chat finds this
+    dossier: ``knowledge.receipt.find_receipt_code`` reads a code from it and its lookup key is
+    the code's. The canonical form (``000.00.17.H12-220615-0001``) is found exactly when its
+    date is a real date (cached per date); anything else goes through the chat's own scan."""
+    match = _CANONICAL_CODE.fullmatch(code)
+    if match is not None:
+        found = _findable_dates.get(match[1])
+        if found is None:
+            found = find_receipt_code(code) == code
+            if len(_findable_dates) < 100_000:
+                _findable_dates[match[1]] = found
+        return found
+    parsed = find_receipt_code(code)
+    return parsed is not None and lookup_key(parsed) == lookup_key(code)
 
 
 # --- records -----------------------------------------------------------------------------------
@@ -516,16 +571,12 @@ def _validate(
             reasons.append("agency is missing")
 
     try:
-        out["applicant_phone"] = _digits(
-            clean_text(get("applicant_phone")), _PHONE_SEPARATORS, "applicant_phone", True
-        )
+        out["applicant_phone"] = _phone(clean_text(get("applicant_phone")))
     except ValueError as error:
         reasons.append(str(error))
         out["applicant_phone"] = None
     try:
-        out["applicant_id_number"] = _digits(
-            clean_text(get("applicant_id_number")), _ID_SEPARATORS, "applicant_id_number", False
-        )
+        out["applicant_id_number"] = _id_number(clean_text(get("applicant_id_number")))
     except ValueError as error:
         reasons.append(str(error))
         out["applicant_id_number"] = None

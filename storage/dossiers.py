@@ -235,6 +235,9 @@ _SQLITE_INSERT_EVENTS = (
     f"INSERT INTO dossier_events ({', '.join(_EVENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (dossier_id, status, status_at) DO NOTHING"
 )
+_SELECT_HISTORY = select(
+    _RAW_EVENTS.c.dossier_id, _RAW_EVENTS.c.status, _RAW_EVENTS.c.status_at
+).where(_RAW_EVENTS.c.dossier_id.in_(bindparam("ids", expanding=True)))
 _SELECT_IDS = select(_RAW_DOSSIERS.c.id, _RAW_DOSSIERS.c.lookup_key).where(
     _RAW_DOSSIERS.c.lookup_key.in_(bindparam("keys", expanding=True))
 )
@@ -275,10 +278,41 @@ class _Plan:
     dossier_id: int | None = None
 
 
+# Where a status stands in a dossier's natural progression, for two statuses of one and the same
+# time: 1 < 2 < 4 < 5 = 6 < 9 < 3 = 7 = 8 < 10. The terminal statuses (3, 7, 8, 10) rank above
+# every other, so a non-terminal status never replaces one of them at the same time.
+_PROGRESSION: dict[int, int] = {1: 1, 2: 2, 4: 3, 5: 4, 6: 4, 9: 5, 3: 6, 7: 6, 8: 6, 10: 7}
+
+
+def _goes_back(current: int, status: int) -> bool:
+    """Whether ``status`` of the same time as the ``current`` one is a step back."""
+    return _PROGRESSION.get(status, 0) < _PROGRESSION.get(current, 0)
+
+
 def _plan(
-    key: str, stored: dict[str, Any] | None, rows: list[tuple[dict[str, Any], str | None]]
+    key: str,
+    stored: dict[str, Any] | None,
+    rows: list[tuple[dict[str, Any], str | None]],
+    history: set[tuple[int, Any]] | None = None,
 ) -> _Plan:
-    """Apply the chunk's rows ``(values, note)`` of one dossier, in order, to its stored state."""
+    """Apply the chunk's rows ``(values, note)`` of one dossier, in order, to its stored state.
+
+    ``history`` is the dossier's stored ``(status, status_at)`` events when they were fetched
+    (else only the stored current state is known). Row by row, ``at`` being its status time:
+
+    - the current ``(status, at)`` again, or a row without time of the current status: its
+      other fields are merged, no event (the status time is kept);
+    - a ``(status, at)`` already in the history or earlier in the chunk -- a None time equal to
+      a None time -- is a re-sent snapshot: it adds nothing, notifies nobody, changes nothing;
+    - older than the current status time: history only, nobody is notified;
+    - the same time as the current status but another status: it becomes current only when it
+      does not go back in the progression 1 < 2 < 4 < 5 = 6 < 9 < 3 = 7 = 8 < 10 (a terminal
+      status is never replaced by a non-terminal one of the same time); else history only;
+    - otherwise a new status: recorded, made current, and pushed to the followers of a stored
+      dossier (``notify``).
+
+    A blank field never erases a value.
+    """
     if stored is None and len(rows) == 1:  # the common case of a first import
         row, note = rows[0]
         apology = row["new_appointment_at"]
@@ -291,6 +325,9 @@ def _plan(
     state: dict[str, Any] | None = dict(stored) if stored is not None else None
     events: dict[tuple[int, Any], tuple[str | None, bool]] = {}
     apologies: dict[Any, str | None] = {}
+    known: set[tuple[int, Any]] = set(history) if history else set()
+    if stored is not None:
+        known.add((stored["status"], stored["status_at"]))
     stored_apology = stored["new_appointment_at"] if stored is not None else None
     for row, note in rows:
         apology = row["new_appointment_at"]
@@ -300,21 +337,27 @@ def _plan(
         if state is None:
             state = dict(row)
             events[(status, at)] = (note, False)
+            known.add((status, at))
             continue
-        current_at = state["status_at"]
-        older = at is not None and current_at is not None and at < current_at
-        if (status, at) != (state["status"], current_at):
+        current, current_at = state["status"], state["status_at"]
+        if status == current and (at is None or at == current_at):
+            pass  # the current status again: merge the other fields
+        elif (status, at) in known:
+            continue  # a re-sent snapshot
+        else:
+            history_only = at is not None and current_at is not None and (
+                at < current_at or (at == current_at and _goes_back(current, status))
+            )
             # Only a status that becomes current on a dossier someone may follow is pushed.
-            events.setdefault((status, at), (note, stored is not None and not older))
-        if older:
-            continue  # history only: an older snapshot never overwrites the current state
+            events[(status, at)] = (note, stored is not None and not history_only)
+            known.add((status, at))
+            if history_only:
+                continue  # an older snapshot never overwrites the current state
+            state["status"], state["status_at"] = status, at
         for name in _MERGED_FIELDS:
             value = row[name]
             if value is not None:
                 state[name] = value
-        if status != state["status"] or at is not None:
-            state["status_at"] = at
-        state["status"] = status
     assert state is not None
     return _Plan(key, state, events, apologies)
 
@@ -350,14 +393,28 @@ class DossierRepository:
                 found[values[1]] = (values[0], tuple(values[2:]))
         return found
 
+    async def _histories(self, dossier_ids: list[int]) -> dict[int, set[tuple[int, Any]]]:
+        """The stored ``(status, status_at)`` events of these dossiers, by dossier id (times in
+        the driver's form, as ``upsert_rows`` takes them)."""
+        found: dict[int, set[tuple[int, Any]]] = {}
+        for start in range(0, len(dossier_ids), IN_CHUNK):
+            result = await self.session.execute(
+                _SELECT_HISTORY, {"ids": dossier_ids[start : start + IN_CHUNK]}
+            )
+            for dossier_id, status, at in result.tuples():
+                found.setdefault(dossier_id, set()).add((status, at))
+        return found
+
     async def upsert_many(
         self, records: Sequence[DossierRecord], source: str, *, agency: str | None = None
     ) -> IngestResult:
         """Insert new dossiers, update changed ones, add history, apologies and notifications.
 
         Records of the same code are applied in order. A blank field never erases a stored
-        value. A record whose ``status_at`` is older than the stored one only adds to the
-        history. Every new status event of a followed dossier enqueues a ``dossier_status``
+        value. A record whose ``status_at`` is older than the stored one, or of the same time
+        but earlier in the progression (1 < 2 < 4 < 5 = 6 < 9 < 3 = 7 = 8 < 10), only adds to
+        the history; a status already in the history (a None time equal to a None time) adds
+        nothing and notifies nobody (see ``_plan``). Every new status event of a followed dossier enqueues a ``dossier_status``
         message per subscription (and ``dossier_rating`` when it is RETURNED), de-duplicated
         by event and subscription. With ``agency``, records touching a stored dossier of
         another agency raise ``ForeignDossierError`` before anything is written. Never commits.
@@ -400,6 +457,9 @@ class DossierRepository:
         order: list[tuple[Any, ...] | _Plan] = []
         new_rows: list[tuple[Any, ...]] = []  # in _NEW_COLUMNS order
         changed_rows: list[dict[str, Any]] = []
+        # Stored dossiers to merge, once the histories some of them need are fetched.
+        deferred: list[tuple[int, str, int, dict[str, Any], list[Any]]] = []
+        needs_history: list[int] = []
         unchanged = 0
         for key, entry in grouped.items():
             found = existing.get(key)
@@ -417,17 +477,32 @@ class DossierRepository:
                 plan = _plan(key, None, merged)
                 state = plan.state
                 new_rows.append((key, *(state[name] for name in DATA_FIELDS), *tail))
+                order.append(plan)
+                continue
+            stored = dict(zip(DATA_FIELDS, found[1]))
+            stored_status, stored_at = stored["status"], stored["status_at"]
+            if stored_at is None or any(
+                row[_STATUS_AT] is None
+                or (row[_STATUS_AT] == stored_at and row[_STATUS] != stored_status)
+                for row in group
+            ):
+                # NULL times never clash in the history's unique index, and a time equal to the
+                # current one needs the history: compare these rows with the stored events.
+                needs_history.append(found[0])
+            deferred.append((len(order), key, found[0], stored, merged))
+            order.append(entry)  # replaced by the plan below
+
+        histories = await self._histories(needs_history) if needs_history else {}
+        for position, key, dossier_id, stored, merged in deferred:
+            plan = _plan(key, stored, merged, histories.get(dossier_id))
+            plan.dossier_id = dossier_id
+            if plan.state != stored:
+                values = dict(plan.state)
+                values.update(dossier_pk=dossier_id, source=source, updated_at=now)
+                changed_rows.append(values)
             else:
-                stored = dict(zip(DATA_FIELDS, found[1]))
-                plan = _plan(key, stored, merged)
-                plan.dossier_id = found[0]
-                if plan.state != stored:
-                    values = dict(plan.state)
-                    values.update(dossier_pk=found[0], source=source, updated_at=now)
-                    changed_rows.append(values)
-                else:
-                    unchanged += 1
-            order.append(plan)
+                unchanged += 1
+            order[position] = plan
 
         ids = await self._insert_dossiers(new_rows) if new_rows else {}
         if changed_rows:
@@ -618,21 +693,23 @@ class DossierRepository:
             return None
         values = row._asdict()
         history = await self.session.execute(_FIND_HISTORY, {"dossier_id": values["id"]})
-        events: list[tuple[datetime, int, DossierEventView]] = []
+        events: list[tuple[datetime, int, int, DossierEventView]] = []
         apologies: list[tuple[datetime, int, DossierApologyView]] = []
         for kind, status, at, text, item_id, recorded_at in history.tuples():
             if kind == 0:
                 view = DossierEventView(Status(status), at, text)
-                events.append((at or recorded_at, item_id, view))
+                # Statuses of the same time (date-only exports) in progression order.
+                rank = _PROGRESSION.get(status, 0) if at is not None else 0
+                events.append((at or recorded_at, rank, item_id, view))
             else:
                 apologies.append((at, item_id, DossierApologyView(at, text)))
-        events.sort(key=lambda item: (item[0], item[1]))
+        events.sort(key=lambda item: (item[0], item[1], item[2]))
         apologies.sort(key=lambda item: (item[0], item[1]))
         channel = values["channel"]
         values.update(
             status=Status(values["status"]),
             channel=DossierChannel(channel) if channel is not None else None,
-            events=tuple(item[2] for item in events),
+            events=tuple(item[3] for item in events),
             apologies=tuple(item[2] for item in apologies),
         )
         return DossierView(**values)

@@ -18,7 +18,9 @@ Contract (JSON in and out, ``Cache-Control: no-store``):
   receipt code is already stored for another agency; nothing is written.
 - Otherwise the items are upserted in one transaction (a later status adds to the history,
   re-sending changes nothing) and the answer is ``200 {"inserted": n, "updated": n,
-  "unchanged": n, "events_added": n}``.
+  "unchanged": n, "events_added": n, "warnings": [{"index": i, "message": ...}]}``. A warning
+  names an item stored although its receipt code, as written, cannot be found by a citizen typing
+  it into the chat (``knowledge.dossier_records.chat_findable``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import OUTBOX_KEY
-from knowledge.dossier_records import DossierRecord, RecordError, agency_key, parse_record
+from knowledge.dossier_records import (
+    DossierRecord,
+    RecordError,
+    agency_key,
+    chat_findable,
+    parse_record,
+)
 from storage.dossiers import (
     ApiKeyInfo,
     ApiKeyRepository,
@@ -99,6 +107,22 @@ async def _read_body(request: web.Request) -> bytes | web.Response:
         if len(body) > MAX_BODY_BYTES:
             return too_large
     return bytes(body)
+
+
+UNFINDABLE_MESSAGE = (
+    "stored, but this receipt code cannot be typed into the chat as it is: citizens will not "
+    "find the dossier by it"
+)
+
+
+def _warnings(records: list[DossierRecord]) -> list[dict[str, Any]]:
+    """The ``{"index", "message"}`` of the records whose code the chat cannot find (the items
+    are all valid here, so a record's index is its item's)."""
+    return [
+        {"index": index, "message": UNFINDABLE_MESSAGE}
+        for index, record in enumerate(records)
+        if not chat_findable(record.receipt_code)
+    ]
 
 
 def _validate(
@@ -220,6 +244,7 @@ async def post_dossiers(request: web.Request) -> web.StreamResponse:
             "updated": result.updated,
             "unchanged": result.unchanged,
             "events_added": result.events_added,
+            "warnings": _warnings(records),
         }
     )
 

@@ -166,3 +166,36 @@ def test_api_keys_are_printed_once_and_never_listed(tmp_path: Path) -> None:
     assert query(tmp_path, "SELECT key_hash FROM api_keys") == [
         (hashlib.sha256(key.encode()).hexdigest(),)  # only the hash is stored
     ]
+
+
+def test_codes_the_chat_cannot_find_load_with_one_warning_and_reimport_is_idempotent(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mixed.csv"
+    rows = [row(1, status="Được tiếp nhận", status_at="")]
+    rows += [
+        [f"HS-2026-{n:06d}", "1.001193", "UBND Quận 1", "", "", "15/03/2026 08:30", "", "2", ""]
+        for n in range(12)
+    ]  # lines 3-14: never found by the chat
+    rows.append(row(1, status="Đang xử lý", status_at=""))  # no time: line 15
+    rows.append(row(1, status="Chờ bổ sung hồ sơ", status_at=""))
+    rows[0][4] = "0912345678 / 0987654321"
+    write_csv(path, rows)
+
+    result = run_cli(tmp_path, "import-dossiers", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: 12 codes cannot be typed into the chat as they are: "
+        "lines 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, ..."
+    ]
+    assert "15 read, 13 inserted" in result.stdout
+    assert query(tmp_path, "SELECT applicant_phone FROM dossiers ORDER BY id LIMIT 1") == [
+        ("0912345678",)
+    ]
+    events = "SELECT count(*) FROM dossier_events"
+    assert query(tmp_path, events) == [(15,)]
+
+    again = run_cli(tmp_path, "import-dossiers", str(path))
+    assert again.returncode == 0, again.stderr
+    assert "0 inserted, 0 updated, 13 unchanged, 0 rejected; 0 history entries" in again.stdout
+    assert query(tmp_path, events) == [(15,)]

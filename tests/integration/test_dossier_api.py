@@ -101,6 +101,7 @@ async def test_upsert_is_idempotent_and_a_later_status_adds_history(env) -> None
         "updated": 0,
         "unchanged": 0,
         "events_added": 2,
+        "warnings": [],
     }
     response = await client.post("/api/v1/dossiers", json=batch, headers=bearer(keys[AGENCY]))
     assert await response.json() == {
@@ -108,6 +109,7 @@ async def test_upsert_is_idempotent_and_a_later_status_adds_history(env) -> None
         "updated": 0,
         "unchanged": 2,
         "events_added": 0,
+        "warnings": [],
     }
     later = [item(1, status=10, status_at="2026-03-19T16:00:00+07:00")]
     response = await client.post("/api/v1/dossiers", json=later, headers=bearer(keys[AGENCY]))
@@ -190,3 +192,20 @@ async def test_an_empty_list_is_fine(env) -> None:
     response = await client.post("/api/v1/dossiers", json=[], headers=bearer(keys[AGENCY]))
     assert response.status == 200
     assert (await response.json())["inserted"] == 0
+
+
+async def test_codes_the_chat_cannot_find_are_stored_with_a_warning(env) -> None:
+    client, keys, factory = env
+    batch = [
+        item(1),
+        item(2, receipt_code="HS-2026-000123"),  # no letter group and date: never found
+        item(3, receipt_code="38.98.H29-260315-0013"),  # an older local format: found
+        item(4, receipt_code="000.00.17.H12-261345-0004"),  # month 13: never found
+    ]
+    response = await client.post("/api/v1/dossiers", json=batch, headers=bearer(keys[AGENCY]))
+    assert response.status == 200
+    body = await response.json()
+    assert body["inserted"] == 4
+    assert [w["index"] for w in body["warnings"]] == [1, 3]
+    assert all("cannot be typed into the chat" in w["message"] for w in body["warnings"])
+    assert await stored(factory) == (4, 4)

@@ -276,6 +276,109 @@ async def test_a_status_without_time_is_recorded_once(session_factory) -> None:
     assert view is not None and view.status is Status.PROCESSING and view.status_at is None
 
 
+async def follow(factory: async_sessionmaker[AsyncSession]) -> int:
+    async with factory() as session:
+        view = await DossierRepository(session).find(KEY)
+        assert view is not None
+        assert await DossierRepository(session).subscribe(view.id, "telegram", "42", "vi")
+        await session.commit()
+        return view.id
+
+
+async def statuses(factory: async_sessionmaker[AsyncSession]) -> tuple[Status, list[Status]]:
+    async with factory() as session:
+        view = await DossierRepository(session).find(KEY)
+    assert view is not None
+    return view.status, [event.status for event in view.events]
+
+
+async def test_reimporting_statuses_without_time_adds_and_notifies_nothing(
+    session_factory,
+) -> None:
+    """NULL status times never clash in the history's unique index: a re-import of 2 (time
+    from received_at), 4 and 5 (no time) must not add 4 and 5 again nor push them again."""
+    rows = [record(status=2), record(status=4), record(status=5)]
+    assert await upsert(session_factory, *rows) == IngestResult(1, 0, 0, events_added=3)
+    await follow(session_factory)
+    for _ in range(3):
+        assert await upsert(session_factory, *rows) == IngestResult(0, 0, 1, 0, 0)
+        # one row at a time (rows split over chunks) too
+        for row in rows:
+            assert (await upsert(session_factory, row)).events_added == 0
+    assert await statuses(session_factory) == (
+        Status.SUPPLEMENT_REQUESTED,
+        [Status.ACCEPTED, Status.PROCESSING, Status.SUPPLEMENT_REQUESTED],
+    )
+    assert await outbox(session_factory) == []
+    assert await counts(session_factory) == (1, 3, 0, 0)
+
+    # a re-sent old snapshot with a time does not take the current (timeless) status back
+    assert await upsert(session_factory, record(status=2)) == IngestResult(0, 0, 1, 0, 0)
+    assert (await statuses(session_factory))[0] is Status.SUPPLEMENT_REQUESTED
+    # a timeless row of the current status changes the other fields only
+    fixed = await upsert(session_factory, record(status=5, applicant_name="Nguyễn Văn Ân"))
+    assert fixed == IngestResult(0, 1, 0, 0, 0)
+    # a new status without time is recorded and pushed once
+    stopped = record(status=8)
+    assert await upsert(session_factory, stopped) == IngestResult(0, 1, 0, 1, 1)
+    assert await upsert(session_factory, *rows, stopped) == IngestResult(0, 0, 1, 0, 0)
+    assert await statuses(session_factory) == (
+        Status.STOPPED,
+        [Status.ACCEPTED, Status.PROCESSING, Status.SUPPLEMENT_REQUESTED, Status.STOPPED],
+    )
+    assert len(await outbox(session_factory)) == 1
+
+
+async def test_a_status_of_the_same_time_never_moves_the_dossier_back(session_factory) -> None:
+    """Date-only exports give many statuses the same time: the later row of the progression
+    1 < 2 < 4 < 5/6 < 9 < 3/7/8 < 10 wins, whatever the order they arrive in."""
+    day = "2026-03-19"
+    await upsert(session_factory, record(status=10, status_at=day))
+    await follow(session_factory)
+    resent = await upsert(session_factory, record(status=9, status_at=day))
+    assert resent == IngestResult(0, 0, 1, events_added=1, notified=0)  # history only
+    assert await upsert(session_factory, record(status=9, status_at=day)) == IngestResult(
+        0, 0, 1, 0, 0
+    )
+    assert await statuses(session_factory) == (
+        Status.RETURNED, [Status.PROCESSED, Status.RETURNED]
+    )
+    assert await outbox(session_factory) == []
+
+    other = "000.00.17.H12-260315-0043"
+    both = [
+        record(receipt_code=other, status=4, status_at=day),
+        record(receipt_code=other, status=9, status_at=day),
+        record(receipt_code=other, status=4, status_at=day),  # the first row again
+    ]
+    await upsert(session_factory, *both)
+    forward = await upsert(session_factory, record(receipt_code=other, status=10, status_at=day))
+    assert forward.updated == 1 and forward.events_added == 1
+    # a terminal status is not replaced by a non-terminal one of the same time
+    await upsert(session_factory, record(receipt_code=other, status=8, status_at=day))
+    async with session_factory() as session:
+        view = await DossierRepository(session).find("0000017H122603150043")
+    assert view is not None and view.status is Status.RETURNED
+    third = "000.00.17.H12-260315-0044"
+    await upsert(session_factory, record(receipt_code=third, status=8, status_at=day))
+    await upsert(session_factory, record(receipt_code=third, status=4, status_at=day))
+    await upsert(session_factory, record(receipt_code=third, status=6, status_at=day))
+    async with session_factory() as session:
+        view = await DossierRepository(session).find("0000017H122603150044")
+    assert view is not None and view.status is Status.STOPPED
+    assert {e.status for e in view.events} == {Status.STOPPED, Status.PROCESSING,
+                                               Status.PAYMENT_REQUESTED}
+
+    # 5 and 6 rank alike: the later row wins, but a status already recorded at that time
+    # (a re-sent snapshot) does not come back
+    fourth = "000.00.17.H12-260315-0045"
+    for status in (5, 6, 5):
+        await upsert(session_factory, record(receipt_code=fourth, status=status, status_at=day))
+    async with session_factory() as session:
+        view = await DossierRepository(session).find("0000017H122603150045")
+    assert view is not None and view.status is Status.PAYMENT_REQUESTED
+
+
 async def test_an_agency_cannot_write_another_agencys_dossier(session_factory) -> None:
     await upsert(session_factory, record())
     intruder = record(agency="UBND Quận 3", status=8, status_at="2026-03-16")

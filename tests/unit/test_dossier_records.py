@@ -8,17 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.dossier import DossierChannel, Status
+from knowledge.dossier import DossierChannel, Status, digits_of, last_digits_match, lookup_key
 from knowledge.dossier_records import (
     DossierRecord,
     RecordError,
     RecordFileError,
     agency_key,
+    chat_findable,
     field_for_column,
     parse_record,
     parse_time,
     read_records,
 )
+from knowledge.receipt import find_receipt_code
 
 BASE = {
     "receipt_code": "000.00.17.H12-260315-0042",
@@ -110,14 +112,14 @@ def test_every_problem_of_a_row_is_reported_at_once() -> None:
             "appointment_at": "2026-03-10",
             "finished_at": "not a date",
             "applicant_phone": "0912 ABC 678",
-            "applicant_id_number": "07912345678X",
+            "applicant_id_number": "0791234/5678",
             "applicant_name": "x" * 256,
             "channel": "bồ câu",
         }
     )
     assert found[0] == "receipt_code 'ABC-12' has 5 letters and digits (expected 8 to 64)"
     assert "applicant_phone must be digits only" in found
-    assert "applicant_id_number must be digits only" in found
+    assert "applicant_id_number must be letters and digits only" in found
     assert "applicant_name is longer than 255 characters" in found
     assert any(r.startswith("unknown status") for r in found)
     assert any(r.startswith("unknown channel") for r in found)
@@ -304,3 +306,72 @@ def test_parse_row_is_the_record_in_the_drivers_form() -> None:
     # Statuses and channels are remembered by their text, never wrongly.
     assert parse_row({**item, "dossierStatusName": "4"})[ROW_FIELDS.index("status")] == 4
     assert parse_row({**item, "applyMethodName": ""})[ROW_FIELDS.index("channel")] is None
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("C1234567", "C1234567"),  # a passport
+        ("c 123.456-7", "C1234567"),
+        ("079 123 456 789", "079123456789"),  # CCCD
+        ("B-1234567", "B1234567"),
+        ("07912345678X", "07912345678X"),
+    ],
+)
+def test_id_numbers_may_hold_letters(given: str, stored: str) -> None:
+    record = parse_record({**BASE, "applicant_id_number": given})
+    assert record.applicant_id_number == stored
+    # the chat asks for the last 4 digits
+    assert last_digits_match(record.applicant_id_number, digits_of(stored)[-4:])
+
+
+def test_passport_number_verifies_with_its_last_four_digits() -> None:
+    record = parse_record({**BASE, "cccd": "C1234567"})
+    assert last_digits_match(record.applicant_id_number, "4567")
+    assert not last_digits_match(record.applicant_id_number, "C456")
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("0912345678 / 0987654321", "0912345678"),
+        ("0912345678/0987654321", "0912345678"),
+        ("0912 345 678, 0987 654 321", "0912345678"),
+        ("+84 912 345 678; 0987654321", "0912345678"),
+        ("0912-345-678 - 0987-654-321", "0912345678"),
+        ("(028) 3829 1234", "02838291234"),
+        ("912345678", "912345678"),
+    ],
+)
+def test_the_first_of_several_phones_is_kept(given: str, stored: str) -> None:
+    assert parse_record({**BASE, "phone": given}).applicant_phone == stored
+
+
+@pytest.mark.parametrize(
+    ("given", "digits"),
+    [("12345", 5), ("09123456", 8), ("0912345678 0987654321", 20), ("1234567890123", 13)],
+)
+def test_phones_with_too_few_or_too_many_digits_are_refused(given: str, digits: int) -> None:
+    assert reasons({**BASE, "phone": given}) == [
+        f"applicant_phone has {digits} digits (expected 9 to 12)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "findable"),
+    [
+        ("000.00.17.H12-260315-0042", True),
+        ("000.00.17.H12-260229-0042", False),  # 2026 is not a leap year
+        ("000.00.17.H12-240229-0042", True),
+        ("000.00.17.H12-261345-0042", False),
+        ("38.98.H29-210519-0013", True),
+        ("000.00.17.H12-260315-12", False),  # a 2-digit sequence
+        ("HS-2026-000123", False),
+        ("H12.260315.0042.EXTRA", False),
+    ],
+)
+def test_chat_findable_agrees_with_the_chats_own_reading(code: str, findable: bool) -> None:
+    found = find_receipt_code(code)
+    assert (found is not None and lookup_key(found) == lookup_key(code)) is findable
+    assert chat_findable(code) is findable
+    assert chat_findable(code) is findable  # cached
