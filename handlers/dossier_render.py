@@ -273,6 +273,28 @@ def render_status_push(
     return "\n".join(lines)
 
 
+def render_apology_push(
+    view: DossierView, procedure: Procedure | None, new_date: datetime, reason: str | None
+) -> str:
+    """The message a follower gets when the agency issues an apology letter (form 04) with a
+    new appointment date (HTML)."""
+    lines = [
+        "<b>" + _("🔔 News about your dossier {code}").format(code=quote(view.receipt_code)) + "</b>"
+    ]
+    proc = procedure_line(view, procedure)
+    if proc:
+        lines.append(proc)
+    lines.append("")
+    lines.append(
+        _(
+            "📨 The agency apologises for the delay and has set a new appointment date: {date}."
+        ).format(date="<b>" + _date(new_date) + "</b>")
+    )
+    if reason:
+        lines.append(_("Reason: {reason}").format(reason=quote(shorten(reason, 500))))
+    return "\n".join(lines)
+
+
 def render_rating_prompt(view: DossierView, procedure: Procedure | None) -> str:
     lines = [
         "<b>" + _("⭐ How was the service?") + "</b>",

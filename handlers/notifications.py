@@ -28,6 +28,7 @@ NotificationRenderer = Callable[
 
 DOSSIER_STATUS = "dossier_status"
 DOSSIER_RATING = "dossier_rating"
+DOSSIER_APOLOGY = "dossier_apology"
 
 
 def create_notification_renderers(
@@ -79,4 +80,38 @@ def create_notification_renderers(
             )
             return text, rating_keyboard(view.id)
 
-    return {DOSSIER_STATUS: dossier_status, DOSSIER_RATING: dossier_rating}
+    async def dossier_apology(
+        session: AsyncSession,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        language: str | None,
+    ) -> RenderedText | None:
+        repo = DossierRepository(session)
+        dossier_id = int(payload["dossier_id"])
+        if not await repo.is_subscribed(dossier_id, channel, chat_id):
+            return None
+        view = await repo.find_by_id(dossier_id)
+        if view is None:
+            return None
+        try:
+            new_date = datetime.fromisoformat(str(payload["new_appointment_at"]))
+        except (KeyError, ValueError):
+            return None
+        if new_date.tzinfo is None:
+            new_date = new_date.replace(tzinfo=UTC)
+        reason = payload.get("reason")
+        with i18n.context(), i18n.use_locale(locale(language)):
+            text = dossier_render.render_apology_push(
+                view,
+                procedure_of(index, view.procedure_code),
+                new_date,
+                str(reason) if reason else None,
+            )
+            return text, push_keyboard(view.id)
+
+    return {
+        DOSSIER_STATUS: dossier_status,
+        DOSSIER_RATING: dossier_rating,
+        DOSSIER_APOLOGY: dossier_apology,
+    }

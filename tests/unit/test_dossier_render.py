@@ -184,3 +184,15 @@ def test_rating_labels_are_the_five_domain_levels() -> None:
 def test_view_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         view().status = Status.RETURNED  # type: ignore[misc]
+
+
+def test_apology_push_gives_the_new_date_and_reason(locale: str) -> None:
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale(locale):
+        text = dossier_render.render_apology_push(
+            view(), None, local(2026, 3, 12, 17, 0), "Chờ <ý kiến> của Sở"
+        )
+    assert "000.00.17.H12-260302-0042" in text
+    assert ("12/03/2026" if locale == "vi" else "Mar 12, 2026") in text
+    assert "Chờ &lt;ý kiến&gt; của Sở" in text
+    assert "0912345678" not in text and "Văn An" not in text
