@@ -14,7 +14,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -87,6 +87,7 @@ IN_CHUNK = 10_000
 
 KIND_STATUS = "dossier_status"
 KIND_RATING = "dossier_rating"
+KIND_APOLOGY = "dossier_apology"
 
 
 # --- results and views -------------------------------------------------------------------------
@@ -362,6 +363,15 @@ def _plan(
     return _Plan(key, state, events, apologies)
 
 
+def _utc_iso(value: datetime | str) -> str:
+    """A stored time (an aware datetime, or SQLite's text of a UTC time) as ISO 8601 in UTC,
+    e.g. ``2026-03-25T10:00:00+00:00``."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat()
+
+
 class DossierRepository:
     """Dossiers: bulk upsert from imports and the API, lookup by code, subscriptions."""
 
@@ -414,10 +424,13 @@ class DossierRepository:
         value. A record whose ``status_at`` is older than the stored one, or of the same time
         but earlier in the progression (1 < 2 < 4 < 5 = 6 < 9 < 3 = 7 = 8 < 10), only adds to
         the history; a status already in the history (a None time equal to a None time) adds
-        nothing and notifies nobody (see ``_plan``). Every new status event of a followed dossier enqueues a ``dossier_status``
-        message per subscription (and ``dossier_rating`` when it is RETURNED), de-duplicated
-        by event and subscription. With ``agency``, records touching a stored dossier of
-        another agency raise ``ForeignDossierError`` before anything is written. Never commits.
+        nothing and notifies nobody (see ``_plan``). Every new status event of a followed
+        dossier enqueues a ``dossier_status`` message per subscription (and ``dossier_rating``
+        when it is RETURNED), de-duplicated by event and subscription; every new apology letter
+        (a ``new_appointment_at`` not yet stored for the dossier) a ``dossier_apology`` one,
+        de-duplicated by dossier, new appointment and subscription. With ``agency``, records
+        touching a stored dossier of another agency raise ``ForeignDossierError`` before
+        anything is written. Never commits.
         """
         if not records:
             return IngestResult()
@@ -510,7 +523,8 @@ class DossierRepository:
 
         quiet: list[tuple[Any, ...]] = []  # history rows nobody is told about
         loud: list[dict[str, Any]] = []  # those that notify the dossier's followers
-        apologies: list[dict[str, Any]] = []
+        apologies: list[dict[str, Any]] = []  # of new dossiers: nobody follows them yet
+        loud_apologies: list[dict[str, Any]] = []  # of stored dossiers: may have followers
         for item in order:
             if type(item) is tuple:
                 dossier_id = ids[item[_KEY]]
@@ -541,8 +555,9 @@ class DossierRepository:
                     )
                 else:
                     quiet.append((dossier_id, status, at, note, now))
+            target = apologies if item.dossier_id is None else loud_apologies
             for at, reason in item.apologies.items():
-                apologies.append(
+                target.append(
                     {
                         "dossier_id": dossier_id,
                         "new_appointment_at": at,
@@ -552,8 +567,8 @@ class DossierRepository:
                 )
 
         events_added, notify = await self._add_events(quiet, loud)
-        await self._add_apologies(apologies)
-        notified = await self._notify(notify) if notify else 0
+        new_apologies = await self._add_apologies(apologies, loud_apologies)
+        notified = await self._notify(notify, new_apologies) if notify or new_apologies else 0
         return IngestResult(len(new_rows), len(changed_rows), unchanged, events_added, notified)
 
     async def _insert_dossiers(self, rows: list[tuple[Any, ...]]) -> dict[str, int]:
@@ -619,16 +634,40 @@ class DossierRepository:
                 notify.append((dossier_id, event_id, status))
         return added, notify
 
-    async def _add_apologies(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            statement = self._insert(_RAW_APOLOGIES).on_conflict_do_nothing(
-                index_elements=["dossier_id", "new_appointment_at"]
-            )
-            await self.session.execute(statement, rows)
+    async def _add_apologies(
+        self, quiet: list[dict[str, Any]], loud: list[dict[str, Any]]
+    ) -> list[tuple[int, Any, str | None]]:
+        """Insert the apology letters that are not there yet (``quiet``: of new dossiers;
+        ``loud``: of stored ones, to notify about); returns the ``(dossier_id,
+        new_appointment_at, reason)`` of the loud ones added."""
+        statement = self._insert(_RAW_APOLOGIES).on_conflict_do_nothing(
+            index_elements=["dossier_id", "new_appointment_at"]
+        )
+        if quiet:
+            await self.session.execute(statement, quiet)
+        if not loud:
+            return []
+        result = await self.session.execute(
+            statement.returning(
+                _RAW_APOLOGIES.c.dossier_id,
+                _RAW_APOLOGIES.c.new_appointment_at,
+                _RAW_APOLOGIES.c.reason,
+            ),
+            loud,
+        )
+        return [(dossier_id, at, reason) for dossier_id, at, reason in result.tuples()]
 
-    async def _notify(self, events: list[tuple[int, int, int]]) -> int:
-        """Enqueue the messages for new events of followed dossiers; how many were new."""
-        dossier_ids = sorted({dossier_id for dossier_id, _, _ in events})
+    async def _notify(
+        self,
+        events: list[tuple[int, int, int]],
+        apologies: Sequence[tuple[int, Any, str | None]] = (),
+    ) -> int:
+        """Enqueue the messages for new events and new apology letters of followed dossiers;
+        how many were new."""
+        dossier_ids = sorted(
+            {dossier_id for dossier_id, _, _ in events}
+            | {dossier_id for dossier_id, _, _ in apologies}
+        )
         by_dossier: dict[int, list[tuple[int, str, str, str | None]]] = {}
         for start in range(0, len(dossier_ids), IN_CHUNK):
             result = await self.session.execute(
@@ -667,6 +706,26 @@ class DossierRepository:
                             dedup_key=f"{KIND_RATING}:{dossier_id}:{subscription_id}",
                         )
                     )
+        for dossier_id, at, reason in apologies:
+            followers = by_dossier.get(dossier_id, ())
+            if not followers:
+                continue
+            when = _utc_iso(at)
+            for subscription_id, channel, chat_id, language in followers:
+                messages.append(
+                    OutgoingMessage(
+                        channel=channel,
+                        chat_id=chat_id,
+                        kind=KIND_APOLOGY,
+                        payload={
+                            "dossier_id": dossier_id,
+                            "new_appointment_at": when,
+                            "reason": reason,
+                        },
+                        language=language,
+                        dedup_key=f"{KIND_APOLOGY}:{dossier_id}:{when}:{subscription_id}",
+                    )
+                )
         return await enqueue(self.session, messages) if messages else 0
 
     async def find(self, lookup_key: str) -> DossierView | None:

@@ -249,6 +249,93 @@ async def test_subscribers_are_notified_once_per_new_status_and_asked_to_rate_on
     )
 
 
+
+async def test_followers_are_told_once_about_each_new_apology_letter(session_factory) -> None:
+    """A new ``new_appointment_at`` of a followed dossier (form 04) enqueues a
+    ``dossier_apology`` per subscription in the same transaction; a letter already stored
+    enqueues nothing, and a first import (nobody follows yet) neither."""
+    first = record(new_appointment_at="2026-03-22 17:00", delay_reason="Chờ ý kiến")
+    assert await upsert(session_factory, first) == IngestResult(1, 0, 0, events_added=1)
+    assert await outbox(session_factory) == []
+    async with session_factory() as session:
+        repo = DossierRepository(session)
+        view = await repo.find(KEY)
+        assert view is not None
+        assert await repo.subscribe(view.id, "telegram", "42", "vi")
+        assert await repo.subscribe(view.id, "web", "visitor-1", None)
+        await session.commit()
+        result = await session.execute(
+            select(DossierSubscription.channel, DossierSubscription.id)
+        )
+        subscriptions = dict(result.tuples().all())
+    followers = (("telegram", "42", "vi"), ("web", "visitor-1", None))
+
+    def apologies(when: str, reason: str | None) -> list[tuple[Any, ...]]:
+        return [
+            (
+                "dossier_apology",
+                channel,
+                chat,
+                language,
+                {"dossier_id": view.id, "new_appointment_at": when, "reason": reason},
+                f"dossier_apology:{view.id}:{when}:{subscriptions[channel]}",
+            )
+            for channel, chat, language in followers
+        ]
+
+    delayed = record(new_appointment_at="2026-03-25 17:00", delay_reason="Chờ xác minh")
+    assert await upsert(session_factory, delayed) == IngestResult(0, 1, 0, 0, notified=2)
+    expected = apologies("2026-03-25T10:00:00+00:00", "Chờ xác minh")
+    assert await outbox(session_factory) == expected
+    # the same letter again, or the earlier one re-sent: not new, nothing enqueued
+    assert await upsert(session_factory, delayed) == IngestResult(0, 0, 1, 0, 0)
+    assert (await upsert(session_factory, first)).notified == 0
+    assert (await upsert(session_factory, delayed)).notified == 0
+    assert await outbox(session_factory) == expected
+
+    # a second, later letter (without a reason): one more per follower
+    later = record(new_appointment_at="2026-03-28 17:00")
+    assert (await upsert(session_factory, later)).notified == 2
+    assert (await upsert(session_factory, later)).notified == 0
+    expected += apologies("2026-03-28T10:00:00+00:00", None)
+    assert await outbox(session_factory) == expected
+
+    # a status change and a letter in the same row: both kinds, status first
+    both = record(
+        status=5,
+        status_at="2026-03-27 09:00",
+        new_appointment_at="2026-04-02 17:00",
+        delay_reason="Chờ bổ sung",
+    )
+    assert await upsert(session_factory, both) == IngestResult(0, 1, 0, 1, notified=4)
+    assert await upsert(session_factory, both) == IngestResult(0, 0, 1, 0, 0)
+    added = (await outbox(session_factory))[len(expected) :]
+    assert [(kind, channel) for kind, channel, *_ in added] == [
+        ("dossier_status", "telegram"),
+        ("dossier_status", "web"),
+        ("dossier_apology", "telegram"),
+        ("dossier_apology", "web"),
+    ]
+    assert added[0][4]["status"] == 5
+    assert added[2:] == apologies("2026-04-02T10:00:00+00:00", "Chờ bổ sung")
+
+    # two new letters of one dossier in one chunk: each is told
+    rows = [
+        record(new_appointment_at="2026-04-05 17:00", delay_reason="Một"),
+        record(new_appointment_at="2026-04-08 17:00", delay_reason="Hai"),
+    ]
+    assert (await upsert(session_factory, *rows)).notified == 4
+    assert (await upsert(session_factory, *rows)).notified == 0
+    assert (await outbox(session_factory))[-4:] == [
+        *apologies("2026-04-05T10:00:00+00:00", "Một"),
+        *apologies("2026-04-08T10:00:00+00:00", "Hai"),
+    ]
+    async with session_factory() as session:
+        view = await DossierRepository(session).find(KEY)
+    assert view is not None and len(view.apologies) == 6
+    assert await counts(session_factory) == (1, 2, 6, 12)
+
+
 async def test_several_rows_of_one_dossier_in_one_chunk_apply_in_order(session_factory) -> None:
     rows = [
         record(status=2),
