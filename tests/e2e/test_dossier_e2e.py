@@ -57,8 +57,12 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         await server.stop()
 
 
+# One clock for the whole module: the same row imported twice must be the same row.
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
 def record(**fields: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    now = NOW
     base: dict[str, Any] = {
         "receipt_code": CODE,
         "procedure_code": "1.001193",
@@ -196,6 +200,15 @@ async def test_lookup_follow_push_and_rating(running: Running) -> None:
     )
     assert "Đã đăng ký" in followed.text
 
+    # The agency issues an apology letter with a new date: the follower hears it once.
+    since = fake.mark()
+    new_date = datetime.now(UTC) + timedelta(days=20)
+    apology_row = record(new_appointment_at=new_date.isoformat(), delay_reason="Chờ xác minh")
+    await running.ingest(apology_row)
+    (apology,) = await messages_after(fake, since, 1)
+    assert "hẹn lại ngày trả kết quả" in apology.text and "Chờ xác minh" in apology.text
+    await running.ingest(apology_row)  # the same letter again: nothing more
+
     # The one-door system reports the result returned: one push and one rating request.
     since = fake.mark()
     returned = datetime.now(UTC)
@@ -216,7 +229,7 @@ async def test_lookup_follow_push_and_rating(running: Running) -> None:
                                 returned_at=returned.isoformat()))
     await asyncio.sleep(0.5)
     pushes = [c for c in fake.calls if c.method == "sendMessage" and "cập nhật mới" in c.text]
-    assert len(pushes) == 1
+    assert len(pushes) == 2  # the apology and the status change, each once
 
     thanks = await fake.reply_to(
         fake.callback_update(citizen, fake.message_of(rating), rating.buttons[1]["callback_data"])
