@@ -40,6 +40,7 @@ from storage.repositories import LookupFailureRepository, RatingRepository
 
 from . import dossier_render, keyboards
 from .callbacks import DossierAction, DossierOp, MenuAction, MenuCallback, RateService
+from .formatting import format_date
 from .i18n import channel_of
 from .procedures import answer_query
 from .render import quote
@@ -133,12 +134,18 @@ def locked_text(until: datetime) -> str:
     ).format(time=local.strftime("%H:%M"))
 
 
-def code_locked_text() -> str:
-    return _(
-        "🔒 This dossier code has had too many unsuccessful attempts and is locked for 24 hours "
-        "to protect the applicant. If it is your dossier, please contact the centre where you "
-        "submitted it."
-    )
+def code_locked_text(until: datetime, telegram: bool) -> str:
+    local = until.astimezone(dossier_render.LOCAL_TZ)
+    text = _(
+        "🔒 This dossier code has had too many unsuccessful attempts, so for the applicant's "
+        "safety digits are not accepted for it until {time} on {date}. If it is your dossier, "
+        "the centre where you submitted it can help."
+    ).format(time=local.strftime("%H:%M"), date=format_date(local.date()))
+    if telegram:
+        text += "\n\n" + _(
+            "If you submitted it yourself, you can still tap “Share my phone number” below."
+        )
+    return text
 
 
 def not_your_contact_text() -> str:
@@ -255,11 +262,15 @@ async def _locked_until(session: AsyncSession, channel: str, user_id: str) -> da
     return None
 
 
-async def _code_locked(session: AsyncSession, key: str) -> bool:
+async def _code_locked_until(session: AsyncSession, key: str) -> datetime | None:
+    """Until when digits are refused for this code (too many digit guesses by anyone), or None.
+    A contact share is still accepted: Telegram vouches for the number, it cannot be guessed."""
     failures = await LookupFailureRepository(session).recent_for_code(
         key, now_utc() - CODE_FAILURE_WINDOW
     )
-    return len(failures) >= CODE_MAX_FAILURES
+    if len(failures) >= CODE_MAX_FAILURES:
+        return failures[-CODE_MAX_FAILURES] + CODE_FAILURE_WINDOW
+    return None
 
 
 async def _failures_left(session: AsyncSession, channel: str, user_id: str) -> int:
@@ -318,9 +329,19 @@ async def _ask_factor(
     if locked is not None:
         await message.answer(locked_text(locked))
         return
+    telegram = channel == "telegram"
+    code_locked = await _code_locked_until(session, lookup_key(code))
+    if code_locked is not None:
+        if telegram:  # the contact share still works
+            await state.set_state(DossierLookup.factor)
+            await state.update_data({FSM_CODE: code})
+        await message.answer(
+            code_locked_text(code_locked, telegram),
+            reply_markup=contact_keyboard() if telegram else None,
+        )
+        return
     await state.set_state(DossierLookup.factor)
     await state.update_data({FSM_CODE: code})
-    telegram = channel == "telegram"
     await message.answer(
         ask_factor_text(code, telegram), reply_markup=contact_keyboard() if telegram else None
     )
@@ -350,10 +371,14 @@ async def _verify(
         await message.answer(locked_text(locked), reply_markup=remove)
         return
     key = lookup_key(code)
-    if await _code_locked(session, key):
-        await state.set_state(None)
-        await message.answer(code_locked_text(), reply_markup=remove)
-        return
+    telegram = channel == "telegram"
+    if digits is not None:
+        code_locked = await _code_locked_until(session, key)
+        if code_locked is not None:
+            if not telegram:
+                await state.set_state(None)
+            await message.answer(code_locked_text(code_locked, telegram))
+            return
     repo = DossierRepository(session)
     # One indexed query, whether the code exists or not: the answer time tells nothing.
     credentials = await repo.credentials(key)
@@ -369,7 +394,10 @@ async def _verify(
     )
     view = await repo.find_by_id(credentials.id) if ok and credentials is not None else None
     if view is None:
-        await LookupFailureRepository(session).record(channel, user_id, key)
+        # Only digit guesses count against the code itself: a contact share cannot be guessed.
+        await LookupFailureRepository(session).record(
+            channel, user_id, key if digits is not None else None
+        )
         await session.commit()
         logger.warning(
             "Dossier lookup failed: channel=%s user=%s code=%s",
@@ -381,9 +409,10 @@ async def _verify(
         if locked is not None:
             await state.set_state(None)
             await message.answer(locked_text(locked), reply_markup=remove)
-        elif await _code_locked(session, key):
-            await state.set_state(None)
-            await message.answer(code_locked_text(), reply_markup=remove)
+        elif digits is not None and (code_locked := await _code_locked_until(session, key)):
+            if not telegram:
+                await state.set_state(None)
+            await message.answer(code_locked_text(code_locked, telegram))
         else:
             left = await _failures_left(session, channel, user_id)
             await message.answer(mismatch_text(left))

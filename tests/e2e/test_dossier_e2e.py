@@ -332,23 +332,36 @@ async def test_codes_in_a_group_are_not_looked_up_there(running: Running) -> Non
 
 
 async def test_a_code_is_locked_for_everyone_after_ten_failures(running: Running) -> None:
-    """New accounts do not buy new guesses: the code itself locks after 10 failures."""
+    """New accounts do not buy new guesses: digits are refused for the code itself after 10
+    failures, whoever made them; the owner can still prove it with a contact share."""
     fake = running.fake
     for n in range(5):
         prober = FakeUser(id=6000 + n, first_name="P")
         await say(fake, prober, CODE)
         replies = [await say(fake, prober, digits) for digits in ("1111", "2222")]
     assert "không khớp" in replies[0].text
-    assert "tạm khóa tra cứu 24 giờ" in replies[-1].text
+    assert "tạm không nhận 4 số cuối" in replies[-1].text
 
     owner = FakeUser(id=6100, first_name="An")
-    await say(fake, owner, CODE)
-    refused = await say(fake, owner, "5678")  # the right digits
-    assert "tạm khóa tra cứu 24 giờ" in refused.text
+    locked = await say(fake, owner, CODE)
+    assert "tạm không nhận 4 số cuối" in locked.text and "Chia sẻ số điện thoại" in locked.text
+    assert locked.params["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    refused = await say(fake, owner, "5678")  # the right digits: still refused for this code
+    assert "tạm không nhận 4 số cuối" in refused.text
     assert "Trạng thái" not in refused.text
+
+    own = fake.make_message(
+        owner,
+        contact={"phone_number": "+84" + PHONE[1:], "first_name": "An", "user_id": owner.id},
+    )
+    since = fake.mark()
+    fake.push({"message": own})
+    _verified, card = await messages_after(fake, since, 2)
+    assert "Trạng thái: Đang xử lý" in card.text
+
     # Other dossiers' codes are not affected.
     other = await say(fake, owner, "000.00.17.H12-260302-0043")
-    assert "4 số cuối" in other.text
+    assert "4 số cuối" in other.text and "tạm không nhận" not in other.text
 
 
 async def test_verification_expires_for_buttons(
