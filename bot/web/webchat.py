@@ -22,6 +22,7 @@ sending, say, documents fails loudly in the web e2e tests instead of silently sh
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -77,7 +78,9 @@ MAX_TEXT_CHARS = 4096  # Telegram's limit for one message
 MAX_CALLBACK_DATA_BYTES = 64  # Telegram's limit for callback_data
 MAX_CLIENT_ID_CHARS = 64
 
-_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")  # secrets.token_urlsafe(16): 128 random bits
+# secrets.token_urlsafe(16) (128 random bits), then "." and 16 characters of an HMAC of it that
+# only this deployment can make; bare 22-character tokens from older releases are still read.
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22}(?:\.[A-Za-z0-9_-]{16})?$")
 _CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 _MAX_CHAT_ID = 2**53 - 1  # positive int64 that JavaScript could also hold exactly
@@ -348,17 +351,33 @@ class WebChatHub:
     def __len__(self) -> int:
         return len(self._by_token)
 
-    @staticmethod
-    def new_token() -> str:
-        return secrets.token_urlsafe(16)
+    def new_token(self) -> str:
+        """A fresh cookie value, signed so that this deployment recognises it after a restart."""
+        random_part = secrets.token_urlsafe(16)
+        return random_part + "." + self._signature(random_part)
+
+    def _signature(self, random_part: str) -> str:
+        digest = hmac.new(self._secret, b"token:" + random_part.encode("ascii"), hashlib.sha256)
+        return base64.urlsafe_b64encode(digest.digest()[:12]).decode("ascii")
 
     @staticmethod
     def is_valid_token(token: str | None) -> bool:
         return token is not None and _TOKEN_RE.fullmatch(token) is not None
 
     def knows(self, token: str | None) -> bool:
-        """True when `token` is the cookie of a visitor this hub currently holds."""
-        return token is not None and token in self._by_token
+        """True when `token` is a cookie this deployment issued: a visitor held now, or one
+        signed with the secret (a visitor coming back after a restart). A well-formed token
+        nobody issued is not known, so minting cookies does not mint identities for free."""
+        if token is None:
+            return False
+        if token in self._by_token:
+            return True
+        random_part, dot, signature = token.partition(".")
+        return (
+            bool(dot)
+            and self.is_valid_token(token)
+            and hmac.compare_digest(signature, self._signature(random_part))
+        )
 
     def chat_id_for(self, token: str) -> int:
         digest = hmac.new(self._secret, token.encode("ascii"), hashlib.sha256).digest()

@@ -506,3 +506,20 @@ async def test_page_language_becomes_the_users_language_code(client: TestClient,
     assert seen[-1].from_user.language_code == "en"  # kept for the visitor
     bad = await post(client, "/api/chat/messages", {"text": "x", "lang": "fr"})
     assert bad.status == 400 and (await bad.json())["error"] == "invalid_lang"
+
+
+def test_hub_knows_its_own_signed_cookies_after_a_restart_but_not_minted_ones() -> None:
+    before = WebChatHub(secret=b"deployment secret")
+    visitor, new_cookie = before.visitor(None)
+    assert new_cookie and before.knows(visitor.token)
+    after_restart = WebChatHub(secret=b"deployment secret")  # empty, same secret
+    assert after_restart.knows(visitor.token)
+    assert after_restart.visitor(visitor.token)[0].chat_id == visitor.chat_id
+    assert not WebChatHub(secret=b"another deployment").knows(visitor.token)
+    random_part, _, signature = visitor.token.partition(".")
+    assert not after_restart.knows(random_part)  # a bare (or minted) token
+    assert not after_restart.knows(random_part + "." + "A" * len(signature))  # forged signature
+    assert not after_restart.knows(None)
+    # Bare tokens of older releases are still accepted as cookies (they just count as new).
+    legacy = "B" * 22
+    assert after_restart.is_valid_token(legacy) and not after_restart.knows(legacy)
