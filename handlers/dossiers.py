@@ -610,14 +610,18 @@ def create_router() -> Router:
         channel = channel_of(bot)
         chat_id = _chat_id(callback)
         repo = DossierRepository(session)
-        if not await _entitled(state, repo, callback_data.id, channel, chat_id):
+        ratings = RatingRepository(session)
+        if not (
+            await _entitled(state, repo, callback_data.id, channel, chat_id)
+            or await ratings.was_asked(callback_data.id, channel, chat_id)
+        ):
             await callback.answer(not_entitled_text(), show_alert=True)
             return
         view = await repo.find_by_id(callback_data.id)
         if view is None or view.status != 10:
             await callback.answer(not_entitled_text(), show_alert=True)
             return
-        await RatingRepository(session).rate(
+        await ratings.rate(
             dossier_id=view.id,
             agency=view.agency,
             procedure_code=view.procedure_code,

@@ -23,6 +23,7 @@ from storage.models import (
     FsmRecord,
     ImportedProcedure,
     LookupFailure,
+    OutboxMessage,
     ServiceRating,
     utcnow,
 )
@@ -263,6 +264,22 @@ class RatingRepository:
         )
         await self.session.flush()
         return True
+
+    async def was_asked(self, dossier_id: int, channel: str, chat_id: str) -> bool:
+        """True when the outbox sent this chat the rating request of this dossier (so a citizen
+        who stopped following it after the result came can still answer)."""
+        found = await self.session.scalar(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.kind == "dossier_rating",
+                OutboxMessage.channel == channel,
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.state == "sent",
+                OutboxMessage.dedup_key.like(f"dossier_rating:{int(dossier_id)}:%"),
+            )
+            .limit(1)
+        )
+        return found is not None
 
     async def summary(self, agency: str) -> dict[int, int]:
         """How many ratings of each level (1..5) the agency received."""

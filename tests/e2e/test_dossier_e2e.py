@@ -169,7 +169,9 @@ def captured_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCa
         yield caplog
 
 
-async def test_lookup_follow_push_and_rating(running: Running) -> None:
+async def test_lookup_follow_push_and_rating(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = running.fake
     citizen = FakeUser(id=5001, first_name="An")
 
@@ -231,6 +233,15 @@ async def test_lookup_follow_push_and_rating(running: Running) -> None:
     pushes = [c for c in fake.calls if c.method == "sendMessage" and "cập nhật mới" in c.text]
     assert len(pushes) == 2  # the apology and the status change, each once
 
+    # Stopping to follow after the result, with the lookup long expired, still lets the
+    # citizen answer the rating request that was sent to them.
+    stopped = await fake.reply_to(
+        fake.callback_update(citizen, fake.message_of(push), button(push, "Ngừng theo dõi")["callback_data"])
+    )
+    assert "ngừng theo dõi" in stopped.text
+    import handlers.dossiers as dossiers
+
+    monkeypatch.setattr(dossiers, "VERIFIED_FOR", timedelta(0))
     thanks = await fake.reply_to(
         fake.callback_update(citizen, fake.message_of(rating), rating.buttons[1]["callback_data"])
     )
