@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.dossier import DossierChannel, Status
+from knowledge.dossier import FINAL_STATUSES, DossierChannel, Status
 from knowledge.dossier_records import (
     ROW_FIELDS,
     DossierRecord,
@@ -279,15 +279,15 @@ class _Plan:
     dossier_id: int | None = None
 
 
-# Where a status stands in a dossier's natural progression, for two statuses of one and the same
-# time: 1 < 2 < 4 < 5 = 6 < 9 < 3 = 7 = 8 < 10. The terminal statuses (3, 7, 8, 10) rank above
-# every other, so a non-terminal status never replaces one of them at the same time.
-_PROGRESSION: dict[int, int] = {1: 1, 2: 2, 4: 3, 5: 4, 6: 4, 9: 5, 3: 6, 7: 6, 8: 6, 10: 7}
+# Statuses that end a dossier (3 Không được tiếp nhận, 7 withdrawn, 8 stopped, 10 returned): a
+# non-final status of the same time never replaces one of them.
+_FINAL: frozenset[int] = frozenset(int(status) for status in FINAL_STATUSES)
 
 
-def _goes_back(current: int, status: int) -> bool:
-    """Whether ``status`` of the same time as the ``current`` one is a step back."""
-    return _PROGRESSION.get(status, 0) < _PROGRESSION.get(current, 0)
+def _stays(current: int, status: int) -> bool:
+    """Whether a new ``status`` of the same time as the ``current`` one only adds history: a
+    final status is never replaced by a non-final one (so 9 never replaces 10)."""
+    return current in _FINAL and status not in _FINAL
 
 
 def _plan(
@@ -306,9 +306,11 @@ def _plan(
     - a ``(status, at)`` already in the history or earlier in the chunk -- a None time equal to
       a None time -- is a re-sent snapshot: it adds nothing, notifies nobody, changes nothing;
     - older than the current status time: history only, nobody is notified;
-    - the same time as the current status but another status: it becomes current only when it
-      does not go back in the progression 1 < 2 < 4 < 5 = 6 < 9 < 3 = 7 = 8 < 10 (a terminal
-      status is never replaced by a non-terminal one of the same time); else history only;
+    - the same time as the current status but another status not in the history (date-only
+      exports: "supplement requested" 5, then processing 4 again on the same day): it becomes
+      current and is pushed, like a newer status -- except that a final status (3, 7, 8, 10)
+      is never replaced by a non-final one of the same time (so 9 never replaces 10): then
+      history only, nobody is notified. No other ranking: rows of one code apply in order;
     - otherwise a new status: recorded, made current, and pushed to the followers of a stored
       dossier (``notify``).
 
@@ -347,7 +349,7 @@ def _plan(
             continue  # a re-sent snapshot
         else:
             history_only = at is not None and current_at is not None and (
-                at < current_at or (at == current_at and _goes_back(current, status))
+                at < current_at or (at == current_at and _stays(current, status))
             )
             # Only a status that becomes current on a dossier someone may follow is pushed.
             events[(status, at)] = (note, stored is not None and not history_only)
@@ -421,13 +423,15 @@ class DossierRepository:
         """Insert new dossiers, update changed ones, add history, apologies and notifications.
 
         Records of the same code are applied in order. A blank field never erases a stored
-        value. A record whose ``status_at`` is older than the stored one, or of the same time
-        but earlier in the progression (1 < 2 < 4 < 5 = 6 < 9 < 3 = 7 = 8 < 10), only adds to
-        the history; a status already in the history (a None time equal to a None time) adds
-        nothing and notifies nobody (see ``_plan``). Every new status event of a followed
-        dossier enqueues a ``dossier_status`` message per subscription (and ``dossier_rating``
-        when it is RETURNED), de-duplicated by event and subscription; every new apology letter
-        (a ``new_appointment_at`` not yet stored for the dossier) a ``dossier_apology`` one,
+        value. A record whose ``status_at`` is older than the stored one only adds to the
+        history. One of the same time but another status becomes current (date-only exports:
+        5, then 4 again on one day), except that a final status (3, 7, 8, 10) is never replaced
+        by a non-final one of the same time (history only); there is no other ranking. A
+        status already in the history (a None time equal to a None time) adds nothing and
+        notifies nobody (see ``_plan``). Every new status event of a followed dossier enqueues
+        a ``dossier_status`` message per subscription (and ``dossier_rating`` when it is
+        RETURNED), de-duplicated by event and subscription; every new apology letter (a
+        ``new_appointment_at`` not yet stored for the dossier) a ``dossier_apology`` one,
         de-duplicated by dossier, new appointment and subscription. With ``agency``, records
         touching a stored dossier of another agency raise ``ForeignDossierError`` before
         anything is written. Never commits.
@@ -752,23 +756,22 @@ class DossierRepository:
             return None
         values = row._asdict()
         history = await self.session.execute(_FIND_HISTORY, {"dossier_id": values["id"]})
-        events: list[tuple[datetime, int, int, DossierEventView]] = []
+        events: list[tuple[datetime, int, DossierEventView]] = []
         apologies: list[tuple[datetime, int, DossierApologyView]] = []
         for kind, status, at, text, item_id, recorded_at in history.tuples():
             if kind == 0:
                 view = DossierEventView(Status(status), at, text)
-                # Statuses of the same time (date-only exports) in progression order.
-                rank = _PROGRESSION.get(status, 0) if at is not None else 0
-                events.append((at or recorded_at, rank, item_id, view))
+                # Statuses of the same time (date-only exports) in the order they were stored.
+                events.append((at or recorded_at, item_id, view))
             else:
                 apologies.append((at, item_id, DossierApologyView(at, text)))
-        events.sort(key=lambda item: (item[0], item[1], item[2]))
+        events.sort(key=lambda item: (item[0], item[1]))
         apologies.sort(key=lambda item: (item[0], item[1]))
         channel = values["channel"]
         values.update(
             status=Status(values["status"]),
             channel=DossierChannel(channel) if channel is not None else None,
-            events=tuple(item[3] for item in events),
+            events=tuple(item[2] for item in events),
             apologies=tuple(item[2] for item in apologies),
         )
         return DossierView(**values)

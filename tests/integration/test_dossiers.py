@@ -364,12 +364,7 @@ async def test_a_status_without_time_is_recorded_once(session_factory) -> None:
 
 
 async def follow(factory: async_sessionmaker[AsyncSession]) -> int:
-    async with factory() as session:
-        view = await DossierRepository(session).find(KEY)
-        assert view is not None
-        assert await DossierRepository(session).subscribe(view.id, "telegram", "42", "vi")
-        await session.commit()
-        return view.id
+    return await follow_code(factory, CODE)
 
 
 async def statuses(factory: async_sessionmaker[AsyncSession]) -> tuple[Status, list[Status]]:
@@ -416,54 +411,132 @@ async def test_reimporting_statuses_without_time_adds_and_notifies_nothing(
     assert len(await outbox(session_factory)) == 1
 
 
-async def test_a_status_of_the_same_time_never_moves_the_dossier_back(session_factory) -> None:
-    """Date-only exports give many statuses the same time: the later row of the progression
-    1 < 2 < 4 < 5/6 < 9 < 3/7/8 < 10 wins, whatever the order they arrive in."""
-    day = "2026-03-19"
-    await upsert(session_factory, record(status=10, status_at=day))
-    await follow(session_factory)
-    resent = await upsert(session_factory, record(status=9, status_at=day))
-    assert resent == IngestResult(0, 0, 1, events_added=1, notified=0)  # history only
-    assert await upsert(session_factory, record(status=9, status_at=day)) == IngestResult(
-        0, 0, 1, 0, 0
+def lookup(code: str) -> str:
+    return "".join(ch for ch in code if ch.isalnum())
+
+
+async def follow_code(factory: async_sessionmaker[AsyncSession], code: str) -> int:
+    async with factory() as session:
+        view = await DossierRepository(session).find(lookup(code))
+        assert view is not None
+        assert await DossierRepository(session).subscribe(view.id, "telegram", "42", "vi")
+        await session.commit()
+        return view.id
+
+
+async def status_of(factory: async_sessionmaker[AsyncSession], code: str) -> tuple[Any, ...]:
+    async with factory() as session:
+        view = await DossierRepository(session).find(lookup(code))
+    assert view is not None
+    return view.status, [event.status for event in view.events]
+
+
+async def pushed(factory: async_sessionmaker[AsyncSession], dossier_id: int) -> list[int]:
+    return [
+        payload["status"]
+        for kind, _, _, _, payload, _ in await outbox(factory)
+        if kind == "dossier_status" and payload["dossier_id"] == dossier_id
+    ]
+
+
+async def test_a_new_status_of_the_same_day_becomes_current_and_is_pushed(
+    session_factory,
+) -> None:
+    """Date-only exports (dd/mm/yyyy) give the statuses of one day the same time: "supplement
+    requested" (5) then processing again (4) on that day is the normal cycle, not a step back."""
+    steps = [(4, "16/03/2026"), (5, "17/03/2026"), (4, "17/03/2026")]
+    cycle = [record(status=status, status_at=day) for status, day in steps]
+    assert await upsert(session_factory, cycle[0]) == IngestResult(1, 0, 0, 1, 0)
+    dossier_id = await follow(session_factory)
+    assert await upsert(session_factory, cycle[1]) == IngestResult(0, 1, 0, 1, 1)
+    assert await upsert(session_factory, cycle[2]) == IngestResult(0, 1, 0, 1, 1)
+    expected = (Status.PROCESSING, [Status.PROCESSING, Status.SUPPLEMENT_REQUESTED,
+                                    Status.PROCESSING])
+    assert await statuses(session_factory) == expected  # same day: in the order stored
+    assert await pushed(session_factory, dossier_id) == [5, 4]  # one push per new status
+
+    # re-importing the whole file, or any row of it, changes nothing and pushes nothing
+    for _ in range(2):
+        assert await upsert(session_factory, *cycle) == IngestResult(0, 0, 1, 0, 0)
+        for row in cycle:
+            assert await upsert(session_factory, row) == IngestResult(0, 0, 1, 0, 0)
+    assert await statuses(session_factory) == expected
+    assert await pushed(session_factory, dossier_id) == [5, 4]
+    assert await counts(session_factory) == (1, 3, 0, 2)
+
+    # the whole cycle in one chunk: a new dossier ends at 4; a followed one hears of each
+    other = "000.00.17.H12-260315-0043"
+    rows = [record(receipt_code=other, status=status, status_at=day) for status, day in steps]
+    assert await upsert(session_factory, *rows) == IngestResult(1, 0, 0, 3, 0)
+    assert await status_of(session_factory, other) == expected
+    third = "000.00.17.H12-260315-0044"
+    await upsert(session_factory, record(receipt_code=third, status=4, status_at="16/03/2026"))
+    third_id = await follow_code(session_factory, third)
+    rows = [record(receipt_code=third, status=status, status_at=day) for status, day in steps]
+    assert await upsert(session_factory, *rows) == IngestResult(0, 1, 0, 2, 2)
+    assert await status_of(session_factory, third) == expected
+    assert await pushed(session_factory, third_id) == [5, 4]
+    assert await upsert(session_factory, *rows) == IngestResult(0, 0, 1, 0, 0)
+
+
+async def test_processing_after_payment_on_the_same_day_becomes_current(session_factory) -> None:
+    day = "18/03/2026"
+    assert (await upsert(session_factory, record(status=6, status_at=day))).inserted == 1
+    dossier_id = await follow(session_factory)
+    assert await upsert(session_factory, record(status=4, status_at=day)) == IngestResult(
+        0, 1, 0, 1, 1
     )
     assert await statuses(session_factory) == (
-        Status.RETURNED, [Status.PROCESSED, Status.RETURNED]
+        Status.PROCESSING, [Status.PAYMENT_REQUESTED, Status.PROCESSING]
     )
+    assert await pushed(session_factory, dossier_id) == [4]
+    rows = [record(status=6, status_at=day), record(status=4, status_at=day)]
+    assert await upsert(session_factory, *rows) == IngestResult(0, 0, 1, 0, 0)
+    assert (await statuses(session_factory))[0] is Status.PROCESSING
+    assert await pushed(session_factory, dossier_id) == [4]
+
+
+async def test_a_final_status_is_not_replaced_by_a_non_final_one_of_the_same_time(
+    session_factory,
+) -> None:
+    day = "19/03/2026"
+    await upsert(session_factory, record(status=10, status_at=day))
+    dossier_id = await follow(session_factory)
+    resent = record(status=9, status_at=day)
+    assert await upsert(session_factory, resent) == IngestResult(0, 0, 1, 1, 0)  # history only
+    assert await upsert(session_factory, resent) == IngestResult(0, 0, 1, 0, 0)
+    assert await statuses(session_factory) == (
+        Status.RETURNED, [Status.RETURNED, Status.PROCESSED]  # same time: in the order stored
+    )
+    assert await pushed(session_factory, dossier_id) == []
     assert await outbox(session_factory) == []
 
-    other = "000.00.17.H12-260315-0043"
-    both = [
-        record(receipt_code=other, status=4, status_at=day),
-        record(receipt_code=other, status=9, status_at=day),
-        record(receipt_code=other, status=4, status_at=day),  # the first row again
-    ]
-    await upsert(session_factory, *both)
-    forward = await upsert(session_factory, record(receipt_code=other, status=10, status_at=day))
-    assert forward.updated == 1 and forward.events_added == 1
-    # a terminal status is not replaced by a non-terminal one of the same time
-    await upsert(session_factory, record(receipt_code=other, status=8, status_at=day))
-    async with session_factory() as session:
-        view = await DossierRepository(session).find("0000017H122603150043")
-    assert view is not None and view.status is Status.RETURNED
-    third = "000.00.17.H12-260315-0044"
-    await upsert(session_factory, record(receipt_code=third, status=8, status_at=day))
-    await upsert(session_factory, record(receipt_code=third, status=4, status_at=day))
-    await upsert(session_factory, record(receipt_code=third, status=6, status_at=day))
-    async with session_factory() as session:
-        view = await DossierRepository(session).find("0000017H122603150044")
-    assert view is not None and view.status is Status.STOPPED
-    assert {e.status for e in view.events} == {Status.STOPPED, Status.PROCESSING,
-                                               Status.PAYMENT_REQUESTED}
+    for number, final in enumerate((3, 7, 8), start=43):
+        code = f"000.00.17.H12-260315-00{number}"
+        await upsert(session_factory, record(receipt_code=code, status=final, status_at=day))
+        final_id = await follow_code(session_factory, code)
+        later = record(receipt_code=code, status=4, status_at=day)
+        assert await upsert(session_factory, later) == IngestResult(0, 0, 1, 1, 0)
+        assert await upsert(session_factory, later) == IngestResult(0, 0, 1, 0, 0)
+        assert await status_of(session_factory, code) == (
+            Status(final), [Status(final), Status.PROCESSING]
+        )
+        assert await pushed(session_factory, final_id) == []
+        # in one chunk too, on a new dossier
+        fresh = f"000.00.17.H12-260315-00{number + 10}"
+        rows = [
+            record(receipt_code=fresh, status=final, status_at=day),
+            record(receipt_code=fresh, status=4, status_at=day),
+        ]
+        assert await upsert(session_factory, *rows) == IngestResult(1, 0, 0, 2, 0)
+        assert (await status_of(session_factory, fresh))[0] is Status(final)
+    assert await outbox(session_factory) == []
 
-    # 5 and 6 rank alike: the later row wins, but a status already recorded at that time
-    # (a re-sent snapshot) does not come back
-    fourth = "000.00.17.H12-260315-0045"
-    for status in (5, 6, 5):
-        await upsert(session_factory, record(receipt_code=fourth, status=status, status_at=day))
-    async with session_factory() as session:
-        view = await DossierRepository(session).find("0000017H122603150045")
-    assert view is not None and view.status is Status.PAYMENT_REQUESTED
+    # no ranking beyond that guard: a final status of the same time, later in the file, wins
+    code = "000.00.17.H12-260315-0060"
+    await upsert(session_factory, record(receipt_code=code, status=10, status_at=day))
+    await upsert(session_factory, record(receipt_code=code, status=8, status_at=day))
+    assert (await status_of(session_factory, code))[0] is Status.STOPPED
 
 
 async def test_an_agency_cannot_write_another_agencys_dossier(session_factory) -> None:
