@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -272,4 +273,16 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_outbox_due", "state", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "available_at"),
+        # A chat's rows still in flight, by id: does an earlier one hold this row back? (the
+        # NOT EXISTS probe of storage/outbox.py); partial, so rows done with cost nothing.
+        Index(
+            "ix_outbox_chat_inflight",
+            "channel",
+            "chat_id",
+            "id",
+            sqlite_where=text("state IN ('pending', 'sending')"),
+            postgresql_where=text("state IN ('pending', 'sending')"),
+        ),
+    )

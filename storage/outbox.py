@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Subquery
+from sqlalchemy.orm import aliased
 
 from storage.models import OutboxMessage, utcnow
 
@@ -135,30 +135,37 @@ def _clip(error: str | None) -> str | None:
     return None if error is None else error[:MAX_ERROR_CHARS]
 
 
-def _chat_heads(channels: Collection[str] | None) -> Subquery:
-    """Each chat's oldest row still in flight (pending or sending), by id: the only row of the
-    chat that may be claimed, and only when it is pending and due. Rows failed, sent or
-    uncertain are done with and block nothing."""
-    conditions = [OutboxMessage.state.in_((PENDING, SENDING))]
+# Only the states in this tuple hold a chat's later rows back; the partial index
+# ix_outbox_chat_inflight (storage/models.py) is defined over exactly these states.
+IN_FLIGHT = (PENDING, SENDING)
+
+
+def _due_heads(channels: Collection[str] | None) -> Select[Any]:
+    """Pending rows that head their chat: no earlier row (smaller id) of the same (channel,
+    chat_id) is still in flight (pending or sending). Rows failed, sent or uncertain are done
+    with and block nothing, so each chat has at most one head.
+
+    Written as a scan of the pending rows (index ix_outbox_due, in ``available_at`` order, so a
+    LIMIT stops it early) with a correlated NOT EXISTS probing ix_outbox_chat_inflight, rather
+    than ranking every in-flight row: rows not yet due (web pushes deferred for days, rows in
+    backoff) cost nothing. The states are rendered inline (not bound) so that SQLite and
+    PostgreSQL (even with a generic prepared plan) can prove the partial index applies."""
+    earlier = aliased(OutboxMessage, name="earlier")
+    in_flight = [literal_column(f"'{state}'") for state in IN_FLIGHT]
+    blocked = (
+        select(earlier.id)
+        .where(
+            earlier.channel == OutboxMessage.channel,
+            earlier.chat_id == OutboxMessage.chat_id,
+            earlier.id < OutboxMessage.id,
+            earlier.state.in_(in_flight),
+        )
+        .exists()
+    )
+    conditions = [OutboxMessage.state == PENDING, ~blocked]
     if channels is not None:
         conditions.append(OutboxMessage.channel.in_(sorted(channels)))
-    return (
-        select(
-            OutboxMessage.id.label("id"),
-            OutboxMessage.channel.label("channel"),
-            OutboxMessage.chat_id.label("chat_id"),
-            OutboxMessage.state.label("state"),
-            OutboxMessage.available_at.label("available_at"),
-            func.row_number()
-            .over(
-                partition_by=(OutboxMessage.channel, OutboxMessage.chat_id),
-                order_by=OutboxMessage.id,
-            )
-            .label("rank"),
-        )
-        .where(*conditions)
-        .subquery()
-    )
+    return select(OutboxMessage.available_at).where(*conditions)
 
 
 async def claim_due(
@@ -192,12 +199,12 @@ async def claim_due(
     if channels is not None and not channels:
         return []
     excluded = set(exclude_chats)
-    heads = _chat_heads(channels)
     # Each excluded chat hides at most one head row, so this many always suffices.
     candidates = await session.execute(
-        select(heads.c.id, heads.c.channel, heads.c.chat_id)
-        .where(heads.c.rank == 1, heads.c.state == PENDING, heads.c.available_at <= now)
-        .order_by(heads.c.available_at, heads.c.id)
+        _due_heads(channels)
+        .with_only_columns(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.chat_id)
+        .where(OutboxMessage.available_at <= now)
+        .order_by(OutboxMessage.available_at, OutboxMessage.id)
         .limit(limit + len(excluded))
     )
     ids = [row.id for row in candidates if (row.channel, row.chat_id) not in excluded][:limit]
@@ -343,12 +350,11 @@ async def next_due_at(
     behind an earlier row of their chat are not counted: they wait for that row."""
     if channels is not None and not channels:
         return None
-    heads = _chat_heads(channels)
-    statement = select(func.min(heads.c.available_at)).where(
-        heads.c.rank == 1, heads.c.state == PENDING
-    )
+    # ORDER BY ... LIMIT 1 rather than min(): it walks ix_outbox_due from the earliest row and
+    # stops at the first head, instead of testing every pending row.
+    statement = _due_heads(channels).order_by(OutboxMessage.available_at).limit(1)
     value = (await session.execute(statement)).scalar_one_or_none()
-    if value is not None and value.tzinfo is None:  # min() loses the column type on SQLite
+    if value is not None and value.tzinfo is None:  # naive on SQLite: stored as UTC
         value = value.replace(tzinfo=UTC)
     return value
 

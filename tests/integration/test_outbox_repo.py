@@ -345,3 +345,45 @@ async def test_an_earlier_row_of_another_channel_does_not_block(
     async with factory() as session:
         claimed = await claim_due(session, limit=10, now=at(0), lease_seconds=LEASE)
     assert [r.payload["text"] for r in claimed] == ["web now"]
+
+
+async def test_heads_are_found_among_many_deferred_rows_of_other_chats(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Claiming scans the due rows in ``available_at`` order and keeps each chat's head: rows
+    not yet due (web pushes deferred for days, other chats in backoff) neither block nor get
+    claimed, and a due row behind its chat's deferred head is skipped, not claimed."""
+    backoff = at(120)
+    await add(factory, message("blocked", "head", available_at=backoff))
+    deferred = []
+    for i in range(150):
+        deferred.append(message(f"w{i}", "push", channel="web", available_at=at(3600 + i * 3600)))
+        deferred.append(message(f"o{i}", "retry", available_at=at(600 + i)))
+        deferred.append(message(f"o{i}", "after retry", available_at=at(-5)))
+    await add(factory, *deferred)
+    await add(
+        factory,
+        message("blocked", "behind", available_at=at(-60)),  # the earliest due row
+        message("a", "a1", available_at=at(-30)),
+        message("a", "a2", available_at=at(-50)),  # due earlier, but enqueued after a1
+        message("b", "b1", channel="web", available_at=at(-20)),
+        message("c", "c1", available_at=at(-10)),
+    )
+    async with factory() as session:
+        first = await claim_due(session, limit=2, now=at(0), lease_seconds=LEASE)
+        assert [r.payload["text"] for r in first] == ["a1", "b1"]
+        rest = await claim_due(session, limit=10, now=at(0), lease_seconds=LEASE)
+        assert [r.payload["text"] for r in rest] == ["c1"]
+        # Only deferred heads remain claimable; "behind" and "a2" wait behind their chat.
+        due = await next_due_at(session)
+        assert due is not None and abs((due - backoff).total_seconds()) < 0.01
+        web_due = await next_due_at(session, channels={"web"})
+        assert web_due is not None and web_due > at(3500)
+        assert await mark_sent(session, first[0].id)
+        await session.commit()
+    async with factory() as session:
+        again = await claim_due(session, limit=10, now=at(1), lease_seconds=LEASE)
+        assert [r.payload["text"] for r in again] == ["a2"]
+        head = await claim_due(session, limit=10, now=at(121), lease_seconds=LEASE)
+    assert [(r.chat_id, r.payload["text"]) for r in head] == [("blocked", "head")]
+    assert sum(r.state == SENDING for r in await rows(factory)) == 4

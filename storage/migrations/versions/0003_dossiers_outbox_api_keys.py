@@ -98,6 +98,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_due", ["state", "available_at"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_chat_inflight",
+            ["channel", "chat_id", "id"],
+            unique=False,
+            sqlite_where=sa.text("state IN ('pending', 'sending')"),
+            postgresql_where=sa.text("state IN ('pending', 'sending')"),
+        )
 
     op.create_table(
         "dossier_apologies",
@@ -201,6 +208,11 @@ def downgrade() -> None:
     op.drop_table("dossier_events")
     op.drop_table("dossier_apologies")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_outbox_chat_inflight",
+            sqlite_where=sa.text("state IN ('pending', 'sending')"),
+            postgresql_where=sa.text("state IN ('pending', 'sending')"),
+        )
         batch_op.drop_index("ix_outbox_due")
 
     op.drop_table("outbox")
