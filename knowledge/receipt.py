@@ -23,6 +23,14 @@ the citizen out.
 3. *dotted digits* — two to four dot-separated groups of 1-3 digits with explicit dashes before
    the date and the sequence (``38.98-210519-0013``).
 
+A numbered-list prefix is not part of the code: a group of 1-2 digits followed by a dot or a
+parenthesis and whitespace (``1. ``, ``2) ``) at the start of the text or of a line, or after
+``:`` or a bullet (``- ``) there. ``1. 000.00.17.H12...`` is ``000.00.17.H12...`` (the 7 digits
+already identify the unit) and ``1. 38.98.H29...`` is ``38.98.H29...``. Without the space it is a
+digit group like any other (``1.38.98.H29``), and a local code itself typed with dots and spaces
+(``38. 98. H29``) keeps its first group; when fewer than two local digit groups would remain
+(``1. H29...``, ``38. 98.H29...``), it is uncertain whether the first group is a list number.
+
 Anything else before the letter group gives no code: a group of more than 3 digits among others
 (procedure codes, phone and ID numbers); and, reported as an attempt by
 :func:`looks_like_receipt_attempt` rather than guessed, digit groups whose extent is uncertain —
@@ -80,6 +88,14 @@ _ATTEMPT_LETTER_RE = re.compile(
 )
 
 _DIGITS_RE = re.compile(r"[0-9]+")
+# A list number "1. ", "12. " before a code ("2) " needs nothing: ")" ends the digit groups).
+_LIST_NUMBER_MAX_DIGITS = 2
+_LIST_SEPARATOR_RE = re.compile(r"\.\s+")
+_LIST_PREFIX_RE = re.compile(r"[0-9]{1,2}\.\s+")
+_DOT_SPACE_RE = re.compile(r"\.\s")
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_BULLETS = "-*\u2022"
+_MIN_LISTED_LOCAL_GROUPS = 2  # "1. 3898H29...": is "1" a list number or part of the code?
 # Query parameters of a tracking URL that hold the code (QR codes on the receipt slip).
 _CODE_PARAM_RE = re.compile(r"code|ma|hoso|dossier|no$", re.IGNORECASE)
 
@@ -164,6 +180,35 @@ def _has_punctuation(separator: str) -> bool:
     return any(ch in _SEPARATORS for ch in separator)
 
 
+def _skip_blanks_back(text: str, pos: int) -> int:
+    while pos > 0 and text[pos - 1].isspace() and text[pos - 1] not in _LINE_BREAKS:
+        pos -= 1
+    return pos
+
+
+def _at_list_start(text: str, pos: int) -> bool:
+    """Is ``text[pos]`` where a list number goes: the start of the text or of a line, or after
+    ":", optionally followed by a bullet ("- 1. ...", "Mã hồ sơ: 1. ...")?"""
+    pos = _skip_blanks_back(text, pos)
+    if pos > 0 and text[pos - 1] in _BULLETS:
+        pos = _skip_blanks_back(text, pos - 1)
+    return pos == 0 or text[pos - 1] in _LINE_BREAKS or text[pos - 1] == ":"
+
+
+def _list_number(text: str, pos: int, groups: list[str], separators: list[str]) -> int | None:
+    """The index of the group that is a list number ("1. " at the start of a line), if any."""
+    start = pos
+    for index in range(len(groups) - 1, -1, -1):
+        start -= len(groups[index]) + len(separators[index])
+        if (
+            len(groups[index]) <= _LIST_NUMBER_MAX_DIGITS
+            and _LIST_SEPARATOR_RE.fullmatch(separators[index])
+            and _at_list_start(text, start)
+        ):
+            return index
+    return None
+
+
 def _structured_suffix(groups: list[str], separators: list[str]) -> str | None:
     """``000.00.17`` when the last groups hold exactly 7 digits split compatibly with 3-2-2 and
     nothing joined by punctuation comes before them; a number before them, separated by spaces
@@ -187,15 +232,26 @@ def _structured_suffix(groups: list[str], separators: list[str]) -> str | None:
     return f"{digits[:3]}.{digits[3:5]}.{digits[5:]}"
 
 
-def _unit_digits(text: str, pos: int) -> tuple[str, bool] | str | None:
-    """The digit part of the unit before the letter group at ``pos``: ``("000.00.17", True)``,
-    ``("38.98", False)``, ``("", False)`` for the letter group alone; :data:`_AMBIGUOUS` when the
-    citizen's digit groups cannot be told apart from surrounding numbers; None when they are not a
-    unit part (procedure codes, phone and ID numbers)."""
+def _unit_digits(text: str, pos: int, end: int) -> tuple[str, bool] | str | None:
+    """The digit part of the unit before the letter group at ``pos`` (the code ends at ``end``):
+    ``("000.00.17", True)``, ``("38.98", False)``, ``("", False)`` for the letter group alone;
+    :data:`_AMBIGUOUS` when the citizen's digit groups cannot be told apart from surrounding
+    numbers; None when they are not a unit part (procedure codes, phone and ID numbers)."""
     found = _groups_before(text, pos)
     if found is None:
         return None
     groups, separators, glued = found
+    listed = _list_number(text, pos, groups, separators)
+    if listed is not None:  # "1. 000.00.17.H12...", "1. 38.98.H29..."
+        rest_groups, rest_separators = groups[listed + 1 :], separators[listed + 1 :]
+        structured = _structured_suffix(rest_groups, rest_separators)
+        if structured is not None:
+            return structured, True
+        rest_start = pos - sum(map(len, rest_groups + rest_separators))
+        if not _DOT_SPACE_RE.search(text, rest_start, end):  # "38. 98. H29...": all the code's
+            if len(rest_groups) < _MIN_LISTED_LOCAL_GROUPS:
+                return _AMBIGUOUS
+            groups, separators, glued = rest_groups, rest_separators, False
     if not groups:
         return "", False
     structured = _structured_suffix(groups, separators)
@@ -229,7 +285,7 @@ def _scan(text: str) -> tuple[ReceiptCode | None, bool]:
         received_on = _parse_date(match["date"])
         if received_on is None:
             continue
-        unit = _unit_digits(text, start)
+        unit = _unit_digits(text, start, match.end())
         if unit == _AMBIGUOUS:
             ambiguous = True
             continue
@@ -245,10 +301,21 @@ def _scan(text: str) -> tuple[ReceiptCode | None, bool]:
         received_on = _parse_date(match["date"])
         if received_on is None:
             continue
-        if _digit_before(text, match.start()):
+        groups = _DIGITS_RE.findall(match["pre"])
+        listed = _LIST_PREFIX_RE.match(match["pre"])
+        if (
+            listed is not None
+            and _at_list_start(text, match.start())
+            and not _DOT_SPACE_RE.search(text, match.start() + listed.end(), match.end())
+        ):  # "1. 38.98-210519-0013"
+            groups = groups[1:]
+            if len(groups) < _MIN_LISTED_LOCAL_GROUPS:
+                ambiguous = True
+                continue
+        elif _digit_before(text, match.start()):
             ambiguous = True  # "38 98.12-210519-0013"
             continue
-        unit_part = ".".join(_DIGITS_RE.findall(match["pre"]))
+        unit_part = ".".join(groups)
         return ReceiptCode(unit_part, received_on, match["seq"], False), ambiguous
     return None, ambiguous
 

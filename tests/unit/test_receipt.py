@@ -286,6 +286,70 @@ def test_long_digit_runs_are_never_a_unit_part(text):
     assert find_receipt_code(text) is None
 
 
+# --- Numbered lists: "1. " before a code is a list number, not part of the unit ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1. 000.00.17.H12-220615-0001", CANONICAL),
+        ("2) 000.00.17.H12-220615-0001", CANONICAL),
+        ("12. 000.00.17.H12-220615-0001", CANONICAL),
+        ("1.  000 00 17 h12 220615 0001", CANONICAL),
+        ("  3. 0000017H12-220615-0001  ", CANONICAL),
+        ("Mã hồ sơ: 1. 000.00.17.H12-220615-0001", CANONICAL),
+        ("MaHS:1. 000.00.17.H12-220615-0001", CANONICAL),
+        ("- 1. 000.00.17.H12-220615-0001", CANONICAL),
+        ("hồ sơ của tôi năm 2022:\n1. 000.00.17.H12-220615-0001", CANONICAL),
+        ("năm 2022\n1. 000.00.17.H12-220615-0001", CANONICAL),
+        ("1. 38.98.H29-210519-0013", "38.98.H29-210519-0013"),
+        ("2) 38.98.H29-210519-0013", "38.98.H29-210519-0013"),
+        ("1. 38 98 H29 210519 0013", "38.98.H29-210519-0013"),
+        ("1. 01.51.h26 - 190725 - 0027", "01.51.H26-190725-0027"),
+        ("1. 38.98-210519-0013", "38.98-210519-0013"),  # dotted digits only
+        # without the space "1." is a digit group of the code, as the structure says
+        ("1.38.98.H29-210519-0013", "1.38.98.H29-210519-0013"),
+        ("1.000.00.17.H12-220615-0001", "1.000.00.17.H12-220615-0001"),
+        # a local code typed with dots and spaces keeps its first group
+        ("38. 98. H29-210519-0013", "38.98.H29-210519-0013"),
+        # not at the start of a line: a digit group like any other
+        ("38 - 98. H29-210519-0013", "38.98.H29-210519-0013"),
+    ],
+)
+def test_list_number_is_not_part_of_the_code(text, expected):
+    assert find_receipt_code(text) == expected
+    assert lookup_key(find_receipt_code(text)) == lookup_key(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"1. {CANONICAL}\n2. 000.00.17.H12-220616-0002", CANONICAL),
+        (f"1) {CANONICAL}\n2) 000.00.17.H12-220616-0002", CANONICAL),
+        (f"Các hồ sơ:\n1. {CANONICAL}\n2. 38.98.H29-210519-0013", CANONICAL),
+        ("1. 38.98.H29-210519-0013\n2. 000.00.17.H12-220615-0001", "38.98.H29-210519-0013"),
+        (f"- 1. {CANONICAL}\r\n- 2. 000.00.17.H12-220616-0002", CANONICAL),
+        # the first line holds no valid code: the second one's list number is still dropped
+        (f"1. 000.00.17.H12-221315-0001\n2. {CANONICAL}", CANONICAL),
+    ],
+)
+def test_several_codes_in_a_numbered_list(text, expected):
+    assert find_receipt_code(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1. H29-210519-0013",  # list number, or the unit "1.H29"?
+        "38. 98.H29-210519-0013",  # "38" a list number, or "38.98.H29"?
+        "1. 3898H29-210519-0013",
+    ],
+)
+def test_uncertain_list_number_is_an_attempt_not_a_guess(text):
+    assert find_receipt_code(text) is None
+    assert looks_like_receipt_attempt(text) is True
+
+
 # --- Property-style: however a real code is typed, the lookup key is right or nothing is found
 
 
