@@ -31,7 +31,16 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.dossier import digits_of, last_digits_match, lookup_key, phones_match
+from knowledge.dossier import (
+    CODE_FAILURE_WINDOW,
+    CODE_MAX_FAILURES,
+    USER_FAILURE_WINDOW,
+    USER_MAX_FAILURES,
+    digits_of,
+    locked_until,
+    lookup_key,
+    second_factor_matches,
+)
 from knowledge.models import Procedure
 from knowledge.receipt import find_receipt_code, looks_like_receipt_attempt, mask_receipt_code
 from knowledge.search import SearchIndex
@@ -48,10 +57,6 @@ from .userinput import clean_query
 
 logger = logging.getLogger(__name__)
 
-MAX_FAILURES = 5  # per chat user ...
-FAILURE_WINDOW = timedelta(minutes=15)
-CODE_MAX_FAILURES = 10  # ... and per receipt code, whoever tries it (new accounts don't help)
-CODE_FAILURE_WINDOW = timedelta(hours=24)
 VERIFIED_FOR = timedelta(minutes=30)  # a verified card's buttons work this long (shared screens)
 FSM_CODE = "dossier_code"
 FSM_VERIFIED = "verified_dossiers"
@@ -255,11 +260,10 @@ def procedure_of(index: SearchIndex, code: str | None) -> Procedure | None:
 
 
 async def _locked_until(session: AsyncSession, channel: str, user_id: str) -> datetime | None:
-    now = now_utc()
-    failures = await LookupFailureRepository(session).recent(channel, user_id, now - FAILURE_WINDOW)
-    if len(failures) >= MAX_FAILURES:
-        return failures[-MAX_FAILURES] + FAILURE_WINDOW
-    return None
+    failures = await LookupFailureRepository(session).recent(
+        channel, user_id, now_utc() - USER_FAILURE_WINDOW
+    )
+    return locked_until(failures, USER_MAX_FAILURES, USER_FAILURE_WINDOW)
 
 
 async def _code_locked_until(session: AsyncSession, key: str) -> datetime | None:
@@ -268,16 +272,14 @@ async def _code_locked_until(session: AsyncSession, key: str) -> datetime | None
     failures = await LookupFailureRepository(session).recent_for_code(
         key, now_utc() - CODE_FAILURE_WINDOW
     )
-    if len(failures) >= CODE_MAX_FAILURES:
-        return failures[-CODE_MAX_FAILURES] + CODE_FAILURE_WINDOW
-    return None
+    return locked_until(failures, CODE_MAX_FAILURES, CODE_FAILURE_WINDOW)
 
 
 async def _failures_left(session: AsyncSession, channel: str, user_id: str) -> int:
     failures = await LookupFailureRepository(session).recent(
-        channel, user_id, now_utc() - FAILURE_WINDOW
+        channel, user_id, now_utc() - USER_FAILURE_WINDOW
     )
-    return max(0, MAX_FAILURES - len(failures))
+    return max(0, USER_MAX_FAILURES - len(failures))
 
 
 async def _verified(state: FSMContext) -> dict[int, float]:
@@ -382,15 +384,11 @@ async def _verify(
     repo = DossierRepository(session)
     # One indexed query, whether the code exists or not: the answer time tells nothing.
     credentials = await repo.credentials(key)
-    ok = credentials is not None and (
-        (
-            digits is not None
-            and (
-                last_digits_match(credentials.applicant_phone, digits)
-                or last_digits_match(credentials.applicant_id_number, digits)
-            )
-        )
-        or (contact_phone is not None and phones_match(credentials.applicant_phone, contact_phone))
+    ok = credentials is not None and second_factor_matches(
+        credentials.applicant_phone,
+        credentials.applicant_id_number,
+        digits=digits,
+        contact_phone=contact_phone,
     )
     view = await repo.find_by_id(credentials.id) if ok and credentials is not None else None
     if view is None:

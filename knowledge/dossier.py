@@ -11,6 +11,8 @@ from __future__ import annotations
 import hmac
 import re
 import unicodedata
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from enum import IntEnum
 
 from knowledge.normalize import fold_token
@@ -205,3 +207,38 @@ def mask_name(name: str | None) -> str:
     if len(words) == 1:
         return words[0][0].upper() + "."
     return " ".join([words[0], *(w[0].upper() + "." for w in words[1:])])
+
+
+def second_factor_matches(
+    phone: str | None,
+    id_number: str | None,
+    *,
+    digits: str | None = None,
+    contact_phone: str | None = None,
+) -> bool:
+    """Whether a lookup's second factor proves the dossier is the citizen's: ``digits`` are the
+    last 4 digits of the applicant's phone or ID number, or ``contact_phone`` (a contact the
+    user shared of themselves) is the applicant's phone."""
+    if digits is not None and (
+        last_digits_match(phone, digits) or last_digits_match(id_number, digits)
+    ):
+        return True
+    return contact_phone is not None and phones_match(phone, contact_phone)
+
+
+# --- Lookup limits ----------------------------------------------------------------------------
+
+USER_MAX_FAILURES = 5  # failed lookups per chat user ...
+USER_FAILURE_WINDOW = timedelta(minutes=15)
+CODE_MAX_FAILURES = 10  # ... and wrong digit guesses per receipt code, whoever makes them
+CODE_FAILURE_WINDOW = timedelta(hours=24)
+
+
+def locked_until(
+    failures: Sequence[datetime], limit: int, window: timedelta
+) -> datetime | None:
+    """With ``failures`` (the times within the last ``window``, oldest first): until when further
+    attempts are refused — when the ``limit``-th most recent failure ages out — or None."""
+    if len(failures) < limit:
+        return None
+    return failures[-limit] + window
