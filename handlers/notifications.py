@@ -16,7 +16,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.search import SearchIndex
-from storage.dossiers import DossierRepository
+from storage.dossiers import DossierRepository, DossierView
 
 from . import dossier_render
 from .dossiers import procedure_of, push_keyboard, rating_keyboard
@@ -29,6 +29,17 @@ NotificationRenderer = Callable[
 DOSSIER_STATUS = "dossier_status"
 DOSSIER_RATING = "dossier_rating"
 DOSSIER_APOLOGY = "dossier_apology"
+
+
+async def _followed(
+    session: AsyncSession, channel: str, chat_id: str, payload: dict[str, Any]
+) -> DossierView | None:
+    """The payload's dossier if this chat still follows it (else there is nothing to say)."""
+    repo = DossierRepository(session)
+    dossier_id = int(payload["dossier_id"])
+    if not await repo.is_subscribed(dossier_id, channel, chat_id):
+        return None
+    return await repo.find_by_id(dossier_id)
 
 
 def create_notification_renderers(
@@ -46,11 +57,7 @@ def create_notification_renderers(
         payload: dict[str, Any],
         language: str | None,
     ) -> RenderedText | None:
-        repo = DossierRepository(session)
-        dossier_id = int(payload["dossier_id"])
-        if not await repo.is_subscribed(dossier_id, channel, chat_id):
-            return None
-        view = await repo.find_by_id(dossier_id)
+        view = await _followed(session, channel, chat_id, payload)
         if view is None:
             return None
         status = int(payload.get("status") or view.status)
@@ -67,11 +74,7 @@ def create_notification_renderers(
         payload: dict[str, Any],
         language: str | None,
     ) -> RenderedText | None:
-        repo = DossierRepository(session)
-        dossier_id = int(payload["dossier_id"])
-        if not await repo.is_subscribed(dossier_id, channel, chat_id):
-            return None
-        view = await repo.find_by_id(dossier_id)
+        view = await _followed(session, channel, chat_id, payload)
         if view is None:
             return None
         with i18n.context(), i18n.use_locale(locale(language)):
@@ -87,11 +90,7 @@ def create_notification_renderers(
         payload: dict[str, Any],
         language: str | None,
     ) -> RenderedText | None:
-        repo = DossierRepository(session)
-        dossier_id = int(payload["dossier_id"])
-        if not await repo.is_subscribed(dossier_id, channel, chat_id):
-            return None
-        view = await repo.find_by_id(dossier_id)
+        view = await _followed(session, channel, chat_id, payload)
         if view is None:
             return None
         try:

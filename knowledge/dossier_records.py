@@ -61,7 +61,9 @@ VN_OFFSET = timedelta(hours=7)
 MIN_YEAR = 1990
 MAX_YEAR = 2100
 
-FIELDS: tuple[str, ...] = (
+# The dossier columns an import sets (everything but ids, source and bookkeeping times), in the
+# order storage writes them.
+DATA_FIELDS: tuple[str, ...] = (
     "receipt_code",
     "procedure_code",
     "agency",
@@ -78,8 +80,9 @@ FIELDS: tuple[str, ...] = (
     "new_appointment_at",
     "delay_reason",
     "postal_tracking",
-    "note",
 )
+# What a row or API item may carry: the columns, and the note of a supplement request.
+FIELDS: tuple[str, ...] = (*DATA_FIELDS, "note")
 TIME_FIELDS: tuple[str, ...] = (
     "received_at",
     "appointment_at",
@@ -431,27 +434,8 @@ def parse_record(
 
 
 # The values of ``parse_row`` (and ``record_row``): the lookup key, then the dossier columns in
-# storage.dossiers.DATA_FIELDS order, then the note.
-ROW_FIELDS: tuple[str, ...] = (
-    "lookup_key",
-    "receipt_code",
-    "procedure_code",
-    "agency",
-    "applicant_name",
-    "applicant_phone",
-    "applicant_id_number",
-    "channel",
-    "received_at",
-    "appointment_at",
-    "status",
-    "status_at",
-    "finished_at",
-    "returned_at",
-    "new_appointment_at",
-    "delay_reason",
-    "postal_tracking",
-    "note",
-)
+# DATA_FIELDS order, then the note.
+ROW_FIELDS: tuple[str, ...] = ("lookup_key", *DATA_FIELDS, "note")
 
 
 def sqlite_time(value: datetime | None) -> str | None:

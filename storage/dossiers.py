@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.dossier import FINAL_STATUSES, DossierChannel, Status
 from knowledge.dossier_records import (
+    DATA_FIELDS,
     ROW_FIELDS,
     DossierRecord,
     agency_key,
@@ -61,25 +62,6 @@ APOLOGIES = DossierApology.__table__
 SUBSCRIPTIONS = DossierSubscription.__table__
 API_KEYS = ApiKey.__table__
 
-# The dossier columns an import sets (everything but ids, source and bookkeeping times).
-DATA_FIELDS: tuple[str, ...] = (
-    "receipt_code",
-    "procedure_code",
-    "agency",
-    "applicant_name",
-    "applicant_phone",
-    "applicant_id_number",
-    "channel",
-    "received_at",
-    "appointment_at",
-    "status",
-    "status_at",
-    "finished_at",
-    "returned_at",
-    "new_appointment_at",
-    "delay_reason",
-    "postal_tracking",
-)
 # Fields a record may leave blank without erasing what is stored ("blank never erases").
 _MERGED_FIELDS = tuple(f for f in DATA_FIELDS if f not in ("status", "status_at"))
 # Keeps IN (...) lists under SQLite's (32,766) and asyncpg's (32,767) bound-parameter limits.
