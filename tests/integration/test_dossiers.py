@@ -3,7 +3,6 @@ notifications through the outbox, the chat's lookup, subscriptions and API keys.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.dossier import DossierChannel, Status
 from knowledge.dossier_records import DossierRecord, parse_record
-from storage import create_engine, create_session_factory, upgrade
 from storage.dossiers import (
     ApiKeyRepository,
     DossierApologyView,
@@ -32,47 +30,19 @@ from storage.models import (
     DossierSubscription,
     OutboxMessage,
 )
+from tests.integration.databases import BACKENDS, migrated_database
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
-PG_ASYNC_TEMPLATE = "postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
 CODE = "000.00.17.H12-260315-0042"
 KEY = "0000017H122603150042"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 async def session_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A fresh database migrated to head, per test."""
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'dossiers.sqlite3'}"
-    else:
-        asyncpg = pytest.importorskip("asyncpg")
-        name = f"test_dossiers_{uuid.uuid4().hex[:12]}"
-        try:
-            conn = await asyncpg.connect(PG_SERVER, timeout=5)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            pytest.skip(f"PostgreSQL not reachable at {PG_SERVER}: {exc!r}")
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        url = PG_ASYNC_TEMPLATE.format(database=name)
-    await upgrade(url)
-    engine = create_engine(url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
-        if name is not None:
-            import asyncpg
-
-            conn = await asyncpg.connect(PG_SERVER, timeout=5)
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
+    async with migrated_database(request.param, tmp_path, "test_dossiers") as factory:
+        yield factory
 
 
 def record(**fields: Any) -> DossierRecord:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,8 +13,6 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.outbox import (
     FAILED,
@@ -35,56 +32,18 @@ from storage.outbox import (
     recover_stale,
     stats,
 )
+from tests.integration.databases import BACKENDS, migrated_database
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
-PG_ASYNC_TEMPLATE = "postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
 LEASE = 60.0
 
 
-async def _create_pg_database() -> str:
-    """A throw-away database so runs are isolated; skip when PostgreSQL is unreachable."""
-    asyncpg = pytest.importorskip("asyncpg")
-    name = f"test_outbox_{uuid.uuid4().hex[:12]}"
-    try:
-        conn = await asyncpg.connect(PG_SERVER, timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_SERVER}: {exc!r}")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name
-
-
-async def _drop_pg_database(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_SERVER, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 async def factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A session factory over a freshly migrated database."""
-    name: str | None = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.sqlite3'}"
-    else:
-        name = await _create_pg_database()
-        url = PG_ASYNC_TEMPLATE.format(database=name)
-    await upgrade(url)
-    engine = create_engine(url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
-        if name is not None:
-            await _drop_pg_database(name)
+    async with migrated_database(request.param, tmp_path, "test_outbox") as session_factory:
+        yield session_factory
 
 
 def message(chat: str, text: str = "x", **kwargs: object) -> OutgoingMessage:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC
 from pathlib import Path
@@ -31,9 +30,8 @@ from storage import (
     downgrade,
     upgrade,
 )
+from tests.integration.databases import BACKENDS, empty_database
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
-PG_ASYNC_TEMPLATE = "postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
 APP_TABLES = {
     "chat_users",
     "fsm_records",
@@ -50,42 +48,11 @@ APP_TABLES = {
 }
 
 
-async def _create_pg_database() -> str:
-    """Create a throw-away database so runs are isolated and repeatable; skip if unreachable."""
-    asyncpg = pytest.importorskip("asyncpg")
-    name = f"test_storage_{uuid.uuid4().hex[:12]}"
-    try:
-        conn = await asyncpg.connect(PG_SERVER, timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_SERVER}: {exc!r}")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name
-
-
-async def _drop_pg_database(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_SERVER, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database URL, fresh for every test."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'bot.sqlite3'}"
-        return
-    name = await _create_pg_database()
-    try:
-        yield PG_ASYNC_TEMPLATE.format(database=name)
-    finally:
-        await _drop_pg_database(name)
+    async with empty_database(request.param, tmp_path, "test_storage") as url:
+        yield url
 
 
 @pytest.fixture
