@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import OUTBOX_KEY
+from bot.web.app import RateLimiter
 from knowledge.dossier_records import (
     DossierRecord,
     RecordError,
@@ -58,6 +59,18 @@ MAX_ITEMS = 5_000
 MAX_ERRORS_PER_ITEM = 20
 
 SESSION_FACTORY_KEY = web.AppKey("dossier_api_sessions", async_sessionmaker[AsyncSession])
+
+
+class _Limits:
+    """Request rate limits: per calling address (before the key is checked, so guessing keys or
+    flooding the key lookup is slow) and per API key (one agency cannot starve the others)."""
+
+    def __init__(self, per_address: RateLimiter, per_key: RateLimiter) -> None:
+        self.per_address = per_address
+        self.per_key = per_key
+
+
+LIMITS_KEY = web.AppKey("dossier_api_limits", _Limits)
 
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -175,11 +188,20 @@ async def _upsert(
     raise AssertionError("unreachable")
 
 
+def _too_many(detail: str) -> web.Response:
+    return _error(429, "too_many_requests", detail, **{"Retry-After": "1"})
+
+
 async def post_dossiers(request: web.Request) -> web.StreamResponse:
     """``POST /api/v1/dossiers``: see the module docstring for the contract."""
+    limits = request.app[LIMITS_KEY]
+    if not limits.per_address.allow(request.remote or "unknown"):
+        return _too_many("too many requests from this address; slow down")
     key = await _authenticate(request)
     if isinstance(key, web.Response):
         return key
+    if not limits.per_key.allow(str(key.id)):
+        return _too_many("too many requests with this API key; slow down")
     if request.content_type != "application/json":
         return _error(415, "unsupported_media_type", "send Content-Type: application/json")
     body = await _read_body(request)
@@ -250,8 +272,19 @@ async def post_dossiers(request: web.Request) -> web.StreamResponse:
 
 
 def setup_dossier_api(
-    app: web.Application, session_factory: async_sessionmaker[AsyncSession]
+    app: web.Application,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    per_address: RateLimiter | None = None,
+    per_key: RateLimiter | None = None,
 ) -> None:
-    """Register ``POST /api/v1/dossiers`` on ``app``, writing through ``session_factory``."""
+    """Register ``POST /api/v1/dossiers`` on ``app``, writing through ``session_factory``.
+
+    Default limits: 60 requests at once then 20/s per address; 40 then 10/s per key (each
+    request carries up to 5,000 dossiers, so that is still 50,000 dossiers/s per agency)."""
     app[SESSION_FACTORY_KEY] = session_factory
+    app[LIMITS_KEY] = _Limits(
+        per_address or RateLimiter(burst=60, per_second=20),
+        per_key or RateLimiter(burst=40, per_second=10),
+    )
     app.router.add_post(ROUTE, post_dossiers)

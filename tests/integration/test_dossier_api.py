@@ -209,3 +209,42 @@ async def test_codes_the_chat_cannot_find_are_stored_with_a_warning(env) -> None
     assert [w["index"] for w in body["warnings"]] == [1, 3]
     assert all("cannot be typed into the chat" in w["message"] for w in body["warnings"])
     assert await stored(factory) == (4, 4)
+
+
+async def test_rate_limits_per_key_and_per_address(tmp_path: Path) -> None:
+    """One agency's key cannot flood the API; an address without keys is slowed down too."""
+    from bot.web.app import RateLimiter
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'limits.sqlite3'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    factory = create_session_factory(engine)
+    async with factory() as session:
+        _, key_a = await ApiKeyRepository(session).create(AGENCY, "a")
+        _, key_b = await ApiKeyRepository(session).create(OTHER, "b")
+        await session.commit()
+    app = web.Application()
+    frozen = lambda: 0.0  # noqa: E731 - no refill during the test
+    setup_dossier_api(
+        app,
+        factory,
+        per_address=RateLimiter(burst=5, per_second=1, clock=frozen),
+        per_key=RateLimiter(burst=2, per_second=1, clock=frozen),
+    )
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        statuses = []
+        for key in (key_a, key_a, key_a, key_b):
+            response = await client.post("/api/v1/dossiers", json=[], headers=bearer(key))
+            statuses.append(response.status)
+        assert statuses == [200, 200, 429, 200]  # a's third request waits; b is not affected
+        limited = await client.post("/api/v1/dossiers", json=[], headers=bearer(key_a))
+        assert limited.status == 429 and limited.headers["Retry-After"] == "1"
+        assert (await limited.json())["error"] == "too_many_requests"
+        # The address has used its 5 requests: even a bad key is now refused before the lookup.
+        refused = await client.post("/api/v1/dossiers", json=[], headers=bearer("vnd_guess"))
+        assert refused.status == 429
+    finally:
+        await client.close()
+        await engine.dispose()
