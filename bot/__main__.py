@@ -102,6 +102,28 @@ async def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.db import create_engine, create_session_factory
+    from storage.migrate import upgrade
+    from storage.outbox import stats
+
+    await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            counts = await stats(session)
+    finally:
+        await engine.dispose()
+    for state, count in counts.items():
+        print(f"{state:<10} {count}")
+    if counts.get("uncertain"):
+        print(
+            "uncertain: the process stopped while these were being sent; they may or may not "
+            "have arrived and are not sent again"
+        )
+    return 0
+
+
 async def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import run
 
@@ -121,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--source", help="label stored with the imported procedures (default: file name)")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("outbox", help="how many outgoing messages are pending, sent, failed, uncertain")
     add_dossier_parsers(sub)
     return parser
 
@@ -131,6 +154,7 @@ COMMANDS = {
     "search": _cmd_search,
     "import-catalog": _cmd_import_catalog,
     "migrate": _cmd_migrate,
+    "outbox": _cmd_outbox,
     "import-dossiers": cmd_import_dossiers,
     "api-keys": cmd_api_keys,
 }
@@ -151,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         if s is not None
     ]
     setup_logging(settings.log_level, secrets)
-    if args.command in ("search", "import-catalog", "migrate", "import-dossiers", "api-keys"):
+    if args.command in ("search", "import-catalog", "migrate", "import-dossiers", "api-keys", "outbox"):
         # keep the command's own output clean
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     try:

@@ -70,14 +70,6 @@ async def enqueue(session: AsyncSession, messages: Sequence[OutgoingMessage]) ->
     return len(result.all())
 
 
-async def pending_count(session: AsyncSession) -> int:
-    """How many messages wait to be sent (for status pages and tests)."""
-    result = await session.execute(
-        select(OutboxMessage.id).where(OutboxMessage.state == "pending")
-    )
-    return len(result.all())
-
-
 # --- The worker's side: claim, mark, recover ---------------------------------------------------
 #
 # A row moves pending -> sending (claimed; the claim is committed before anything is sent) ->

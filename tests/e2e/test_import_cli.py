@@ -199,3 +199,20 @@ def test_codes_the_chat_cannot_find_load_with_one_warning_and_reimport_is_idempo
     assert again.returncode == 0, again.stderr
     assert "0 inserted, 0 updated, 13 unchanged, 0 rejected; 0 history entries" in again.stdout
     assert query(tmp_path, events) == [(15,)]
+
+
+def test_outbox_command_counts_messages_by_state(tmp_path: Path) -> None:
+    assert run_cli(tmp_path, "migrate").returncode == 0
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as conn:
+        for i, state in enumerate(("pending", "pending", "sent", "uncertain")):
+            conn.execute(
+                "INSERT INTO outbox (channel, chat_id, kind, payload, state, attempts, "
+                "available_at, created_at) VALUES ('telegram', ?, 'text', '{}', ?, 0, "
+                "'2026-11-25 00:00:00', '2026-11-25 00:00:00')",
+                (str(i), state),
+            )
+    result = run_cli(tmp_path, "outbox")
+    assert result.returncode == 0, result.stderr
+    counts = dict(line.split() for line in result.stdout.splitlines() if len(line.split()) == 2)
+    assert counts == {"pending": "2", "sending": "0", "sent": "1", "failed": "0", "uncertain": "1"}
+    assert "not sent again" in result.stdout
