@@ -219,6 +219,7 @@ async def bench_api(rows: int, batch: int = 1000) -> list[tuple[str, str]]:
     from aiohttp import web
 
     from bot.web.api import setup_dossier_api
+    from bot.web.app import RateLimiter
     from storage import create_engine, create_session_factory, upgrade
     from storage.dossiers import ApiKeyRepository
 
@@ -233,7 +234,15 @@ async def bench_api(rows: int, batch: int = 1000) -> list[tuple[str, str]]:
             _, key = await ApiKeyRepository(session).create(AGENCIES[0][1], "bench")
             await session.commit()
         app = web.Application()
-        setup_dossier_api(app, factory)
+        # The request rate limits (20/s per address, 10/s per key by default) would cap this
+        # single client; lift them: this measures the ingest path, not the limiter.
+        unlimited = 1e12
+        setup_dossier_api(
+            app,
+            factory,
+            per_address=RateLimiter(burst=unlimited, per_second=unlimited),
+            per_key=RateLimiter(burst=unlimited, per_second=unlimited),
+        )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
