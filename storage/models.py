@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -286,3 +286,205 @@ class OutboxMessage(Base):
             postgresql_where=text("state IN ('pending', 'sending')"),
         ),
     )
+
+
+# --- Petitions (phản ánh, kiến nghị) ----------------------------------------------------------
+
+
+class Agency(Base):
+    """A body that answers petitions: the sectors and procedures it answers for.
+
+    ``dossier_agency`` is the name its dossiers carry in the one-door system (``dossiers.agency``),
+    so a digest can report the agency's dossier figures; ``is_default`` marks the agency that
+    receives petitions no other agency answers for (the province's receiving office).
+    """
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    procedure_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    dossier_agency: Mapped[str | None] = mapped_column(String(255))
+    is_default: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Official(Base):
+    """A person of an agency working from the chat: role ``admin`` or ``officer``."""
+
+    __tablename__ = "officials"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    role: Mapped[str] = mapped_column(String(16))  # "admin" | "officer"
+    language: Mapped[str | None] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OfficialInvitation(Base):
+    """A one-time code that enrols an official; only its SHA-256 is stored."""
+
+    __tablename__ = "official_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    role: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))  # None: the CLI
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+
+
+class PetitionCounter(Base):
+    """The last tracking number given in a year (PAKN-YYYY-NNNNNN)."""
+
+    __tablename__ = "petition_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Petition(Base):
+    """One petition, from its submission to its published answer.
+
+    Status: ``received`` -> ``in_progress`` (taken by an officer) <-> ``info_requested``
+    -> ``answered`` -> ``published``; or ``refused``. Deadlines are working-day deadlines from
+    ``received_at`` (DOMAIN.md), stored so that digests can select on them.
+    """
+
+    __tablename__ = "petitions"
+    __table_args__ = (
+        UniqueConstraint("year", "seq"),
+        Index("ix_petitions_agency_status", "agency_id", "status", "answer_by"),
+        Index("ix_petitions_agency_received", "agency_id", "received_at"),
+        Index("ix_petitions_sender", "channel", "chat_id", "received_at"),
+        Index("ix_petitions_published", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tracking_code: Mapped[str] = mapped_column(String(32), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    source: Mapped[str] = mapped_column(String(16))  # "chat" | "open311"
+    channel: Mapped[str | None] = mapped_column(String(16))  # the citizen's chat, if any
+    chat_id: Mapped[str | None] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(16))
+    topic_kind: Mapped[str] = mapped_column(String(16))  # "procedure" | "service" | "other"
+    procedure_code: Mapped[str | None] = mapped_column(String(64))
+    sector: Mapped[str | None] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(500))
+    content: Mapped[str] = mapped_column(Text)
+    sender_name: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str] = mapped_column(String(500))
+    latitude: Mapped[float | None] = mapped_column()
+    longitude: Mapped[float | None] = mapped_column()
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    received_at: Mapped[datetime] = mapped_column()
+    refuse_by: Mapped[date] = mapped_column()  # local date, due by its end
+    info_by: Mapped[date] = mapped_column()  # local date, due by its end
+    answer_by: Mapped[date] = mapped_column()  # local date, due by its end
+    taken_at: Mapped[datetime | None] = mapped_column()
+    answered_at: Mapped[datetime | None] = mapped_column()
+    answer: Mapped[str | None] = mapped_column(Text)
+    publish_by: Mapped[date | None] = mapped_column()
+    refused_at: Mapped[datetime | None] = mapped_column()
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    marked_public: Mapped[bool] = mapped_column(default=False)
+    published_at: Mapped[datetime | None] = mapped_column()
+    public_content: Mapped[str | None] = mapped_column(Text)  # redacted copies, set on publishing
+    public_answer: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PetitionAttachment(Base):
+    """A photo or document sent with a petition (Telegram's file_id; the bytes stay there)."""
+
+    __tablename__ = "petition_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    petition_id: Mapped[int] = mapped_column(
+        ForeignKey("petitions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # "photo" | "document" | "url"
+    file_id: Mapped[str] = mapped_column(String(512))  # Telegram file_id, or a media URL
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    mime_type: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PetitionEvent(Base):
+    """One step of a petition's life, as the citizen and the officials see it."""
+
+    __tablename__ = "petition_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    petition_id: Mapped[int] = mapped_column(
+        ForeignKey("petitions.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(16))  # "citizen" | "official" | "system"
+    official_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who viewed or did what: every official's view of and action on a petition, logins,
+    invitations, exports. Append-only."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_petition", "petition_id", "at"),
+        Index("ix_audit_log_official", "official_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    official_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
+    actor: Mapped[str] = mapped_column(String(64))  # "official:<id>", "cli", "api:<key prefix>"
+    action: Mapped[str] = mapped_column(String(32))
+    petition_id: Mapped[int | None] = mapped_column(ForeignKey("petitions.id", ondelete="SET NULL"))
+    via: Mapped[str] = mapped_column(String(16))  # "telegram" | "web" | "inbox" | "cli" | "api"
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class InboxToken(Base):
+    """A one-time sign-in link for the officials' inbox page, or a signed-in session (its
+    cookie's SHA-256). ``kind`` is "link" (single use, minutes) or "session" (hours)."""
+
+    __tablename__ = "inbox_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    official_id: Mapped[int] = mapped_column(ForeignKey("officials.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update already handled (webhook re-deliveries are dropped); kept 2 days."""
+
+    __tablename__ = "processed_updates"
+    __table_args__ = (UniqueConstraint("bot_id", "update_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    bot_id: Mapped[str] = mapped_column(String(32))
+    update_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

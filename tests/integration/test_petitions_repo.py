@@ -1,0 +1,270 @@
+"""The petition repository on SQLite and PostgreSQL: numbering, idempotency, routing, the life
+cycle with its events, audit entries and outbox messages, invitations and access rules."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import AuditEntry, OutboxMessage, Petition
+from storage.petitions import (
+    ANSWERED,
+    IN_PROGRESS,
+    INFO_REQUESTED,
+    KIND_PETITION_NEW,
+    KIND_PETITION_UPDATE,
+    PUBLISHED,
+    RECEIVED,
+    REFUSED,
+    AgencyRepository,
+    AttachmentDraft,
+    AuditRepository,
+    InboxTokenRepository,
+    OfficialRepository,
+    PetitionDraft,
+    PetitionError,
+    PetitionRepository,
+    can_see_personal_data,
+)
+from tests.integration.databases import BACKENDS, migrated_database
+
+# Monday 2 November 2026, 09:00 in Hanoi
+MONDAY_9AM = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=BACKENDS)
+async def sessions(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    async with migrated_database(request.param, tmp_path, "petitions") as factory:
+        yield factory
+
+
+def draft(**overrides: object) -> PetitionDraft:
+    values: dict[str, object] = {
+        "topic_kind": "procedure",
+        "topic": "Đăng ký khai sinh",
+        "procedure_code": "1.001193",
+        "sector": "Hộ tịch",
+        "content": "Cán bộ hẹn trả kết quả khai sinh nhưng đã quá hạn ba ngày mà chưa nhận được.",
+        "sender_name": "Nguyễn Văn An",
+        "phone": "0912345678",
+        "address": "12 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh",
+        "channel": "telegram",
+        "chat_id": "1001",
+        "language": "vi",
+    }
+    values.update(overrides)
+    return PetitionDraft(**values)  # type: ignore[arg-type]
+
+
+async def _setup_agencies(session: AsyncSession) -> tuple[int, int]:
+    agencies = AgencyRepository(session)
+    justice = await agencies.save(
+        "so-tu-phap",
+        "Sở Tư pháp",
+        sectors=["Hộ tịch"],
+        procedure_codes=["1.001193"],
+        dossier_agency="Sở Tư pháp",
+    )
+    land = await agencies.save("so-tnmt", "Sở Nông nghiệp và Môi trường", sectors=["Đất đai"])
+    return justice.id, land.id
+
+
+async def _outbox(session: AsyncSession, kind: str) -> list[OutboxMessage]:
+    result = await session.execute(
+        select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+    )
+    return list(result.scalars())
+
+
+async def test_submit_numbers_routes_and_sets_deadlines(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        justice_id, land_id = await _setup_agencies(session)
+        repo = PetitionRepository(session)
+        first = await repo.submit(draft(), now=MONDAY_9AM)
+        second = await repo.submit(
+            draft(procedure_code=None, sector="Đất đai", topic="Cấp sổ đỏ"), now=MONDAY_9AM
+        )
+        third = await repo.submit(draft(procedure_code="1.001193.H19", sector=None), now=MONDAY_9AM)
+        other = await repo.submit(draft(procedure_code=None, sector="Giao thông"), now=MONDAY_9AM)
+        await session.commit()
+    assert [r.created for r in (first, second, third, other)] == [True] * 4
+    codes = [r.petition.tracking_code for r in (first, second, third, other)]
+    assert codes == [f"PAKN-2026-{n:06d}" for n in (1, 2, 3, 4)]
+    assert first.petition.agency_id == justice_id
+    assert second.petition.agency_id == land_id
+    assert third.petition.agency_id == justice_id  # province suffix dropped
+    async with sessions() as session:
+        default = await AgencyRepository(session).default()
+        assert other.petition.agency_id == default.id
+        stored = await PetitionRepository(session).by_code("pakn 2026 1")
+        assert stored is not None and stored.id == first.petition.id
+        assert stored.status == RECEIVED
+        # Monday 2 Nov: 2 / 5 / 15 working days
+        assert stored.refuse_by == date(2026, 11, 4)
+        assert stored.info_by == date(2026, 11, 9)
+        assert stored.answer_by == date(2026, 11, 23)
+        events = await PetitionRepository(session).events(stored.id)
+        assert [e.action for e in events] == ["submitted"]
+
+
+async def test_same_idempotency_key_never_makes_a_second_petition(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        await _setup_agencies(session)
+        await session.commit()
+
+    async def submit_once() -> str:
+        async with sessions() as session:
+            result = await PetitionRepository(session).submit(draft(), idempotency_key="tg:1001:f1")
+            await session.commit()
+            return result.petition.tracking_code
+
+    codes = await asyncio.gather(*(submit_once() for _ in range(5)))
+    assert len(set(codes)) == 1
+    async with sessions() as session:
+        count = (await session.execute(select(func.count()).select_from(Petition))).scalar_one()
+        assert count == 1
+        again = await PetitionRepository(session).submit(draft(), idempotency_key="tg:1001:f1")
+        assert again.created is False and again.petition.tracking_code == codes[0]
+        fresh = await PetitionRepository(session).submit(draft(), idempotency_key="tg:1001:f2")
+        assert fresh.created is True and fresh.petition.tracking_code != codes[0]
+
+
+async def test_life_cycle_notifies_audits_and_guards(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        justice_id, land_id = await _setup_agencies(session)
+        officials = OfficialRepository(session)
+        code, _ = await officials.create_invitation(justice_id, "officer")
+        officer = await officials.enroll(
+            code.lower().replace("-", " "), channel="telegram", chat_id="501"
+        )
+        admin_code, _ = await officials.create_invitation(justice_id, "admin")
+        admin = await officials.enroll(admin_code, channel="telegram", chat_id="502")
+        other_code, _ = await officials.create_invitation(land_id, "officer")
+        outsider = await officials.enroll(other_code, channel="telegram", chat_id="601")
+        with pytest.raises(PetitionError):  # used once
+            await officials.enroll(code, channel="telegram", chat_id="503")
+        repo = PetitionRepository(session)
+        petition = (
+            await repo.submit(
+                draft(attachments=[AttachmentDraft("photo", "file-1", mime_type="image/jpeg")]),
+                now=MONDAY_9AM,
+            )
+        ).petition
+        new = await _outbox(session, KIND_PETITION_NEW)
+        assert sorted(m.chat_id for m in new) == ["501", "502"]  # not the other agency's
+
+        assert can_see_personal_data(officer, petition)
+        assert not can_see_personal_data(outsider, petition)
+        with pytest.raises(PetitionError) as denied:
+            await repo.take(petition, outsider, via="telegram")
+        assert denied.value.code == "not_allowed"
+
+        await repo.record_view(petition, officer, via="telegram")
+        await repo.take(petition, officer, via="telegram")
+        assert petition.status == IN_PROGRESS and petition.assigned_to == officer.id
+        with pytest.raises(PetitionError):
+            await repo.take(petition, officer, via="telegram")
+        await repo.request_info(petition, officer, "Xin gửi ảnh giấy hẹn.", via="telegram")
+        assert petition.status == INFO_REQUESTED
+        await repo.provide_info(
+            petition, "Đã gửi ảnh.", attachments=[AttachmentDraft("photo", "file-2")]
+        )
+        assert petition.status == IN_PROGRESS
+        await repo.answer(
+            petition,
+            officer,
+            "Sở đã kiểm tra, ông Nguyễn Văn An nhận kết quả ngày 5/11.",
+            via="telegram",
+        )
+        assert petition.status == ANSWERED and petition.publish_by is not None
+        with pytest.raises(PetitionError):
+            await repo.refuse(petition, officer, "muộn", via="telegram")
+        await repo.publish(petition, officer, via="telegram")
+        assert petition.status == PUBLISHED
+        assert "Nguyễn Văn An" not in (petition.public_answer or "")
+        assert "0912345678" not in (petition.public_content or "")
+        await session.commit()
+
+        updates = await _outbox(session, KIND_PETITION_UPDATE)
+        assert [m.payload["action"] for m in updates] == [
+            "taken",
+            "info_requested",
+            "answered",
+            "published",
+        ]
+        assert {m.chat_id for m in updates} == {"1001"}
+        assert len(await repo.attachments(petition.id)) == 2
+        audit = await AuditRepository(session).for_petition(petition.id)
+        assert [a.action for a in audit] == [
+            "view",
+            "taken",
+            "info_requested",
+            "answered",
+            "published",
+        ]
+        assert all(a.official_id == officer.id for a in audit)
+
+        # re-routing: admins only, open petitions only
+        second = (await repo.submit(draft(), now=MONDAY_9AM)).petition
+        land = await AgencyRepository(session).get(land_id)
+        assert land is not None
+        with pytest.raises(PetitionError):
+            await repo.reroute(second, officer, land, via="telegram")
+        await repo.reroute(second, admin, land, via="telegram", reason="Thuộc lĩnh vực đất đai")
+        assert second.agency_id == land_id and second.status == RECEIVED
+        assert can_see_personal_data(outsider, second) and not can_see_personal_data(admin, second)
+        await repo.refuse(second, outsider, "Nội dung là khiếu nại", via="telegram")
+        assert second.status == REFUSED
+        await session.commit()
+        reroute_new = [
+            m
+            for m in await _outbox(session, KIND_PETITION_NEW)
+            if m.payload["petition_id"] == second.id
+        ]
+        assert "601" in {m.chat_id for m in reroute_new}
+        total_audit = (
+            await session.execute(select(func.count()).select_from(AuditEntry))
+        ).scalar_one()
+        assert total_audit >= 5 + 3 + 3 + 2
+
+
+async def test_invitation_expiry_and_inbox_tokens(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        justice_id, _ = await _setup_agencies(session)
+        officials = OfficialRepository(session)
+        code, _ = await officials.create_invitation(
+            justice_id, "officer", now=MONDAY_9AM - timedelta(days=8)
+        )
+        with pytest.raises(PetitionError):
+            await officials.enroll(code, channel="telegram", chat_id="700")
+        with pytest.raises(PetitionError):
+            await officials.enroll("MOI-XXXX", channel="telegram", chat_id="700")
+        code, _ = await officials.create_invitation(justice_id, "officer")
+        official = await officials.enroll(code, channel="web", chat_id="w-1")
+        tokens = InboxTokenRepository(session)
+        link = await tokens.issue(official, kind="link", ttl=timedelta(minutes=15))
+        assert (await tokens.redeem_link(link)) is not None
+        assert (await tokens.redeem_link(link)) is None  # one time
+        assert (await tokens.redeem_link("forged")) is None
+        session_token = await tokens.issue(official, kind="session", ttl=timedelta(hours=1))
+        assert (await tokens.session_official(session_token)) is not None
+        assert (await tokens.session_official(link)) is None  # a link is not a session
+        await officials.deactivate(official.id)
+        assert (await tokens.session_official(session_token)) is None
+        await session.commit()
