@@ -46,8 +46,34 @@ class Settings(BaseSettings):
         default=None, description="Compact catalog to load instead of the one shipped in knowledge/data"
     )
     log_level: str = "INFO"
+    public_base_url: str | None = Field(
+        default=None,
+        description="Base URL officials open the inbox at (sign-in links); default http://WEB_HOST:WEB_PORT",
+    )
+    digest_time: str = Field(
+        default="07:30", description="When officials get their daily digest (HH:MM, Asia/Ho_Chi_Minh)"
+    )
+    digest_enabled: bool = True
+    petitions_per_day: int = Field(default=5, ge=1, description="Petitions one chat may send per day")
+    petitions_per_hour: int = Field(default=2, ge=1, description="... and per hour")
 
-    @field_validator("telegram_api_server", "webhook_base_url")
+    @property
+    def base_url(self) -> str:
+        """Where the web server is reached from outside (links in messages)."""
+        return self.public_base_url or f"http://{self.web_host}:{self.web_port}"
+
+    @field_validator("digest_time")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        parts = value.strip().split(":")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ValueError("DIGEST_TIME must be HH:MM, e.g. 07:30")
+        hour, minute = int(parts[0]), int(parts[1])
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError("DIGEST_TIME must be HH:MM, e.g. 07:30")
+        return f"{hour:02d}:{minute:02d}"
+
+    @field_validator("telegram_api_server", "webhook_base_url", "public_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
