@@ -1,4 +1,5 @@
-"""Middlewares: one database session per handled event, and the citizen's locale."""
+"""Middlewares: re-delivered Telegram updates dropped, one database session per handled event,
+and the citizen's locale."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Router
-from aiogram.types import ErrorEvent, TelegramObject, User
+from aiogram import BaseMiddleware, Dispatcher, Router
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import ErrorEvent, TelegramObject, Update, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.repositories import UserRepository
+from storage.repositories import ProcessedUpdateRepository, UserRepository
 
 from .i18n import channel_of, locale_from_language_code
 
@@ -21,6 +23,48 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 SESSION_KEY = "session"
+
+
+class UpdateDedupMiddleware(BaseMiddleware):
+    """Outer update middleware: a Telegram update is handled once.
+
+    Telegram re-sends a webhook update it got no answer for within about 60 s, and after a
+    restart polling may get updates again whose offset was never confirmed; a form step or a
+    submission handled twice would confuse the citizen. The update id is claimed in its own
+    committed transaction before handling; a claim already there means a duplicate, dropped.
+    A handler failure releases the claim, so a later re-delivery is tried again. Other channels
+    (the web chat) number their own updates and are not concerned.
+    """
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.session_factory = session_factory
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        bot = data.get("bot")
+        if not isinstance(event, Update) or bot is None or channel_of(bot) != "telegram":
+            return await handler(event, data)
+        bot_id = str(bot.id)
+        try:
+            async with self.session_factory() as session:
+                claimed = await ProcessedUpdateRepository(session).claim(bot_id, event.update_id)
+                await session.commit()
+        except SQLAlchemyError:
+            # The database being unavailable must not silence the bot; the handlers will say so.
+            logger.warning("Could not record update %d", event.update_id, exc_info=True)
+            return await handler(event, data)
+        if not claimed:
+            logger.info("Update %d was already handled; dropped", event.update_id)
+            return UNHANDLED
+        try:
+            return await handler(event, data)
+        except Exception:
+            try:
+                async with self.session_factory() as session:
+                    await ProcessedUpdateRepository(session).release(bot_id, event.update_id)
+                    await session.commit()
+            except SQLAlchemyError:
+                logger.warning("Could not release update %d", event.update_id, exc_info=True)
+            raise
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -95,3 +139,5 @@ def register_middlewares(
         observer.middleware(db)
         observer.middleware(locale)
     router.errors.middleware(locale)
+    if isinstance(router, Dispatcher):
+        router.update.outer_middleware(UpdateDedupMiddleware(session_factory))

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -486,5 +487,5 @@ class ProcessedUpdate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     bot_id: Mapped[str] = mapped_column(String(32))
-    update_id: Mapped[int] = mapped_column(Integer)
+    update_id: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -24,6 +24,7 @@ from storage.models import (
     ImportedProcedure,
     LookupFailure,
     OutboxMessage,
+    ProcessedUpdate,
     ServiceRating,
     utcnow,
 )
@@ -289,3 +290,35 @@ class RatingRepository:
             .group_by(ServiceRating.level)
         )
         return {int(level): int(count) for level, count in result.all()}
+
+
+class ProcessedUpdateRepository:
+    """Telegram updates already taken, so that a re-delivered one (webhook retries, a restart
+    before the polling offset was confirmed) is handled once."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, bot_id: str, update_id: int) -> bool:
+        """Record the update; False when it was already recorded (a duplicate)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(ProcessedUpdate(bot_id=bot_id, update_id=update_id))
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def release(self, bot_id: str, update_id: int) -> None:
+        """Forget a claim whose handling failed, so a re-delivery can try again."""
+        await self.session.execute(
+            delete(ProcessedUpdate).where(
+                ProcessedUpdate.bot_id == bot_id, ProcessedUpdate.update_id == update_id
+            )
+        )
+
+    async def purge(self, older_than: datetime) -> int:
+        result = await self.session.execute(
+            delete(ProcessedUpdate).where(ProcessedUpdate.at < older_than)
+        )
+        return int(result.rowcount or 0)

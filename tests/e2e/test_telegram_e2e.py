@@ -356,6 +356,19 @@ async def test_webhook_checks_the_secret_and_replies(fake: FakeTelegram, databas
                 assert response.status == 200
             reply = await fake.wait_for(lambda c: c.method == "sendMessage", since=since)
             assert reply.ok and "Xin chào Lan" in reply.text
+
+            # Telegram re-sends an update it got no timely answer for: handled once only.
+            since = fake.mark()
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}) as response:
+                assert response.status == 200
+            fresh = {"update_id": 900002, **fake.text_update(CITIZEN, "/help")}
+            async with http.post(url, json=fresh, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}) as response:
+                assert response.status == 200
+            answer = await fake.wait_for(lambda c: c.method == "sendMessage", since=since)
+            await asyncio.sleep(0.3)
+            sent = [c for c in fake.calls[since:] if c.method == "sendMessage"]
+            assert [c.text for c in sent] == [answer.text]
+            assert "Xin chào" not in answer.text  # the /help answer, not a second welcome
     finally:
         await runner.cleanup()
         await engine.dispose()

@@ -43,7 +43,7 @@ def upgrade() -> None:
         "processed_updates",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("bot_id", sa.String(length=32), nullable=False),
-        sa.Column("update_id", sa.Integer(), nullable=False),
+        sa.Column("update_id", sa.BigInteger(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_processed_updates")),
         sa.UniqueConstraint(
