@@ -38,6 +38,7 @@ from storage.repositories import (
     FsmRepository,
     LookupFailureRepository,
     ProcedureRepository,
+    ProcessedUpdateRepository,
     SecretRepository,
 )
 
@@ -129,6 +130,7 @@ def create_outbox_worker(
 FSM_IDLE_DAYS = 30  # conversation state untouched this long is forgotten
 OUTBOX_KEEP_DAYS = 30  # sent messages (and their de-duplication keys) are kept this long
 LOOKUP_FAILURES_KEEP_DAYS = 2  # failed lookups matter for 15 min (per user) and 24 h (per code)
+PROCESSED_UPDATES_KEEP_DAYS = 2  # Telegram gives up re-sending an update within a day
 HOUSEKEEPING_EVERY = 3600.0  # seconds
 
 
@@ -143,6 +145,9 @@ async def housekeeping(services: Services, *, every: float = HOUSEKEEPING_EVERY)
                 purged = await purge_sent(session, now - timedelta(days=OUTBOX_KEEP_DAYS))
                 await LookupFailureRepository(session).purge(
                     now - timedelta(days=LOOKUP_FAILURES_KEEP_DAYS)
+                )
+                await ProcessedUpdateRepository(session).purge(
+                    now - timedelta(days=PROCESSED_UPDATES_KEEP_DAYS)
                 )
                 await session.commit()
             if removed:
