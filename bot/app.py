@@ -27,6 +27,8 @@ from bot.telegram import run_polling, setup_webhook
 from bot.web.api import setup_dossier_api
 from bot.web.app import create_web_app
 from bot.web.inbox import setup_inbox
+from bot.web.open311 import setup_open311
+from bot.web.publication import setup_publication
 from bot.web.webchat import WebChatBot, WebChatHub
 from handlers.notifications import create_notification_renderers
 from knowledge.catalog import load_compact, load_default_catalog, merge_catalogs
@@ -107,6 +109,8 @@ def create_app(services: Services) -> tuple[web.Application, Bot | None, Dispatc
     dispatcher["outbox"] = worker
     app[OUTBOX_KEY] = worker
     setup_dossier_api(app, services.session_factory)
+    setup_open311(app, services.session_factory, services.index)
+    setup_publication(app, services.session_factory)
     setup_inbox(app, services.session_factory, settings)
     return app, telegram_bot, dispatcher
 

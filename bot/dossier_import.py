@@ -363,6 +363,10 @@ async def cmd_import_dossiers(settings: Settings, args: argparse.Namespace) -> i
     return 1 if summary.rejected else 0
 
 
+API_KEY_SCOPES = ("dossiers", "open311")
+"""What a key may be for: pushing dossiers, filing petitions through Open311."""
+
+
 def _when(value: object) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if hasattr(value, "strftime") else "-"
 
@@ -379,6 +383,14 @@ async def cmd_api_keys(settings: Settings, args: argparse.Namespace) -> int:
         async with session_factory() as session:
             keys = ApiKeyRepository(session)
             if args.action == "create":
+                unknown = sorted(set(args.scopes.split()) - set(API_KEY_SCOPES))
+                if unknown:
+                    print(
+                        f"error: unknown scope {' '.join(unknown)!r}; known: "
+                        + ", ".join(API_KEY_SCOPES),
+                        file=sys.stderr,
+                    )
+                    return 2
                 try:
                     info, plaintext = await keys.create(args.agency, args.label or "", args.scopes)
                 except ValueError as error:
@@ -430,12 +442,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument(
         "--batch", type=int, default=DEFAULT_BATCH, help="records per transaction (default 5000)"
     )
-    p = sub.add_parser("api-keys", help="manage the agencies' keys for POST /api/v1/dossiers")
+    p = sub.add_parser(
+        "api-keys",
+        help="manage the keys of other systems: dossier ingest and Open311 petitions",
+    )
     keys = p.add_subparsers(dest="action")
     q = keys.add_parser("create", help="create a key for an agency (printed once)")
     q.add_argument("agency", help="the agency name exactly as its dossiers carry it")
     q.add_argument("--label", help="a note to recognise the key by (e.g. the system using it)")
-    q.add_argument("--scopes", default="dossiers", help="space-separated (default: dossiers)")
+    q.add_argument(
+        "--scopes",
+        default="dossiers",
+        help="space-separated: dossiers (POST /api/v1/dossiers), open311 (POST "
+        "/open311/v2/requests.json); default: dossiers",
+    )
     keys.add_parser("list", help="list keys (prefixes only; keys are never shown)")
     q = keys.add_parser("revoke", help="revoke a key by its prefix (vnd_XXXXXXXX) or id")
     q.add_argument("prefix")
