@@ -16,6 +16,9 @@ from bot.config import Settings, load_settings
 from bot.dossier_import import add_parsers as add_dossier_parsers
 from bot.dossier_import import cmd_api_keys, cmd_import_dossiers
 from bot.logs import setup_logging
+from bot.petition_cli import COMMAND_NAMES as PETITION_COMMANDS
+from bot.petition_cli import add_parsers as add_petition_parsers
+from bot.petition_cli import cmd_petition_admin
 
 
 def _print_json(payload: object) -> None:
@@ -145,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("outbox", help="how many outgoing messages are pending, sent, failed, uncertain")
     add_dossier_parsers(sub)
+    add_petition_parsers(sub)
     return parser
 
 
@@ -157,6 +161,7 @@ COMMANDS = {
     "outbox": _cmd_outbox,
     "import-dossiers": cmd_import_dossiers,
     "api-keys": cmd_api_keys,
+    **{name: cmd_petition_admin for name in PETITION_COMMANDS},
 }
 
 
@@ -175,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         if s is not None
     ]
     setup_logging(settings.log_level, secrets)
-    if args.command in ("search", "import-catalog", "migrate", "import-dossiers", "api-keys", "outbox"):
+    if args.command in (
+        "search", "import-catalog", "migrate", "import-dossiers", "api-keys", "outbox",
+        *PETITION_COMMANDS,
+    ):
         # keep the command's own output clean
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     try:

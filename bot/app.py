@@ -31,6 +31,7 @@ from bot.web.open311 import setup_open311
 from bot.web.publication import setup_publication
 from bot.web.webchat import WebChatBot, WebChatHub
 from handlers.notifications import create_notification_renderers
+from handlers.petition_notifications import create_petition_renderers
 from knowledge.catalog import load_compact, load_default_catalog, merge_catalogs
 from knowledge.search import SearchIndex
 from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
@@ -128,7 +129,10 @@ def create_outbox_worker(
     if telegram_bot is not None:
         senders["telegram"] = TelegramSender(telegram_bot)
     renderers = adapt_text_renderers(
-        create_notification_renderers(dispatcher["i18n"], services.index)
+        {
+            **create_notification_renderers(dispatcher["i18n"], services.index),
+            **create_petition_renderers(dispatcher["i18n"]),
+        }
     )
     return OutboxWorker(services.session_factory, senders, renderers)
 

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import common, dossiers, errors, procedures
+from . import common, dossiers, errors, officials, procedures
 
 
 def create_routers() -> list[Router]:
     """Fresh feature routers in the order the dispatcher must include them.
 
     `common` (commands, menu, language) goes first so commands are never taken for search
-    queries; `dossiers` takes receipt codes and its own dialog states before the search;
+    queries; `officials` (enrolled officials only, everyone else falls through) comes next;
+    `dossiers` takes receipt codes and its own dialog states before the search;
     `procedures` holds the catch-all free-text handler, so it comes last among the
     features; `errors` only listens to error events.
     """
     return [
         common.create_router(),
+        officials.create_router(),
         dossiers.create_router(),
         procedures.create_router(),
         errors.create_router(),

@@ -1,0 +1,298 @@
+"""Command-line administration of petitions: agencies, officials, re-routing.
+
+    python -m bot agencies add CODE NAME [--sector S ...] [--procedure CODE ...]
+                                         [--dossier-agency NAME] [--default]
+    python -m bot agencies list
+    python -m bot officials invite --agency CODE --role admin|officer [--days 7]
+    python -m bot officials list [--agency CODE]
+    python -m bot officials remove ID
+    python -m bot petitions reroute TRACKING_CODE AGENCY_CODE [--reason TEXT]
+
+A province sets up its agencies and the first administrator of each from here; administrators
+then invite their officers from the chat (``/invite``). Every change is audited with
+``via="cli"``. Mistakes (an unknown agency, a bad role, a malformed code) are explained on
+stderr with exit code 2, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+
+AGENCY_CODE_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+PROCEDURE_CODE_RE = re.compile(r"\d\.\d{6}(?:\.[0-9A-Za-z]+)*")
+NAME_MAX = 255
+REASON_MAX = 1000
+MAX_INVITATION_DAYS = 30
+ROLES = ("admin", "officer")
+
+
+class CliError(Exception):
+    """A mistake in the command's arguments: printed as ``error: ...``, exit code 2."""
+
+
+async def _open(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    from storage.db import create_engine, create_session_factory
+    from storage.migrate import upgrade
+
+    await upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    return engine, create_session_factory(engine)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"
+
+
+def _clean(text: str) -> str:
+    from knowledge.normalize import clean_text
+
+    return clean_text(text or "")
+
+
+def _agency_code(raw: str) -> str:
+    code = raw.strip().lower()
+    if not AGENCY_CODE_RE.fullmatch(code):
+        raise CliError(
+            f"agency code {raw!r} is not valid: use 1-64 letters a-z, digits, '.', '_' or '-' "
+            "(e.g. so-tu-phap)"
+        )
+    return code
+
+
+async def _agency(session: AsyncSession, raw: str):  # noqa: ANN202 - storage.models.Agency
+    from storage.petitions import AgencyRepository
+
+    code = _agency_code(raw)
+    agency = await AgencyRepository(session).by_code(code)
+    if agency is None:
+        raise CliError(f"unknown agency {code!r} (see: python -m bot agencies list)")
+    return agency
+
+
+# --- agencies ------------------------------------------------------------------------------------
+
+
+async def _agencies_add(session: AsyncSession, args: argparse.Namespace) -> int:
+    from storage.petitions import AgencyRepository, AuditRepository
+
+    code = _agency_code(args.code)
+    name = _clean(args.name)
+    if not name or len(name) > NAME_MAX:
+        raise CliError(f"the agency name must be 1-{NAME_MAX} characters")
+    sectors = [_clean(s) for s in args.sector or []]
+    if any(not s or len(s) > NAME_MAX for s in sectors):
+        raise CliError(f"each --sector must be 1-{NAME_MAX} characters")
+    procedures = [p.strip() for p in args.procedure or []]
+    bad = [p for p in procedures if not PROCEDURE_CODE_RE.fullmatch(p)]
+    if bad:
+        raise CliError(
+            f"not a procedure code: {', '.join(repr(p) for p in bad)} (e.g. 1.001193 or "
+            "1.012753.H19)"
+        )
+    dossier_agency = _clean(args.dossier_agency) if args.dossier_agency else None
+    if dossier_agency is not None and len(dossier_agency) > NAME_MAX:
+        raise CliError(f"--dossier-agency must be at most {NAME_MAX} characters")
+    repo = AgencyRepository(session)
+    existed = await repo.by_code(code) is not None
+    agency = await repo.save(
+        code,
+        name,
+        sectors=list(dict.fromkeys(sectors)),
+        procedure_codes=list(dict.fromkeys(procedures)),
+        dossier_agency=dossier_agency,
+        is_default=args.default,
+    )
+    await AuditRepository(session).record(
+        "agency_save",
+        actor="cli",
+        via="cli",
+        details={"agency_id": agency.id, "code": code, "created": not existed},
+    )
+    await session.commit()
+    print(f"{'updated' if existed else 'created'} agency {code} (id {agency.id}): {name}")
+    return 0
+
+
+async def _agencies_list(session: AsyncSession, args: argparse.Namespace) -> int:
+    from storage.official_queries import count_active_officials
+    from storage.petitions import AgencyRepository
+
+    agencies = await AgencyRepository(session).list()
+    if not agencies:
+        print("no agencies yet (python -m bot agencies add CODE NAME ...)")
+        return 0
+    officials = await count_active_officials(session)
+    for agency in agencies:
+        flag = " [default]" if agency.is_default else ""
+        print(f"{agency.code:<24} {agency.name}{flag}")
+        print(f"{'':<24} officials: {officials.get(agency.id, 0)}")
+        if agency.sectors:
+            print(f"{'':<24} sectors: {', '.join(agency.sectors)}")
+        if agency.procedure_codes:
+            print(f"{'':<24} procedures: {', '.join(agency.procedure_codes)}")
+        if agency.dossier_agency:
+            print(f"{'':<24} dossiers as: {agency.dossier_agency}")
+    return 0
+
+
+# --- officials -----------------------------------------------------------------------------------
+
+
+async def _officials_invite(session: AsyncSession, args: argparse.Namespace) -> int:
+    from storage.petitions import OfficialRepository
+
+    if not 1 <= args.days <= MAX_INVITATION_DAYS:
+        raise CliError(f"--days must be between 1 and {MAX_INVITATION_DAYS}")
+    agency = await _agency(session, args.agency)
+    code, invitation = await OfficialRepository(session).create_invitation(
+        agency.id, args.role, ttl=timedelta(days=args.days), via="cli"
+    )
+    await session.commit()
+    print(code)
+    print(
+        f"one-time code for a new {args.role} of {agency.code} ({agency.name}), valid until "
+        f"{_when(invitation.expires_at)}. The official sends /official {code} to the bot in a "
+        "private chat. It is shown only now.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _officials_list(session: AsyncSession, args: argparse.Namespace) -> int:
+    from storage.official_queries import list_officials
+
+    agency_id = (await _agency(session, args.agency)).id if args.agency else None
+    rows = await list_officials(session, agency_id)
+    if not rows:
+        print("no officials")
+        return 0
+    for official, agency_code in rows:
+        state = "active" if official.active else "removed"
+        print(
+            f"{official.id:>5}  {agency_code:<20} {official.role:<8} {state:<8} "
+            f"{official.channel}:{official.chat_id:<14} {_when(official.created_at):<21} "
+            f"{official.display_name}"
+        )
+    return 0
+
+
+async def _officials_remove(session: AsyncSession, args: argparse.Namespace) -> int:
+    from storage.petitions import OfficialRepository
+
+    repo = OfficialRepository(session)
+    official = await repo.get(args.id)
+    if official is None:
+        raise CliError(f"no official with id {args.id} (see: python -m bot officials list)")
+    if not official.active:
+        print(f"official {args.id} was already removed")
+        return 0
+    await repo.deactivate(args.id)
+    await session.commit()
+    print(f"removed official {args.id} ({official.display_name or official.chat_id}); "
+          "their chat no longer has access")
+    return 0
+
+
+# --- petitions -----------------------------------------------------------------------------------
+
+
+async def _petitions_reroute(session: AsyncSession, args: argparse.Namespace) -> int:
+    from storage.petitions import PetitionError, PetitionRepository
+
+    repo = PetitionRepository(session)
+    petition = await repo.by_code(args.tracking_code)
+    if petition is None:
+        raise CliError(f"no petition has the tracking code {args.tracking_code!r}")
+    agency = await _agency(session, args.agency)
+    reason = _clean(args.reason or "") or None
+    if reason is not None and len(reason) > REASON_MAX:
+        raise CliError(f"--reason must be at most {REASON_MAX} characters")
+    try:
+        await repo.reroute(petition, None, agency, via="cli", reason=reason)
+    except PetitionError as error:
+        messages = {
+            "wrong_status": f"{petition.tracking_code} is {petition.status}: only open "
+            "petitions can be re-routed",
+            "same_agency": f"{petition.tracking_code} is already with {agency.code}",
+        }
+        raise CliError(messages.get(error.code, error.code)) from None
+    await session.commit()
+    print(f"{petition.tracking_code} re-routed to {agency.code} ({agency.name}); its officials "
+          "are notified")
+    return 0
+
+
+ACTIONS = {
+    ("agencies", "add"): _agencies_add,
+    ("agencies", "list"): _agencies_list,
+    ("officials", "invite"): _officials_invite,
+    ("officials", "list"): _officials_list,
+    ("officials", "remove"): _officials_remove,
+    ("petitions", "reroute"): _petitions_reroute,
+}
+
+
+async def cmd_petition_admin(settings: Settings, args: argparse.Namespace) -> int:
+    """Run ``agencies``, ``officials`` or ``petitions`` with their action."""
+    action = ACTIONS.get((args.command, args.action))
+    if action is None:
+        names = sorted(a for c, a in ACTIONS if c == args.command)
+        print(f"usage: python -m bot {args.command} {{{','.join(names)}}}", file=sys.stderr)
+        return 2
+    engine, session_factory = await _open(settings)
+    try:
+        async with session_factory() as session:
+            try:
+                return await action(session, args)
+            except CliError as error:
+                await session.rollback()
+                print(f"error: {error}", file=sys.stderr)
+                return 2
+    finally:
+        await engine.dispose()
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``agencies``, ``officials`` and ``petitions`` to ``python -m bot``'s subcommands."""
+    p = sub.add_parser("agencies", help="agencies that answer petitions")
+    actions = p.add_subparsers(dest="action")
+    q = actions.add_parser("add", help="create or update an agency (its lists are replaced)")
+    q.add_argument("code", help="short code, e.g. so-tu-phap")
+    q.add_argument("name", help="the agency's name, e.g. 'Sở Tư pháp'")
+    q.add_argument("--sector", action="append", help="a sector it answers for (repeatable)")
+    q.add_argument(
+        "--procedure", action="append", help="a procedure code it answers for (repeatable)"
+    )
+    q.add_argument("--dossier-agency", help="the name its dossiers carry in the one-door system")
+    q.add_argument(
+        "--default", action="store_true", help="receives petitions no other agency answers for"
+    )
+    actions.add_parser("list", help="list agencies with their sectors, procedures, officials")
+
+    p = sub.add_parser("officials", help="officials who handle petitions in the chat")
+    actions = p.add_subparsers(dest="action")
+    q = actions.add_parser("invite", help="print a one-time enrolment code")
+    q.add_argument("--agency", required=True, help="the agency's code")
+    q.add_argument("--role", required=True, choices=ROLES)
+    q.add_argument("--days", type=int, default=7, help="days the code stays valid (default 7)")
+    q = actions.add_parser("list", help="list officials (removed ones too)")
+    q.add_argument("--agency", help="only this agency's")
+    q = actions.add_parser("remove", help="remove an official's access")
+    q.add_argument("id", type=int)
+
+    p = sub.add_parser("petitions", help="petition administration")
+    actions = p.add_subparsers(dest="action")
+    q = actions.add_parser("reroute", help="send a petition to another agency")
+    q.add_argument("tracking_code", help="e.g. PAKN-2026-000123")
+    q.add_argument("agency", help="the new agency's code")
+    q.add_argument("--reason", help="why (kept in the petition's history)")
+
+
+COMMAND_NAMES = ("agencies", "officials", "petitions")

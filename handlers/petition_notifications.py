@@ -1,0 +1,382 @@
+"""Outbox renderers of petitions: new work for officials, and each step for the citizen.
+
+Rendered at send time, in the recipient's language, from what the database says then: a
+message that no longer concerns its recipient renders as None (skipped, see bot/outbox.py). An
+official hears about a petition only while still active and of the petition's agency (it may
+have been re-routed, or the official removed, since the row was written); a citizen hears only
+about a petition of their own chat.
+
+An answer can be longer than one Telegram message: the repository writes one row per event, so
+:func:`enqueue_answer_parts` adds the continuation rows (parts 2..n) in the same transaction, and
+the first part says whether more follows. Whoever records an answer (the chat, the inbox page)
+should call it; when nobody did, the first part ends by pointing to the petition's details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knowledge.petitions import DeadlineStatus, deadline_status
+from storage.models import OutboxMessage, Petition, PetitionEvent
+from storage.outbox import OutgoingMessage, enqueue
+from storage.petitions import (
+    ANSWER,
+    CLOSED_STATUSES,
+    INFO_PROVIDED,
+    INFO_REQUEST,
+    INFO_REQUESTED,
+    KIND_PETITION_NEW,
+    KIND_PETITION_UPDATE,
+    PUBLICATION,
+    REFUSAL,
+    REROUTED,
+    TAKEN,
+    AgencyRepository,
+    OfficialRepository,
+    PetitionRepository,
+)
+
+from .formatting import format_date
+from .official_render import deadline_mark, open_keyboard, split_text
+from .petition_callbacks import PetitionReply, PetitionView
+from .render import TELEGRAM_TEXT_LIMIT, quote, text_length
+from .userinput import shorten
+
+RenderedText = tuple[str, InlineKeyboardMarkup | None]
+NotificationRenderer = Callable[
+    [AsyncSession, str, str, dict[str, Any], str | None], Awaitable[RenderedText | None]
+]
+
+ANSWER_CHUNK = 3500
+"""Escaped characters of the answer per message; the rest of the 4096 is the header."""
+NOTE_BUDGET = 3400
+"""A question or a refusal reason in one message (longer ones are shortened)."""
+REPLY_PREVIEW = 500  # characters of the citizen's reply quoted to the official
+
+
+def answer_chunks(text: str) -> list[str]:
+    """The pieces an answer is sent in (the same for every language: the rows are counted when
+    the answer is recorded, the texts rendered later)."""
+    return split_text(text, ANSWER_CHUNK) or [""]
+
+
+def _part_key(event_id: int, part: int) -> str:
+    return f"petition-event:{event_id}:part:{part}"
+
+
+async def enqueue_answer_parts(
+    session: AsyncSession, petition: Petition, event: PetitionEvent
+) -> int:
+    """Queue parts 2..n of a long answer for the citizen, after the first part the repository
+    queued (same transaction; a chat's rows go out in order). Returns how many were new."""
+    if petition.channel is None or petition.chat_id is None or event.action != ANSWER:
+        return 0
+    chunks = answer_chunks(event.note or "")
+    if len(chunks) < 2:
+        return 0
+    return await enqueue(
+        session,
+        [
+            OutgoingMessage(
+                channel=petition.channel,
+                chat_id=petition.chat_id,
+                kind=KIND_PETITION_UPDATE,
+                payload={
+                    "petition_id": petition.id,
+                    "tracking_code": petition.tracking_code,
+                    "action": ANSWER,
+                    "event_id": event.id,
+                    "part": part,
+                    "parts": len(chunks),
+                },
+                language=petition.language,
+                dedup_key=_part_key(event.id, part),
+            )
+            for part in range(2, len(chunks) + 1)
+        ],
+    )
+
+
+async def _continuation_queued(session: AsyncSession, petition_id: int, note: str) -> bool:
+    """Were parts 2..n queued for this answer? (The first part's payload has no event id.)"""
+    result = await session.execute(
+        select(PetitionEvent.id)
+        .where(
+            PetitionEvent.petition_id == petition_id,
+            PetitionEvent.action == ANSWER,
+            PetitionEvent.note == note,
+        )
+        .order_by(PetitionEvent.id.desc())
+        .limit(1)
+    )
+    event_id = result.scalar_one_or_none()
+    if event_id is None:
+        return False
+    found = await session.execute(
+        select(OutboxMessage.id).where(OutboxMessage.dedup_key == _part_key(event_id, 2))
+    )
+    return found.scalar_one_or_none() is not None
+
+
+def _fit(text: str, budget: int) -> tuple[str, bool]:
+    """``text`` escaped and cut to ``budget`` characters; True when it was cut."""
+    pieces = split_text(text, budget)
+    if len(pieces) <= 1:
+        return quote(text.strip()), False
+    return quote(pieces[0]) + " …", True
+
+
+def _details_keyboard(petition_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("📄 My petition"), callback_data=PetitionView(id=petition_id).pack()
+                )
+            ]
+        ]
+    )
+
+
+def _reply_keyboard(petition_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("✍️ Reply"),
+                    callback_data=PetitionReply(petition_id=petition_id).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=_("📄 My petition"), callback_data=PetitionView(id=petition_id).pack()
+                ),
+            ]
+        ]
+    )
+
+
+# --- texts -------------------------------------------------------------------------------------
+
+
+def render_new_for_official(
+    petition: Petition, reason: str, now: datetime, reply: str | None = None
+) -> str:
+    """The notice to an official: what happened, the topic, the answer deadline."""
+    code = petition.tracking_code
+    if reason == REROUTED:
+        head = _("↪️ Petition <b>{code}</b> was re-routed to your agency.").format(code=code)
+    elif reason == INFO_PROVIDED:
+        head = _("💬 The citizen replied about petition <b>{code}</b>.").format(code=code)
+    else:
+        head = _("📨 New petition <b>{code}</b>.").format(code=code)
+    lines = [head, _("Topic: {topic}").format(topic=quote(shorten(petition.topic, 300)))]
+    if reply:
+        lines.append(_("Reply: <i>{text}</i>").format(text=quote(shorten(reply, REPLY_PREVIEW))))
+    due = _("Answer by {date}").format(date=format_date(petition.answer_by))
+    status = deadline_status(petition.answer_by, now)
+    if status is not DeadlineStatus.OK:
+        due += " " + deadline_mark(status)
+    lines.append(due)
+    return "\n".join(lines)
+
+
+def render_taken(petition: Petition, agency_name: str) -> str:
+    return _(
+        "👷 Your petition <b>{code}</b> is being handled by <b>{agency}</b>. We will tell you "
+        "here when there is an answer."
+    ).format(code=petition.tracking_code, agency=quote(agency_name))
+
+
+def render_info_requested(
+    petition: Petition, agency_name: str, question: str, can_reply: bool
+) -> str:
+    body, cut = _fit(question, NOTE_BUDGET)
+    lines = [
+        _("❓ <b>{agency}</b> needs more information about your petition <b>{code}</b>:").format(
+            agency=quote(agency_name), code=petition.tracking_code
+        ),
+        "",
+        f"<i>{body}</i>",
+    ]
+    if cut:
+        lines += ["", _("(Shortened here: the whole text is in your petition's details.)")]
+    if can_reply:
+        lines += ["", _("Please tap “Reply” and send the information (text, photos or files).")]
+    else:
+        lines += ["", _("The petition has moved on since; no reply is needed now.")]
+    return "\n".join(lines)
+
+
+def render_answer_part(
+    petition: Petition, agency_name: str, chunk: str, part: int, parts: int, more_queued: bool
+) -> str:
+    """Part ``part`` of ``parts`` of the answer (the first with the header)."""
+    if part == 1:
+        head = _("✅ <b>{agency}</b> has answered your petition <b>{code}</b>:").format(
+            agency=quote(agency_name), code=petition.tracking_code
+        )
+    else:
+        head = _("✅ Answer to <b>{code}</b>, continued").format(code=petition.tracking_code)
+    if parts > 1:
+        head += f" ({part}/{parts})"
+    text = f"{head}\n\n{quote(chunk)}"
+    if part < parts:
+        text += "\n\n" + (
+            _("(continued in the next message ⬇️)")
+            if more_queued
+            else _("(The answer is long: the whole text is in your petition's details.)")
+        )
+    elif part == parts:
+        text += "\n\n" + _("The answer will be published with your personal data removed.")
+    return text
+
+
+def render_refused(petition: Petition, agency_name: str, reason: str) -> str:
+    body, cut = _fit(reason, NOTE_BUDGET)
+    lines = [
+        _("⛔ <b>{agency}</b> did not accept your petition <b>{code}</b>.").format(
+            agency=quote(agency_name), code=petition.tracking_code
+        ),
+        _("Reason: <i>{reason}</i>").format(reason=body),
+    ]
+    if cut:
+        lines.append(_("(Shortened here: the whole text is in your petition's details.)"))
+    lines += [
+        "",
+        _(
+            "If you disagree with a decision about your own case, a complaint (khiếu nại) goes "
+            "to the competent agency under the Law on Complaints; a petition is not the way "
+            "for it."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def render_published(petition: Petition) -> str:
+    return _(
+        "📢 The answer to your petition <b>{code}</b> has been published, with your personal "
+        "data removed. Thank you for helping improve public services."
+    ).format(code=petition.tracking_code)
+
+
+# --- renderers ---------------------------------------------------------------------------------
+
+
+def create_petition_renderers(i18n: I18n) -> dict[str, NotificationRenderer]:
+    """Renderers by outbox kind, shaped like handlers.notifications:
+    ``(session, channel, chat_id, payload, language) -> (html, keyboard) | None``."""
+
+    def locale(language: str | None) -> str:
+        return language if language in i18n.available_locales else i18n.default_locale
+
+    async def _petition(session: AsyncSession, payload: dict[str, Any]) -> Petition | None:
+        try:
+            petition_id = int(payload["petition_id"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        return await PetitionRepository(session).get(petition_id)
+
+    async def petition_new(
+        session: AsyncSession,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        language: str | None,
+    ) -> RenderedText | None:
+        petition = await _petition(session, payload)
+        if petition is None:
+            return None
+        try:
+            official = await OfficialRepository(session).get(int(payload["official_id"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        if (
+            official is None
+            or not official.active
+            or official.channel != channel
+            or official.chat_id != str(chat_id)
+            or official.agency_id != petition.agency_id
+            or petition.status in CLOSED_STATUSES
+        ):
+            return None  # no longer theirs, or nothing left to do
+        reason = str(payload.get("reason") or "")
+        reply = None
+        if reason == INFO_PROVIDED:
+            events = await PetitionRepository(session).events(petition.id)
+            reply = next((e.note for e in reversed(events) if e.action == INFO_PROVIDED), None)
+        with i18n.context(), i18n.use_locale(locale(official.language or language)):
+            text = render_new_for_official(petition, reason, datetime.now(UTC), reply)
+            return text, open_keyboard(petition.id)
+
+    async def petition_update(
+        session: AsyncSession,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        language: str | None,
+    ) -> RenderedText | None:
+        petition = await _petition(session, payload)
+        if petition is None or petition.channel != channel or petition.chat_id != str(chat_id):
+            return None
+        agency = await AgencyRepository(session).get(petition.agency_id)
+        agency_name = agency.name if agency is not None else ""
+        action = str(payload.get("action") or "")
+        note = str(payload.get("note") or "")
+        with i18n.context(), i18n.use_locale(locale(language)):
+            if action == TAKEN:
+                return render_taken(petition, agency_name), _details_keyboard(petition.id)
+            if action == INFO_REQUEST:
+                can_reply = petition.status == INFO_REQUESTED
+                text = render_info_requested(petition, agency_name, note, can_reply)
+                keyboard = (
+                    _reply_keyboard(petition.id) if can_reply else _details_keyboard(petition.id)
+                )
+                return text, keyboard
+            if action == ANSWER:
+                return await _answer(session, petition, agency_name, payload, note)
+            if action == REFUSAL:
+                return render_refused(petition, agency_name, note), _details_keyboard(petition.id)
+            if action == PUBLICATION:
+                return render_published(petition), _details_keyboard(petition.id)
+        return None  # an action the citizen is not told about
+
+    async def _answer(
+        session: AsyncSession,
+        petition: Petition,
+        agency_name: str,
+        payload: dict[str, Any],
+        note: str,
+    ) -> RenderedText | None:
+        part = payload.get("part")
+        if part is None:  # the repository's row: the first part, with the whole answer
+            chunks = answer_chunks(note)
+            more = len(chunks) > 1 and await _continuation_queued(session, petition.id, note)
+            text = render_answer_part(petition, agency_name, chunks[0], 1, len(chunks), more)
+            return text, _details_keyboard(petition.id) if not more else None
+        try:
+            part, event_id = int(part), int(payload["event_id"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        event = await session.get(PetitionEvent, event_id)
+        if event is None or event.petition_id != petition.id or not event.note:
+            return None
+        chunks = answer_chunks(event.note)
+        if not 2 <= part <= len(chunks):
+            return None
+        text = render_answer_part(petition, agency_name, chunks[part - 1], part, len(chunks), True)
+        keyboard = _details_keyboard(petition.id) if part == len(chunks) else None
+        return text, keyboard
+
+    return {KIND_PETITION_NEW: petition_new, KIND_PETITION_UPDATE: petition_update}
+
+
+def fits_telegram(text: str) -> bool:
+    """For tests and assertions: under Telegram's limit as it counts."""
+    return text_length(text) <= TELEGRAM_TEXT_LIMIT
