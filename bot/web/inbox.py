@@ -133,6 +133,7 @@ class _Inbox:
     login_limiter: RateLimiter
     layout: string.Template
     css: bytes
+    favicon: bytes
     clock: Clock = _utcnow
 
 
@@ -1210,13 +1211,18 @@ def _ascii_slug(text: str) -> str:
 # --- static and set-up -------------------------------------------------------------------------
 
 
-async def _css(request: web.Request) -> web.StreamResponse:
-    response = web.Response(
-        body=request.app[INBOX_KEY].css, content_type="text/css", charset="utf-8"
-    )
-    response.headers.update(SECURITY_HEADERS)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+def _static(
+    body: Callable[[_Inbox], bytes], content_type: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.Response(
+            body=body(request.app[INBOX_KEY]), content_type=content_type, charset="utf-8"
+        )
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    return handler
 
 
 def setup_inbox(
@@ -1244,6 +1250,7 @@ def setup_inbox(
         login_limiter=login_limiter or RateLimiter(burst=10, per_second=1 / 6),
         layout=string.Template((STATIC_DIR / "page.html").read_text(encoding="utf-8")),
         css=(STATIC_DIR / "inbox.css").read_bytes(),
+        favicon=(STATIC_DIR.parent / "favicon.svg").read_bytes(),  # the web chat's icon
         clock=clock or _utcnow,
     )
     app.router.add_get(PREFIX + "/login", login_page)
@@ -1254,7 +1261,10 @@ def setup_inbox(
     app.router.add_get(PREFIX + "/export.csv", export_csv)
     app.router.add_get(PREFIX + "/p/{code}", petition_page)
     app.router.add_post(PREFIX + "/p/{code}/{action}", petition_action)
-    app.router.add_get(PREFIX + "/static/inbox.css", _css)
+    app.router.add_get(PREFIX + "/static/inbox.css", _static(lambda i: i.css, "text/css"))
+    app.router.add_get(
+        PREFIX + "/static/favicon.svg", _static(lambda i: i.favicon, "image/svg+xml")
+    )
 
 
 __all__ = [
