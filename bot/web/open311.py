@@ -44,14 +44,16 @@ Rate limits per address (GET and POST apart) and per API key, like the dossier A
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
 import logging
 import math
 import re
+import threading
 import xml.etree.ElementTree as ET
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -524,10 +526,37 @@ def _personal_strings(petition: Petition) -> list[str]:
     ]
 
 
+class _RedactionCache:
+    """Redacted descriptions by (petition, last change): systems poll ``requests.json`` over and
+    over, and redaction is most of the cost of a 1,000-request answer (about 0.35 ms each)."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, datetime], str] = OrderedDict()
+        self._lock = threading.Lock()  # answers are built in worker threads
+
+    def description(self, petition: Petition) -> str:
+        key = (petition.id, petition.updated_at)
+        with self._lock:
+            text = self._items.get(key)
+            if text is not None:
+                self._items.move_to_end(key)
+                return text
+        text = redact_personal_data(petition.content, names=_personal_strings(petition))
+        with self._lock:
+            self._items[key] = text
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return text
+
+
+_REDACTED = _RedactionCache()
+
+
 def _public_description(petition: Petition) -> str:
     if petition.status == PUBLISHED and petition.public_content is not None:
         return petition.public_content
-    return redact_personal_data(petition.content, names=_personal_strings(petition))
+    return _REDACTED.description(petition)
 
 
 def _status_notes(petition: Petition) -> str | None:
@@ -647,7 +676,9 @@ async def get_requests(request: web.Request) -> web.StreamResponse:
                 statuses=_statuses(query.get("status")),
                 limit=MAX_RESULTS,
             )
-        body = [_request_json(request, row, services) for row in rows]
+    # about 1 ms a request uncached: off the event loop, so that chats go on meanwhile (the
+    # thread gets the i18n context: to_thread copies context variables)
+    body = await asyncio.to_thread(lambda: [_request_json(request, row, services) for row in rows])
     return _respond(request, "service_requests", body)
 
 
@@ -975,7 +1006,6 @@ def setup_open311(
     api.router.add_get(f"/requests.{fmt}", get_requests)
     api.router.add_post(f"/requests.{fmt}", post_request)
     api.router.add_get(f"/requests/{{id}}.{fmt}", get_request)
-    api.router.add_route("OPTIONS", "/{tail:.*}", not_found)  # answered by the middleware
-    api.router.add_route("*", "/{tail:.*}", not_found)
+    api.router.add_route("*", "/{tail:.*}", not_found)  # OPTIONS: answered by the middleware
     app.add_subapp(PREFIX, api)
     return api
