@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import common, dossiers, errors, officials, procedures
+from . import common, dossiers, errors, officials, petitions, procedures
 
 
 def create_routers() -> list[Router]:
@@ -17,6 +17,7 @@ def create_routers() -> list[Router]:
     `common` (commands, menu, language) goes first so commands are never taken for search
     queries; `officials` (enrolled officials only, everyone else falls through) comes next;
     `dossiers` takes receipt codes and its own dialog states before the search;
+    `petitions` (the citizen's form, tracking codes, published answers) before the search too;
     `procedures` holds the catch-all free-text handler, so it comes last among the
     features; `errors` only listens to error events.
     """
@@ -24,6 +25,7 @@ def create_routers() -> list[Router]:
         common.create_router(),
         officials.create_router(),
         dossiers.create_router(),
+        petitions.create_router(),
         procedures.create_router(),
         errors.create_router(),
     ]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories import UserRepository
 
-from . import dossiers, keyboards, texts
+from . import dossiers, keyboards, petitions, texts
 from .callbacks import LanguageCallback, MenuAction, MenuCallback, Noop
 from .i18n import SUPPORTED_LOCALES, channel_of
 from .replies import reply_to_callback
@@ -40,7 +40,11 @@ def create_router() -> Router:
 
     @router.callback_query(MenuCallback.filter())
     async def menu(
-        callback: CallbackQuery, callback_data: MenuCallback, i18n: I18n, state: FSMContext
+        callback: CallbackQuery,
+        callback_data: MenuCallback,
+        i18n: I18n,
+        state: FSMContext,
+        bot: Bot,
     ) -> None:
         action = callback_data.action
         if action is MenuAction.START:
@@ -54,7 +58,7 @@ def create_router() -> Router:
             else:
                 await reply_to_callback(callback, dossiers.ask_code_text(), keyboards.back_to_menu())
         elif action is MenuAction.FEEDBACK:
-            await reply_to_callback(callback, texts.feedback_coming_soon(), keyboards.back_to_menu())
+            await petitions.show_menu(callback, state, bot)
         elif action is MenuAction.HELP:
             await reply_to_callback(callback, texts.help_text(), keyboards.back_to_menu())
         elif action is MenuAction.LANGUAGE:

@@ -1,4 +1,4 @@
-"""Citizen-facing texts of the menu, help and "coming soon" answers (HTML, current locale)."""
+"""Citizen-facing texts of the menu, help and general answers (HTML, current locale)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from aiogram.utils.i18n import gettext as _
 
 from .render import quote, search_examples
 from .userinput import shorten
-
-NATIONAL_PORTAL_URL = "https://dichvucong.gov.vn"
 
 
 def welcome(first_name: str | None) -> str:
@@ -47,8 +45,12 @@ def help_text() -> str:
                 "each way of applying, the agency and the legal basis. Long cards have several pages."
             ),
             _(
+                "To send feedback or a petition on an administrative procedure or regulation, or "
+                "to follow one you sent, send /phananh (or tap “Feedback and petitions” in the menu)."
+            ),
+            _(
                 "Commands:\n/start — main menu\n/hoso — dossier status by receipt code\n"
-                "/help — this help\n/language — change the language"
+                "/phananh — feedback and petitions\n/help — this help\n/language — change the language"
             ),
             _("This assistant gives information only; the agency that receives your dossier has the final say."),
         ]
@@ -60,20 +62,6 @@ def procedures_prompt() -> str:
         [
             _("📚 Type the name of the procedure or describe what you need to do."),
             search_examples(),
-        ]
-    )
-
-
-def feedback_coming_soon() -> str:
-    return "\n\n".join(
-        [
-            "<b>" + _("✍️ Feedback and petitions are coming soon") + "</b>",
-            _("Sending feedback on administrative regulations through this assistant will come in a next release."),
-            _(
-                "Meanwhile, you can send feedback or a petition on the National Public Service "
-                "Portal ({url}), section “Phản ánh kiến nghị”. Complaints and denunciations follow "
-                "a different procedure: please contact the agency concerned directly."
-            ).format(url=NATIONAL_PORTAL_URL),
         ]
     )
 
@@ -130,6 +118,7 @@ def bot_commands() -> list[tuple[str, str]]:
     return [
         ("start", _("Main menu")),
         ("hoso", _("Dossier status by receipt code")),
+        ("phananh", _("Feedback and petitions")),
         ("help", _("How to use the assistant")),
         ("language", _("Change the language")),
     ]

@@ -140,11 +140,11 @@ def assert_within_limits(fake: FakeTelegram) -> None:
 CITIZEN = FakeUser(id=1001, first_name="Lan", language_code="vi")
 
 
-async def test_start_shows_menu_dossier_lookup_and_coming_soon_feedback(running: FakeTelegram) -> None:
+async def test_start_shows_menu_dossier_lookup_and_feedback_menu(running: FakeTelegram) -> None:
     fake = running
     assert any(c.method == "deleteWebhook" for c in fake.calls)
     commands = [c for c in fake.calls if c.method == "setMyCommands"]
-    assert {cmd["command"] for cmd in commands[0].params["commands"]} == {"start", "hoso", "help", "language"}
+    assert {cmd["command"] for cmd in commands[0].params["commands"]} == {"start", "hoso", "phananh", "help", "language"}
     assert any(c.params.get("language_code") == "en" for c in commands)
 
     menu = await fake.reply_to(fake.text_update(CITIZEN, "/start"))
@@ -157,7 +157,8 @@ async def test_start_shows_menu_dossier_lookup_and_coming_soon_feedback(running:
     dossiers = await fake.reply_to(fake.callback_update(CITIZEN, message, button(menu, "Tra cứu hồ sơ")["callback_data"]))
     assert "mã hồ sơ" in dossiers.text and "000.00.17.H12-220615-0001" in dossiers.text
     feedback = await fake.reply_to(fake.callback_update(CITIZEN, message, button(menu, "Phản ánh")["callback_data"]))
-    assert "Phản ánh kiến nghị" in feedback.text and "Khiếu nại, tố cáo" in feedback.text
+    assert "Phản ánh, kiến nghị" in feedback.text and "Khiếu nại, tố cáo" in feedback.text
+    assert any("Gửi phản ánh mới" in b["text"] for b in feedback.buttons)
     help_reply = await fake.reply_to(fake.text_update(CITIZEN, "/help"))
     assert "/language" in help_reply.text
     await fake.wait_for(lambda c: c.method == "answerCallbackQuery")
