@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.petitions import format_tracking_code, parse_tracking_code
@@ -156,9 +156,19 @@ class InboxQueries:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def for_change(self, agency_id: int, tracking_code: str) -> Petition | None:
-        """Like :meth:`of_agency`, row-locked until commit where the database can (PostgreSQL),
-        so two officials pressing buttons at once are serialised and the second sees the first's
-        status."""
+        """Like :meth:`of_agency`, locked until commit: two officials pressing buttons at once
+        are serialised and the second sees the first's status (and is refused).
+
+        The no-op UPDATE first takes the lock on both databases: PostgreSQL's row lock, and
+        SQLite's write lock (whose transaction only begins at the first write, so what is read
+        after it is current; a bare SELECT would read a snapshot that a concurrent writer can
+        make stale, and its later write would then fail)."""
+        await self.session.execute(
+            update(Petition)
+            .where(Petition.tracking_code == tracking_code, Petition.agency_id == agency_id)
+            .values(updated_at=Petition.updated_at)
+            .execution_options(synchronize_session=False)
+        )
         stmt = (
             select(Petition)
             .where(Petition.tracking_code == tracking_code, Petition.agency_id == agency_id)

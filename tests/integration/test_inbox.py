@@ -4,6 +4,7 @@ actions with their audit entries and citizen messages, CSRF, filters, and the CS
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -624,6 +625,30 @@ async def test_bad_action_input_changes_nothing(env: Env) -> None:
     assert stored.status == IN_PROGRESS and stored.answer is None
     changes = [e.action for e in (await audit(env))[before:] if e.action not in ("view",)]
     assert changes == ["taken"]
+    assert [m.payload["action"] for m in await citizen_messages(env)] == ["taken"]
+
+
+async def test_two_officials_acting_at_once_are_serialised(env: Env) -> None:
+    """Both press "take" at the same moment: one wins, the other is told it changed; one event,
+    one message to the citizen."""
+    await sign_in(env)
+    code = env.codes["birth"]
+    csrf = csrf_of(await page(env, f"/inbox/p/{code}"))
+
+    async def take() -> int:
+        response = await env.client.post(
+            f"/inbox/p/{code}/take",
+            data={"csrf": csrf},
+            headers={"Origin": env.origin},
+            allow_redirects=False,
+        )
+        return response.status
+
+    statuses = await asyncio.gather(*(take() for _ in range(4)))
+    assert sorted(statuses) == [303, 409, 409, 409]
+    async with env.sessions() as session:
+        events = await PetitionRepository(session).events((await petition(env, code)).id)
+    assert [e.action for e in events] == ["submitted", "taken"]
     assert [m.payload["action"] for m in await citizen_messages(env)] == ["taken"]
 
 
