@@ -560,13 +560,15 @@ def text_preview(op: PetitionOp, tracking_code: str, text: str) -> str:
         PetitionOp.ANSWER: _("Preview: answer to {code}"),
         PetitionOp.REFUSE: _("Preview: refusal of {code}"),
     }
-    header = "👀 <b>" + titles[op].format(code=tracking_code) + "</b>"
+    title = "👀 " + titles[op].format(code=tracking_code)
     footer = _("Send it as it is?")
-    budget = TELEGRAM_TEXT_LIMIT - 200 - text_length(header) - text_length(footer)
-    body = quote(text)
-    if text_length(body) > budget:  # only when escaping made it longer: show the start
-        body = quote(split_text(text, budget - 10)[0]) + " …"
-    return f"{header}\n\n{body}\n\n{footer}"
+    # Telegram counts the text after parsing: an escaped "&lt;" is one character.
+    budget = TELEGRAM_TEXT_LIMIT - text_length(title) - text_length(footer) - 8
+    if text_length(text) <= budget:
+        body = quote(text)
+    else:  # cannot happen for TEXT_MAX_CHARS, unless the translation grows: show the start
+        body = quote(split_text(text, budget - 2)[0]) + " …"
+    return f"<b>{quote(title)}</b>\n\n{body}\n\n{footer}"
 
 
 def confirm_keyboard(petition_id: int) -> InlineKeyboardMarkup:
