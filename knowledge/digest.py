@@ -1,0 +1,412 @@
+"""The officials' daily digest as figures: periods, dossier buckets, shares, satisfaction.
+
+Pure code, no I/O: ``storage.digest`` counts, ``bot.digest`` assembles a ``Digest`` and keeps
+it in the outbox as JSON (``to_payload`` / ``from_payload``), and ``handlers.digest_render``
+turns it into text at send time, in the official's language.
+
+Periods (local dates, Asia/Ho_Chi_Minh), for a digest of day D:
+- the report period runs from the previous working day before D to the day before D, both
+  included: Tuesday's digest covers Monday, Monday's covers Friday to Sunday, the first digest
+  after Tết covers the whole holiday. Consecutive digests cover every day exactly once.
+- the year runs from 1 January of the report period's last day to that day.
+- the trend covers the ``TREND_DAYS`` calendar days before D (non-working days shaded).
+
+Dossier figures are those of the dossiers RECEIVED in a period (a cohort, the way the centres
+report them: "tiếp nhận 30.407 hồ sơ; đã giải quyết 28.375, chiếm 93,3%, trong đó trả sớm hạn
+27.448 (96,7%) ..."), in their state when the digest is built: resolved (early / on time /
+late by ``knowledge.timeliness``, or finished without an appointment date to score against),
+still open (in progress / overdue / without an appointment date), or withdrawn by the citizen
+(not the office's result). Shares of "resolved" and "open" are of the dossiers received;
+early / on time / late are shares of the resolved ones. Satisfaction counts the ratings given
+in the period (level 1 "Rất hài lòng" ... 5 "Rất không hài lòng"); satisfied = levels 1-2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from knowledge.dossier import Status
+from knowledge.timeliness import StatusEvent, Timeliness
+from knowledge.workdays import is_working_day
+
+PAYLOAD_VERSION = 1
+TREND_DAYS = 14
+LIST_LIMIT = 10  # tracking codes listed per section ("+ 25 more" for the rest)
+
+# Dossier buckets, each dossier in exactly one.
+EARLY = "early"
+ON_TIME = "on_time"
+LATE = "late"
+RESOLVED_OTHER = "resolved_other"  # finished, but no appointment date (or end time) to score
+IN_PROGRESS = "in_progress"
+OVERDUE = "overdue"
+PENDING_OTHER = "pending_other"  # open, without an appointment date
+WITHDRAWN = "withdrawn"  # withdrawn by the citizen: not the office's result
+BUCKETS = (EARLY, ON_TIME, LATE, RESOLVED_OTHER, IN_PROGRESS, OVERDUE, PENDING_OTHER, WITHDRAWN)
+
+_END_STATUSES = frozenset(
+    {Status.PROCESSED, Status.RETURNED, Status.NOT_ACCEPTED, Status.WITHDRAWN, Status.STOPPED}
+)
+
+# Petition deadline kinds (which deadline an item is listed for).
+DEADLINE_REFUSE = "refuse"  # status received: accept (take) or refuse within 2 working days
+DEADLINE_INFO = "info"  # in progress, nothing asked yet: last day to ask for more information
+DEADLINE_ANSWER = "answer"  # open: the answer is due within 15 working days
+DEADLINE_PUBLISH = "publish"  # answered: to be published within 2 more working days
+
+
+def bucket_of(timeliness: Timeliness, events: Iterable[StatusEvent] = ()) -> str:
+    """The digest bucket of a dossier classified by ``knowledge.timeliness.classify``.
+
+    ``events`` (the same ones given to ``classify``) tell a dossier whose end of processing has
+    no time (kind "unknown", resolved) from an open one without an appointment date."""
+    kind = timeliness.kind
+    if kind in (EARLY, ON_TIME, LATE, IN_PROGRESS, OVERDUE):
+        return kind
+    if kind == "not_scored":
+        return WITHDRAWN
+    if timeliness.end_at is not None or any(
+        e.status in _END_STATUSES for e in events if e.at is None
+    ):
+        return RESOLVED_OTHER
+    return PENDING_OTHER
+
+
+def share(part: int, whole: int) -> float | None:
+    """``part / whole``, or None when there is nothing to divide by."""
+    return part / whole if whole > 0 else None
+
+
+# --- periods -----------------------------------------------------------------------------------
+
+
+def previous_working_day(day: date) -> date:
+    """The last working day strictly before ``day``."""
+    d = day - timedelta(days=1)
+    while not is_working_day(d):
+        d -= timedelta(days=1)
+    return d
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The local-date ranges of one digest (both ends included)."""
+
+    day: date  # the digest's own date (D)
+    start: date  # report period: previous working day before D ...
+    end: date  # ... to D - 1
+    year_start: date  # 1 January of ``end``'s year
+    trend_start: date  # D - TREND_DAYS
+
+    @property
+    def first(self) -> date:
+        """The earliest day any figure of the digest needs."""
+        return min(self.start, self.year_start, self.trend_start)
+
+    def trend_days(self) -> list[date]:
+        return [self.trend_start + timedelta(days=i) for i in range((self.day - self.trend_start).days)]
+
+
+def digest_periods(day: date, trend_days: int = TREND_DAYS) -> Periods:
+    """The periods of the digest of ``day`` (see the module docstring)."""
+    end = day - timedelta(days=1)
+    return Periods(
+        day=day,
+        start=previous_working_day(day),
+        end=end,
+        year_start=date(end.year, 1, 1),
+        trend_start=day - timedelta(days=trend_days),
+    )
+
+
+def days_between(start: date, end: date) -> Iterable[date]:
+    """Every date from ``start`` to ``end``, both included."""
+    d = start
+    while d <= end:
+        yield d
+        d += timedelta(days=1)
+
+
+# --- dossier figures -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DossierFigures:
+    """Counts of one cohort of dossiers (those received in a period) by bucket."""
+
+    early: int = 0
+    on_time: int = 0
+    late: int = 0
+    resolved_other: int = 0
+    in_progress: int = 0
+    overdue: int = 0
+    pending_other: int = 0
+    withdrawn: int = 0
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int]) -> DossierFigures:
+        unknown = set(counts) - set(BUCKETS)
+        if unknown:
+            raise ValueError(f"unknown dossier buckets: {sorted(unknown)}")
+        return cls(**{name: int(counts.get(name, 0)) for name in BUCKETS})
+
+    @classmethod
+    def total_of(cls, parts: Iterable[DossierFigures]) -> DossierFigures:
+        result = cls()
+        for part in parts:
+            result = result + part
+        return result
+
+    def __add__(self, other: DossierFigures) -> DossierFigures:
+        return DossierFigures(**{n: getattr(self, n) + getattr(other, n) for n in BUCKETS})
+
+    @property
+    def received(self) -> int:
+        return sum(getattr(self, n) for n in BUCKETS)
+
+    @property
+    def scored(self) -> int:
+        """Resolved and scored: early + on time + late."""
+        return self.early + self.on_time + self.late
+
+    @property
+    def resolved(self) -> int:
+        return self.scored + self.resolved_other
+
+    @property
+    def open(self) -> int:
+        return self.in_progress + self.overdue + self.pending_other
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in BUCKETS}
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """Ratings given in a period, by level (index 0 = level 1 "Rất hài lòng")."""
+
+    levels: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[int, int]) -> Satisfaction:
+        return cls(tuple(int(counts.get(level, 0)) for level in range(1, 6)))  # type: ignore[arg-type]
+
+    def __add__(self, other: Satisfaction) -> Satisfaction:
+        return Satisfaction(tuple(a + b for a, b in zip(self.levels, other.levels)))  # type: ignore[arg-type]
+
+    @property
+    def total(self) -> int:
+        return sum(self.levels)
+
+    @property
+    def satisfied(self) -> int:
+        """Levels 1 and 2: "Rất hài lòng" and "Hài lòng"."""
+        return self.levels[0] + self.levels[1]
+
+
+# --- petitions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PetitionItem:
+    """One petition listed in the digest: its code, which deadline and when, and whether that
+    deadline is past ("overdue") or close ("due_soon")."""
+
+    code: str
+    kind: str  # DEADLINE_*
+    deadline: date | None = None
+    state: str = ""  # knowledge.petitions.DeadlineStatus value, "" for the new ones
+
+
+@dataclass(frozen=True)
+class PetitionFigures:
+    new: int = 0  # received in the report period
+    new_items: tuple[PetitionItem, ...] = ()
+    year: int = 0  # received since 1 January
+    open: int = 0  # open now (received, in progress, waiting for the citizen)
+    deadline_overdue: int = 0
+    deadline_due_soon: int = 0
+    deadline_items: tuple[PetitionItem, ...] = ()  # most urgent first
+    awaiting_publication: int = 0
+    publication_overdue: int = 0
+    publication_due_soon: int = 0
+    publication_items: tuple[PetitionItem, ...] = ()
+
+    @property
+    def deadline_total(self) -> int:
+        return self.deadline_overdue + self.deadline_due_soon
+
+
+# --- the digest -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendDay:
+    day: date
+    dossiers_received: int = 0
+    dossiers_resolved: int = 0  # of those received that day, resolved by now
+    petitions_received: int = 0
+    working_day: bool = True
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything one agency's digest of one day says (the same for all its officials)."""
+
+    agency_id: int
+    agency_code: str
+    agency_name: str
+    periods: Periods
+    built_at: datetime
+    petitions: PetitionFigures
+    dossiers_period: DossierFigures | None = None  # None: the agency has no dossiers
+    dossiers_year: DossierFigures | None = None
+    satisfaction_period: Satisfaction = field(default_factory=Satisfaction)
+    satisfaction_year: Satisfaction = field(default_factory=Satisfaction)
+    trend: tuple[TrendDay, ...] = ()
+
+    @property
+    def has_dossiers(self) -> bool:
+        return self.dossiers_period is not None
+
+    def to_payload(self) -> dict[str, Any]:
+        """JSON primitives only (the outbox stores it), a few KB."""
+        p = self.periods
+        pet = self.petitions
+        return {
+            "v": PAYLOAD_VERSION,
+            "agency": {"id": self.agency_id, "code": self.agency_code, "name": self.agency_name},
+            "periods": {
+                "day": p.day.isoformat(),
+                "start": p.start.isoformat(),
+                "end": p.end.isoformat(),
+                "year_start": p.year_start.isoformat(),
+                "trend_start": p.trend_start.isoformat(),
+            },
+            "built_at": self.built_at.isoformat(),
+            "petitions": {
+                **{
+                    f.name: getattr(pet, f.name)
+                    for f in fields(pet)
+                    if not f.name.endswith("_items")
+                },
+                "new_items": [_item_json(i) for i in pet.new_items],
+                "deadline_items": [_item_json(i) for i in pet.deadline_items],
+                "publication_items": [_item_json(i) for i in pet.publication_items],
+            },
+            "dossiers": None
+            if self.dossiers_period is None or self.dossiers_year is None
+            else {"period": self.dossiers_period.as_dict(), "year": self.dossiers_year.as_dict()},
+            "satisfaction": {
+                "period": list(self.satisfaction_period.levels),
+                "year": list(self.satisfaction_year.levels),
+            },
+            # one row a day: [received, resolved, petitions, working day 0/1], from trend_start
+            "trend": [
+                [t.dossiers_received, t.dossiers_resolved, t.petitions_received, int(t.working_day)]
+                for t in self.trend
+            ],
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Digest:
+        """The digest kept by ``to_payload``; ValueError (or KeyError/TypeError) if malformed."""
+        if payload.get("v") != PAYLOAD_VERSION:
+            raise ValueError(f"unsupported digest payload version: {payload.get('v')!r}")
+        agency = payload["agency"]
+        raw = payload["periods"]
+        periods = Periods(
+            day=date.fromisoformat(raw["day"]),
+            start=date.fromisoformat(raw["start"]),
+            end=date.fromisoformat(raw["end"]),
+            year_start=date.fromisoformat(raw["year_start"]),
+            trend_start=date.fromisoformat(raw["trend_start"]),
+        )
+        pet = payload["petitions"]
+        scalars = {
+            f.name: int(pet.get(f.name, 0))
+            for f in fields(PetitionFigures)
+            if not f.name.endswith("_items")
+        }
+        petitions = PetitionFigures(
+            **scalars,
+            new_items=tuple(_item_of(i) for i in pet.get("new_items", ())),
+            deadline_items=tuple(_item_of(i) for i in pet.get("deadline_items", ())),
+            publication_items=tuple(_item_of(i) for i in pet.get("publication_items", ())),
+        )
+        dossiers = payload.get("dossiers")
+        satisfaction = payload.get("satisfaction") or {}
+        trend = tuple(
+            TrendDay(
+                day=periods.trend_start + timedelta(days=i),
+                dossiers_received=int(row[0]),
+                dossiers_resolved=int(row[1]),
+                petitions_received=int(row[2]),
+                working_day=bool(row[3]),
+            )
+            for i, row in enumerate(payload.get("trend", ()))
+        )
+        return cls(
+            agency_id=int(agency["id"]),
+            agency_code=str(agency["code"]),
+            agency_name=str(agency["name"]),
+            periods=periods,
+            built_at=datetime.fromisoformat(payload["built_at"]),
+            petitions=petitions,
+            dossiers_period=None if dossiers is None else DossierFigures.from_counts(dossiers["period"]),
+            dossiers_year=None if dossiers is None else DossierFigures.from_counts(dossiers["year"]),
+            satisfaction_period=_satisfaction(satisfaction.get("period")),
+            satisfaction_year=_satisfaction(satisfaction.get("year")),
+            trend=trend,
+        )
+
+    def with_lists_cut(self, limit: int) -> Digest:
+        """The same digest listing at most ``limit`` codes per section (the counts unchanged)."""
+        pet = self.petitions
+        return replace(
+            self,
+            petitions=replace(
+                pet,
+                new_items=pet.new_items[:limit],
+                deadline_items=pet.deadline_items[:limit],
+                publication_items=pet.publication_items[:limit],
+            ),
+        )
+
+
+def _item_json(item: PetitionItem) -> list[Any]:
+    return [item.code, item.kind, item.deadline.isoformat() if item.deadline else None, item.state]
+
+
+def _item_of(raw: Sequence[Any]) -> PetitionItem:
+    code, kind, deadline, state = raw
+    return PetitionItem(
+        str(code), str(kind), date.fromisoformat(deadline) if deadline else None, str(state)
+    )
+
+
+def _satisfaction(raw: Sequence[int] | None) -> Satisfaction:
+    if not raw:
+        return Satisfaction()
+    values = tuple(int(v) for v in raw)
+    if len(values) != 5:
+        raise ValueError("satisfaction needs five levels")
+    return Satisfaction(values)  # type: ignore[arg-type]
+
+
+def sum_days(
+    by_day: Mapping[date, DossierFigures], start: date, end: date
+) -> DossierFigures:
+    """The figures of the days ``start`` .. ``end`` (both included)."""
+    return DossierFigures.total_of(v for d, v in by_day.items() if start <= d <= end)
+
+
+def sum_satisfaction(by_day: Mapping[date, Satisfaction], start: date, end: date) -> Satisfaction:
+    total = Satisfaction()
+    for d, v in by_day.items():
+        if start <= d <= end:
+            total = total + v
+    return total

@@ -1,0 +1,289 @@
+"""The digest as officials read it: the centres' number formats ("30.407", "93,3%"), English,
+Telegram's limits (4,096 characters, a 1,024-character caption holding the figures), escaping,
+the JSON payload, and the chart (drawn with or without an installed font)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.digest import chart_png, draw_chart, nice_ceiling
+from bot.outbox import CAPTION_LIMIT, split_caption
+from handlers import digest_render
+from handlers.i18n import create_i18n
+from handlers.render import text_length
+from knowledge.digest import (
+    DEADLINE_ANSWER,
+    DEADLINE_INFO,
+    DEADLINE_PUBLISH,
+    DEADLINE_REFUSE,
+    Digest,
+    DossierFigures,
+    PetitionFigures,
+    PetitionItem,
+    Satisfaction,
+    TrendDay,
+    digest_periods,
+    previous_working_day,
+)
+from knowledge.workdays import is_working_day
+
+# The figures of a provincial centre's half-year report (DOMAIN.md, seed 000): received 30,407;
+# resolved 28,375 (93.3%): early 27,448 (96.7%), on time 921, late 6; in progress 1,437 (4.7%).
+REPORT = DossierFigures(
+    early=27_448, on_time=921, late=6, in_progress=1_425, overdue=12, withdrawn=595
+)
+DAY = date(2026, 11, 16)
+
+
+@pytest.fixture
+def vi() -> Iterator[None]:
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale("vi"):
+        yield
+
+
+@pytest.fixture
+def en() -> Iterator[None]:
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        yield
+
+
+def items(kind: str, count: int, state: str = "due_soon") -> tuple[PetitionItem, ...]:
+    return tuple(
+        PetitionItem(f"PAKN-2026-{100_000 + i:06d}", kind, DAY + timedelta(days=i % 3), state)
+        for i in range(count)
+    )
+
+
+def digest(**overrides: object) -> Digest:
+    periods = digest_periods(DAY)
+    values: dict[str, object] = dict(
+        agency_id=3,
+        agency_code="so-tu-phap",
+        agency_name="Sở Tư pháp tỉnh Sơn La",
+        periods=periods,
+        built_at=datetime(2026, 11, 16, 0, 30, tzinfo=UTC),
+        petitions=PetitionFigures(
+            new=35,
+            new_items=items("new", 10, ""),
+            year=1_204,
+            open=57,
+            deadline_overdue=3,
+            deadline_due_soon=5,
+            deadline_items=(
+                PetitionItem("PAKN-2026-000100", DEADLINE_REFUSE, date(2026, 11, 11), "overdue"),
+                PetitionItem("PAKN-2026-000101", DEADLINE_ANSWER, DAY, "due_soon"),
+                PetitionItem("PAKN-2026-000102", DEADLINE_INFO, DAY, "due_soon"),
+            ),
+            awaiting_publication=4,
+            publication_overdue=1,
+            publication_due_soon=2,
+            publication_items=(
+                PetitionItem("PAKN-2026-000090", DEADLINE_PUBLISH, date(2026, 11, 12), "overdue"),
+            ),
+        ),
+        dossiers_period=DossierFigures(early=28, on_time=2, in_progress=80, overdue=3, pending_other=7),
+        dossiers_year=REPORT,
+        satisfaction_period=Satisfaction((12, 3, 0, 0, 0)),
+        satisfaction_year=Satisfaction((2_587, 153, 0, 0, 0)),
+        trend=tuple(
+            TrendDay(
+                periods.trend_start + timedelta(days=i),
+                120 + i,
+                100 + i,
+                i % 4,
+                is_working_day(periods.trend_start + timedelta(days=i)),
+            )
+            for i in range(14)
+        ),
+    )
+    values.update(overrides)
+    return Digest(**values)  # type: ignore[arg-type]
+
+
+def test_vietnamese_figures_read_like_the_centres_reports(vi: None) -> None:
+    text = digest_render.render_digest(digest())
+    assert "Tiếp nhận: <b>30.407</b>" in text
+    assert "Đã giải quyết: <b>28.375</b> (93,3%)" in text
+    assert "trước hạn 27.448 (96,7%)" in text
+    assert "đúng hạn 921 (3,2%)" in text
+    assert "quá hạn 6 (0,02%)" in text  # a small share keeps two decimals
+    assert "Đang giải quyết: <b>1.437</b> (4,7%), trong đó quá hạn 12" in text
+    assert "Công dân rút hồ sơ: 595" in text
+    # 2,740 ratings: 2,587 very satisfied and 153 satisfied (seed 001): all satisfied.
+    assert "Đánh giá: 2.740 lượt, hài lòng 100%" in text
+    assert "rất hài lòng 2.587 · hài lòng 153" in text
+    assert "📊 <b>Báo cáo ngày 16/11/2026</b>" in text
+    # Monday's digest covers Friday to Sunday.
+    assert "<b>📁 Hồ sơ tiếp nhận từ 13/11/2026 đến 15/11/2026</b>" in text
+    assert "<b>📁 Hồ sơ tiếp nhận từ 01/01/2026</b>" in text
+    assert "Mới tiếp nhận từ 13/11/2026 đến 15/11/2026: <b>35</b>" in text
+    assert "Tiếp nhận từ 01/01/2026: 1.204" in text
+    assert "<code>PAKN-2026-000100</code> — hạn tiếp nhận hoặc từ chối 11/11/2026 — ⚠️ quá hạn" in text
+    assert "hạn cuối đề nghị bổ sung thông tin 16/11/2026 — ⏰ sắp đến hạn" in text
+    assert "+ 25 mục khác" in text  # 35 new, 10 listed
+
+
+def test_english_figures(en: None) -> None:
+    text = digest_render.render_digest(digest())
+    assert "Received: <b>30,407</b>" in text
+    assert "Resolved: <b>28,375</b> (93.3%)" in text
+    assert "early 27,448 (96.7%) · on time 921 (3.2%) · late 6 (0.02%)" in text
+    assert "In progress: <b>1,437</b> (4.7%), overdue 12" in text
+    assert "<b>📁 Dossiers received from Nov 13, 2026 to Nov 15, 2026</b>" in text
+    assert "+ 25 more" in text
+    assert "answer by Nov 16, 2026 — ⏰ due soon" in text
+
+
+def test_a_day_period_and_empty_figures(vi: None) -> None:
+    tuesday = date(2026, 11, 17)
+    text = digest_render.render_digest(
+        digest(
+            periods=digest_periods(tuesday),
+            dossiers_period=DossierFigures(),
+            satisfaction_period=Satisfaction(),
+            petitions=PetitionFigures(),
+        )
+    )
+    assert "<b>📁 Hồ sơ tiếp nhận ngày 16/11/2026</b>\nTiếp nhận: <b>0</b>\nĐánh giá: chưa có" in text
+    assert "Mới tiếp nhận ngày 16/11/2026: <b>0</b>" in text
+    assert "Phản ánh, kiến nghị mới" not in text  # nothing to list, no empty heading
+    assert "Đã giải quyết" in text  # the year still has figures
+
+
+def test_no_dossier_section_without_dossiers(vi: None) -> None:
+    text = digest_render.render_digest(digest(dossiers_period=None, dossiers_year=None))
+    assert "Hồ sơ tiếp nhận" not in text and "<b>📨 Phản ánh, kiến nghị</b>" in text
+
+
+def test_shares_are_never_divided_by_zero(vi: None) -> None:
+    assert digest_render.percent(0, 0) == "–"
+    assert digest_render.percent(0, 5) == "0%"
+    assert digest_render.percent(5, 5) == "100%"
+    assert digest_render.percent(1, 3) == "33,3%"
+
+
+@pytest.mark.parametrize("locale", ["vi", "en"])
+def test_the_text_fits_telegram_and_the_caption_holds_the_figures(locale: str) -> None:
+    hostile = "<b>Sở & \"Ban\"</b> " + "Ủy ban nhân dân phường 🏛 " * 12  # 255 characters of name
+    big = digest(
+        agency_name=hostile[:255],
+        petitions=PetitionFigures(
+            new=123_456,
+            new_items=items("new", 10, ""),
+            year=987_654,
+            open=54_321,
+            deadline_overdue=40_000,
+            deadline_due_soon=9_999,
+            deadline_items=items(DEADLINE_ANSWER, 10, "overdue"),
+            awaiting_publication=77_777,
+            publication_overdue=5_555,
+            publication_due_soon=2_222,
+            publication_items=items(DEADLINE_PUBLISH, 10),
+        ),
+        dossiers_year=DossierFigures(
+            early=2_345_678, on_time=123_456, late=98_765, resolved_other=4_321,
+            in_progress=345_678, overdue=23_456, pending_other=1_234, withdrawn=5_678,
+        ),
+        satisfaction_year=Satisfaction((123_456, 23_456, 3_456, 456, 56)),
+    )
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale(locale):
+        text = digest_render.render_digest(big)
+        assert text_length(text) <= 4096
+        assert "&lt;b&gt;Sở &amp;" in text and "<b>Sở &" not in text  # the name is escaped
+        caption, rest = split_caption(text)
+        assert 0 < text_length(caption) <= CAPTION_LIMIT
+        # The caption carries the heading and the dossier figures; the codes come after it.
+        assert "PAKN-" not in caption and "PAKN-" in rest
+        assert caption.startswith("📊")
+        # A tighter limit shortens the lists, never the figures.
+        short = digest_render.render_digest(big, limit=1800)
+        assert text_length(short) <= 1800
+        assert digest_render.summary(big) in short
+        listed = short.count("PAKN-")
+        assert 0 < listed < 30
+
+
+def test_the_payload_is_json_and_round_trips() -> None:
+    original = digest()
+    payload = json.loads(json.dumps(original.to_payload()))
+    assert Digest.from_payload(payload) == original
+    with pytest.raises(ValueError):
+        Digest.from_payload({**payload, "v": 99})
+    without = digest(dossiers_period=None, dossiers_year=None)
+    assert Digest.from_payload(json.loads(json.dumps(without.to_payload()))) == without
+
+
+def test_periods() -> None:
+    assert previous_working_day(date(2026, 11, 16)) == date(2026, 11, 13)  # Monday -> Friday
+    tuesday = digest_periods(date(2026, 11, 17))
+    assert (tuesday.start, tuesday.end, tuesday.year_start) == (
+        date(2026, 11, 16), date(2026, 11, 16), date(2026, 1, 1)
+    )
+    # After Tết (16-20 February 2026 off): from Friday 13th to Sunday 22nd.
+    after_tet = digest_periods(date(2026, 2, 23))
+    assert (after_tet.start, after_tet.end) == (date(2026, 2, 13), date(2026, 2, 22))
+    # 2 January: the year of the period's last day (1 January, a holiday).
+    january = digest_periods(date(2026, 1, 2))
+    assert (january.start, january.end, january.year_start) == (
+        date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 1)
+    )
+    assert january.first == date(2025, 12, 19)  # the chart's 14 days reach into 2025
+    assert len(tuesday.trend_days()) == 14 and tuesday.trend_days()[-1] == date(2026, 11, 16)
+
+
+# --- the chart --------------------------------------------------------------------------------
+
+
+def _image(png: bytes):  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    return Image.open(io.BytesIO(png))
+
+
+@pytest.mark.parametrize("font_dir", ["installed", None])
+def test_the_chart_is_a_png_with_or_without_a_font(font_dir: str | None, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("PIL")
+    from bot.digest import FONT_DIR
+
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale("vi"):
+        labels = digest_render.chart_labels()
+    chosen = FONT_DIR if font_dir == "installed" else tmp_path / "no-fonts-here"
+    png = draw_chart(digest().trend, labels, "vi", font_dir=chosen)
+    image = _image(png)
+    assert (image.format, image.size) == ("PNG", (900, 450))
+    # Something was drawn in the bar colours and the petition line colour.
+    colours = {c for _n, c in image.convert("RGB").getcolors(maxcolors=1_000_000)}
+    assert (158, 202, 225) in colours and (33, 113, 181) in colours and (230, 85, 13) in colours
+    assert len(png) < 200_000
+
+
+def test_the_chart_of_an_empty_fortnight_and_of_an_agency_without_dossiers() -> None:
+    pytest.importorskip("PIL")
+    empty = digest(
+        trend=tuple(
+            TrendDay(DAY - timedelta(days=14 - i), 0, 0, 0, True) for i in range(14)
+        )
+    )
+    labels = {"title": "t", "left": "l", "right": "r", "received": "a", "resolved": "b", "petitions": "c"}
+    assert _image(chart_png(empty, labels, "en")).size == (900, 450)  # type: ignore[arg-type]
+    no_dossiers = digest(dossiers_period=None, dossiers_year=None)
+    image = _image(chart_png(no_dossiers, labels, "vi"))  # type: ignore[arg-type]
+    colours = {c for _n, c in image.convert("RGB").getcolors(maxcolors=1_000_000)}
+    assert (158, 202, 225) not in colours  # no dossier bars
+    assert chart_png(digest(trend=()), labels, "vi") is None
+
+
+def test_nice_axis_tops() -> None:
+    assert nice_ceiling(0) == (5.0, 1.0)
+    assert nice_ceiling(3) == (3.0, 1.0)
+    assert nice_ceiling(133) == (150.0, 50.0)
+    assert nice_ceiling(30_407) == (40_000.0, 10_000.0)  # at most five steps
