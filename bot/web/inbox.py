@@ -404,7 +404,7 @@ def _not_found(view: _View) -> web.Response:
 
 
 async def _form(request: web.Request) -> dict[str, str]:
-    """The posted form's text fields (files and repeated fields ignored)."""
+    """The posted form's text fields (file parts ignored; a repeated field: its last value)."""
     data = await request.post()
     return {key: value for key, value in data.items() if isinstance(value, str)}
 
