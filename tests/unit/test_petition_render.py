@@ -1,0 +1,390 @@
+"""The citizen's petition texts and keyboards: escaping, Telegram's limits (4096 characters per
+message, 64 bytes of callback data), and the small pure rules of the form (attachments, limits,
+steps, what a typed "done" or a request to send feedback looks like)."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+
+from handlers import petition_render as pr
+from handlers.i18n import create_i18n
+from handlers.petition_callbacks import (
+    FormAction,
+    FormOp,
+    PetitionMenu,
+    PetitionMenuAction,
+    PetitionReply,
+    PetitionTopic,
+    PetitionView,
+    PublicList,
+    PublicOpen,
+    ReplyAction,
+    ReplyOp,
+)
+from handlers.petitions import asks_for_petition, idempotency_key, new_form_id
+from knowledge.catalog import load_default_catalog
+from knowledge.models import Procedure
+from knowledge.petitions import Classification, Problem, RequestKind
+from tests.e2e.fake_telegram import parse_html, utf16_len
+
+LIMIT = 4096
+HOSTILE = '<b>Nguyễn</b> & "An" <script>alert(1)</script> 😀\u200b'
+
+
+@pytest.fixture(params=["vi", "en"], autouse=True)
+def locale(request: pytest.FixtureRequest) -> Iterator[str]:
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale(request.param):
+        yield request.param
+
+
+def assert_message(html: str) -> str:
+    """Parses as Telegram HTML and fits one message; returns the visible text."""
+    visible = parse_html(html)
+    assert visible.strip()
+    assert utf16_len(visible) <= LIMIT, utf16_len(visible)
+    assert len(html) <= LIMIT * 2
+    return visible
+
+
+def buttons(markup: Any) -> list[Any]:
+    assert isinstance(markup, InlineKeyboardMarkup)
+    return [b for row in markup.inline_keyboard for b in row]
+
+
+def assert_keyboard(markup: Any) -> None:
+    for b in buttons(markup):
+        assert b.callback_data is not None
+        assert 1 <= len(b.callback_data.encode()) <= 64, b.callback_data
+        assert 1 <= len(b.text) <= pr.BUTTON_TEXT_LIMIT, b.text
+
+
+def form(**values: Any) -> pr.FormData:
+    base: dict[str, Any] = dict(
+        id="a1b2c3d4e5",
+        topic_kind="procedure",
+        topic="Đăng ký khai sinh",
+        procedure_code="1.001193",
+        sector="Hộ tịch",
+        content="Thủ tục yêu cầu nộp bản sao sổ hộ khẩu dù đã bỏ sổ hộ khẩu.",
+        files=[{"kind": "photo", "file_id": "x", "size": 2_500_000}],
+        files_done=True,
+        name="Nguyễn Văn An",
+        phone="0912345678",
+        address="12 Lê Lợi, phường Bến Thành",
+    )
+    base.update(values)
+    return pr.FormData(**base)
+
+
+# --- escaping --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", ["telegram", "web"])
+def test_review_escapes_everything_the_citizen_typed(channel: str) -> None:
+    messages = pr.render_review(
+        form(content=HOSTILE + " nội dung", name=HOSTILE, address=HOSTILE, email=None), channel
+    )
+    assert len(messages) == 1
+    visible = assert_message(messages[0])
+    assert visible.count('<b>Nguyễn</b> & "An" <script>') == 3  # shown as typed, not as markup
+    assert "<script>" not in messages[0]
+
+
+def test_other_texts_escape_their_values() -> None:
+    petition = SimpleNamespace(
+        id=1, tracking_code="PAKN-2026-000001", status="refused", topic_kind="other",
+        topic=HOSTILE, content=HOSTILE, received_at=datetime(2026, 11, 2, 2, tzinfo=UTC),
+        answer_by=date(2026, 11, 23), refusal_reason=HOSTILE, answer=None,
+    )
+    for html in [
+        *pr.render_petition(petition, HOSTILE),
+        pr.topic_results_text(HOSTILE, 0, "telegram"),
+        pr.contact_saved_text(HOSTILE),
+        pr.redirect_text(Classification(RequestKind.COMPLAINT, matched=HOSTILE)),
+        pr.thanks_text("PAKN-2026-000001", HOSTILE, date(2026, 11, 23)),
+        pr.file_added_text([{"kind": "document", "name": HOSTILE, "size": 10}]),
+        pr.my_petitions_text([petition]),
+    ]:
+        assert "<script>" not in html
+        assert_message(html)
+
+
+# --- lengths ---------------------------------------------------------------------------------------
+
+
+LONG_WORD = "x" * 6000
+LONG_TEXT = ("Phản ánh dài 😀 & <b> " * 400 + "\n") * 3  # ~27,000 characters, emoji count twice
+
+
+@pytest.mark.parametrize("content", [LONG_TEXT[:5000], LONG_WORD[:5000], "a\n" * 2500])
+def test_a_long_review_is_split_and_every_field_shown_in_full(content: str) -> None:
+    f = form(content=content, name="A " + "b" * 98, address="Đ" * 300)
+    messages = pr.render_review(f, "telegram")
+    visible = "".join(assert_message(m) for m in messages)
+    assert "".join(content.split()) in "".join(visible.split())  # nothing cut
+    assert "Đ" * 300 in visible
+    assert pr.step_line(pr.REVIEW, "telegram").strip("<i/>") in visible
+
+
+def test_splitting_thousands_of_short_lines_is_fast() -> None:
+    """Rendering runs on the event loop: a content of 2,000 one-letter lines (what fits in one
+    Telegram message) must not stall it."""
+    started = time.perf_counter()
+    messages = pr.render_review(form(content="a\n" * 2000), "telegram")
+    assert time.perf_counter() - started < 0.25
+    assert sum(m.count("\na") for m in messages) >= 1999
+
+
+def test_petition_status_and_published_answers_are_split() -> None:
+    petition = SimpleNamespace(
+        id=9, tracking_code="PAKN-2026-000009", status="answered", topic_kind="procedure",
+        topic="T" * 500, content=LONG_TEXT[:5000], received_at=datetime.now(UTC),
+        answer_by=date.today(), refusal_reason=None, answer=LONG_TEXT,
+    )
+    messages = pr.render_petition(petition, "Sở Tư pháp", attachments=3)
+    assert len(messages) >= 5
+    for m in messages:
+        assert_message(m)
+    item = pr.PublicItem(
+        id=9, tracking_code="PAKN-2026-000009", topic="T" * 500, agency="A" * 300,
+        received_at=datetime.now(UTC), published_at=datetime.now(UTC),
+        content=LONG_TEXT, answer=LONG_WORD,
+    )
+    parts = pr.render_public(item)
+    visible = "".join(assert_message(m) for m in parts)
+    assert LONG_WORD in visible.replace("\n", "")
+    listing = pr.public_list_text([item] * pr.PUBLIC_PAGE_SIZE, 0, 1000)
+    assert_message(listing)
+    assert_keyboard(pr.public_list_keyboard([item] * pr.PUBLIC_PAGE_SIZE, 3, 1000))
+
+
+def test_the_reply_prompt_with_a_long_question_fits() -> None:
+    petition = SimpleNamespace(id=3, tracking_code="PAKN-2026-000003")
+    for m in pr.ask_reply_text(petition, LONG_TEXT, "telegram"):
+        assert_message(m)
+
+
+# --- callback data ---------------------------------------------------------------------------------
+
+
+@functools.cache
+def catalog() -> tuple[Procedure, ...]:
+    return tuple(load_default_catalog())
+
+
+def longest_procedure_code() -> str:
+    return max((p.code for p in catalog()), key=len)
+
+
+def test_every_callback_fits_64_bytes_at_its_extremes() -> None:
+    big = 2**63 - 1
+    code = max(longest_procedure_code(), "2.002307.000.00.00.H35", key=len)
+    form_id = new_form_id()
+    assert len(form_id) == 10
+    packed: list[CallbackData] = [
+        *(PetitionMenu(action=a) for a in PetitionMenuAction),
+        *(FormAction(op=op, form=form_id, arg=pr.ADDRESS) for op in FormOp),
+        PetitionTopic(code=code, form=form_id),
+        PetitionView(id=big),
+        PetitionReply(petition_id=big),
+        *(ReplyOp(op=op, petition_id=big) for op in ReplyAction),
+        PublicList(page=big),
+        PublicOpen(id=big, page=big),
+    ]
+    for data in packed:
+        raw = data.pack()
+        assert len(raw.encode()) <= 64, raw
+        assert type(data).unpack(raw) == data
+
+
+def test_keyboards_stay_within_limits() -> None:
+    longest = sorted(catalog(), key=lambda p: len(p.code) + len(p.name))[-5:]
+    form_id = new_form_id()
+    for markup in [
+        pr.topic_keyboard(form_id, longest, keep=True),
+        pr.topic_keyboard(form_id, longest, keep=True, editing=True),
+        pr.files_keyboard(form_id, 0),
+        pr.files_keyboard(form_id, 5),
+        pr.redirect_keyboard(form_id),
+        pr.review_keyboard(form_id),
+        pr.edit_keyboard(form_id, "telegram"),
+        pr.nav_keyboard(form_id, keep=True),
+        pr.petitions_menu(resume_step=7, total_steps=7),
+        pr.back_to_petitions(),
+        pr.reply_keyboard(2**40, 5),
+        pr.public_item_keyboard(2**40),
+    ]:
+        assert_keyboard(markup)
+    petitions = [
+        SimpleNamespace(id=2**40, tracking_code="PAKN-2026-999999", status=s)
+        for s in ("received", "in_progress", "info_requested", "answered", "published", "refused")
+    ]
+    assert_keyboard(pr.my_petitions_keyboard(petitions))
+    assert_keyboard(pr.petition_keyboard(petitions[2]))
+    assert any("pr:" in b.callback_data for b in buttons(pr.petition_keyboard(petitions[2])))
+    assert not any("pr:" in b.callback_data for b in buttons(pr.petition_keyboard(petitions[0])))
+
+
+def test_edit_keyboard_offers_attachments_only_on_telegram() -> None:
+    web = [b.callback_data for b in buttons(pr.edit_keyboard("f", "web"))]
+    telegram = [b.callback_data for b in buttons(pr.edit_keyboard("f", "telegram"))]
+    assert any(d.endswith(":files") for d in telegram)
+    assert not any(d.endswith(":files") for d in web)
+
+
+def test_idempotency_key_fits_the_column() -> None:
+    key = idempotency_key("telegram", str(-(10**13)), new_form_id())
+    assert len(key) <= 128 and key.startswith("telegram:")
+
+
+# --- the form's pure rules -------------------------------------------------------------------------
+
+
+def test_form_data_round_trip_and_garbage() -> None:
+    f = form()
+    assert pr.FormData.from_dict(f.to_dict()) == f
+    assert pr.FormData.from_dict(None) is None
+    assert pr.FormData.from_dict({"id": ""}) is None
+    assert pr.FormData.from_dict("text") is None
+    odd = pr.FormData.from_dict({"id": "x", "files": "nope", "unknown": 1})
+    assert odd is not None and odd.files == []
+
+
+def test_steps_and_the_next_missing_field() -> None:
+    assert pr.steps_for("telegram") == pr.ALL_STEPS
+    assert pr.FILES not in pr.steps_for("web")
+    empty = pr.FormData(id="x")
+    assert empty.next_missing("telegram") == pr.TOPIC
+    partly = form(name=None, files=[], files_done=False)
+    assert partly.next_missing("telegram") == pr.FILES
+    assert partly.next_missing("web") == pr.NAME
+    assert form().next_missing("web") == pr.REVIEW
+    assert form(phone=None, email="a@b.vn").next_missing("web") == pr.REVIEW
+    assert pr.step_before(pr.NAME, "web") == pr.CONTENT
+    assert pr.step_before(pr.NAME, "telegram") == pr.FILES
+    assert pr.step_before(pr.TOPIC, "telegram") is None
+
+
+def test_clean_multiline_keeps_paragraphs_and_drops_invisible_characters() -> None:
+    raw = "  Dòng\u200b một \u202e\r\n\r\n\r\n\r\nDòng\t\thai\x00  \n"
+    assert pr.clean_multiline(raw) == "Dòng một\n\nDòng hai"
+    assert pr.clean_multiline("\u200b\u200b ") == ""
+    assert pr.clean_multiline(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "mime", "size", "already", "expected"),
+    [
+        ("scan.PDF", "application/octet-stream", 1000, 0, None),
+        ("anh.jpeg", None, None, 0, None),
+        ("bang.xlsx", None, 1000, 4, None),
+        ("virus.exe", "application/pdf", 1000, 0, "type"),
+        ("noext", "application/pdf", 1000, 0, None),
+        ("noext", "application/zip", 1000, 0, "type"),
+        ("video.mp4", "video/mp4", 1000, 0, "type"),
+        ("big.pdf", "application/pdf", 20 * 1024 * 1024 + 1, 0, "too_big"),
+        ("ok.pdf", "application/pdf", 20 * 1024 * 1024, 0, None),
+        ("sixth.pdf", "application/pdf", 10, 5, "too_many"),
+    ],
+)
+def test_attachment_rules(
+    name: str, mime: str | None, size: int | None, already: int, expected: str | None
+) -> None:
+    assert pr.attachment_problem(name, mime, size, already) == expected
+    if expected:
+        assert_message(pr.attachment_problem_text(expected))
+
+
+def test_next_allowed_at() -> None:
+    now = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
+    assert pr.next_allowed_at([], now, 2, 5) is None
+    one = [now - timedelta(minutes=10)]
+    assert pr.next_allowed_at(one, now, 2, 5) is None
+    two = [now - timedelta(minutes=50), now - timedelta(minutes=10)]
+    assert pr.next_allowed_at(two, now, 2, 5) == now + timedelta(minutes=10)
+    day = [now - timedelta(hours=h) for h in (23, 20, 10, 5, 3)]
+    assert pr.next_allowed_at(day, now, 2, 5) == now + timedelta(hours=1)
+    # both windows full: the later moment wins
+    both = [now - timedelta(hours=h) for h in (20, 10, 5)] + two
+    assert pr.next_allowed_at(both, now, 2, 5) == now + timedelta(hours=4)
+    assert_message(pr.limit_text(now, 2, 5))
+
+
+def test_every_problem_code_has_a_helpful_text() -> None:
+    codes = [
+        "content_empty", "content_too_long", "content_unclear", "content_too_short",
+        "content_not_vietnamese", "name_missing", "name_invalid", "phone_invalid",
+        "email_invalid", "contact_missing", "address_missing", "address_too_short",
+        "address_too_long", "address_invalid",
+    ]
+    texts = {pr.problem_text(Problem("x", code)) for code in codes}
+    assert len(texts) >= 10  # not one generic message for everything
+    for text in texts:
+        assert_message(text)
+
+
+@pytest.mark.parametrize("kind", [RequestKind.COMPLAINT, RequestKind.DENUNCIATION, RequestKind.LEGAL_ADVICE])
+def test_redirects_name_the_right_place(kind: RequestKind, locale: str) -> None:
+    text = pr.redirect_text(Classification(kind, matched="khiếu nại"))
+    where = {
+        RequestKind.COMPLAINT: "Luật Khiếu nại",
+        RequestKind.DENUNCIATION: "Luật Tố cáo",
+        RequestKind.LEGAL_ADVICE: "Sở Tư pháp",
+    }[kind]
+    assert where in text
+    assert_message(text)
+
+
+@pytest.mark.parametrize("text", ["xong", "Xong.", "bỏ qua", "bo qua", "Skip", "không có", "OK"])
+def test_typed_done(text: str) -> None:
+    assert pr.means_done(text)
+
+
+@pytest.mark.parametrize("text", ["xong hồ sơ chưa", "ảnh đây", ""])
+def test_typed_not_done(text: str) -> None:
+    assert not pr.means_done(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["tôi muốn phản ánh", "gui kien nghi ve thu tuc", "Góp ý về thủ tục cấp sổ đỏ", "PAKN", "send feedback"],
+)
+def test_asks_for_petition(text: str) -> None:
+    assert asks_for_petition(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "đăng ký khai sinh",
+        "góp ý kiến đối với quy chế quản lý kiến trúc",  # a catalog procedure
+        "phản hồi",
+        "",
+        "😀",
+    ],
+)
+def test_does_not_ask_for_petition(text: str) -> None:
+    assert not asks_for_petition(text)
+
+
+def test_topic_labels_for_every_kind() -> None:
+    assert pr.topic_label("procedure", "Đăng ký khai sinh") == "Đăng ký khai sinh"
+    assert pr.topic_label("service", None) != pr.topic_label("other", None)
+    for status in ("received", "in_progress", "info_requested", "answered", "published", "refused"):
+        assert pr.status_label(status) != status
+
+
+def test_topic_results_list_real_procedures() -> None:
+    procedures = [Procedure(code="1.001193", name="Đăng ký khai sinh")]
+    markup = pr.topic_keyboard("f", procedures)
+    assert buttons(markup)[0].callback_data == "pt:1.001193:f"
