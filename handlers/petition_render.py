@@ -1075,10 +1075,6 @@ def my_petitions_text(petitions: Sequence[Any]) -> str:
     )
 
 
-def ask_tracking_code_text() -> str:
-    return _("Send me the tracking code of your petition, for example PAKN-2026-000123.")
-
-
 def bad_tracking_code_text() -> str:
     return _(
         "This does not look like a tracking code. A tracking code looks like PAKN-2026-000123 "

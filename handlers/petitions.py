@@ -87,7 +87,6 @@ from .petition_callbacks import (
     ReplyAction,
     ReplyOp,
 )
-from .procedures import answer_query
 from .search import RESULT_LIMIT
 from .userinput import clean_query
 
@@ -108,7 +107,6 @@ class PetitionStates(StatesGroup):
     contact = State()
     address = State()
     review = State()
-    track = State()  # waiting for a tracking code
     reply = State()  # writing the answer to a request for more information
 
 
@@ -232,7 +230,7 @@ async def show_menu(target: Target, state: FSMContext, bot: Bot) -> None:
     steps = pr.steps_for(channel)
     if form is not None:
         resume_step = steps.index(form.next_missing(channel)) + 1
-    if await state.get_state() in (PetitionStates.track.state, PetitionStates.reply.state):
+    if await state.get_state() == PetitionStates.reply.state:
         await state.set_state(None)
     await _say(
         target,
@@ -331,7 +329,7 @@ async def _current_step(state: FSMContext) -> str | None:
 
 
 def _lenient_code(text: str) -> tuple[int, int] | None:
-    """A tracking code as typed, also without the "PAKN" word when asked for one ("2026 123")."""
+    """A tracking code as typed, also without the "PAKN" word after /phananh ("2026 123")."""
     parsed = parse_tracking_code(text)
     if parsed is not None:
         return parsed
@@ -351,7 +349,6 @@ async def show_my_petitions(
     petitions = await PetitionRepository(session).of_sender(
         channel_of(bot), chat_id, limit=MY_PETITIONS_SHOWN
     )
-    await state.set_state(PetitionStates.track)
     await _say(target, pr.my_petitions_text(petitions), pr.my_petitions_keyboard(petitions))
 
 
@@ -694,13 +691,14 @@ def create_router() -> Router:
         session: AsyncSession,
         bot: Bot,
     ) -> None:
-        code = parse_tracking_code(command.args or "")
-        if code is None and command.args:
-            code = _lenient_code(command.args)
+        args = command.args or ""
+        code = _lenient_code(args) if args else None
         if code is not None:
             await show_by_code(message, session, bot, code)
-            return
-        await show_menu(message, state, bot)
+        elif re.search(r"(?i)pakn|\d", args):
+            await message.answer(pr.bad_tracking_code_text(), reply_markup=pr.back_to_petitions())
+        else:
+            await show_menu(message, state, bot)
 
     @router.message(StateFilter(None), F.text, _not_command, _tracking_code_in)
     async def code_in_text(
@@ -1034,25 +1032,6 @@ def create_router() -> Router:
         await message.answer(hint, reply_markup=markup)
 
     # -- following my petitions
-
-    @router.message(PetitionStates.track, F.text, _not_command)
-    async def track_text(
-        message: Message, state: FSMContext, session: AsyncSession, bot: Bot, index: SearchIndex
-    ) -> None:
-        text = message.text or ""
-        code = _lenient_code(text)
-        if code is not None:
-            await show_by_code(message, session, bot, code)
-            return
-        if re.search(r"(?i)pakn|\d{4}", text) and len(text) <= 40:
-            await message.answer(pr.bad_tracking_code_text())
-            return
-        # Not a code at all: the citizen moved on to a question; answer it.
-        await state.set_state(None)
-        if asks_for_petition(text):
-            await show_menu(message, state, bot)
-        else:
-            await answer_query(message, clean_query(text), index, state)
 
     @router.callback_query(PetitionView.filter())
     async def view_petition(

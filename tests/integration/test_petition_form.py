@@ -684,12 +684,14 @@ async def test_status_only_in_the_senders_chat(env: Env) -> None:
     await citizen.say("/phananh")
     await citizen.press("Phản ánh của tôi")
     assert petition.tracking_code in citizen.text()
-    await citizen.say(f"{petition.year} {number}")  # asked for a code: "PAKN" may be left out
+    await citizen.press(petition.tracking_code)
+    assert "Đã tiếp nhận" in citizen.text() and CONTENT[:30] in citizen.text()
+    await citizen.say(f"/phananh {petition.year} {number}")  # after the command "PAKN" may go
     assert "Đã tiếp nhận" in citizen.text()
-    await citizen.say("/phananh")
-    await citizen.press("Phản ánh của tôi")
-    await citizen.say("pakn abc")
+    await citizen.say("/pakn abc 12")
     assert "không giống mã" in citizen.text()
+    await citizen.say("đăng ký khai sinh")  # after all this, a question is still a question
+    assert "Đã tiếp nhận" not in citizen.text() and "khai sinh" in citizen.text().lower()
 
 
 async def test_reply_to_a_request_for_information(env: Env) -> None:
