@@ -477,21 +477,22 @@ def open_keyboard(petition_id: int) -> InlineKeyboardMarkup:
 
 
 def split_text(text: str, budget: int) -> list[str]:
-    """Plain ``text`` cut into pieces whose escaped HTML fits ``budget`` characters: at
-    paragraph breaks, else line breaks, else spaces, else anywhere."""
+    """Plain ``text`` cut into pieces of at most ``budget`` characters as Telegram counts them
+    (UTF-16 units of the visible text: an escaped "&lt;" is one): at paragraph breaks, else line
+    breaks, else spaces, else anywhere."""
     text = text.strip()
     if not text:
         return []
     parts: list[str] = []
     while text:
-        if text_length(quote(text)) <= budget:
+        if text_length(text) <= budget:
             parts.append(text)
             break
         # the longest prefix that fits, then back off to a natural break inside it
         low, high = 1, len(text)
         while low < high:
             mid = (low + high + 1) // 2
-            if text_length(quote(text[:mid])) <= budget:
+            if text_length(text[:mid]) <= budget:
                 low = mid
             else:
                 high = mid - 1

@@ -56,7 +56,8 @@ NotificationRenderer = Callable[
 ]
 
 ANSWER_CHUNK = 3500
-"""Escaped characters of the answer per message; the rest of the 4096 is the header."""
+"""Characters of the answer per message (as Telegram counts them); the rest of the 4096 is
+the header (the agency's name is at most 255)."""
 NOTE_BUDGET = 3400
 """A question or a refusal reason in one message (longer ones are shortened)."""
 REPLY_PREVIEW = 500  # characters of the citizen's reply quoted to the official
