@@ -109,6 +109,16 @@ class RecordingSession(BaseSession):
         raise NotImplementedError
 
 
+class WakeCounter:
+    """Stands in for the outbox worker: counts the wake-ups after commits."""
+
+    def __init__(self) -> None:
+        self.wakes = 0
+
+    def wake(self) -> None:
+        self.wakes += 1
+
+
 @dataclass
 class Chat_:
     id: int
@@ -239,6 +249,7 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             [Procedure(code="1.001193", name="Thủ tục đăng ký khai sinh", sector="Hộ tịch")]
         )
         dispatcher = create_dispatcher(settings=settings, index=index, session_factory=factory)
+        dispatcher["outbox"] = WakeCounter()
         recorder = RecordingSession()
         bot = Bot(TOKEN, session=recorder, default=default_bot_properties())
         yield Harness(dispatcher, bot, recorder, factory)
@@ -519,8 +530,10 @@ async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
     officer = Chat_(id=7500)
     official = await _enrolled(h, officer, world.justice, "officer")
 
+    wakes = h.dispatcher["outbox"].wakes
     calls = await h.press(officer, op(PetitionOp.TAKE, pid))
-    assert "Anh/chị đã nhận" in texts_of(calls)[0] or "đã nhận xử lý" in texts_of(calls)[0]
+    assert "Anh/chị đã nhận xử lý" in texts_of(calls)[0]
+    assert h.dispatcher["outbox"].wakes == wakes + 1  # the citizen's message goes out now
     petition = await _petition(h, pid)
     assert (petition.status, petition.assigned_to) == (IN_PROGRESS, official.id)
 
