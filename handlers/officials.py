@@ -56,6 +56,7 @@ from storage.petitions import (
     PetitionError,
     PetitionRepository,
     can_see_personal_data,
+    normalize_invitation_code,
 )
 
 from . import official_render as render
@@ -75,6 +76,7 @@ from .render import quote
 
 logger = logging.getLogger(__name__)
 
+INVITATION_CODE_LENGTH = 12  # letters and digits after "MOI" (storage.petitions)
 ENROL_MAX_FAILURES = 5
 ENROL_WINDOW = timedelta(hours=1)
 MAX_REROUTE_CHOICES = 90  # buttons (Telegram allows 100 per keyboard)
@@ -371,9 +373,15 @@ def create_router() -> Router:
     async def enrol_code(
         message: Message, state: FSMContext, session: AsyncSession, bot: Bot, i18n: I18n
     ) -> None:
+        text = (message.text or "").strip()
         if message.chat.type != "private":
             raise SkipHandler()
-        await _enrol(message, state, session, bot, i18n, (message.text or "").strip()[:100])
+        if len(normalize_invitation_code(text[:100])) != INVITATION_CODE_LENGTH:
+            # Not a code at all (a question typed instead): the prompt is dropped, the text is
+            # answered as usual and no failed attempt is counted.
+            await state.set_state(None)
+            raise SkipHandler()
+        await _enrol(message, state, session, bot, i18n, text[:100])
 
     @router.message(OfficialEnrol.code, ~F.text)
     async def enrol_not_text(message: Message) -> None:

@@ -414,6 +414,11 @@ async def test_enrolment_in_two_steps_and_never_in_a_group(harness: Harness) -> 
     chat = Chat_(id=7101)
     assert "mã cán bộ" in (await h.say(chat, "/official"))[-1]
     assert "mã cán bộ" in (await h.send_photo(chat))[-1]  # not a code: asked again
+    # a question instead of a code: answered as usual, not counted as a wrong code
+    replies = await h.say(chat, "cho hỏi thủ tục đăng ký khai sinh")
+    assert replies and not any("không hợp lệ" in r or "mã cán bộ" in r for r in replies)
+    assert await _audit(h, "enroll_failed") == []
+    assert "mã cán bộ" in (await h.say(chat, "/canbo"))[-1]
     replies = await h.say(chat, f"  {code}  ")
     assert "Chào mừng" in replies[-1]
     assert "Sở Tư pháp" in (await h.say(chat, "/official"))[-1]  # already enrolled: status
