@@ -76,6 +76,7 @@ from .render import quote
 
 logger = logging.getLogger(__name__)
 
+MAX_DB_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 INVITATION_CODE_LENGTH = 12  # letters and digits after "MOI" (storage.petitions)
 ENROL_MAX_FAILURES = 5
 ENROL_WINDOW = timedelta(hours=1)
@@ -191,6 +192,8 @@ async def _own_petition(
     session: AsyncSession, official: Official, petition_id: int, via: str
 ) -> Petition | None:
     """The petition if it is of the official's agency; otherwise None (audited)."""
+    if not 0 < petition_id <= MAX_DB_ID:  # forged button data: the column is 32-bit
+        return None
     petition = await PetitionRepository(session).get(petition_id)
     if petition is None:
         return None
@@ -656,7 +659,11 @@ def create_router() -> Router:
         if official.role != ROLE_ADMIN:
             await _send(callback, render.error_text("admins_only"))
             return
-        agency = await AgencyRepository(session).get(callback_data.agency)
+        agency = (
+            await AgencyRepository(session).get(callback_data.agency)
+            if 0 < callback_data.agency <= MAX_DB_ID
+            else None
+        )
         if agency is None:
             await _send(callback, render.error_text("not_found"))
             return

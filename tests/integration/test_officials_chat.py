@@ -483,6 +483,15 @@ async def test_another_agency_sees_nothing_and_cannot_act(harness: Harness) -> N
         stranger, OfficialReroute(id=world.petition.id, agency=world.land, confirm=True).pack()
     )
     assert "Không có phản ánh" in texts_of(calls)[-1]
+    for forged in (
+        op(PetitionOp.OPEN, 2**40),
+        op(PetitionOp.OPEN, -1),
+        OfficialReroute(id=world.petition.id, agency=2**40, confirm=True).pack(),
+        OfficialConfirm(op=ConfirmOp.SEND, id=2**62).pack(),
+        "op:zz:1",  # an unknown action: not ours, the usual stale-button answer
+    ):
+        calls = await h.press(stranger, forged)
+        assert all("sự cố" not in t for t in texts_of(calls) + alerts_of(calls)), forged
     petition = await _petition(h, world.petition.id)
     assert (petition.status, petition.agency_id) == (RECEIVED, world.justice)
     assert await _audit(h, "view") == []
