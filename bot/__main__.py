@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.config import Settings, load_settings
+from bot.digest import add_parsers as add_digest_parsers
+from bot.digest import cmd_digest
 from bot.dossier_import import add_parsers as add_dossier_parsers
 from bot.dossier_import import cmd_api_keys, cmd_import_dossiers
 from bot.logs import setup_logging
@@ -149,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("outbox", help="how many outgoing messages are pending, sent, failed, uncertain")
     add_dossier_parsers(sub)
     add_petition_parsers(sub)
+    add_digest_parsers(sub)
     return parser
 
 
@@ -161,6 +164,7 @@ COMMANDS = {
     "outbox": _cmd_outbox,
     "import-dossiers": cmd_import_dossiers,
     "api-keys": cmd_api_keys,
+    "digest": cmd_digest,
     **{name: cmd_petition_admin for name in PETITION_COMMANDS},
 }
 
@@ -182,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level, secrets)
     if args.command in (
         "search", "import-catalog", "migrate", "import-dossiers", "api-keys", "outbox",
-        *PETITION_COMMANDS,
+        "digest", *PETITION_COMMANDS,
     ):
         # keep the command's own output clean
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.digest import create_digest_renderers, start_scheduler
 from bot.factory import create_bot, create_dispatcher, default_bot_properties
 from bot.outbox import (
     OUTBOX_KEY,
@@ -134,6 +135,7 @@ def create_outbox_worker(
             **create_petition_renderers(dispatcher["i18n"]),
         }
     )
+    renderers.update(create_digest_renderers(dispatcher["i18n"]))  # photo + text: no adapter
     return OutboxWorker(services.session_factory, senders, renderers)
 
 
@@ -183,9 +185,11 @@ async def run(settings: Settings) -> None:
     waiter = asyncio.create_task(stop.wait())
     janitor = asyncio.create_task(housekeeping(services))
     outbox_task: asyncio.Task[None] | None = None
+    digests: asyncio.Task[None] | None = None
     try:
         app, telegram_bot, dispatcher = create_app(services)
         outbox_task = asyncio.create_task(app[OUTBOX_KEY].run(), name="outbox")
+        digests = start_scheduler(services.session_factory, settings, app[OUTBOX_KEY])
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
@@ -207,6 +211,10 @@ async def run(settings: Settings) -> None:
     finally:
         waiter.cancel()
         janitor.cancel()
+        if digests is not None:
+            digests.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await digests
         if outbox_task is not None:
             outbox_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -648,12 +648,14 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
                     f"{run.agency_code}: {run.enqueued} digest(s) enqueued for "
                     f"{run.officials} official(s), built in {run.build_seconds:.2f} s"
                 )
+        async with factory() as session:
+            states = await digest_states(session, day, channel="telegram")
         if settings.bot_token is None:
             print(
                 "BOT_TOKEN is not set: Telegram digests stay pending until the assistant runs "
                 "with a token; web chat officials get theirs from the running server"
             )
-        else:
+        elif states.get("pending"):
             delivered = await _deliver(settings, args.timeout)
             print(f"delivered {delivered} Telegram message(s)")
         async with factory() as session:
@@ -688,18 +690,19 @@ async def _deliver(settings: Settings, timeout: float) -> int:
         await services.close()
 
 
-async def digest_states(session: AsyncSession, day: date) -> dict[str, int]:
-    """Outbox states of the digests of ``day``."""
+async def digest_states(
+    session: AsyncSession, day: date, *, channel: str | None = None
+) -> dict[str, int]:
+    """Outbox states of the digests of ``day`` (of one channel, when given)."""
     from sqlalchemy import func, select
 
     from storage.models import OutboxMessage
 
-    result = await session.execute(
-        select(OutboxMessage.state, func.count())
-        .where(
-            OutboxMessage.kind == KIND_DIGEST,
-            OutboxMessage.dedup_key.like(f"digest:%:{day.isoformat()}:%"),
-        )
-        .group_by(OutboxMessage.state)
+    stmt = select(OutboxMessage.state, func.count()).where(
+        OutboxMessage.kind == KIND_DIGEST,
+        OutboxMessage.dedup_key.like(f"digest:%:{day.isoformat()}:%"),
     )
+    if channel is not None:
+        stmt = stmt.where(OutboxMessage.channel == channel)
+    result = await session.execute(stmt.group_by(OutboxMessage.state))
     return {state: int(count) for state, count in result.tuples()}
