@@ -88,7 +88,7 @@ from .petition_callbacks import (
     ReplyOp,
 )
 from .search import RESULT_LIMIT
-from .userinput import clean_query
+from .userinput import QueryKind, clean_query
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ STATE_OF: dict[str, State] = {
     pr.REVIEW: PetitionStates.review,
 }
 FORM_STATES = tuple(STATE_OF.values())
+MY_STATES = frozenset(st.state for st in (*FORM_STATES, PetitionStates.reply))
 
 Target = Message | CallbackQuery
 
@@ -230,7 +231,10 @@ async def show_menu(target: Target, state: FSMContext, bot: Bot) -> None:
     steps = pr.steps_for(channel)
     if form is not None:
         resume_step = steps.index(form.next_missing(channel)) + 1
-    if await state.get_state() == PetitionStates.reply.state:
+    if await state.get_state() in MY_STATES:
+        # Out of the form while the menu is shown (its fields are kept: "Continue" resumes),
+        # so that a question typed next is answered, not taken for a field.
+        await _leave_contact_step(target, state, channel, "👌")
         await state.set_state(None)
     await _say(
         target,
@@ -858,12 +862,11 @@ def create_router() -> Router:
             await message.answer(pr.stale_form_text())
             return
         query = clean_query(message.text)
-        hits = (
-            [h.procedure for h in index.search(query.text, limit=RESULT_LIMIT)]
-            if query.text
-            else []
-        )
         channel = channel_of(bot)
+        if query.kind is not QueryKind.OK:  # empty, or only emoji and symbols
+            await message.answer(pr.ask_topic_text(channel), reply_markup=pr.topic_keyboard(form.id))
+            return
+        hits = [h.procedure for h in index.search(query.text, limit=RESULT_LIMIT)]
         await message.answer(
             pr.topic_results_text(query.text or "", len(hits), channel),
             reply_markup=pr.topic_keyboard(form.id, hits),

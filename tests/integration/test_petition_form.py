@@ -808,3 +808,22 @@ async def test_web_chat_form_skips_attachments_and_contact_sharing(tmp_path: Pat
         assert petition.tracking_code in events[-1]["html"]
         assert petition.channel == "web" and petition.chat_id == str(visitor.chat_id)
         await web.close()
+
+
+async def test_leaving_the_form_for_the_menu_keeps_it_for_later(env: Env) -> None:
+    citizen = Citizen(env)
+    await citizen.say("/phananh")
+    await citizen.press("Gửi phản ánh mới")
+    await citizen.say("😀😀")  # nothing to search for: the question again
+    assert "Anh/chị phản ánh về việc gì?" in citizen.text()
+    await citizen.press("Quy định hành chính khác")
+    await citizen.say("/phananh")  # mid-form: the menu, with "Continue"
+    assert "Tiếp tục phản ánh đang soạn dở (bước 2/7)" in str(citizen.last[-1].reply_markup)
+    await citizen.say("đăng ký khai sinh")  # a question now is a question, not the content
+    assert "Bước" not in citizen.text() and "khai sinh" in citizen.text().lower()
+    await citizen.say("/start")
+    await citizen.say("/phananh")
+    await citizen.press("Tiếp tục")
+    assert "Bước 2/7" in citizen.text() and "Quy định hành chính khác" in citizen.text()
+    await citizen.say(CONTENT)
+    assert "Bước 3/7" in citizen.text()
