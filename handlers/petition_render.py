@@ -471,10 +471,16 @@ def topic_keyboard(
     keep: bool = False,
     editing: bool = False,
 ) -> InlineKeyboardMarkup:
-    rows = [
-        [_button(f"{format_number(i)}. {p.name}", PetitionTopic(code=p.code, form=form_id))]
-        for i, p in enumerate(procedures, 1)
-    ]
+    names = [p.name for p in procedures]
+    rows = []
+    for i, p in enumerate(procedures, 1):
+        label = f"{format_number(i)}. "
+        if names.count(p.name) > 1:  # the same name at several levels: say which one
+            suffix = " · " + (", ".join(p.levels) if p.levels else p.code)
+            label += shorten(p.name, BUTTON_TEXT_LIMIT - len(label) - len(suffix)) + suffix
+        else:
+            label += p.name
+        rows.append([_button(label, PetitionTopic(code=p.code, form=form_id))])
     rows.append(
         [
             _button(

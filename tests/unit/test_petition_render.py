@@ -388,3 +388,13 @@ def test_topic_results_list_real_procedures() -> None:
     procedures = [Procedure(code="1.001193", name="Đăng ký khai sinh")]
     markup = pr.topic_keyboard("f", procedures)
     assert buttons(markup)[0].callback_data == "pt:1.001193:f"
+
+
+def test_topic_buttons_tell_apart_procedures_of_the_same_name() -> None:
+    procedures = [
+        Procedure(code="1.000001", name="Đăng ký khai sinh kết hợp nhận cha, mẹ, con", levels=("Cấp xã",)),
+        Procedure(code="1.000002", name="Đăng ký khai sinh kết hợp nhận cha, mẹ, con", levels=("Cấp huyện",)),
+    ]
+    labels = [b.text for b in buttons(pr.topic_keyboard("f", procedures))[:2]]
+    assert labels[0] != labels[1] and labels[0].endswith("Cấp xã") and labels[1].endswith("Cấp huyện")
+    assert all(len(label) <= pr.BUTTON_TEXT_LIMIT for label in labels)
