@@ -462,32 +462,27 @@ async def submit(
     channel = channel_of(bot)
     chat_id, chat_type = _chat_of(callback)
     if chat_type != "private":
-        await callback.answer()
         await _say(callback, pr.private_only_text())
         return
     key = idempotency_key(channel, chat_id, form.id)
     petition = await by_idempotency_key(session, key)
     if petition is None:
         if not form.topic:
-            await callback.answer()
             await _ask(callback, state, form, pr.TOPIC, channel)
             return
         problem = _first_problem_step(form)
         if problem is not None:
             step, first = problem
-            await callback.answer()
             await _say(callback, pr.problem_text(first))
             await _ask(callback, state, form, step, channel)
             return
         classification = classify_request(form.content)
         if classification.out_of_scope:
-            await callback.answer()
             await state.set_state(PetitionStates.content)
             await _say(callback, pr.redirect_text(classification), pr.redirect_keyboard(form.id))
             return
         until = await _limit_until(session, settings, channel, chat_id)
         if until is not None:
-            await callback.answer()
             await _say(
                 callback,
                 pr.limit_text(until, settings.petitions_per_hour, settings.petitions_per_day),
@@ -508,17 +503,7 @@ async def submit(
             channel=channel,
             chat_id=chat_id,
             language=_locale(i18n),
-            attachments=tuple(
-                AttachmentDraft(
-                    kind=str(f.get("kind") or "document"),
-                    file_id=str(f["file_id"]),
-                    file_name=(str(f["name"])[:255] if f.get("name") else None),
-                    mime_type=(str(f["mime"])[:127] if f.get("mime") else None),
-                    size=f.get("size") if isinstance(f.get("size"), int) else None,
-                )
-                for f in form.files
-                if f.get("file_id")
-            ),
+            attachments=_attachment_drafts(form.files),
         )
         result = await PetitionRepository(session).submit(draft, idempotency_key=key)
         petition = result.petition
@@ -535,7 +520,6 @@ async def submit(
     await _leave_contact_step(callback, state, channel, "👌")
     await state.set_state(None)
     await _drop(state, FSM_FORM, extra={FSM_LAST: {"form": form.id, "petition_id": petition.id}})
-    await callback.answer()
     await _thank(callback, session, petition)
 
 
@@ -570,19 +554,10 @@ async def send_reply(
         await _drop(state, FSM_REPLY)
         await _say(target, pr.reply_not_waiting_text(), pr.back_to_petitions())
         return
-    attachments = [
-        AttachmentDraft(
-            kind=str(f.get("kind") or "document"),
-            file_id=str(f["file_id"]),
-            file_name=(str(f["name"])[:255] if f.get("name") else None),
-            mime_type=(str(f["mime"])[:127] if f.get("mime") else None),
-            size=f.get("size") if isinstance(f.get("size"), int) else None,
-        )
-        for f in reply["files"]
-        if f.get("file_id")
-    ]
     try:
-        await PetitionRepository(session).provide_info(petition, text, attachments=attachments)
+        await PetitionRepository(session).provide_info(
+            petition, text, attachments=_attachment_drafts(reply["files"])
+        )
     except PetitionError as error:
         await session.rollback()
         await state.set_state(None)
@@ -630,6 +605,21 @@ def _attachment_of(message: Message) -> tuple[dict[str, Any] | None, str | None]
         "mime": document.mime_type,
         "size": document.file_size,
     }, None
+
+
+def _attachment_drafts(files: list[dict[str, Any]]) -> tuple[AttachmentDraft, ...]:
+    """The files kept in the conversation state, as the repository stores them."""
+    return tuple(
+        AttachmentDraft(
+            kind=str(f.get("kind") or "document"),
+            file_id=str(f["file_id"]),
+            file_name=(str(f["name"])[:255] if f.get("name") else None),
+            mime_type=(str(f["mime"])[:127] if f.get("mime") else None),
+            size=f.get("size") if isinstance(f.get("size"), int) else None,
+        )
+        for f in files
+        if f.get("file_id")
+    )
 
 
 def _add_file(files: list[dict[str, Any]], file: dict[str, Any]) -> str | None:
@@ -796,10 +786,12 @@ def create_router() -> Router:
                     return
             await callback.answer(pr.stale_form_text(), show_alert=True)
             return
+        # Answered first: the spinner stops at once, and a slow commit cannot make a late
+        # answerCallbackQuery fail after the petition is stored.
+        await callback.answer()
         if op is FormOp.SUBMIT:
             await submit(callback, state, session, bot, settings, i18n, outbox, form)
             return
-        await callback.answer()
         step = await _current_step(state)
         if op is FormOp.CANCEL:
             if not await _leave_contact_step(callback, state, channel, pr.cancelled_text()):
@@ -864,7 +856,9 @@ def create_router() -> Router:
         query = clean_query(message.text)
         channel = channel_of(bot)
         if query.kind is not QueryKind.OK:  # empty, or only emoji and symbols
-            await message.answer(pr.ask_topic_text(channel), reply_markup=pr.topic_keyboard(form.id))
+            await message.answer(
+                pr.ask_topic_text(channel), reply_markup=pr.topic_keyboard(form.id)
+            )
             return
         hits = [h.procedure for h in index.search(query.text, limit=RESULT_LIMIT)]
         await message.answer(
