@@ -374,7 +374,7 @@ def attachment_kind_label(kind: str) -> str:
 
 
 def csv_headers() -> list[str]:
-    """Column titles of the CSV export, in the order of ``bot.web.inbox.CSV_FIELDS``."""
+    """Column titles of the CSV export, in the order of ``bot.web.inbox.csv_row``'s values."""
     return [
         _("Tracking code"),
         _("Received on"),

@@ -25,6 +25,8 @@ from bot.config import Settings
 from bot.outbox import OUTBOX_KEY
 from bot.web.app import RateLimiter
 from bot.web.inbox import TEXT_MAX_CHARS, csv_cell, parse_day, setup_inbox
+from handlers import inbox_texts as tx
+from handlers.i18n import create_i18n
 from storage.models import AuditEntry, InboxToken, Official, OutboxMessage, Petition
 from storage.petitions import (
     ANSWERED,
@@ -48,6 +50,16 @@ from tests.integration.databases import BACKENDS, migrated_database
 MONDAY_9AM = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 # "Now" for the page (its clock): Monday 16 November 2026, 10:00 in Hanoi
 NOW = datetime(2026, 11, 16, 3, 0, tzinfo=UTC)
+
+
+I18N = create_i18n()
+
+
+def in_locale(locale: str, text: Any, *args: Any) -> Any:
+    """A label of the page as the catalogs give it (labels shared with the chat's texts are
+    compared through the catalog, not copied here)."""
+    with I18N.context(), I18N.use_locale(locale):
+        return text(*args)
 
 
 class WakeCounter:
@@ -593,8 +605,9 @@ async def test_each_action_changes_the_petition_audits_and_tells_the_citizen(env
     assert env.worker.wakes == 5
     html = await page(env, f"/inbox/p/{code}")
     history = html[html.index("Lịch sử xử lý") :]
-    for step in ("Gửi phản ánh, kiến nghị", "Đã nhận xử lý", "Đề nghị bổ sung thông tin",
-                 "Đã bổ sung thông tin", "Giấy hẹn ngày 20/10.", "Trần Thị Bình"):  # fmt: skip
+    steps = [in_locale("vi", tx.event_label, a) for a in ("taken", "info_requested")]
+    for step in ("Gửi phản ánh, kiến nghị", "Đã bổ sung thông tin", *steps,
+                 "Giấy hẹn ngày 20/10.", "Trần Thị Bình"):  # fmt: skip
         assert step in history, step
 
 
@@ -615,7 +628,7 @@ async def test_bad_action_input_changes_nothing(env: Env) -> None:
     got, _, _ = await act(env, code, "take")
     assert got == 303
     got, html, _ = await act(env, code, "take")  # a double click, or a colleague first
-    assert got == 409 and "Đang xử lý" in html
+    assert got == 409 and in_locale("vi", tx.status_label, IN_PROGRESS) in html
     typed = "Trả lời có ký tự <b>đặc biệt</b> và emoji 🙂 " + "y" * TEXT_MAX_CHARS
     got, html, _ = await act(env, code, "refuse", typed)
     assert got == 400 and "&lt;b&gt;đặc biệt&lt;/b&gt; và emoji 🙂" in html  # kept for editing
@@ -737,22 +750,27 @@ async def test_csv_export(env: Env) -> None:
     assert response.headers["Cache-Control"] == "no-store"
     rows = _csv(await response.read())
     header, data = rows[0], rows[1:]
-    assert header[:3] == ["Mã theo dõi", "Ngày tiếp nhận", "Trạng thái"]
-    by_code = {row[0]: dict(zip(header, row)) for row in data}
+    assert header[:2] == ["Mã theo dõi", "Ngày tiếp nhận"]
+    assert header == in_locale("vi", tx.csv_headers)
+    columns = in_locale("en", tx.csv_headers)  # the rows by their English column names
+    by_code = {row[0]: dict(zip(columns, row)) for row in data}
     assert set(by_code) == {env.codes["birth"], env.codes["old"], env.codes["formula"]}
     birth = by_code[env.codes["birth"]]
-    assert birth["Ngày tiếp nhận"] == "2026-11-02 09:00"
-    assert birth["Trạng thái"] == "Đang xử lý"
-    assert birth["Hạn trả lời"] == "2026-11-23"
-    assert birth["Người xử lý"] == "Trần Thị Bình"
-    assert birth["Họ và tên"] == "Nguyễn Văn An" and birth["Điện thoại"] == "0912345678"
-    assert birth["Ngày nhận xử lý"] != ""
-    assert by_code[env.codes["old"]]["Tình trạng thời hạn"] == "quá hạn"
+    assert birth["Received on"] == "2026-11-02 09:00"
+    assert birth["Status"] == in_locale("vi", tx.status_label, IN_PROGRESS)
+    assert birth["Answer by"] == "2026-11-23"
+    assert birth["Assigned to"] == "Trần Thị Bình"
+    assert birth["Full name"] == "Nguyễn Văn An" and birth["Phone"] == "0912345678"
+    assert birth["E-mail"] == "an.nguyen@example.com"
+    assert birth["Taken on"] == "2026-11-16 10:00"
+    assert birth["Content"].startswith("Cán bộ hẹn trả kết quả")
+    overdue = in_locale("vi", tx.deadline_state_label, "overdue")
+    assert by_code[env.codes["old"]]["Deadline status"] == overdue
     formula = by_code[env.codes["formula"]]
-    assert formula["Chủ đề"] == '\'=HYPERLINK("http://evil.example","bấm vào")'
-    assert formula["Họ và tên"] == "'@SUM(A1:A9)"
-    assert formula["Điện thoại"] == "'+84912000111"
-    assert formula["Địa chỉ"].startswith("'-1+1")
+    assert formula["Topic"] == '\'=HYPERLINK("http://evil.example","bấm vào")'
+    assert formula["Full name"] == "'@SUM(A1:A9)"
+    assert formula["Phone"] == "'+84912000111"
+    assert formula["Address"].startswith("'-1+1")
     for row in data:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@")), cell
@@ -766,7 +784,7 @@ async def test_csv_export(env: Env) -> None:
     rows = _csv(await response.read())
     assert rows[0][:3] == ["Tracking code", "Received on", "Status"]
     assert [r[0] for r in rows[1:]] == [env.codes["birth"]]
-    assert rows[1][2] == "Being handled"
+    assert rows[1][2] == "Being handled"  # the English catalog
     exports = await audit(env, "export")
     assert exports[-1].details == {
         "rows": 1,
