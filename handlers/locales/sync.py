@@ -63,10 +63,13 @@ def sync(translation_files: list[Path]) -> list[str]:
     extra: dict[str, object] = {}
     for path in translation_files:
         extra.update(json.loads(path.read_text(encoding="utf-8")))
-    template = _template()
     missing: list[str] = []
     for locale in ("vi", "en"):
+        # A template of its own per locale: Catalog.update adopts the template's new Message
+        # objects, so a shared template would carry the Vietnamese texts into the English catalog.
+        template = _template()
         catalog = _read(locale)
+        template.creation_date = catalog.creation_date  # no header churn on every run
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
         catalog.obsolete.clear()
         for message in catalog:
