@@ -710,6 +710,29 @@ class PetitionRepository:
             ],
         )
 
+    async def _change_status(self, petition: Petition, new_status: str, now: datetime) -> None:
+        """Compare-and-set: the status (and agency) read earlier must still be the stored ones.
+
+        Two officials pressing "Take" at once, or an answer crossing a re-route: the second
+        UPDATE waits for the first transaction's lock, then matches no row, and its caller gets
+        ``wrong_status`` instead of silently overwriting the first one's change.
+        """
+        result = await self.session.execute(
+            update(Petition)
+            .where(
+                Petition.id == petition.id,
+                Petition.status == petition.status,
+                Petition.agency_id == petition.agency_id,
+            )
+            .values(status=new_status, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            await self.session.refresh(petition)
+            raise PetitionError("wrong_status")
+        petition.status = new_status
+        petition.updated_at = now
+
     async def _step(
         self,
         petition: Petition,
@@ -727,8 +750,7 @@ class PetitionRepository:
         if petition.status not in allowed_from:
             raise PetitionError("wrong_status")
         now = now or utcnow()
-        petition.status = new_status
-        petition.updated_at = now
+        await self._change_status(petition, new_status, now)
         event = await self._event(
             petition, action, actor="official", official=official, note=note, at=now
         )
@@ -799,8 +821,7 @@ class PetitionRepository:
         if not text.strip() and not attachments:
             raise PetitionError("empty_text")
         now = now or utcnow()
-        petition.status = IN_PROGRESS
-        petition.updated_at = now
+        await self._change_status(petition, IN_PROGRESS, now)
         for attachment in attachments:
             self.session.add(
                 PetitionAttachment(
@@ -941,10 +962,9 @@ class PetitionRepository:
             raise PetitionError("same_agency")
         now = now or utcnow()
         old_agency = petition.agency_id
+        await self._change_status(petition, RECEIVED, now)
         petition.agency_id = agency.id
-        petition.status = RECEIVED
         petition.assigned_to = None
-        petition.updated_at = now
         event = await self._event(
             petition,
             REROUTED,

@@ -268,3 +268,44 @@ async def test_invitation_expiry_and_inbox_tokens(
         await officials.deactivate(official.id)
         assert (await tokens.session_official(session_token)) is None
         await session.commit()
+
+
+async def test_two_officials_taking_at_once_one_wins(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Compare-and-set on the status: the slower of two concurrent takes fails cleanly."""
+    async with sessions() as session:
+        justice_id, _ = await _setup_agencies(session)
+        officials = OfficialRepository(session)
+        ids = []
+        for chat in ("801", "802"):
+            code, _ = await officials.create_invitation(justice_id, "officer")
+            ids.append((await officials.enroll(code, channel="telegram", chat_id=chat)).id)
+        petition_id = (
+            await PetitionRepository(session).submit(draft(), now=MONDAY_9AM)
+        ).petition.id
+        await session.commit()
+
+    # Both read the petition as "received" before either writes.
+    first, second = sessions(), sessions()
+    try:
+        p1 = await PetitionRepository(first).get(petition_id)
+        p2 = await PetitionRepository(second).get(petition_id)
+        o1 = await OfficialRepository(first).get(ids[0])
+        o2 = await OfficialRepository(second).get(ids[1])
+        assert p1 is not None and p2 is not None and o1 is not None and o2 is not None
+        assert p1.status == p2.status == RECEIVED
+        await PetitionRepository(first).take(p1, o1, via="telegram")
+        await first.commit()
+        with pytest.raises(PetitionError) as lost:
+            await PetitionRepository(second).take(p2, o2, via="telegram")
+        assert lost.value.code == "wrong_status"
+        await second.rollback()
+    finally:
+        await first.close()
+        await second.close()
+    async with sessions() as session:
+        stored = await PetitionRepository(session).get(petition_id)
+        assert stored is not None and stored.assigned_to == ids[0]
+        events = await PetitionRepository(session).events(petition_id)
+        assert [e.action for e in events] == ["submitted", "taken"]
