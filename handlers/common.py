@@ -31,7 +31,10 @@ def create_router() -> Router:
         await message.answer(texts.welcome(first_name), reply_markup=keyboards.main_menu())
 
     @router.message(Command("help"))
-    async def help_command(message: Message) -> None:
+    async def help_command(message: Message, state: FSMContext, bot: Bot) -> None:
+        # The help says "ask in your own words": out of a half-filled petition (kept for later),
+        # or the question typed next would become its content, or a reply sent to an agency.
+        await petitions.leave_for_now(message, state, bot)
         await message.answer(texts.help_text(), reply_markup=keyboards.back_to_menu())
 
     @router.message(Command("language"))

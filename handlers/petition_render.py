@@ -856,6 +856,16 @@ def photo_too_early_text() -> str:
     )
 
 
+def files_step_passed_text(*, at_review: bool) -> str:
+    """A photo or a file sent after the attachments step: say how to add it (never "later")."""
+    if at_review:
+        return _("To add photos or files, tap “Edit a field”, then “Attachments”.")
+    return _(
+        "Please type the requested information first. You can add photos and files when you "
+        "check your petition at the end: “Edit a field”, then “Attachments”."
+    )
+
+
 def review_hint_text() -> str:
     return _("Please use the buttons: submit the petition, edit a field, or cancel.")
 

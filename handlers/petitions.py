@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -219,6 +220,14 @@ async def _leave_contact_step(target: Target, state: FSMContext, channel: str, t
 # --- the menu and the entry points ---------------------------------------------------------------
 
 
+async def leave_for_now(target: Target, state: FSMContext, bot: Bot) -> None:
+    """Leave the form or a reply being written, keeping what was filled in (the petitions menu
+    offers "Continue"), so that the next text is read as a question, not as a field."""
+    if await state.get_state() in MY_STATES:
+        await _leave_contact_step(target, state, channel_of(bot), "👌")
+        await state.set_state(None)
+
+
 async def show_menu(target: Target, state: FSMContext, bot: Bot) -> None:
     """The petitions submenu (menu button, /phananh, a message asking to send feedback)."""
     _chat_id, chat_type = _chat_of(target)
@@ -231,11 +240,9 @@ async def show_menu(target: Target, state: FSMContext, bot: Bot) -> None:
     steps = pr.steps_for(channel)
     if form is not None:
         resume_step = steps.index(form.next_missing(channel)) + 1
-    if await state.get_state() in MY_STATES:
-        # Out of the form while the menu is shown (its fields are kept: "Continue" resumes),
-        # so that a question typed next is answered, not taken for a field.
-        await _leave_contact_step(target, state, channel, "👌")
-        await state.set_state(None)
+    # Out of the form while the menu is shown (its fields are kept: "Continue" resumes),
+    # so that a question typed next is answered, not taken for a field.
+    await leave_for_now(target, state, bot)
     await _say(
         target,
         pr.menu_text(),
@@ -664,6 +671,12 @@ def _petition_intent(message: Message) -> bool:
     return asks_for_petition(message.text)
 
 
+def _maybe_phone_step_key(message: Message) -> bool:
+    """Cheap pre-filter (the locale is not known yet): a shared contact, or a text that starts
+    like a typed button of the phone step's reply keyboard (Back, Cancel, Keep)."""
+    return message.contact is not None or (message.text or "").startswith(("⬅️", "✖️", "➡️"))
+
+
 def _tracking_code_in(message: Message) -> dict[str, Any] | bool:
     parsed = parse_tracking_code(message.text or "")
     return {"tracking_code": parsed} if parsed is not None else False
@@ -703,6 +716,28 @@ def create_router() -> Router:
     @router.message(StateFilter(None), F.text, _not_command, _petition_intent)
     async def intent_in_text(message: Message, state: FSMContext, bot: Bot) -> None:
         await show_menu(message, state, bot)
+
+    @router.message(StateFilter(None), _maybe_phone_step_key)
+    async def phone_keyboard_left_over(message: Message, state: FSMContext, bot: Bot) -> None:
+        """The phone step's reply keyboard stays on screen when the citizen left the step
+        another way (/start, /help, the main menu, /hoso...): its buttons still work, as they
+        would at that step, instead of "I can only read text" or a search for "⬅️ Back"."""
+        channel = channel_of(bot)
+        text = clean_text(message.text or "")
+        labels = (pr.back_label(), pr.cancel_label(), pr.keep_label())
+        if channel != "telegram" or (message.contact is None and text not in labels):
+            raise SkipHandler()
+        form = await _load_form(state)
+        if message.contact is not None and (form is None or not form.name):
+            raise SkipHandler()  # not from this form's phone step (a dossier lookup's button)
+        if form is None:
+            await message.answer(pr.stale_form_text(), reply_markup=ReplyKeyboardRemove())
+            return
+        await state.set_state(PetitionStates.contact)
+        if message.contact is not None:
+            await contact_shared(message, state, bot)
+        else:
+            await _typed_nav(message, state, form, channel, label=text)
 
     @router.callback_query(PetitionMenu.filter())
     async def menu(
@@ -1022,9 +1057,18 @@ def create_router() -> Router:
         # Stickers, voice, locations, a photo before the attachments step...: say what is expected.
         form = await _load_form(state)
         step = await _current_step(state)
-        hint = (
-            pr.photo_too_early_text() if (message.photo or message.document) else pr.text_expected()
-        )
+        steps = pr.steps_for(channel_of(bot))
+        is_file = bool(message.photo or message.document)
+        if form is not None and step == pr.REVIEW:  # nothing to type: keep the Submit button
+            hint = pr.files_step_passed_text(at_review=True) if is_file else pr.review_hint_text()
+            await message.answer(hint, reply_markup=pr.review_keyboard(form.id))
+            return
+        if is_file and pr.FILES in steps and step in steps and steps.index(step) > steps.index(
+            pr.FILES
+        ):
+            hint = pr.files_step_passed_text(at_review=False)
+        else:
+            hint = pr.photo_too_early_text() if is_file else pr.text_expected()
         markup = pr.nav_keyboard(form.id) if form is not None and step != pr.CONTACT else None
         await message.answer(hint, reply_markup=markup)
 

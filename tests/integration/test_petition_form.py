@@ -827,3 +827,79 @@ async def test_leaving_the_form_for_the_menu_keeps_it_for_later(env: Env) -> Non
     assert "Bước 2/7" in citizen.text() and "Quy định hành chính khác" in citizen.text()
     await citizen.say(CONTENT)
     assert "Bước 3/7" in citizen.text()
+
+
+# --- leaving a step another way ---------------------------------------------------------------------
+
+STICKER = {"file_id": "st", "file_unique_id": "st1", "type": "regular", "width": 10, "height": 10,
+           "is_animated": False, "is_video": False}
+
+
+async def start_at_phone(citizen: Citizen) -> None:
+    await start_at_content(citizen)
+    await citizen.say(CONTENT)
+    await citizen.press("Bỏ qua")
+    await citizen.say(NAME)
+    assert "Bước 5/7" in citizen.text()
+
+
+async def test_the_phone_keyboard_left_on_screen_still_works(env: Env) -> None:
+    """/start (or the main menu, /hoso...) leaves the phone step but Telegram keeps its reply
+    keyboard on screen: its buttons must still lead somewhere, never to "I can only read text"
+    or a procedure search for "⬅️ Quay lại"."""
+    citizen = Citizen(env)
+    await start_at_phone(citizen)
+    await citizen.say("/start")
+    await citizen.send(contact={"phone_number": "84987654321", "first_name": "An", "user_id": citizen.user_id})
+    assert "0987654321" in citizen.text() and "Bước 6/7" in citizen.text(), citizen.text()
+    assert any(getattr(c.reply_markup, "remove_keyboard", False) for c in citizen.last)
+
+    other = Citizen(env, user_id=7002)
+    await start_at_phone(other)
+    await other.say("/start")
+    await other.say("⬅️ Quay lại")
+    assert "Bước 4/7" in other.text() and "thủ tục phù hợp" not in other.text(), other.text()
+    assert any(getattr(c.reply_markup, "remove_keyboard", False) for c in other.last)
+
+    third = Citizen(env, user_id=7003)
+    await start_at_phone(third)
+    await third.say("/start")
+    await third.say("✖️ Hủy")
+    assert "đã được hủy" in third.text()
+    assert any(getattr(c.reply_markup, "remove_keyboard", False) for c in third.last)
+    await third.say("/phananh")
+    assert "Tiếp tục" not in str(third.last[-1].reply_markup)
+    # without a form, a leftover button just takes the keyboard away
+    await third.say("⬅️ Quay lại")
+    assert "không còn mở" in third.text()
+    assert any(getattr(c.reply_markup, "remove_keyboard", False) for c in third.last)
+
+
+async def test_help_mid_form_leaves_the_form_for_later(env: Env) -> None:
+    """/help says "ask me in your own words": the question typed next is answered, not taken
+    as the petition's content (or sent to an agency as a reply); "Continue" resumes."""
+    citizen = Citizen(env)
+    await start_at_content(citizen)
+    await citizen.say("/help")
+    await citizen.say("cấp hộ chiếu phổ thông cần những giấy tờ gì")
+    assert "Bước 3/7" not in citizen.text(), citizen.text()
+    await citizen.say("/phananh")
+    assert "bước 2/7" in str(citizen.last[-1].reply_markup)
+    await citizen.press("Tiếp tục")
+    assert "Bước 2/7" in citizen.text()
+
+
+async def test_other_messages_at_the_review_and_after_the_files_step(env: Env) -> None:
+    citizen = Citizen(env)
+    await fill_form(citizen)
+    await citizen.send(sticker=STICKER)
+    assert "bấm" in citizen.text() or "dùng các nút" in citizen.text(), citizen.text()
+    citizen.button("Gửi phản ánh")  # the Submit button is still at hand
+
+    other = Citizen(env, user_id=7002)
+    await start_at_content(other)
+    await other.say(CONTENT)
+    await other.press("Bỏ qua")
+    await other.send(photo=[{"file_id": "p", "file_unique_id": "pu", "width": 9, "height": 9}])
+    # the attachments step is behind: do not promise "a later step"
+    assert "bước sau" not in other.text() and "Tệp đính kèm" in other.text(), other.text()
