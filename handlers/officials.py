@@ -57,6 +57,7 @@ from storage.petitions import (
     PetitionRepository,
     can_see_personal_data,
     normalize_invitation_code,
+    public_names,
 )
 
 from . import official_render as render
@@ -515,7 +516,7 @@ def create_router() -> Router:
                 await _send(callback, render.error_text("wrong_status"))
                 await show_card(callback, session, official, petition, via)
                 return
-            names = [petition.sender_name] if petition.sender_name else []
+            names = public_names(petition)  # the same strings publish() masks
             preview = render.publish_preview(
                 petition,
                 redact_personal_data(petition.content, names=names),

@@ -509,8 +509,10 @@ def parse_tracking_code(text: str | None) -> tuple[int, int] | None:
 REDACTED = "***"
 
 _INVISIBLE_RE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
-_SEP = r"[\s.\-]?"
-_MOBILE_RE = re.compile(rf"(?<![\d+])(?:\+84|84|0)\s?[35789](?:{_SEP}\d){{8}}(?!\d)")
+# Between digits: nothing, one or two spaces, or a dot / dash / underscore with a space around
+# it ("0912 345 678", "0912  345  678", "+84-912-345-678", "0912 - 345 - 678").
+_SEP = r"(?:[^\S\n]{1,2}|[^\S\n]?[.\-_][^\S\n]?)?"
+_MOBILE_RE = re.compile(rf"(?<![\d+])(?:\+84|84|0){_SEP}[35789](?:{_SEP}\d){{8}}(?!\d)")
 _LANDLINE_RE = re.compile(r"(?<![\d+])\(?(?:\+84|84|0)\s?2(?:[\s.\-)]{0,2}\d){9}(?!\d)")
 _EMAIL_IN_TEXT_RE = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _ID_RE = re.compile(r"(?<![\d.,/])(?:\d{12}|\d{9})(?![\d]|[.,/]\d)")
@@ -539,6 +541,54 @@ def _fold_chars(text: str) -> str:
             f = ch.lower() if len(ch.lower()) == 1 else ch
         out.append(f)
     return "".join(out)
+
+
+_PHONE_LIKE_RE = re.compile(r"\+?[\d\s().\-]+")
+_PHONE_GAP = r"[^\w\n]{0,3}"  # whatever a person puts between digits: " ", "-", ") ", " . "
+
+
+def _phone_pattern(phone: str) -> re.Pattern[str] | None:
+    """The sender's own phone as written in any form: its national digits with any few
+    separators between them, after "0", "84", "+84", "(+84)" or no prefix at all."""
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("84") and len(digits) >= 11:
+        national = digits[2:]
+    elif digits.startswith("0"):
+        national = digits[1:]
+    else:
+        national = digits
+    if len(national) < 8:
+        return None
+    body = _PHONE_GAP.join(national)
+    prefix = rf"(?:\(?(?:\+|00)?84\)?{_PHONE_GAP}|0)"  # "(0912345678)": the brackets stay
+    return re.compile(rf"(?<![\d+])(?:{prefix})?{body}(?!\d)")
+
+
+_ADMIN_UNIT_RE = re.compile(
+    r"^(?:phuong|xa|quan|huyen|tinh|thanh pho|tp|thi xa|thi tran|p|q)\b\.?", re.IGNORECASE
+)
+
+
+def sender_strings(
+    name: str | None, address: str | None, phone: str | None, email: str | None
+) -> list[str]:
+    """What to pass as ``names`` to :func:`redact_personal_data` for one sender: the name, the
+    whole address, its first part when that holds a house number ("12 Lê Lợi" of "12 Lê Lợi,
+    phường Bến Thành, ...": people repeat it in the text without the rest), the phone (found
+    however it is written) and the e-mail."""
+    strings = [s for s in (name, address) if s and s.strip()]
+    if address:
+        head = address.split(",")[0].strip()
+        folded_head = _fold_chars(head)
+        if (
+            head != address.strip()
+            and any(ch.isdigit() for ch in head)
+            and any(ch.isalpha() for ch in head)
+            and not _ADMIN_UNIT_RE.match(folded_head)
+        ):
+            strings.append(head)
+    strings += [s for s in (phone, email) if s and s.strip()]
+    return strings
 
 
 _IY_END_RE = re.compile(r"^(b|c|d|h|k|l|m|n|p|qu|s|t|v|x|ch|kh|nh|ph|th|tr)[iy]$")
@@ -570,7 +620,8 @@ def redact_personal_data(text: str | None, *, names: Iterable[str] = ()) -> str:
     string in ``names`` (case-, diacritic- and i/y-insensitive, whole words: pass the sender's
     name, and the address or other strings to hide), and house numbers with their alleys ("số 12
     ngõ 34", "số nhà 5", "SN 7", "123/45 đường ...", "địa chỉ: 12/3"); the street, ward and
-    province stay.
+    province stay. A phone among ``names`` is found by its digits however it is written
+    ("+84-912-345-678", "(091) 234 5678"); :func:`sender_strings` gives all of a sender's.
 
     Limits: a name is found only as given (pass "An" separately to hide a lone first name),
     numbers split by unusual separators, IDs written with spaces, and addresses without a marker
@@ -587,6 +638,11 @@ def redact_personal_data(text: str | None, *, names: Iterable[str] = ()) -> str:
         if not any(s <= m.start() < e for s, e in spans):
             spans.append(m.span())
     for name in names:
+        if name and _PHONE_LIKE_RE.fullmatch(name.strip()):
+            phone = _phone_pattern(name)
+            if phone is not None:
+                spans += [m.span() for m in phone.finditer(text)]
+                continue
         pattern = _name_pattern(name or "")
         if pattern is not None:
             spans += [m.span() for m in pattern.finditer(folded)]

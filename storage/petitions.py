@@ -28,6 +28,7 @@ from knowledge.petitions import (
     petition_deadlines,
     publish_by,
     redact_personal_data,
+    sender_strings,
 )
 from knowledge.workdays import to_local
 from storage.models import (
@@ -427,6 +428,11 @@ class SubmitResult:
 def can_see_personal_data(official: Official | None, petition: Petition) -> bool:
     """Officials see the sender's name, phone, e-mail and address only for their own agency."""
     return official is not None and official.active and official.agency_id == petition.agency_id
+
+
+def public_names(petition: Petition) -> list[str]:
+    """The strings :func:`redact_personal_data` must mask in anything public about it."""
+    return sender_strings(petition.sender_name, petition.address, petition.phone, petition.email)
 
 
 def can_act_on(official: Official | None, petition: Petition) -> bool:
@@ -933,7 +939,9 @@ class PetitionRepository:
             via=via,
             now=now,
         )
-        names = [petition.sender_name] if petition.sender_name else []
+        # every personal string of the sender (name, address and its house number, phone
+        # however written, e-mail), in the petition and in the official's answer alike
+        names = public_names(petition)
         petition.marked_public = True
         petition.published_at = event.at
         petition.public_content = redact_personal_data(petition.content, names=names)

@@ -71,6 +71,7 @@ from storage.petitions import (
     InboxTokenRepository,
     PetitionError,
     PetitionRepository,
+    public_names,
 )
 
 logger = logging.getLogger(__name__)
@@ -803,8 +804,7 @@ def _action_forms(view: _View, petition: Petition, drafts: Mapping[str, str]) ->
             text_form("refuse", t.action_refuse_title, t.action_refuse_button, danger=True)
         )
     if status in _ALLOWED_FROM["publish"]:
-        names = [petition.sender_name] if petition.sender_name else []
-        preview = redact_personal_data(petition.answer or "", names=names)
+        preview = redact_personal_data(petition.answer or "", names=public_names(petition))
         forms.append(
             f'<form class="action" method="post" action="{base}/publish">{csrf}'
             f"<p><strong>{e(t.action_publish_title)}</strong></p>"

@@ -91,6 +91,7 @@ from storage.petitions import (
     AuditRepository,
     PetitionDraft,
     PetitionRepository,
+    public_names,
 )
 from storage.public_petitions import RequestRow, TopicFilter, find_requests
 
@@ -521,9 +522,7 @@ def _coordinate(value: float | None) -> float | None:
 
 
 def _personal_strings(petition: Petition) -> list[str]:
-    return [
-        s for s in (petition.sender_name, petition.address, petition.email, petition.phone) if s
-    ]
+    return public_names(petition)
 
 
 class _RedactionCache:

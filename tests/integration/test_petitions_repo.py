@@ -309,3 +309,39 @@ async def test_two_officials_taking_at_once_one_wins(
         assert stored is not None and stored.assigned_to == ids[0]
         events = await PetitionRepository(session).events(petition_id)
         assert [e.action for e in events] == ["submitted", "taken"]
+
+
+async def test_publication_masks_the_senders_address_and_phone_not_only_the_name(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The public copies (/cong-khai, Open311, the chat) must not carry the sender's address
+    or phone however written, in the petition or in the official's answer."""
+    async with sessions() as session:
+        justice_id, _land = await _setup_agencies(session)
+        officials = OfficialRepository(session)
+        code, _ = await officials.create_invitation(justice_id, "officer")
+        officer = await officials.enroll(code, channel="telegram", chat_id="701")
+        repo = PetitionRepository(session)
+        petition = (
+            await repo.submit(
+                draft(
+                    content=(
+                        "Hố ga trước nhà tôi ở 12 Lê Lợi bị vỡ nắp, rất nguy hiểm. "
+                        "Xin gọi tôi: +84-912-345-678."
+                    )
+                ),
+                now=MONDAY_9AM,
+            )
+        ).petition
+        await repo.answer(
+            petition,
+            officer,
+            "Đã cử người đến 12 Lê Lợi thay nắp hố ga; đã gọi ông An qua số 0912 345 678.",
+            via="telegram",
+        )
+        await repo.publish(petition, officer, via="telegram")
+        await session.commit()
+        public = (petition.public_content or "") + (petition.public_answer or "")
+    for secret in ("12 Lê Lợi", "912", "345", "678"):
+        assert secret not in public, public
+    assert "Hố ga" in public and "thay nắp hố ga" in public

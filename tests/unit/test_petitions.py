@@ -21,6 +21,7 @@ from knowledge.petitions import (
     petition_received_day,
     publish_by,
     redact_personal_data,
+    sender_strings,
     validate_content,
     validate_petition,
 )
@@ -484,3 +485,44 @@ def test_redact_keeps_layout_and_handles_empty() -> None:
     assert redact_personal_data(None) == ""
     assert redact_personal_data("09\u200b12345678") == REDACTED  # zero-width character dropped
     assert redact_personal_data("Không có gì riêng tư") == "Không có gì riêng tư"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "+84-912-345-678",
+        "0912  345  678",
+        "(091) 234 5678",
+        "84 912 345 678",
+        "0912_345_678",
+        "+84 (912) 345-678",
+        "912.345.678",
+    ],
+)
+def test_redact_the_senders_phone_however_written(written: str) -> None:
+    # Open311 GET shows every petition's content through this: the sender's own phone must go
+    # in whatever form it was typed in the text
+    out = redact_personal_data(f"Gọi {written} nhé", names=["Nguyễn Văn An", "0912345678"])
+    assert out in (f"Gọi {REDACTED} nhé", f"Gọi ({REDACTED} nhé"), out
+    assert not any(ch.isdigit() for ch in out)
+    # brackets around a whole number stay
+    assert redact_personal_data("ông An (0912345678)", names=["0912345678"]) == f"ông An ({REDACTED})"
+
+
+def test_redact_common_phone_forms_without_knowing_the_phone() -> None:
+    assert redact_personal_data("Gọi +84-987-654-321 nhé") == f"Gọi {REDACTED} nhé"
+    assert redact_personal_data("Gọi 0987  654  321 nhé") == f"Gọi {REDACTED} nhé"
+
+
+def test_sender_strings_hide_the_house_and_street_of_the_address() -> None:
+    strings = sender_strings(
+        "Nguyễn Văn An", "12 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh", "0912345678", "an@x.vn"
+    )
+    text = "Ông Nguyen Van An, nhà 12 Lê Lợi, phường Bến Thành bị ngập; gọi +84-912-345-678."
+    out = redact_personal_data(text, names=strings)
+    assert out == f"Ông {REDACTED}, nhà {REDACTED}, phường Bến Thành bị ngập; gọi {REDACTED}."
+    # an address without a house number keeps its administrative parts visible
+    assert sender_strings("A B", "Phường Bến Thành, Quận 1", None, None) == [
+        "A B",
+        "Phường Bến Thành, Quận 1",
+    ]
