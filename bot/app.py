@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.digest import create_digest_renderers, start_scheduler
 from bot.factory import create_bot, create_dispatcher, default_bot_properties
+from bot.logs import PathOnlyAccessLogger
 from bot.outbox import (
     OUTBOX_KEY,
     OutboxWorker,
@@ -171,6 +172,11 @@ async def housekeeping(services: Services, *, every: float = HOUSEKEEPING_EVERY)
         await asyncio.sleep(every)
 
 
+def create_runner(app: web.Application) -> web.AppRunner:
+    """The app's runner; its access log leaves out query strings (they may hold secrets)."""
+    return web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
+
+
 async def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (or cancellation), then shut down cleanly."""
     stop = asyncio.Event()
@@ -190,7 +196,7 @@ async def run(settings: Settings) -> None:
         app, telegram_bot, dispatcher = create_app(services)
         outbox_task = asyncio.create_task(app[OUTBOX_KEY].run(), name="outbox")
         digests = start_scheduler(services.session_factory, settings, app[OUTBOX_KEY])
-        runner = web.AppRunner(app)
+        runner = create_runner(app)
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
         logger.info("Web chat: http://%s:%d/", settings.web_host, settings.web_port)

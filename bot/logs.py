@@ -7,6 +7,10 @@ import sys
 import traceback
 from collections.abc import Iterable
 
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
+
 
 class RedactSecrets(logging.Filter):
     """Replaces each secret by *** in the message and the traceback of every record.
@@ -36,6 +40,27 @@ class RedactSecrets(logging.Filter):
         if record.exc_text:
             record.exc_text = self._redact(record.exc_text)
         return True
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """The web server's access log without query strings, Referer or User-Agent: the inbox's
+    one-time sign-in links (``/inbox/login?token=...``), Open311 keys (``?api_key=...``) and
+    searches for a sender's name or phone (``/inbox?q=...``) travel in URLs."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %s %s %.3fs',
+            request.remote or "-",
+            request.method,
+            request.path,
+            response.status,
+            response.body_length,
+            time,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
 
 
 def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
