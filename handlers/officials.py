@@ -455,6 +455,12 @@ def create_router() -> Router:
         official = await _official_or_skip(session, bot, message)
         petition = await PetitionRepository(session).by_code(message.text or "")
         via = channel_of(bot)
+        if (
+            petition is not None
+            and petition.agency_id != official.agency_id
+            and (petition.channel, petition.chat_id) == (via, _chat_id(message))
+        ):
+            raise SkipHandler()  # sent from this chat as a citizen: the citizen's view shows it
         if petition is not None:
             petition = await _own_petition(session, official, petition.id, via)
         if petition is None:

@@ -694,7 +694,11 @@ class PetitionRepository:
             ],
         )
 
-    async def _notify_officials(self, petition: Petition, *, reason: str) -> None:
+    async def _notify_officials(
+        self, petition: Petition, *, reason: str, event: PetitionEvent | None = None
+    ) -> None:
+        """Tell the agency's officials; a re-route's notices are keyed by its event, so a
+        petition sent back to an agency that had it before is announced there again."""
         officials = await OfficialRepository(self.session).of_agency(petition.agency_id)
         await enqueue(
             self.session,
@@ -710,7 +714,11 @@ class PetitionRepository:
                         "reason": reason,
                     },
                     language=official.language,
-                    dedup_key=f"petition-new:{petition.id}:{petition.agency_id}:{official.id}",
+                    dedup_key=(
+                        f"petition-rerouted:{event.id}:{official.id}"
+                        if event is not None
+                        else f"petition-new:{petition.id}:{petition.agency_id}:{official.id}"
+                    ),
                 )
                 for official in officials
             ],
@@ -990,7 +998,7 @@ class PetitionRepository:
             at=now,
             details={"from_agency_id": old_agency, "to_agency_id": agency.id},
         )
-        await self._notify_officials(petition, reason=REROUTED)
+        await self._notify_officials(petition, reason=REROUTED, event=event)
         return event
 
     async def record_view(

@@ -799,3 +799,57 @@ async def test_events_history_and_stale_steps(harness: Harness) -> None:
             select(PetitionEvent.action).where(PetitionEvent.petition_id == pid)
         )
         assert sorted(events.scalars()) == ["answered", "submitted"]
+
+
+async def test_a_petition_rerouted_back_is_announced_again(harness: Harness) -> None:
+    """Justice → land → justice: the justice officials hear about it again (the first notice,
+    of the submission, must not swallow the one of the re-route back)."""
+    h = harness
+    world = await _world(h)
+    justice_official = await _enrolled(h, Chat_(id=8100), world.justice, "officer")
+    pid = (await _new_petition(h)).id
+    async with h.factory() as session:
+        repo, agencies = PetitionRepository(session), AgencyRepository(session)
+        petition = await repo.get(pid)
+        land, justice = await agencies.get(world.land), await agencies.get(world.justice)
+        assert petition is not None and land is not None and justice is not None
+        await repo.reroute(petition, None, land, via="cli")
+        await repo.reroute(petition, None, justice, via="cli")
+        await session.commit()
+    notices = [
+        r for r in await _outbox(h, KIND_PETITION_NEW)
+        if r.payload["official_id"] == justice_official.id
+    ]
+    assert [r.payload["reason"] for r in notices] == ["submitted", "rerouted"]
+    rendered = await _render(h, notices[-1])
+    assert rendered is not None and "chuyển đến" in rendered[0]
+
+
+async def test_an_official_who_sent_a_petition_follows_it_as_a_citizen(harness: Harness) -> None:
+    """An official is a citizen too: the tracking code of a petition they sent from this chat to
+    another agency shows their own petition (as the thank-you promised), not "not your agency",
+    and is not audited as a denied view."""
+    h = harness
+    world = await _world(h)
+    chat = Chat_(id=8200)
+    await _enrolled(h, chat, world.land, "officer")
+    async with h.factory() as session:
+        result = await PetitionRepository(session).submit(
+            PetitionDraft(
+                topic_kind="procedure", topic="Đăng ký khai sinh", procedure_code="1.001193",
+                content="Thủ tục khai sinh yêu cầu giấy tờ đã bãi bỏ, đề nghị bỏ yêu cầu này.",
+                sender_name="Trần Hà", phone=PHONE, address="Số 5 Hàng Bài, Hoàn Kiếm, Hà Nội",
+                channel="telegram", chat_id=str(chat.id), language="vi",
+            )
+        )
+        await session.commit()
+        petition = result.petition
+    assert petition.agency_id == world.justice
+    replies = await h.say(chat, f"cho hỏi {petition.tracking_code}")
+    assert "Không có phản ánh" not in replies[-1], replies
+    assert "Đã tiếp nhận" in " ".join(replies) and "Sở Tư pháp" in " ".join(replies)
+    assert await _audit(h, "view_denied") == []
+    # another chat's code still gets the officials' "not found", audited
+    replies = await h.say(chat, world.petition.tracking_code)
+    assert "Không có phản ánh" in replies[-1]
+    assert len(await _audit(h, "view_denied")) == 1
