@@ -42,12 +42,13 @@ from knowledge.dossier import (
     second_factor_matches,
 )
 from knowledge.models import Procedure
+from knowledge.petitions import parse_tracking_code
 from knowledge.receipt import find_receipt_code, looks_like_receipt_attempt, mask_receipt_code
 from knowledge.search import SearchIndex
 from storage.dossiers import DossierRepository, DossierView
 from storage.repositories import LookupFailureRepository, RatingRepository
 
-from . import dossier_render, keyboards
+from . import dossier_render, keyboards, petitions
 from .callbacks import DossierAction, DossierOp, MenuAction, MenuCallback, RateService
 from .formatting import format_date
 from .i18n import channel_of
@@ -540,8 +541,13 @@ def create_router() -> Router:
     ) -> None:
         text = message.text or ""
         code = find_receipt_code(text)
+        tracking = parse_tracking_code(text)
         if code is not None:
             await _ask_factor(message, state, session, bot, code)
+        elif tracking is not None:
+            # A petition's tracking code ("the code I was given"): show the petition.
+            await state.set_state(None)
+            await petitions.show_by_code(message, session, bot, tracking)
         elif looks_like_receipt_attempt(text):
             await message.answer(incomplete_code_text())
         else:

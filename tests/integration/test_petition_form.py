@@ -903,3 +903,17 @@ async def test_other_messages_at_the_review_and_after_the_files_step(env: Env) -
     await other.send(photo=[{"file_id": "p", "file_unique_id": "pu", "width": 9, "height": 9}])
     # the attachments step is behind: do not promise "a later step"
     assert "bước sau" not in other.text() and "Tệp đính kèm" in other.text(), other.text()
+
+
+async def test_a_tracking_code_at_the_dossier_lookup_prompt_shows_the_petition(env: Env) -> None:
+    """A citizen asked for a dossier's receipt code types the petition's tracking code instead
+    (both are "the code I was given"): the petition, not a procedure search for "PAKN-…"."""
+    citizen = Citizen(env)
+    await fill_form(citizen)
+    await citizen.press("Gửi phản ánh")
+    [petition] = await env.petitions()
+    await citizen.say("/hoso")
+    await citizen.say(petition.tracking_code)
+    assert "Đã tiếp nhận" in citizen.text() and CONTENT[:30] in citizen.text(), citizen.text()
+    await citizen.say("đăng ký khai sinh")  # the prompt is left: a question is a question
+    assert "khai sinh" in citizen.text().lower() and "mã hồ sơ" not in citizen.text()
