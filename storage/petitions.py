@@ -294,6 +294,17 @@ class OfficialRepository:
         invitation = result.scalar_one_or_none()
         if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
             raise PetitionError("invitation_invalid")
+        if invitation.created_by is not None:
+            # An admin's codes are good only while the admin still is one of that agency: a
+            # removed (or moved) admin must not get back in with a code kept for later.
+            creator = await self.get(invitation.created_by)
+            if (
+                creator is None
+                or not creator.active
+                or creator.role != ROLE_ADMIN
+                or creator.agency_id != invitation.agency_id
+            ):
+                raise PetitionError("invitation_invalid")
         claimed = await self.session.execute(
             update(OfficialInvitation)
             .where(OfficialInvitation.id == invitation.id, OfficialInvitation.used_at.is_(None))

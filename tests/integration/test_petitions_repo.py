@@ -345,3 +345,43 @@ async def test_publication_masks_the_senders_address_and_phone_not_only_the_name
     for secret in ("12 Lê Lợi", "912", "345", "678"):
         assert secret not in public, public
     assert "Hố ga" in public and "thay nắp hố ga" in public
+
+
+async def test_a_removed_admins_unused_invitations_stop_working(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Removing an official must end their access: codes they handed out (or kept for a second
+    account) before the removal may not enrol anyone afterwards."""
+    async with sessions() as session:
+        justice_id, land_id = await _setup_agencies(session)
+        officials = OfficialRepository(session)
+        first, _ = await officials.create_invitation(justice_id, "admin")
+        admin = await officials.enroll(first, channel="telegram", chat_id="801")
+        kept, _ = await officials.create_invitation(justice_id, "admin", created_by=admin)
+        handed, _ = await officials.create_invitation(justice_id, "officer", created_by=admin)
+        await officials.deactivate(admin.id)
+        await session.commit()
+        for code, chat in ((kept, "802"), (handed, "803")):
+            with pytest.raises(PetitionError) as refused:
+                await officials.enroll(code, channel="telegram", chat_id=chat)
+            assert refused.value.code == "invitation_invalid"
+            await session.rollback()
+        assert await officials.by_chat("telegram", "802") is None
+
+        # the same for an admin moved to another agency meanwhile: the code was for the old one
+        second, _ = await officials.create_invitation(justice_id, "admin")
+        mover = await officials.enroll(second, channel="telegram", chat_id="804")
+        stale, _ = await officials.create_invitation(justice_id, "officer", created_by=mover)
+        elsewhere, _ = await officials.create_invitation(land_id, "admin")
+        await officials.enroll(elsewhere, channel="telegram", chat_id="804")
+        with pytest.raises(PetitionError):
+            await officials.enroll(stale, channel="telegram", chat_id="805")
+        await session.rollback()
+        # a CLI invitation (no creator) and an active admin's still work
+        cli_code, _ = await officials.create_invitation(justice_id, "officer")
+        assert (await officials.enroll(cli_code, channel="telegram", chat_id="806")).active
+        third, _ = await officials.create_invitation(justice_id, "admin")
+        active_admin = await officials.enroll(third, channel="telegram", chat_id="807")
+        fresh, _ = await officials.create_invitation(justice_id, "officer", created_by=active_admin)
+        assert (await officials.enroll(fresh, channel="telegram", chat_id="808")).active
+        await session.commit()
