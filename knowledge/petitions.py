@@ -516,6 +516,12 @@ _MOBILE_RE = re.compile(rf"(?<![\d+])(?:\+84|84|0){_SEP}[35789](?:{_SEP}\d){{8}}
 _LANDLINE_RE = re.compile(r"(?<![\d+])\(?(?:\+84|84|0)\s?2(?:[\s.\-)]{0,2}\d){9}(?!\d)")
 _EMAIL_IN_TEXT_RE = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _ID_RE = re.compile(r"(?<![\d.,/])(?:\d{12}|\d{9})(?![\d]|[.,/]\d)")
+# An ID number after its label, however grouped ("CCCD 001 099 012 345", "CMND số: 123.456.789");
+# on the folded text, only the number (group "num") is masked.
+_LABELLED_ID_RE = re.compile(
+    r"(?<!\w)(?:cccd|cmnd|can cuoc(?: cong dan)?|chung minh nhan dan|(?:ma )?dinh danh"
+    r"(?: ca nhan)?|ho chieu)\s*(?:so\s*)?:?\s*(?P<num>\d(?:[\s.\-]?\d){8,11})(?!\d)"
+)
 # Addresses, on the folded lower-case text. A house number needs a marker ("số nhà", "nhà số",
 # "SN", or "số"/"nhà" followed by an alley or street word) so that "Nghị định số 20/2008" stays;
 # a slashed number ("123/45") needs a following alley / street word or "địa chỉ" / "ở" / "tại"
@@ -624,7 +630,8 @@ def redact_personal_data(text: str | None, *, names: Iterable[str] = ()) -> str:
     ("+84-912-345-678", "(091) 234 5678"); :func:`sender_strings` gives all of a sender's.
 
     Limits: a name is found only as given (pass "An" separately to hide a lone first name),
-    numbers split by unusual separators, IDs written with spaces, and addresses without a marker
+    numbers split by unusual separators, IDs written in groups without their label
+    ("CCCD", "CMND", "căn cước", "định danh", "hộ chiếu"), and addresses without a marker
     ("12 Lê Lợi") are not recognised. Line breaks are kept; the text is NFC-normalised.
     """
     if not text:
@@ -646,6 +653,7 @@ def redact_personal_data(text: str | None, *, names: Iterable[str] = ()) -> str:
         pattern = _name_pattern(name or "")
         if pattern is not None:
             spans += [m.span() for m in pattern.finditer(folded)]
+    spans += [m.span("num") for m in _LABELLED_ID_RE.finditer(folded)]
     spans += list(_house_spans(folded))
     if not spans:
         return text
