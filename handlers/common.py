@@ -54,6 +54,7 @@ def create_router() -> Router:
             await state.set_state(None)
             await reply_to_callback(callback, texts.menu_prompt(), keyboards.main_menu())
         elif action is MenuAction.PROCEDURES:
+            await petitions.leave_for_now(callback, state, bot)  # the next text is a question
             await reply_to_callback(callback, texts.procedures_prompt(), None)
         elif action is MenuAction.DOSSIERS:
             if isinstance(callback.message, Message):
@@ -63,6 +64,7 @@ def create_router() -> Router:
         elif action is MenuAction.FEEDBACK:
             await petitions.show_menu(callback, state, bot)
         elif action is MenuAction.HELP:
+            await petitions.leave_for_now(callback, state, bot)
             await reply_to_callback(callback, texts.help_text(), keyboards.back_to_menu())
         elif action is MenuAction.LANGUAGE:
             await reply_to_callback(

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.factory import create_dispatcher, default_bot_properties
 from bot.web.webchat import WebChatBot, WebChatChannel, WebChatHub
+from handlers.callbacks import MenuAction, MenuCallback
 from handlers.petition_callbacks import FormAction, FormOp
 from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex
@@ -887,6 +888,14 @@ async def test_help_mid_form_leaves_the_form_for_later(env: Env) -> None:
     assert "bước 2/7" in str(citizen.last[-1].reply_markup)
     await citizen.press("Tiếp tục")
     assert "Bước 2/7" in citizen.text()
+    # the same for the main menu's "Procedures" and "Help" buttons (on an older message)
+    for action in (MenuAction.PROCEDURES, MenuAction.HELP):
+        await citizen.say("/phananh")
+        await citizen.press("Tiếp tục")
+        assert "Bước 2/7" in citizen.text()
+        await citizen.press_data(MenuCallback(action=action).pack())
+        await citizen.say("cấp hộ chiếu phổ thông cần những giấy tờ gì")
+        assert "Bước 3/7" not in citizen.text(), (action, citizen.text())
 
 
 async def test_other_messages_at_the_review_and_after_the_files_step(env: Env) -> None:
