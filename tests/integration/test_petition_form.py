@@ -352,6 +352,7 @@ async def test_full_form_submits_once_and_routes(env_both: Env) -> None:
     assert len(petitions) == 1
     petition = petitions[0]
     assert petition.tracking_code in text and "Sở Tư pháp" in text
+    assert "Mã số phản ánh: " + petition.tracking_code in text  # the portal's term
     assert petition.answer_by.strftime("%d/%m/%Y") in text
     assert (petition.channel, petition.chat_id) == ("telegram", "7001")
     assert petition.idempotency_key and petition.idempotency_key.startswith("telegram:7001:")
