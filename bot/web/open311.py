@@ -30,9 +30,8 @@ English with ``?locale=en``.
   default the last 90 days; at most 1,000 requests, newest first.
 - ``GET requests/{id}.json``: one petition by its tracking code (404 when unknown).
 
-No personal data leaves through GET: ``description`` is the published (redacted) text, or for
-an unpublished petition the content passed through ``redact_personal_data`` with the sender's
-name, address, phone and e-mail; ``status_notes`` is the published answer or the (redacted)
+No personal data leaves through GET: ``description`` is the published (redacted) text, and
+empty for a petition not yet published (no official has reviewed it); ``status_notes`` is the published answer or the (redacted)
 refusal reason; the address is left out altogether (it is the sender's home address, and no
 safe way to keep only the ward was found in free text); ``lat``/``long`` are rounded to two
 decimals (about 1 km); ``media_url`` is the link the filing system itself gave.
@@ -51,9 +50,8 @@ import json
 import logging
 import math
 import re
-import threading
 import xml.etree.ElementTree as ET
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -525,37 +523,14 @@ def _personal_strings(petition: Petition) -> list[str]:
     return public_names(petition)
 
 
-class _RedactionCache:
-    """Redacted descriptions by (petition, last change): systems poll ``requests.json`` over and
-    over, and redaction is most of the cost of a 1,000-request answer (about 0.35 ms each)."""
-
-    def __init__(self, size: int = 5000) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[int, datetime], str] = OrderedDict()
-        self._lock = threading.Lock()  # answers are built in worker threads
-
-    def description(self, petition: Petition) -> str:
-        key = (petition.id, petition.updated_at)
-        with self._lock:
-            text = self._items.get(key)
-            if text is not None:
-                self._items.move_to_end(key)
-                return text
-        text = redact_personal_data(petition.content, names=_personal_strings(petition))
-        with self._lock:
-            self._items[key] = text
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return text
-
-
-_REDACTED = _RedactionCache()
-
-
-def _public_description(petition: Petition) -> str:
+def _public_description(petition: Petition) -> str | None:
+    """Only a published petition's text leaves through GET: that copy was redacted when an
+    official published it. An unpublished one has not been reviewed by anyone, and pattern
+    redaction alone misses what it cannot recognise (a lone first name, a neighbour's name, an
+    address without a marker), so its description stays empty until it is published."""
     if petition.status == PUBLISHED and petition.public_content is not None:
         return petition.public_content
-    return _REDACTED.description(petition)
+    return None
 
 
 def _status_notes(petition: Petition) -> str | None:

@@ -572,6 +572,8 @@ async def test_get_request_by_id(env: Env) -> None:
     assert root.tag == "service_requests"
     assert root.findtext("request/status") == "open"
     assert root.findtext("request/service_code") == CENTRE_CODE
+    status, [unpublished] = await _get(env, f"requests/{codes['taken']}.json")
+    assert unpublished["description"] is None  # its text leaves only once published
     for missing in ("PAKN-2020-000001", "not-a-code", "PAKN-2026-0000000001"):
         status, errors = await _get(env, f"requests/{missing}.json")
         assert status == 404, missing
