@@ -282,7 +282,7 @@ async def _drive(
     data = Path(await download.path()).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     table = list(csv.reader(io.StringIO(data[3:].decode("utf-8"))))
-    assert table[0][0] == "Mã theo dõi"
+    assert table[0][0] == "Mã số phản ánh"
     by_code = {row[0]: row for row in table[1:]}
     assert set(by_code) == {codes["birth"], codes["copy"], codes["script"]}
     assert "Đã trả lời, chờ công khai" in by_code[codes["birth"]]

@@ -750,7 +750,7 @@ async def test_csv_export(env: Env) -> None:
     assert response.headers["Cache-Control"] == "no-store"
     rows = _csv(await response.read())
     header, data = rows[0], rows[1:]
-    assert header[:2] == ["Mã theo dõi", "Ngày tiếp nhận"]
+    assert header[:2] == ["Mã số phản ánh", "Ngày tiếp nhận"]
     assert header == in_locale("vi", tx.csv_headers)
     columns = in_locale("en", tx.csv_headers)  # the rows by their English column names
     by_code = {row[0]: dict(zip(columns, row)) for row in data}
