@@ -103,7 +103,7 @@ async def build_digest(
     petitions = PetitionFigures(
         new=sum(n for d, n in by_day.items() if periods.start <= d <= periods.end),
         new_items=tuple(new_items),
-        year=sum(n for d, n in by_day.items() if periods.year_start <= d <= periods.end),
+        month=sum(n for d, n in by_day.items() if periods.month_start <= d <= periods.end),
         open=await queries.open_petitions(session, agency.id),
         deadline_overdue=overdue,
         deadline_due_soon=due_soon,
@@ -116,11 +116,12 @@ async def build_digest(
     dossiers: dict[date, DossierFigures] = {}
     ratings: dict[date, Satisfaction] = {}
     if agency.dossier_agency:
+        # One pass over every day any figure needs (at most about 45), summed per period.
         dossiers = await queries.dossier_figures_by_day(
             session, agency.dossier_agency, periods.first, periods.end, now
         )
         ratings = await queries.satisfaction_by_day(
-            session, agency.dossier_agency, min(periods.start, periods.year_start), periods.end
+            session, agency.dossier_agency, min(periods.start, periods.month_start), periods.end
         )
     empty = DossierFigures()
     trend = tuple(
@@ -142,9 +143,9 @@ async def build_digest(
         built_at=now,
         petitions=petitions,
         dossiers_period=sum_days(dossiers, periods.start, periods.end) if has_dossiers else None,
-        dossiers_year=sum_days(dossiers, periods.year_start, periods.end) if has_dossiers else None,
+        dossiers_month=sum_days(dossiers, periods.month_start, periods.end) if has_dossiers else None,
         satisfaction_period=sum_satisfaction(ratings, periods.start, periods.end),
-        satisfaction_year=sum_satisfaction(ratings, periods.year_start, periods.end),
+        satisfaction_month=sum_satisfaction(ratings, periods.month_start, periods.end),
         trend=trend,
     )
 

@@ -152,7 +152,7 @@ def petition_lines(digest: Digest) -> list[str]:
             due_soon=number(pet.publication_due_soon),
         ),
         _("Received since {date}: {count}").format(
-            date=format_date(periods.year_start), count=number(pet.year)
+            date=format_date(periods.month_start), count=number(pet.month)
         ),
     ]
     return lines
@@ -224,7 +224,7 @@ def summary(digest: Digest) -> str:
         + "\n"
         + f"🏛 {quote(digest.agency_name)}"
     ]
-    if digest.dossiers_period is not None and digest.dossiers_year is not None:
+    if digest.dossiers_period is not None and digest.dossiers_month is not None:
         blocks.append(
             _block(
                 _("<b>📁 Dossiers received {period}</b>").format(
@@ -236,9 +236,9 @@ def summary(digest: Digest) -> str:
         blocks.append(
             _block(
                 _("<b>📁 Dossiers received since {date}</b>").format(
-                    date=format_date(periods.year_start)
+                    date=format_date(periods.month_start)
                 ),
-                dossier_lines(digest.dossiers_year, digest.satisfaction_year),
+                dossier_lines(digest.dossiers_month, digest.satisfaction_month),
             )
         )
     blocks.append(_block(_("<b>📨 Petitions</b>"), petition_lines(digest)))

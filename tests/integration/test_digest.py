@@ -233,7 +233,7 @@ async def setup_dossiers(factory: Factory) -> None:
         dossier(JUSTICE, vn("2026-11-14", "10:00"), None),  # H: open, no appointment
         dossier(JUSTICE, vn("2026-11-13", "07:45"), vn("2026-11-18", "17:00"),  # I: refused, early
                 (3, vn("2026-11-13", "11:00"))),
-        # received earlier in the year
+        # received earlier in the year (not in the digest's month)
         dossier(JUSTICE, vn("2026-03-02"), vn("2026-03-06", "17:00"),  # J: early thanks to a pause
                 (5, vn("2026-03-03", "10:00")), (4, vn("2026-03-05", "09:00")),
                 (9, vn("2026-03-09", "10:00"), {"finished_at": vn("2026-03-09", "10:00")})),
@@ -259,8 +259,9 @@ async def test_digest_figures_worked_out_by_hand(factory: Factory) -> None:
         (1, local("2026-11-13", "10:00")),
         (1, local("2026-11-15", "20:00")),
         (3, local("2026-11-14")),
+        (2, local("2026-11-05")),
         (2, local("2026-06-01")),
-        (5, local("2026-02-01")),
+        (5, local("2026-10-31", "23:00")),
         (4, local("2026-11-16", "07:00")),  # today: in no period yet
         (2, local("2025-12-31")),  # last year
     ):
@@ -282,24 +283,31 @@ async def test_digest_figures_worked_out_by_hand(factory: Factory) -> None:
     assert digest.dossiers_period == DossierFigures(
         early=2, on_time=1, late=1, in_progress=1, overdue=1, pending_other=1, withdrawn=1
     )
-    # Since 1 January: + J early (a 2-working-day supplement pause moved its appointment from
-    # Fri 6 to Tue 10 March; finished Mon 9), K late (two supplement requests), L early (its
-    # "processed" status on 7 May counts, not the return on the 11th), O on time. M was received
-    # in 2025, N belongs to another agency.
-    year = digest.dossiers_year
+    # Since 1 November: + O on time (received Tue 10).
+    month = digest.dossiers_month
+    assert month == DossierFigures(
+        early=2, on_time=2, late=1, in_progress=1, overdue=1, pending_other=1, withdrawn=1
+    )
+    assert (month.received, month.resolved, month.open) == (9, 5, 3)
+    # Since 1 January, day by day: + J early (a 2-working-day supplement pause moved its
+    # appointment from Fri 6 to Tue 10 March; finished Mon 9), K late (two supplement
+    # requests), L early (its "processed" status on 7 May counts, not the return on the 11th).
+    # M was received in 2025, N belongs to another agency.
+    year = sum(by_day.values(), DossierFigures())
     assert year == DossierFigures(
         early=4, on_time=2, late=2, in_progress=1, overdue=1, pending_other=1, withdrawn=1
     )
     assert (year.received, year.resolved, year.open) == (12, 8, 3)
-    # G (withdrawn), I (refused), J, K (supplements), L (9 without finished_at) took the
-    # exact path; the 7 others (A B C D E H O) were decided in SQL.
-    assert stats == {"sql": 7, "history": 5}
-    assert sum(by_day.values(), DossierFigures()) == year
+    # G (withdrawn), I (refused), J, K (supplements) were decided from their history; the 8
+    # others in SQL, L through its first "processed" status (it has no finished_at).
+    assert stats == {"sql": 8, "history": 4}
+    assert by_day[date(2026, 3, 2)] == DossierFigures(early=1)  # J, on its day of reception
 
-    # Ratings given Fri 13 - Sun 15: two "very satisfied", one "neutral"; since 1 January:
-    # + "satisfied" (June) and "very dissatisfied" (February); today's and 2025's do not count.
+    # Ratings given Fri 13 - Sun 15: two "very satisfied", one "neutral"; since 1 November:
+    # + "satisfied" (the 5th); June's, 31 October's (23:00, Hanoi time) and today's do not
+    # count.
     assert digest.satisfaction_period.levels == (2, 0, 1, 0, 0)
-    assert digest.satisfaction_year.levels == (2, 1, 1, 0, 1)
+    assert digest.satisfaction_month.levels == (2, 1, 1, 0, 0)
 
     # Petitions (Monday 16 November):
     # - new Fri 13 - Sun 15: P1 (13th 09:00), P8 (13th 14:00, refused since), P7 (Sat 14th);
@@ -311,7 +319,8 @@ async def test_digest_figures_worked_out_by_hand(factory: Factory) -> None:
     #   Wed 18: not listed;
     # - awaiting publication: P6 (answered Tue 10, publish by Thu 12: overdue), P5 (answered
     #   Thu 12, publish by today: due soon);
-    # - received in 2026: all eight of the agency (P9 went to the land department).
+    # - received since 1 November: seven of the agency (P3 came in October; P9 went to the
+    #   land department).
     pet = digest.petitions
     assert pet.new == 3
     assert [i.code for i in pet.new_items] == [codes["P1"], codes["P8"], codes["P7"]]
@@ -328,7 +337,7 @@ async def test_digest_figures_worked_out_by_hand(factory: Factory) -> None:
         (codes["P6"], DEADLINE_PUBLISH, date(2026, 11, 12)),
         (codes["P5"], DEADLINE_PUBLISH, date(2026, 11, 16)),
     ]
-    assert pet.year == 8
+    assert pet.month == 7
 
     # The chart's 14 days (2 - 15 November): dossiers received and of them resolved, petitions.
     trend = {t.day: (t.dossiers_received, t.dossiers_resolved, t.petitions_received) for t in digest.trend}
@@ -372,8 +381,10 @@ def test_the_warning_horizon_is_deadline_status() -> None:
 
 def generated_dossiers(count: int, seed: int) -> list[list[Any]]:
     """``count`` dossiers with the histories one-door exports produce: straight through
-    (with or without finished/returned times), supplement requests (one or several, answered
-    or not), refusals, withdrawals, stops, untimed statuses; on-time, early and late ones."""
+    (with or without finished/returned times, or a finished time later than the "processed"
+    status), supplement requests (one or several, answered or not, or resumed the same day in
+    date-only exports), refusals, withdrawals, stops, untimed statuses, re-opened dossiers;
+    on-time, early and late ones."""
     rng = random.Random(seed)
     first = datetime(2026, 9, 1, 8, 0)
     out: list[list[Any]] = []
@@ -391,8 +402,9 @@ def generated_dossiers(count: int, seed: int) -> list[list[Any]]:
 
         steps: list[Any] = []
         flow = rng.choices(
-            ["finished", "returned", "no_finish_time", "supplement", "open", "stop", "untimed"],
-            weights=[30, 12, 8, 20, 15, 10, 5],
+            ["finished", "returned", "no_finish_time", "supplement", "open", "stop", "untimed",
+             "date_only", "reopened", "finish_time_later"],
+            weights=[30, 12, 8, 20, 15, 10, 5, 8, 4, 4],
         )[0]
         span = rng.uniform(0.2, 1.6) * max(limit, 1) * 24
         if flow in ("finished", "returned", "no_finish_time"):
@@ -424,6 +436,23 @@ def generated_dossiers(count: int, seed: int) -> list[list[Any]]:
         elif flow == "stop":
             steps.append((4, later(3)))
             steps.append((rng.choice((3, 7, 8)), later(span)))
+        elif flow == "date_only":
+            # Exports with dates only: the supplement request and the resumption on one day,
+            # in that order (ties are kept in the order they were recorded).
+            day = later(rng.uniform(2, 48))[:10]
+            steps.append((5, day))
+            steps.append((4, day))
+            if rng.random() < 0.7:
+                done = later(span + 24)[:10]
+                steps.append((9, done, {"finished_at": done}))
+        elif flow == "finish_time_later":
+            # "processed" on one day; the return's export carries a later finished_at.
+            steps.append((9, later(span)))
+            back, finished = later(30), later(-10)
+            steps.append((10, back, {"returned_at": back, "finished_at": finished}))
+        elif flow == "reopened":
+            steps.append((9, later(span)))  # "processed" without a finished time, then re-opened
+            steps.append((4, later(24)))
         else:
             steps.append((4, None))
             if rng.random() < 0.5:
@@ -438,7 +467,7 @@ def generated_dossiers(count: int, seed: int) -> list[list[Any]]:
 async def test_the_fast_path_agrees_with_the_national_rule_on_every_dossier(
     factory: Factory,
 ) -> None:
-    generated = generated_dossiers(360, seed=7)
+    generated = generated_dossiers(400, seed=7)
     await load(factory, *generated)
     now = datetime(2026, 11, 20, 10, 0, tzinfo=VN_TZ)
     expected: dict[date, Counter[str]] = defaultdict(Counter)
@@ -457,7 +486,7 @@ async def test_the_fast_path_agrees_with_the_national_rule_on_every_dossier(
         )
     assert got == {d: DossierFigures.from_counts(c) for d, c in expected.items()}
     total = sum(got.values(), DossierFigures())
-    assert total.received == 360
+    assert total.received == 400
     # Every bucket occurs, and both paths did real work.
     assert all(v > 0 for v in total.as_dict().values()), total
     assert stats["sql"] > 120 and stats["history"] > 120, stats

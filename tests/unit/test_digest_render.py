@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import io
 import json
+import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -30,9 +33,10 @@ from knowledge.digest import (
     digest_periods,
     previous_working_day,
 )
+from knowledge.timeliness import StatusEvent
 from knowledge.workdays import is_working_day
 
-# The figures of a provincial centre's half-year report (DOMAIN.md, seed 000): received 30,407;
+# The figures of a provincial centre's half-year report, used as a month's (DOMAIN.md, seed 000): received 30,407;
 # resolved 28,375 (93.3%): early 27,448 (96.7%), on time 921, late 6; in progress 1,437 (4.7%).
 REPORT = DossierFigures(
     early=27_448, on_time=921, late=6, in_progress=1_425, overdue=12, withdrawn=595
@@ -72,7 +76,7 @@ def digest(**overrides: object) -> Digest:
         petitions=PetitionFigures(
             new=35,
             new_items=items("new", 10, ""),
-            year=1_204,
+            month=1_204,
             open=57,
             deadline_overdue=3,
             deadline_due_soon=5,
@@ -89,9 +93,9 @@ def digest(**overrides: object) -> Digest:
             ),
         ),
         dossiers_period=DossierFigures(early=28, on_time=2, in_progress=80, overdue=3, pending_other=7),
-        dossiers_year=REPORT,
+        dossiers_month=REPORT,
         satisfaction_period=Satisfaction((12, 3, 0, 0, 0)),
-        satisfaction_year=Satisfaction((2_587, 153, 0, 0, 0)),
+        satisfaction_month=Satisfaction((2_587, 153, 0, 0, 0)),
         trend=tuple(
             TrendDay(
                 periods.trend_start + timedelta(days=i),
@@ -122,9 +126,9 @@ def test_vietnamese_figures_read_like_the_centres_reports(vi: None) -> None:
     assert "📊 <b>Báo cáo ngày 16/11/2026</b>" in text
     # Monday's digest covers Friday to Sunday.
     assert "<b>📁 Hồ sơ tiếp nhận từ 13/11/2026 đến 15/11/2026</b>" in text
-    assert "<b>📁 Hồ sơ tiếp nhận từ 01/01/2026</b>" in text
+    assert "<b>📁 Hồ sơ tiếp nhận từ 01/11/2026</b>" in text
     assert "Mới tiếp nhận từ 13/11/2026 đến 15/11/2026: <b>35</b>" in text
-    assert "Tiếp nhận từ 01/01/2026: 1.204" in text
+    assert "Tiếp nhận từ 01/11/2026: 1.204" in text
     assert "<code>PAKN-2026-000100</code> — hạn tiếp nhận hoặc từ chối 11/11/2026 — ⚠️ quá hạn" in text
     assert "hạn cuối đề nghị bổ sung thông tin 16/11/2026 — ⏰ sắp đến hạn" in text
     assert "+ 25 mục khác" in text  # 35 new, 10 listed
@@ -154,11 +158,11 @@ def test_a_day_period_and_empty_figures(vi: None) -> None:
     assert "<b>📁 Hồ sơ tiếp nhận ngày 16/11/2026</b>\nTiếp nhận: <b>0</b>\nĐánh giá: chưa có" in text
     assert "Mới tiếp nhận ngày 16/11/2026: <b>0</b>" in text
     assert "Phản ánh, kiến nghị mới" not in text  # nothing to list, no empty heading
-    assert "Đã giải quyết" in text  # the year still has figures
+    assert "Đã giải quyết" in text  # the month still has figures
 
 
 def test_no_dossier_section_without_dossiers(vi: None) -> None:
-    text = digest_render.render_digest(digest(dossiers_period=None, dossiers_year=None))
+    text = digest_render.render_digest(digest(dossiers_period=None, dossiers_month=None))
     assert "Hồ sơ tiếp nhận" not in text and "<b>📨 Phản ánh, kiến nghị</b>" in text
 
 
@@ -177,7 +181,7 @@ def test_the_text_fits_telegram_and_the_caption_holds_the_figures(locale: str) -
         petitions=PetitionFigures(
             new=123_456,
             new_items=items("new", 10, ""),
-            year=987_654,
+            month=987_654,
             open=54_321,
             deadline_overdue=40_000,
             deadline_due_soon=9_999,
@@ -187,11 +191,11 @@ def test_the_text_fits_telegram_and_the_caption_holds_the_figures(locale: str) -
             publication_due_soon=2_222,
             publication_items=items(DEADLINE_PUBLISH, 10),
         ),
-        dossiers_year=DossierFigures(
+        dossiers_month=DossierFigures(
             early=2_345_678, on_time=123_456, late=98_765, resolved_other=4_321,
             in_progress=345_678, overdue=23_456, pending_other=1_234, withdrawn=5_678,
         ),
-        satisfaction_year=Satisfaction((123_456, 23_456, 3_456, 456, 56)),
+        satisfaction_month=Satisfaction((123_456, 23_456, 3_456, 456, 56)),
     )
     i18n = create_i18n()
     with i18n.context(), i18n.use_locale(locale):
@@ -217,25 +221,30 @@ def test_the_payload_is_json_and_round_trips() -> None:
     assert Digest.from_payload(payload) == original
     with pytest.raises(ValueError):
         Digest.from_payload({**payload, "v": 99})
-    without = digest(dossiers_period=None, dossiers_year=None)
+    without = digest(dossiers_period=None, dossiers_month=None)
     assert Digest.from_payload(json.loads(json.dumps(without.to_payload()))) == without
 
 
 def test_periods() -> None:
     assert previous_working_day(date(2026, 11, 16)) == date(2026, 11, 13)  # Monday -> Friday
     tuesday = digest_periods(date(2026, 11, 17))
-    assert (tuesday.start, tuesday.end, tuesday.year_start) == (
-        date(2026, 11, 16), date(2026, 11, 16), date(2026, 1, 1)
+    assert (tuesday.start, tuesday.end, tuesday.month_start) == (
+        date(2026, 11, 16), date(2026, 11, 16), date(2026, 11, 1)
     )
     # After Tết (16-20 February 2026 off): from Friday 13th to Sunday 22nd.
     after_tet = digest_periods(date(2026, 2, 23))
     assert (after_tet.start, after_tet.end) == (date(2026, 2, 13), date(2026, 2, 22))
-    # 2 January: the year of the period's last day (1 January, a holiday).
+    # 2 January: the month of the period's last day (1 January, a holiday).
     january = digest_periods(date(2026, 1, 2))
-    assert (january.start, january.end, january.year_start) == (
+    assert (january.start, january.end, january.month_start) == (
         date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 1)
     )
     assert january.first == date(2025, 12, 19)  # the chart's 14 days reach into 2025
+    # On the 1st of a month the report period is the month's last day, and the month is that one.
+    first = digest_periods(date(2026, 12, 1))
+    assert (first.start, first.end, first.month_start) == (
+        date(2026, 11, 30), date(2026, 11, 30), date(2026, 11, 1)
+    )
     assert len(tuesday.trend_days()) == 14 and tuesday.trend_days()[-1] == date(2026, 11, 16)
 
 
@@ -275,7 +284,7 @@ def test_the_chart_of_an_empty_fortnight_and_of_an_agency_without_dossiers() -> 
     )
     labels = {"title": "t", "left": "l", "right": "r", "received": "a", "resolved": "b", "petitions": "c"}
     assert _image(chart_png(empty, labels, "en")).size == (900, 450)  # type: ignore[arg-type]
-    no_dossiers = digest(dossiers_period=None, dossiers_year=None)
+    no_dossiers = digest(dossiers_period=None, dossiers_month=None)
     image = _image(chart_png(no_dossiers, labels, "vi"))  # type: ignore[arg-type]
     colours = {c for _n, c in image.convert("RGB").getcolors(maxcolors=1_000_000)}
     assert (158, 202, 225) not in colours  # no dossier bars
@@ -287,3 +296,61 @@ def test_nice_axis_tops() -> None:
     assert nice_ceiling(3) == (3.0, 1.0)
     assert nice_ceiling(133) == (150.0, 50.0)
     assert nice_ceiling(30_407) == (40_000.0, 10_000.0)  # at most five steps
+
+
+# --- the national rule, bucket only -------------------------------------------------------------
+
+
+def test_working_days_by_prefix_sums_match_the_calendar() -> None:
+    from knowledge.digest import count_working_days
+    from knowledge.workdays import working_days_between
+
+    rng = random.Random(3)
+    for _ in range(3_000):
+        a = date(2024, 1, 1) + timedelta(days=rng.randrange(1_200))
+        b = a + timedelta(days=rng.randrange(-400, 400))
+        assert count_working_days(a, b) == working_days_between(a, b), (a, b)
+    assert count_working_days(date(1999, 12, 30), date(2000, 1, 4)) == working_days_between(
+        date(1999, 12, 30), date(2000, 1, 4)
+    )
+
+
+def random_history(rng: random.Random) -> tuple[list[StatusEvent], datetime | None, dict[str, Any]]:
+    """Histories in any order with every oddity classify handles: untimed statuses, repeated
+    and consecutive supplement requests, stops before and after processing, 9s and 10s with
+    and without the row's own times, appointments missing, over weekends and Tết."""
+    start = datetime(2026, 1, 20, 8, 0, tzinfo=UTC) + timedelta(hours=rng.randrange(24 * 60))
+    t = start
+    events = [StatusEvent(2, start)]
+    for _ in range(rng.randrange(0, 7)):
+        t += timedelta(hours=rng.uniform(0, 120))
+        status = rng.choice((4, 4, 5, 5, 5, 6, 9, 10, 3, 7, 8))
+        events.append(StatusEvent(status, None if rng.random() < 0.08 else t))
+    rng.shuffle(events)
+    appointment = None if rng.random() < 0.1 else start + timedelta(days=rng.randrange(0, 20))
+    extra: dict[str, Any] = {}
+    if rng.random() < 0.3:
+        extra["finished_at"] = start + timedelta(hours=rng.uniform(0, 400))
+    if rng.random() < 0.3:
+        extra["returned_at"] = start + timedelta(hours=rng.uniform(0, 500))
+    return events, appointment, extra
+
+
+def test_the_fast_bucket_is_the_national_rule() -> None:
+    from knowledge.digest import bucket_of, timeliness_bucket
+    from knowledge.timeliness import classify
+
+    rng = random.Random(11)
+    seen: Counter[str] = Counter()
+    for _ in range(6_000):
+        events, appointment, extra = random_history(rng)
+        now = datetime(2026, 1, 20, tzinfo=UTC) + timedelta(days=rng.randrange(0, 90))
+        expected = bucket_of(classify(events, appointment, now, **extra), events)
+        assert timeliness_bucket(events, appointment, now, **extra) == expected, (
+            events, appointment, now, extra
+        )
+        seen[expected] += 1
+    assert set(seen) == {
+        "early", "on_time", "late", "resolved_other", "in_progress", "overdue",
+        "pending_other", "withdrawn",
+    }, seen
