@@ -130,6 +130,19 @@ class Dossier(Base):
     """
 
     __tablename__ = "dossiers"
+    __table_args__ = (
+        # The digest's figures in one pass per agency, from the index alone (migration 0005).
+        Index(
+            "ix_dossiers_agency_received",
+            "agency",
+            "received_at",
+            "finished_at",
+            "appointment_at",
+            "status",
+            "status_at",
+            "returned_at",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     receipt_code: Mapped[str] = mapped_column(String(64))
@@ -158,7 +171,17 @@ class DossierEvent(Base):
     """One status the dossier has been in (its history); a status 5 row is a supplement request."""
 
     __tablename__ = "dossier_events"
-    __table_args__ = (UniqueConstraint("dossier_id", "status", "status_at"),)
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "status", "status_at"),
+        # The few histories that change the on-time verdict (supplement, refusal, withdrawal,
+        # stop, a status without a time), for the digest (migration 0005).
+        Index(
+            "ix_dossier_events_irregular",
+            "dossier_id",
+            sqlite_where=text("status IN (3, 5, 7, 8) OR status_at IS NULL"),
+            postgresql_where=text("status IN (3, 5, 7, 8) OR status_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
@@ -199,7 +222,10 @@ class ServiceRating(Base):
     """A citizen's satisfaction with a returned dossier (1 = Rất hài lòng ... 5 = Rất không hài lòng)."""
 
     __tablename__ = "service_ratings"
-    __table_args__ = (UniqueConstraint("dossier_id", "channel", "chat_id"),)
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "channel", "chat_id"),
+        Index("ix_service_ratings_agency_created", "agency", "created_at"),  # digests (0005)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
