@@ -35,6 +35,7 @@ import logging
 import re
 import sys
 import time as monotime
+import unicodedata
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -249,6 +250,30 @@ def _font(size: int, bold: bool = False, font_dir: Path | None = FONT_DIR) -> An
         return ImageFont.load_default()
 
 
+def has_font(font_dir: Path | None = FONT_DIR) -> bool:
+    """Is DejaVu Sans (which has the Vietnamese letters) installed in ``font_dir``?"""
+    from PIL import ImageFont
+
+    if font_dir is None:
+        return False
+    try:
+        ImageFont.truetype(str(font_dir / "DejaVuSans.ttf"), 12)
+    except OSError:
+        return False
+    return True
+
+
+_VIETNAMESE_LETTERS = str.maketrans({"đ": "d", "Đ": "D"})
+
+
+def without_diacritics(text: str) -> str:
+    """``text`` in plain ASCII ("Hồ sơ tiếp nhận" -> "Ho so tiep nhan"): Pillow's built-in
+    font has no glyph for most Vietnamese letters and would draw boxes instead."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_VIETNAMESE_LETTERS))
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return kept.encode("ascii", "replace").decode("ascii")
+
+
 def nice_ceiling(value: float) -> tuple[float, float]:
     """(top, step) of an axis showing ``value``: steps of 1, 2 or 5 times a power of ten,
     about five of them."""
@@ -277,6 +302,13 @@ def draw_chart(
     from PIL import Image, ImageDraw
 
     width, height = size
+    if not has_font(font_dir):
+        legible = without_diacritics
+        labels = {key: legible(value) for key, value in labels.items()}
+    else:
+        def legible(text: str) -> str:
+            return text
+
     image = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(image)
     small, normal, title_font = (
@@ -325,7 +357,7 @@ def draw_chart(
     while tick <= d_top + 1e-9:
         y = y_of(tick, d_top)
         draw.line((left, y, right, y), fill=grid)
-        label = format_decimal_safe(tick, locale)
+        label = legible(format_decimal_safe(tick, locale))
         w, h = text_size(label, small)
         if show_dossiers:
             draw.text((left - 6 - w, y - h / 2 - 2), label, fill=ink, font=small)
@@ -334,7 +366,7 @@ def draw_chart(
     tick = 0.0
     while tick <= p_top + 1e-9:
         y = y_of(tick, p_top)
-        label = format_decimal_safe(tick, locale)
+        label = legible(format_decimal_safe(tick, locale))
         w, h = text_size(label, small)
         draw.text((right + 6, y - h / 2 - 2), label, fill=petition_colour, font=small)
         tick += p_step
@@ -367,7 +399,7 @@ def draw_chart(
                     fill=resolved_colour,
                 )
         points.append((centre, y_of(day.petitions_received, p_top)))
-        label = format_date(day.day, format=day_format, locale=locale)
+        label = legible(format_date(day.day, format=day_format, locale=locale))
         w, _h = text_size(label, small)
         draw.text((centre - w / 2, bottom + 6), label, fill=ink, font=small)
     if len(points) > 1:
@@ -594,6 +626,15 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
         day = date.fromisoformat(args.date) if args.date else local_date(now)
     except ValueError:
         print(f"error: --date must be YYYY-MM-DD, not {args.date!r}", file=sys.stderr)
+        return 2
+    if args.now and day > local_date(now):
+        # It would go out with today's figures under that day's de-duplication keys, and the
+        # scheduler would then skip the day's real digest.
+        print(
+            f"error: {day.isoformat()} is in the future: --now sends today's digests "
+            "(preview another day with --dry-run)",
+            file=sys.stderr,
+        )
         return 2
     await upgrade(settings.database_url)
     engine = create_engine(settings.database_url)

@@ -41,13 +41,23 @@ def number(value: int) -> str:
 
 def percent(part: int, whole: int) -> str:
     """The share ``part / whole`` like the centres write it: "93,3%" (vi), "93.3%" (en); two
-    decimals for a small non-zero share ("0,02%"), "–" when there is nothing to divide by."""
+    decimals for a small non-zero share ("0,02%") or one just short of the whole ("99,97%"),
+    "–" when there is nothing to divide by. A share is never rounded to nothing or to the
+    whole: one late dossier among 40,000 reads "<0,01%", not "0%"."""
     value = share(part, whole)
     if value is None:
         return "–"
     if 0 < value < 0.001:
-        return format_percent(value, digits=2)
-    return format_percent(value, digits=1)
+        text = format_percent(value, digits=2)
+        if text == format_percent(0, digits=2):
+            return "<" + format_percent(0.0001, digits=2)
+        return text
+    text = format_percent(value, digits=1)
+    if value < 1 and text == format_percent(1, digits=1):
+        text = format_percent(value, digits=2)
+        if text == format_percent(1, digits=2):
+            return ">" + format_percent(0.9999, digits=2)
+    return text
 
 
 def period_label(start: date, end: date) -> str:

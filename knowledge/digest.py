@@ -8,9 +8,12 @@ Periods (local dates, Asia/Ho_Chi_Minh), for a digest of day D:
 - the report period runs from the previous working day before D to the day before D, both
   included: Tuesday's digest covers Monday, Monday's covers Friday to Sunday, the first digest
   after Tết covers the whole holiday. Consecutive digests cover every day exactly once.
-- the month runs from the 1st of the month of the report period's last day to that day (the
-  centres' "lũy kế từ đầu tháng"; a month rather than the year keeps the digest of even the
-  largest agency within its time budget: see the README's benchmark).
+- the month runs from the 1st of the month of the report period's last WORKING day (its
+  first day: only days off follow it) to the period's last day (the centres' "lũy kế từ đầu
+  tháng"; a month rather than the year keeps the digest of even the largest agency within its
+  time budget: see the README's benchmark). So the month always holds the report period, and
+  the digest of 2 January (period 31 December - 1 January) reports December to its end rather
+  than a holiday alone, leaving 31 December out of every month's figures.
 - the trend covers the ``TREND_DAYS`` calendar days before D (non-working days shaded).
 
 Dossier figures are those of the dossiers RECEIVED in a period (a cohort, the way the centres
@@ -253,7 +256,7 @@ class Periods:
     day: date  # the digest's own date (D)
     start: date  # report period: previous working day before D ...
     end: date  # ... to D - 1
-    month_start: date  # the 1st of ``end``'s month
+    month_start: date  # the 1st of ``start``'s month (the last working day reported)
     trend_start: date  # D - TREND_DAYS
 
     @property
@@ -267,12 +270,12 @@ class Periods:
 
 def digest_periods(day: date, trend_days: int = TREND_DAYS) -> Periods:
     """The periods of the digest of ``day`` (see the module docstring)."""
-    end = day - timedelta(days=1)
+    start = previous_working_day(day)
     return Periods(
         day=day,
-        start=previous_working_day(day),
-        end=end,
-        month_start=end.replace(day=1),
+        start=start,
+        end=day - timedelta(days=1),
+        month_start=start.replace(day=1),
         trend_start=day - timedelta(days=trend_days),
     )
 

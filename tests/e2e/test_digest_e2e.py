@@ -316,3 +316,27 @@ async def test_the_command_line_previews_then_sends_once(
     assert code == 1 and "no agency 'nope'" in err
     code, out, err = await run_here(db_path, fake, capsys, "--now", "--date", "17/11/2026")
     assert code == 2 and "YYYY-MM-DD" in err
+
+
+async def test_the_command_line_does_not_send_a_future_days_digest_now(
+    fake: FakeTelegram,
+    factory: Factory,
+    db_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--now --date`` of a day to come would send today's figures under that day's
+    de-duplication keys, and the scheduler would then skip that day's real digest."""
+    from datetime import timedelta
+
+    from knowledge.workdays import local_date
+
+    await populate(factory)
+    tomorrow = local_date(datetime.now(UTC)) + timedelta(days=1)
+    code, out, err = await run_here(
+        db_path, fake, capsys, "--now", "--date", tomorrow.isoformat(), "--timeout", "5"
+    )
+    assert code == 2 and "future" in err, (out, err)
+    assert not await digest_rows(factory) and not fake.delivered()
+    # A preview of that day is harmless.
+    code, out, err = await run_here(db_path, fake, capsys, "--dry-run", "--date", tomorrow.isoformat())
+    assert code == 0 and "===== so-tu-phap" in out, err

@@ -173,6 +173,15 @@ def test_shares_are_never_divided_by_zero(vi: None) -> None:
     assert digest_render.percent(1, 3) == "33,3%"
 
 
+def test_a_share_is_never_rounded_to_zero_or_to_the_whole(vi: None) -> None:
+    """One late dossier among 40,000 is not "0%", and 2,999 early of 3,000 not "100%"."""
+    assert digest_render.percent(6, 28_375) == "0,02%"  # the centres' "quá hạn 6 (0,02%)"
+    assert digest_render.percent(1, 40_000) == "<0,01%"
+    assert digest_render.percent(2_999, 3_000) == "99,97%"
+    assert digest_render.percent(39_999, 40_000) == ">99,99%"
+    assert digest_render.percent(27_448, 28_375) == "96,7%"
+
+
 @pytest.mark.parametrize("locale", ["vi", "en"])
 def test_the_text_fits_telegram_and_the_caption_holds_the_figures(locale: str) -> None:
     hostile = "<b>Sở & \"Ban\"</b> " + "Ủy ban nhân dân phường 🏛 " * 12  # 255 characters of name
@@ -234,18 +243,42 @@ def test_periods() -> None:
     # After Tết (16-20 February 2026 off): from Friday 13th to Sunday 22nd.
     after_tet = digest_periods(date(2026, 2, 23))
     assert (after_tet.start, after_tet.end) == (date(2026, 2, 13), date(2026, 2, 22))
-    # 2 January: the month of the period's last day (1 January, a holiday).
+    # 2 January: the period runs from 31 December (the last working day) through New Year's
+    # Day, and the month is December's, ending with it: "since 1 January" would hold only a
+    # holiday, and 31 December would be in no month-to-date figure at all.
     january = digest_periods(date(2026, 1, 2))
     assert (january.start, january.end, january.month_start) == (
-        date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 1)
+        date(2025, 12, 31), date(2026, 1, 1), date(2025, 12, 1)
     )
-    assert january.first == date(2025, 12, 19)  # the chart's 14 days reach into 2025
+    assert january.first == date(2025, 12, 1)  # December's figures reach further than the chart
+    assert january.trend_start == date(2025, 12, 19)
     # On the 1st of a month the report period is the month's last day, and the month is that one.
     first = digest_periods(date(2026, 12, 1))
     assert (first.start, first.end, first.month_start) == (
         date(2026, 11, 30), date(2026, 11, 30), date(2026, 11, 1)
     )
     assert len(tuesday.trend_days()) == 14 and tuesday.trend_days()[-1] == date(2026, 11, 16)
+
+
+def test_the_month_holds_the_report_period_and_every_working_day_once() -> None:
+    """Whatever weekends and holidays lie at a month's turn (2 March 2026 after Sunday the
+    1st, 4 May after 30 April - 3 May, 3 September after National Day), the month-to-date
+    figures contain the report period, and each working day's dossiers are in the month
+    figures of the month it belongs to up to the month's last digest."""
+    day = date(2025, 1, 2)
+    while day < date(2028, 1, 1):
+        if is_working_day(day):
+            p = digest_periods(day)
+            assert p.month_start.day == 1
+            assert p.month_start <= p.start <= p.end < p.day
+            # only non-working days after the last working day reported, so the month is
+            # the one of the last working day the digest reports
+            assert (p.month_start.year, p.month_start.month) == (p.start.year, p.start.month)
+        day += timedelta(days=1)
+    assert digest_periods(date(2026, 3, 2)).month_start == date(2026, 2, 1)
+    assert digest_periods(date(2026, 5, 4)).month_start == date(2026, 4, 1)
+    assert digest_periods(date(2026, 9, 3)).month_start == date(2026, 8, 1)
+    assert digest_periods(date(2026, 9, 4)).month_start == date(2026, 9, 1)
 
 
 # --- the chart --------------------------------------------------------------------------------
@@ -265,7 +298,9 @@ def test_the_chart_is_a_png_with_or_without_a_font(font_dir: str | None, tmp_pat
     i18n = create_i18n()
     with i18n.context(), i18n.use_locale("vi"):
         labels = digest_render.chart_labels()
-    chosen = FONT_DIR if font_dir == "installed" else tmp_path / "no-fonts-here"
+    # None: Pillow's built-in font (a missing directory would not do: ImageFont.truetype
+    # then finds DejaVuSans.ttf among the system's fonts by its name).
+    chosen = FONT_DIR if font_dir == "installed" else None
     png = draw_chart(digest().trend, labels, "vi", font_dir=chosen)
     image = _image(png)
     assert (image.format, image.size) == ("PNG", (900, 450))
@@ -273,6 +308,35 @@ def test_the_chart_is_a_png_with_or_without_a_font(font_dir: str | None, tmp_pat
     colours = {c for _n, c in image.convert("RGB").getcolors(maxcolors=1_000_000)}
     assert (158, 202, 225) in colours and (33, 113, 181) in colours and (230, 85, 13) in colours
     assert len(png) < 200_000
+
+
+@pytest.mark.parametrize("font_dir", ["installed", None])
+def test_the_charts_vietnamese_is_legible_without_a_font(font_dir: str | None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Pillow's built-in font has no glyphs for Vietnamese letters ("Hồ sơ" came out as
+    "H\ufffd s\ufffd"): without DejaVu the labels are drawn without their diacritics."""
+    pytest.importorskip("PIL")
+    from PIL import ImageDraw
+
+    from bot.digest import FONT_DIR
+
+    drawn: list[str] = []
+    original = ImageDraw.ImageDraw.text
+
+    def recording(self, xy, text, *args, **kwargs):  # type: ignore[no-untyped-def]
+        drawn.append(text)
+        return original(self, xy, text, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", recording)
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale("vi"):
+        labels = digest_render.chart_labels()
+    chosen = FONT_DIR if font_dir == "installed" else None
+    draw_chart(digest().trend, labels, "vi", font_dir=chosen)
+    if font_dir == "installed":
+        assert labels["title"] in drawn and "Hồ sơ tiếp nhận" in drawn
+    else:
+        assert "Ho so tiep nhan" in drawn and "Phan anh, kien nghi" in drawn
+        assert all(text.isascii() for text in drawn), [t for t in drawn if not t.isascii()]
 
 
 def test_the_chart_of_an_empty_fortnight_and_of_an_agency_without_dossiers() -> None:
