@@ -50,13 +50,13 @@ def percent(part: int, whole: int) -> str:
     if 0 < value < 0.001:
         text = format_percent(value, digits=2)
         if text == format_percent(0, digits=2):
-            return "<" + format_percent(0.0001, digits=2)
+            return quote("<" + format_percent(0.0001, digits=2))  # HTML parse mode
         return text
     text = format_percent(value, digits=1)
     if value < 1 and text == format_percent(1, digits=1):
         text = format_percent(value, digits=2)
         if text == format_percent(1, digits=2):
-            return ">" + format_percent(0.9999, digits=2)
+            return quote(">" + format_percent(0.9999, digits=2))
     return text
 
 
