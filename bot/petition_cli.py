@@ -117,7 +117,34 @@ async def _agencies_add(session: AsyncSession, args: argparse.Namespace) -> int:
     )
     await session.commit()
     print(f"{'updated' if existed else 'created'} agency {code} (id {agency.id}): {name}")
+    if dossier_agency is not None:
+        await _report_dossier_agency(session, dossier_agency)
     return 0
+
+
+async def _report_dossier_agency(session: AsyncSession, dossier_agency: str) -> None:
+    """Digests count the dossiers whose ``agency`` is exactly this name: say how many do, and
+    name the stored agency names that differ only in case or spacing (a likely typo)."""
+    from sqlalchemy import func, select
+
+    from knowledge.dossier_records import agency_key
+    from storage.models import Dossier
+
+    count = await session.scalar(
+        select(func.count()).select_from(Dossier).where(Dossier.agency == dossier_agency)
+    )
+    print(f"dossiers recorded under {dossier_agency!r}: {count or 0:,}")
+    if count:
+        return
+    wanted = agency_key(dossier_agency)
+    names = (await session.execute(select(Dossier.agency).distinct().limit(10_000))).scalars()
+    near = sorted(n for n in names if n != dossier_agency and agency_key(n) == wanted)
+    if near:
+        print(
+            "warning: digests count only that exact name; dossiers are recorded as "
+            + ", ".join(repr(n) for n in near[:5]),
+            file=sys.stderr,
+        )
 
 
 async def _agencies_list(session: AsyncSession, args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.__main__ import main
 from storage.db import create_engine, create_session_factory
-from storage.models import Agency, AuditEntry, OutboxMessage, Petition
+from storage.models import Agency, AuditEntry, Dossier, OutboxMessage, Petition
 from storage.petitions import (
     KIND_PETITION_NEW,
     RECEIVED,
@@ -232,3 +232,32 @@ def test_reroute(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, "petitions", "reroute", petition.tracking_code, "so-tu-phap")
     assert code == 2 and "only open petitions" in err
     assert len(_audit(db, "reroute")) == 1
+
+
+def test_agencies_add_says_how_many_dossiers_carry_the_name(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def add_dossiers(session: AsyncSession) -> None:
+        for n, agency in enumerate(["Sở Tư pháp", "Sở Tư pháp", "UBND xã Tân Lập"]):
+            session.add(
+                Dossier(
+                    receipt_code=f"000.00.17.H12-260101-000{n}",
+                    lookup_key=f"0000017H122601010000{n}",
+                    agency=agency,
+                    status=4,
+                    source="file:test",
+                )
+            )
+        await session.commit()
+
+    assert cli(capsys, "migrate")[0] == 0
+    run(db, add_dossiers)
+    code, out, err = cli(
+        capsys, "agencies", "add", "so-tu-phap", "Sở Tư pháp", "--dossier-agency", "Sở Tư pháp"
+    )
+    assert code == 0 and "dossiers recorded under 'Sở Tư pháp': 2" in out and not err
+    code, out, err = cli(
+        capsys, "agencies", "add", "so-tu-phap", "Sở Tư pháp", "--dossier-agency", "sở tư  pháp"
+    )
+    assert code == 0 and ": 0" in out
+    assert "warning" in err and "'Sở Tư pháp'" in err  # the likely intended name
