@@ -736,15 +736,6 @@ async def digest_states(
     session: AsyncSession, day: date, *, channel: str | None = None
 ) -> dict[str, int]:
     """Outbox states of the digests of ``day`` (of one channel, when given)."""
-    from sqlalchemy import func, select
+    from storage.digest import outbox_states
 
-    from storage.models import OutboxMessage
-
-    stmt = select(OutboxMessage.state, func.count()).where(
-        OutboxMessage.kind == KIND_DIGEST,
-        OutboxMessage.dedup_key.like(f"digest:%:{day.isoformat()}:%"),
-    )
-    if channel is not None:
-        stmt = stmt.where(OutboxMessage.channel == channel)
-    result = await session.execute(stmt.group_by(OutboxMessage.state))
-    return {state: int(count) for state, count in result.tuples()}
+    return await outbox_states(session, KIND_DIGEST, f"digest:%:{day.isoformat()}:%", channel=channel)

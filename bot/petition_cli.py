@@ -125,19 +125,16 @@ async def _agencies_add(session: AsyncSession, args: argparse.Namespace) -> int:
 async def _report_dossier_agency(session: AsyncSession, dossier_agency: str) -> None:
     """Digests count the dossiers whose ``agency`` is exactly this name: say how many do, and
     name the stored agency names that differ only in case or spacing (a likely typo)."""
-    from sqlalchemy import func, select
-
     from knowledge.dossier_records import agency_key
-    from storage.models import Dossier
+    from storage.dossiers import DossierRepository
 
-    count = await session.scalar(
-        select(func.count()).select_from(Dossier).where(Dossier.agency == dossier_agency)
-    )
-    print(f"dossiers recorded under {dossier_agency!r}: {count or 0:,}")
+    dossiers = DossierRepository(session)
+    count = await dossiers.count_for_agency(dossier_agency)
+    print(f"dossiers recorded under {dossier_agency!r}: {count:,}")
     if count:
         return
     wanted = agency_key(dossier_agency)
-    names = (await session.execute(select(Dossier.agency).distinct().limit(10_000))).scalars()
+    names = await dossiers.agency_names()
     near = sorted(n for n in names if n != dossier_agency and agency_key(n) == wanted)
     if near:
         print(

@@ -21,12 +21,11 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.petitions import DeadlineStatus, deadline_status
-from storage.models import OutboxMessage, Petition, PetitionEvent
-from storage.outbox import OutgoingMessage, enqueue
+from storage.models import Petition, PetitionEvent
+from storage.outbox import OutgoingMessage, enqueue, outbox_has
 from storage.petitions import (
     ANSWER,
     CLOSED_STATUSES,
@@ -108,23 +107,10 @@ async def enqueue_answer_parts(
 
 async def _continuation_queued(session: AsyncSession, petition_id: int, note: str) -> bool:
     """Were parts 2..n queued for this answer? (The first part's payload has no event id.)"""
-    result = await session.execute(
-        select(PetitionEvent.id)
-        .where(
-            PetitionEvent.petition_id == petition_id,
-            PetitionEvent.action == ANSWER,
-            PetitionEvent.note == note,
-        )
-        .order_by(PetitionEvent.id.desc())
-        .limit(1)
-    )
-    event_id = result.scalar_one_or_none()
+    event_id = await PetitionRepository(session).latest_event_id(petition_id, ANSWER, note)
     if event_id is None:
         return False
-    found = await session.execute(
-        select(OutboxMessage.id).where(OutboxMessage.dedup_key == _part_key(event_id, 2))
-    )
-    return found.scalar_one_or_none() is not None
+    return await outbox_has(session, _part_key(event_id, 2))
 
 
 def _fit(text: str, budget: int) -> tuple[str, bool]:

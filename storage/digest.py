@@ -611,3 +611,19 @@ async def existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
         )
         found.update(k for k in result.scalars() if k is not None)
     return found
+
+
+async def outbox_states(
+    session: AsyncSession, kind: str, key_pattern: str, *, channel: str | None = None
+) -> dict[str, int]:
+    """How many outbox rows of ``kind`` whose de-duplication key is LIKE ``key_pattern`` are in
+    each state (of one channel, when given)."""
+    from storage.models import OutboxMessage
+
+    stmt = select(OutboxMessage.state, func.count()).where(
+        OutboxMessage.kind == kind, OutboxMessage.dedup_key.like(key_pattern)
+    )
+    if channel is not None:
+        stmt = stmt.where(OutboxMessage.channel == channel)
+    result = await session.execute(stmt.group_by(OutboxMessage.state))
+    return {state: int(count) for state, count in result.tuples()}

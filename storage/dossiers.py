@@ -24,6 +24,7 @@ from sqlalchemy import (
     cast,
     column,
     delete,
+    func,
     insert,
     literal,
     null,
@@ -713,6 +714,18 @@ class DossierRepository:
                     )
                 )
         return await enqueue(self.session, messages) if messages else 0
+
+    async def count_for_agency(self, agency: str) -> int:
+        """How many dossiers carry exactly this agency name."""
+        result = await self.session.execute(
+            select(func.count()).select_from(DOSSIERS).where(DOSSIERS.c.agency == agency)
+        )
+        return int(result.scalar_one())
+
+    async def agency_names(self, limit: int = 10_000) -> list[str]:
+        """The distinct agency names dossiers carry (at most ``limit``)."""
+        result = await self.session.execute(select(DOSSIERS.c.agency).distinct().limit(limit))
+        return [str(name) for name in result.scalars()]
 
     async def find(self, lookup_key: str) -> DossierView | None:
         """The dossier stored under ``lookup_key`` with its history, or None (two indexed

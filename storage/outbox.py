@@ -374,3 +374,11 @@ async def purge_sent(session: AsyncSession, older_than: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return max(result.rowcount or 0, 0)
+
+
+async def outbox_has(session: AsyncSession, dedup_key: str) -> bool:
+    """Was a message with this de-duplication key ever enqueued (and not purged yet)?"""
+    found = await session.execute(
+        select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key).limit(1)
+    )
+    return found.scalar_one_or_none() is not None

@@ -482,6 +482,20 @@ class PetitionRepository:
         )
         return list(result.scalars())
 
+    async def latest_event_id(self, petition_id: int, action: str, note: str) -> int | None:
+        """The newest event of ``action`` with exactly this ``note`` (e.g. an answer's text)."""
+        result = await self.session.execute(
+            select(PetitionEvent.id)
+            .where(
+                PetitionEvent.petition_id == petition_id,
+                PetitionEvent.action == action,
+                PetitionEvent.note == note,
+            )
+            .order_by(PetitionEvent.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
     async def events(self, petition_id: int) -> list[PetitionEvent]:
         result = await self.session.execute(
             select(PetitionEvent)
