@@ -24,7 +24,7 @@ import logging
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -36,7 +36,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
 from knowledge.dossier import locked_until
 from knowledge.petitions import parse_tracking_code, redact_personal_data
 from storage.models import Official, Petition
@@ -74,6 +73,9 @@ from .official_callbacks import (
 )
 from .petition_notifications import enqueue_answer_parts
 from .render import quote
+
+if TYPE_CHECKING:  # the composition root's settings, for annotations only
+    from bot.config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import logging
 import re
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -40,7 +40,6 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
 from knowledge.dossier import national_phone
 from knowledge.normalize import clean_text, loose_equal
 from knowledge.petitions import (
@@ -90,6 +89,9 @@ from .petition_callbacks import (
 )
 from .search import RESULT_LIMIT
 from .userinput import QueryKind, clean_query
+
+if TYPE_CHECKING:  # the composition root's settings, for annotations only
+    from bot.config import Settings
 
 logger = logging.getLogger(__name__)
 
