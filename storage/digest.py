@@ -485,11 +485,33 @@ async def petition_deadlines(
     so a passed ``info_by`` is not overdue."""
     today = local_date(now)
     horizon = warning_horizon(today)
-    deadline = case((P.status == P_RECEIVED, P.refuse_by), else_=P.answer_by)
-    flagged = or_(
-        and_(P.status == P_RECEIVED, P.refuse_by <= horizon),
-        and_(P.status.in_((P_IN_PROGRESS, P_INFO_REQUESTED)), P.answer_by <= horizon),
+    # Two groups, each a range of ix_petitions_agency_status (agency, status, deadlines): an OR
+    # of both in one query would make SQLite walk every petition the agency ever had.
+    groups = (
+        (and_(P.status == P_RECEIVED, P.refuse_by <= horizon), P.refuse_by),
+        (
+            and_(P.status.in_((P_IN_PROGRESS, P_INFO_REQUESTED)), P.answer_by <= horizon),
+            P.answer_by,
+        ),
     )
+    total = overdue = 0
+    candidates: list[tuple[Any, ...]] = []
+    for condition, due in groups:
+        counted = await session.execute(
+            select(func.count(), func.coalesce(func.sum(case((due < today, 1), else_=0)), 0))
+            .where(P.agency_id == agency_id, condition)
+        )
+        count, late = counted.one()
+        total += int(count)
+        overdue += int(late)
+        found = await session.execute(
+            select(P.tracking_code, P.status, due.label("deadline"), P.id)
+            .where(P.agency_id == agency_id, condition)
+            .order_by(due, P.id)
+            .limit(limit)
+        )
+        candidates.extend(found.tuples())
+    candidates.sort(key=lambda row: (_as_date(row[2]), row[3]))  # most urgent first
     asked = exists().where(
         PetitionEvent.petition_id == P.id, PetitionEvent.action == "info_requested"
     )
@@ -500,11 +522,6 @@ async def petition_deadlines(
         P.answer_by > horizon,
         not_(asked),
     )
-    counted = await session.execute(
-        select(func.count(), func.coalesce(func.sum(case((deadline < today, 1), else_=0)), 0))
-        .where(P.agency_id == agency_id, flagged)
-    )
-    total, overdue = counted.one()
     info_count = int(
         (
             await session.execute(
@@ -512,13 +529,8 @@ async def petition_deadlines(
             )
         ).scalar_one()
     )
-    due_soon = int(total) - int(overdue) + info_count
-    rows = await session.execute(
-        select(P.tracking_code, P.status, deadline.label("deadline"))
-        .where(P.agency_id == agency_id, flagged)
-        .order_by(deadline, P.id)
-        .limit(limit)
-    )
+    due_soon = total - overdue + info_count
+    rows = [(code, status, due) for code, status, due, _id in candidates[:limit]]
     items = [
         PetitionItem(
             code,
@@ -526,7 +538,7 @@ async def petition_deadlines(
             _as_date(due),
             _state(_as_date(due), now),
         )
-        for code, status, due in rows.tuples()
+        for code, status, due in rows
     ]
     if info_count:
         info_rows = await session.execute(

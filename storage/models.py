@@ -391,7 +391,16 @@ class Petition(Base):
     __tablename__ = "petitions"
     __table_args__ = (
         UniqueConstraint("year", "seq"),
-        Index("ix_petitions_agency_status", "agency_id", "status", "answer_by"),
+        # every deadline in the index: the digest's counts and lists never read the rows
+        Index(
+            "ix_petitions_agency_status",
+            "agency_id",
+            "status",
+            "answer_by",
+            "refuse_by",
+            "info_by",
+            "publish_by",
+        ),
         Index("ix_petitions_agency_received", "agency_id", "received_at"),
         Index("ix_petitions_sender", "channel", "chat_id", "received_at"),
         Index("ix_petitions_published", "published_at"),

@@ -172,7 +172,9 @@ def upgrade() -> None:
             "ix_petitions_agency_received", ["agency_id", "received_at"], unique=False
         )
         batch_op.create_index(
-            "ix_petitions_agency_status", ["agency_id", "status", "answer_by"], unique=False
+            "ix_petitions_agency_status",
+            ["agency_id", "status", "answer_by", "refuse_by", "info_by", "publish_by"],
+            unique=False,
         )
         batch_op.create_index("ix_petitions_published", ["published_at"], unique=False)
         batch_op.create_index(
