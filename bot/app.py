@@ -40,6 +40,7 @@ from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.outbox import purge_sent
+from storage.petitions import InboxTokenRepository
 from storage.repositories import (
     FsmRepository,
     LookupFailureRepository,
@@ -162,6 +163,7 @@ async def housekeeping(services: Services, *, every: float = HOUSEKEEPING_EVERY)
                 await ProcessedUpdateRepository(session).purge(
                     now - timedelta(days=PROCESSED_UPDATES_KEEP_DAYS)
                 )
+                await InboxTokenRepository(session).purge(now - timedelta(days=1))
                 await session.commit()
             if removed:
                 logger.info("Housekeeping: forgot %d idle conversation states", removed)

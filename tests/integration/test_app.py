@@ -70,7 +70,8 @@ async def test_housekeeping_forgets_idle_conversations(tmp_path: Path) -> None:
 
     from bot.app import housekeeping
     from storage.fsm import SQLAlchemyStorage
-    from storage.models import FsmRecord
+    from storage.models import FsmRecord, InboxToken
+    from storage.petitions import AgencyRepository, InboxTokenRepository, OfficialRepository
 
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}")
     services = await create_services(settings)
@@ -82,17 +83,30 @@ async def test_housekeeping_forgets_idle_conversations(tmp_path: Path) -> None:
             first = (await session.execute(select(FsmRecord))).scalars().first()
             assert first is not None
             first.updated_at = datetime.now(UTC) - timedelta(days=31)
+            # inbox sign-in tokens: one expired two days ago, one still valid
+            agency = await AgencyRepository(session).save("so-x", "Sở X")
+            code, _ = await OfficialRepository(session).create_invitation(agency.id, "officer")
+            official = await OfficialRepository(session).enroll(code, channel="web", chat_id="w")
+            tokens = InboxTokenRepository(session)
+            await tokens.issue(
+                official, kind="link", ttl=timedelta(minutes=15),
+                now=datetime.now(UTC) - timedelta(days=2),
+            )
+            valid = await tokens.issue(official, kind="session", ttl=timedelta(hours=8))
             await session.commit()
         task = asyncio.create_task(housekeeping(services, every=3600))
         for _ in range(100):
             async with services.session_factory() as session:
                 count = await session.scalar(select(func.count()).select_from(FsmRecord))
-            if count == 1:
+                left = await session.scalar(select(func.count()).select_from(InboxToken))
+            if count == 1 and left == 1:
                 break
             await asyncio.sleep(0.05)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        assert count == 1
+        assert count == 1 and left == 1
+        async with services.session_factory() as session:
+            assert await InboxTokenRepository(session).session_official(valid) is not None
     finally:
         await services.close()
