@@ -296,10 +296,10 @@ def build_petitions(conn: sqlite3.Connection, count: int, rng: random.Random, ca
         "INSERT INTO petitions (id, tracking_code, year, seq, source, channel, chat_id, language,"
         " topic_kind, topic, content, sender_name, phone, address, agency_id, status,"
         " received_at, refuse_by, info_by, answer_by, taken_at, answered_at, answer, publish_by,"
-        " refused_at, marked_public, published_at, updated_at)"
+        " refused_at, published_at, updated_at)"
         " VALUES (?, ?, ?, ?, 'chat', 'telegram', ?, 'vi', 'procedure', 'Đăng ký khai sinh',"
         " 'Cán bộ hẹn trả kết quả nhưng đã quá hạn ba ngày mà chưa nhận được.', 'Nguyễn Văn An',"
-        " '0912345678', '12 Lê Lợi, phường Bến Thành', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " '0912345678', '12 Lê Lợi, phường Bến Thành', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
     event_sql = (
         "INSERT INTO petition_events (petition_id, action, actor, official_id, note, at)"
@@ -372,7 +372,6 @@ def build_petitions(conn: sqlite3.Connection, count: int, rng: random.Random, ca
                 "Đã xử lý." if answered else None,
                 pub_by.isoformat() if pub_by else None,
                 utc_text(refused) if refused else None,
-                int(published is not None),
                 utc_text(published) if published else None,
                 utc_text(at),
             )

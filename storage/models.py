@@ -439,7 +439,6 @@ class Petition(Base):
     publish_by: Mapped[date | None] = mapped_column()
     refused_at: Mapped[datetime | None] = mapped_column()
     refusal_reason: Mapped[str | None] = mapped_column(Text)
-    marked_public: Mapped[bool] = mapped_column(default=False)
     published_at: Mapped[datetime | None] = mapped_column()
     public_content: Mapped[str | None] = mapped_column(Text)  # redacted copies, set on publishing
     public_answer: Mapped[str | None] = mapped_column(Text)

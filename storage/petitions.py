@@ -975,7 +975,6 @@ class PetitionRepository:
         # every personal string of the sender (name, address and its house number, phone
         # however written, e-mail), in the petition and in the official's answer alike
         names = public_names(petition)
-        petition.marked_public = True
         petition.published_at = event.at
         petition.public_content = redact_personal_data(petition.content, names=names)
         petition.public_answer = redact_personal_data(petition.answer or "", names=names)

@@ -163,7 +163,6 @@ def search_words(query: str | None) -> list[str]:
 def _published_filter(query: str | None) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         Petition.published_at.is_not(None),
-        Petition.marked_public.is_(True),
     ]
     parsed = parse_tracking_code(query)
     if parsed is not None:
@@ -217,7 +216,6 @@ async def published_by_code(session: AsyncSession, text: str) -> PublishedPetiti
             Petition.year == parsed[0],
             Petition.seq == parsed[1],
             Petition.published_at.is_not(None),
-            Petition.marked_public.is_(True),
         )
     )
     row = result.first()

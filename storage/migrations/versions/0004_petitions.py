@@ -151,7 +151,6 @@ def upgrade() -> None:
         sa.Column("publish_by", sa.Date(), nullable=True),
         sa.Column("refused_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("refusal_reason", sa.Text(), nullable=True),
-        sa.Column("marked_public", sa.Boolean(), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("public_content", sa.Text(), nullable=True),
         sa.Column("public_answer", sa.Text(), nullable=True),
