@@ -30,7 +30,7 @@ from knowledge.digest import (
 )
 
 from .formatting import current_locale, format_date, format_number, format_percent
-from .render import TELEGRAM_TEXT_LIMIT, quote, text_length
+from .markup import TELEGRAM_TEXT_LIMIT, quote, text_length
 
 SEPARATOR = " · "
 

@@ -19,8 +19,7 @@ from knowledge.workdays import working_days_between
 from storage.dossiers import DossierView
 
 from .formatting import format_date, format_number
-from .render import quote
-from .userinput import shorten
+from .markup import quote, shorten
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

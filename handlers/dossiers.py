@@ -52,8 +52,8 @@ from . import dossier_render, keyboards, petitions
 from .callbacks import DossierAction, DossierOp, MenuAction, MenuCallback, RateService
 from .formatting import format_date
 from .i18n import channel_of
+from .markup import quote
 from .procedures import answer_query
-from .render import quote
 from .userinput import clean_query
 
 logger = logging.getLogger(__name__)

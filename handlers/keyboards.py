@@ -21,8 +21,8 @@ from .callbacks import (
     phrase_check,
 )
 from .formatting import format_number
+from .markup import shorten
 from .render import portal_url
-from .userinput import shorten
 
 BUTTON_TEXT_LIMIT = 60
 

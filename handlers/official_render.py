@@ -40,6 +40,7 @@ from storage.petitions import (
 )
 
 from .formatting import format_date, format_datetime, format_number
+from .markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
 from .official_callbacks import (
     ConfirmOp,
     ListFilter,
@@ -49,8 +50,6 @@ from .official_callbacks import (
     OfficialReroute,
     PetitionOp,
 )
-from .render import TELEGRAM_TEXT_LIMIT, quote, text_length
-from .userinput import shorten
 
 CARD_BUDGET = 3800
 """A card's HTML stays under this (Telegram's limit is 4096 visible characters)."""

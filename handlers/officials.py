@@ -24,7 +24,7 @@ import logging
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -60,8 +60,10 @@ from storage.petitions import (
 )
 
 from . import official_render as render
+from .contracts import DialogSettings
 from .formatting import format_number
 from .i18n import channel_of
+from .markup import quote
 from .official_callbacks import (
     ConfirmOp,
     ListFilter,
@@ -72,10 +74,6 @@ from .official_callbacks import (
     PetitionOp,
 )
 from .petition_notifications import enqueue_answer_parts
-from .render import quote
-
-if TYPE_CHECKING:  # the composition root's settings, for annotations only
-    from bot.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -417,7 +415,7 @@ def create_router() -> Router:
 
     @router.message(Command("inbox", "hopthu"))
     async def inbox_command(
-        message: Message, session: AsyncSession, bot: Bot, settings: Settings
+        message: Message, session: AsyncSession, bot: Bot, settings: DialogSettings
     ) -> None:
         official = await _official_or_skip(session, bot, message)
         token = await InboxTokenRepository(session).issue(official, kind="link", ttl=LINK_TTL)

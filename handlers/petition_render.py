@@ -38,6 +38,7 @@ from knowledge.workdays import to_local
 
 from .callbacks import MenuAction, MenuCallback
 from .formatting import format_date, format_number
+from .markup import quote, shorten, text_length
 from .petition_callbacks import (
     FormAction,
     FormOp,
@@ -51,8 +52,6 @@ from .petition_callbacks import (
     ReplyAction,
     ReplyOp,
 )
-from .render import quote, text_length
-from .userinput import shorten
 
 MESSAGE_BUDGET = 3800
 """Characters per message (visible and HTML alike): under Telegram's 4096 with room to spare."""

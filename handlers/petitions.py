@@ -25,7 +25,7 @@ import logging
 import re
 import secrets
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -73,6 +73,7 @@ from storage.petitions import (
 )
 
 from . import petition_render as pr
+from .contracts import DialogSettings
 from .i18n import channel_of
 from .petition_callbacks import (
     FormAction,
@@ -89,9 +90,6 @@ from .petition_callbacks import (
 )
 from .search import RESULT_LIMIT
 from .userinput import QueryKind, clean_query
-
-if TYPE_CHECKING:  # the composition root's settings, for annotations only
-    from bot.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +192,7 @@ def _locale(i18n: I18n | None) -> str | None:
 
 
 async def _limit_until(
-    session: AsyncSession, settings: Settings, channel: str, chat_id: str
+    session: AsyncSession, settings: DialogSettings, channel: str, chat_id: str
 ) -> datetime | None:
     """When this chat may send its next petition (None: now), by the per-hour and per-day
     limits, counted on the petitions stored for the chat."""
@@ -253,7 +251,7 @@ async def show_menu(target: Target, state: FSMContext, bot: Bot) -> None:
 
 
 async def start_form(
-    target: Target, state: FSMContext, session: AsyncSession, bot: Bot, settings: Settings
+    target: Target, state: FSMContext, session: AsyncSession, bot: Bot, settings: DialogSettings
 ) -> None:
     chat_id, chat_type = _chat_of(target)
     if chat_type != "private":
@@ -463,7 +461,7 @@ async def submit(
     state: FSMContext,
     session: AsyncSession,
     bot: Bot,
-    settings: Settings,
+    settings: DialogSettings,
     i18n: I18n | None,
     outbox: Any,
     form: pr.FormData,
@@ -748,7 +746,7 @@ def create_router() -> Router:
         state: FSMContext,
         session: AsyncSession,
         bot: Bot,
-        settings: Settings,
+        settings: DialogSettings,
     ) -> None:
         await callback.answer()
         action = callback_data.action
@@ -799,7 +797,7 @@ def create_router() -> Router:
         state: FSMContext,
         session: AsyncSession,
         bot: Bot,
-        settings: Settings,
+        settings: DialogSettings,
         i18n: I18n,
         outbox: Any = None,
     ) -> None:

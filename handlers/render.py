@@ -15,30 +15,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.text_decorations import html_decoration
 
 from knowledge.models import Channel, Document, Procedure
 from knowledge.workdays import expected_return_date
 
 from .formatting import format_date, format_duration, format_number
-from .userinput import shorten
-
-TELEGRAM_TEXT_LIMIT = 4096
-"""Telegram's limit for one message, in characters after entity parsing."""
+from .markup import quote, shorten, text_length
 
 CARD_PAGE_BUDGET = 3500
 """Target size of one card page: under the limit with room to spare, and easier to read."""
 
 _TOKEN_RE = re.compile(r"\S+\s*|\s+")
-
-
-def text_length(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units): emoji and rare CJK count twice."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def quote(text: str) -> str:
-    return html_decoration.quote(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from .render import quote, search_examples
-from .userinput import shorten
+from .markup import quote, shorten
+from .render import search_examples
 
 
 def welcome(first_name: str | None) -> str:

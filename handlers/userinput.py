@@ -56,15 +56,3 @@ def clean_query(raw: str | None, max_chars: int = MAX_QUERY_CHARS) -> CleanQuery
 def find_procedure_codes(text: str) -> list[str]:
     """Procedure codes written in the text: "1.001193", "thủ tục 1.012753.H19" -> codes."""
     return [m.group(1).rstrip(".") for m in _CODE_RE.finditer(text)]
-
-
-def shorten(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` characters at a word boundary, adding an ellipsis."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    cut = text[: max(1, limit - 1)]
-    space = cut.rfind(" ")
-    if space >= limit * 0.6:
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:-–") + "…"

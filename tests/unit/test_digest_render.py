@@ -18,7 +18,7 @@ from bot.digest import chart_png, draw_chart, nice_ceiling
 from bot.outbox import CAPTION_LIMIT, split_caption
 from handlers import digest_render
 from handlers.i18n import create_i18n
-from handlers.render import text_length
+from handlers.markup import text_length
 from knowledge.digest import (
     DEADLINE_ANSWER,
     DEADLINE_INFO,

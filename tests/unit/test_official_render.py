@@ -11,6 +11,7 @@ import pytest
 from aiogram.utils.i18n import I18n
 
 from handlers.i18n import create_i18n
+from handlers.markup import text_length
 from handlers.official_callbacks import (
     ConfirmOp,
     ListFilter,
@@ -42,7 +43,6 @@ from handlers.petition_notifications import (
     render_new_for_official,
     render_refused,
 )
-from handlers.render import text_length
 from knowledge.petitions import DeadlineStatus
 from storage.models import Agency, Official, Petition, PetitionAttachment, PetitionEvent
 from tests.e2e.fake_telegram import TEXT_LIMIT, parse_html, utf16_len

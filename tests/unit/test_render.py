@@ -18,12 +18,11 @@ from handlers.callbacks import (
     phrase_check,
 )
 from handlers.i18n import create_i18n
+from handlers.markup import TELEGRAM_TEXT_LIMIT, text_length
 from handlers.render import (
-    TELEGRAM_TEXT_LIMIT,
     render_card_pages,
     render_no_results,
     render_results,
-    text_length,
 )
 from knowledge.models import Channel, Document, LegalBasis, Procedure
 

@@ -1,0 +1,1 @@
+"""Background work of the running assistant: the outbox worker and the schedulers."""

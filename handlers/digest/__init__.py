@@ -1,0 +1,1 @@
+"""The officials' daily digest: figures assembled per agency, the text and the chart."""
