@@ -41,7 +41,7 @@ from storage.petitions import (
     PetitionDraft,
     PetitionRepository,
 )
-from tests.e2e.fake_telegram import Call, FakeTelegram, parse_html
+from tests.tools.telegram_server import Call, FakeTelegram, parse_html
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST-fake-token_ABCdef"

@@ -33,7 +33,7 @@ from storage.db import create_engine, create_session_factory
 from storage.dossiers import DossierRepository
 from storage.migrate import upgrade
 from storage.repositories import RatingRepository
-from tests.e2e.fake_telegram import Call, FakeTelegram, FakeUser
+from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
 CODE = "000.00.17.H12-260302-0042"

@@ -36,7 +36,7 @@ from storage.petitions import (
     OfficialRepository,
     PetitionRepository,
 )
-from tests.e2e.fake_telegram import Call, FakeTelegram, FakeUser
+from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
 CONTENT = (

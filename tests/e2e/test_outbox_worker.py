@@ -40,7 +40,7 @@ from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import OutboxMessage, utcnow
 from storage.outbox import OutboxRow, OutgoingMessage, claim_due, enqueue
-from tests.e2e.fake_telegram import Call, FakeTelegram, UploadedFile
+from tests.tools.telegram_server import Call, FakeTelegram, UploadedFile
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # any bytes will do for the stand-in server

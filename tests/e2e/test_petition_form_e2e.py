@@ -34,7 +34,7 @@ from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import Petition, PetitionAttachment
 from storage.petitions import AgencyRepository, OfficialRepository, PetitionRepository
-from tests.e2e.fake_telegram import Call, FakeTelegram, FakeUser
+from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
 OFFICIAL_CHAT = 900

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.fake_telegram import Call, FakeTelegram, FakeUser
 from tests.e2e.test_process import env_for, free_port, stop
+from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
 CONTENT = (
     "Thời gian chờ tại bộ phận một cửa quận quá lâu, hơn ba giờ mới đến lượt, không có hệ thống "

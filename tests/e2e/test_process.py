@@ -154,7 +154,7 @@ async def _sleep(seconds: float) -> None:
 
 async def test_python_m_bot_serves_telegram_and_web_chat_in_one_process(tmp_path):
     """With BOT_TOKEN set, the same process long-polls the (stand-in) Bot API and serves the web."""
-    from tests.e2e.fake_telegram import FakeTelegram, FakeUser
+    from tests.tools.telegram_server import FakeTelegram, FakeUser
 
     fake = FakeTelegram()
     api = await fake.start()

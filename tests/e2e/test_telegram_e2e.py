@@ -2,7 +2,7 @@
 
 The real bot (`create_bot` pointed at a stand-in Bot API server through TELEGRAM_API_SERVER) and
 the real dispatcher (`create_dispatcher` on a migrated SQLite database and the shipped catalog)
-run long polling (or a webhook) against `fake_telegram.FakeTelegram`. Assertions are on the
+run long polling (or a webhook) against `tests.tools.telegram_server.FakeTelegram`. Assertions are on the
 content of the replies, so a dialog that matched nothing fails.
 """
 
@@ -30,7 +30,14 @@ from knowledge.models import Procedure
 from knowledge.search import SearchIndex
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
-from tests.e2e.fake_telegram import TEXT_LIMIT, Call, FakeTelegram, FakeUser, parse_html, utf16_len
+from tests.tools.telegram_server import (
+    TEXT_LIMIT,
+    Call,
+    FakeTelegram,
+    FakeUser,
+    parse_html,
+    utf16_len,
+)
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
 WEBHOOK_SECRET = "e2e-secret_TOKEN-42"

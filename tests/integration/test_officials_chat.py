@@ -63,8 +63,8 @@ from storage.petitions import (
     PetitionDraft,
     PetitionRepository,
 )
-from tests.e2e.fake_telegram import TEXT_LIMIT, parse_html, utf16_len
 from tests.integration.databases import BACKENDS, migrated_database
+from tests.tools.telegram_server import TEXT_LIMIT, parse_html, utf16_len
 
 TOKEN = "42:TEST-officials-chat-token"
 BASE_URL = "https://pakn.example.gov.vn"

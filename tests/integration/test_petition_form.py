@@ -48,8 +48,8 @@ from storage.petitions import (
     PetitionDraft,
     PetitionRepository,
 )
-from tests.e2e.fake_telegram import EntityParseError, parse_html, utf16_len
 from tests.integration.databases import BACKENDS, migrated_database
+from tests.tools.telegram_server import EntityParseError, parse_html, utf16_len
 
 CONTENT = (
     "Thủ tục đăng ký khai sinh tại phường yêu cầu nộp bản sao sổ hộ khẩu dù đã bỏ sổ hộ khẩu, "

@@ -45,7 +45,7 @@ from handlers.petition_notifications import (
 )
 from knowledge.petitions import DeadlineStatus
 from storage.models import Agency, Official, Petition, PetitionAttachment, PetitionEvent
-from tests.e2e.fake_telegram import TEXT_LIMIT, parse_html, utf16_len
+from tests.tools.telegram_server import TEXT_LIMIT, parse_html, utf16_len
 
 # Monday 2 November 2026, 09:00 in Hanoi
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)

@@ -34,7 +34,7 @@ from handlers.petitions import asks_for_petition, idempotency_key, new_form_id
 from knowledge.catalog import load_default_catalog
 from knowledge.models import Procedure
 from knowledge.petitions import Classification, Problem, RequestKind
-from tests.e2e.fake_telegram import parse_html, utf16_len
+from tests.tools.telegram_server import parse_html, utf16_len
 
 LIMIT = 4096
 HOSTILE = '<b>Nguyễn</b> & "An" <script>alert(1)</script> 😀\u200b'

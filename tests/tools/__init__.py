@@ -1,0 +1,2 @@
+"""Tools the test layers share: the stand-in Bot API server, a recording bot session, a chat
+client that insists every update is handled, throw-away databases and the headless browser."""
