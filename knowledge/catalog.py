@@ -530,7 +530,7 @@ def _read_sheet(ws: Any, file_name: str) -> CatalogImport | None:
         if colmap is None:
             if rownum > 30:
                 return None
-            cand = {}
+            cand: dict[int, str] = {}
             for i, v in enumerate(values):
                 key = clean_text(_str(v)).casefold()
                 if key in _XLSX_COLUMNS and _XLSX_COLUMNS[key] not in cand.values():

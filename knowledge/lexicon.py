@@ -57,11 +57,11 @@ def parse_lexicon(text: str) -> Lexicon:
             # both ways: the catalog writes "BHXH" in some names and the words in others
             if "=" not in line:
                 raise LexiconError(f"line {lineno}: expected 'ABBR = words'")
-            left, right = (tuple(tokenize(x)) for x in line.split("=", 1))
-            if not left or not right:
+            short, words = (tuple(tokenize(x)) for x in line.split("=", 1))
+            if not short or not words:
                 raise LexiconError(f"line {lineno}: empty phrase")
-            synonyms[left] = synonyms.get(left, ()) + (right,)
-            synonyms[right] = synonyms.get(right, ()) + (left,)
+            synonyms[short] = synonyms.get(short, ()) + (words,)
+            synonyms[words] = synonyms.get(words, ()) + (short,)
         elif section == "fillers":
             fillers.add(tuple(tokenize(line)))
         elif section == "modifiers":

@@ -286,7 +286,7 @@ def _scan(text: str) -> tuple[ReceiptCode | None, bool]:
         if received_on is None:
             continue
         unit = _unit_digits(text, start, match.end())
-        if unit == _AMBIGUOUS:
+        if isinstance(unit, str):  # _AMBIGUOUS
             ambiguous = True
             continue
         if unit is None:
@@ -296,27 +296,27 @@ def _scan(text: str) -> tuple[ReceiptCode | None, bool]:
         unit_part = f"{digits}.{letters}" if digits else letters
         return ReceiptCode(unit_part, received_on, match["seq"], structured), ambiguous
     pos = 0
-    while (match := _DOTTED_RE.search(text, pos)) is not None:
-        pos = match.start() + 1
-        received_on = _parse_date(match["date"])
+    while (dotted := _DOTTED_RE.search(text, pos)) is not None:
+        pos = dotted.start() + 1
+        received_on = _parse_date(dotted["date"])
         if received_on is None:
             continue
-        groups = _DIGITS_RE.findall(match["pre"])
-        listed = _LIST_PREFIX_RE.match(match["pre"])
+        groups = _DIGITS_RE.findall(dotted["pre"])
+        listed = _LIST_PREFIX_RE.match(dotted["pre"])
         if (
             listed is not None
-            and _at_list_start(text, match.start())
-            and not _DOT_SPACE_RE.search(text, match.start() + listed.end(), match.end())
+            and _at_list_start(text, dotted.start())
+            and not _DOT_SPACE_RE.search(text, dotted.start() + listed.end(), dotted.end())
         ):  # "1. 38.98-210519-0013"
             groups = groups[1:]
             if len(groups) < _MIN_LISTED_LOCAL_GROUPS:
                 ambiguous = True
                 continue
-        elif _digit_before(text, match.start()):
+        elif _digit_before(text, dotted.start()):
             ambiguous = True  # "38 98.12-210519-0013"
             continue
         unit_part = ".".join(groups)
-        return ReceiptCode(unit_part, received_on, match["seq"], False), ambiguous
+        return ReceiptCode(unit_part, received_on, dotted["seq"], False), ambiguous
     return None, ambiguous
 
 

@@ -133,6 +133,27 @@ def _name_for_index(name: str) -> list[str]:
     return tokens
 
 
+class _Postings:
+    """Postings collected as flat (term, doc, weight) columns, sorted and split per term later:
+    a dict per term costs ten times the memory at 100,000 procedures."""
+
+    def __init__(self) -> None:
+        self.term_ids: dict[str, int] = {}
+        self.col_term, self.col_doc, self.col_weight = array("i"), array("i"), array("f")
+        self.name_term, self.name_doc = array("i"), array("i")
+
+    def term_id(self, term: str) -> int:
+        tid = self.term_ids.get(term)
+        if tid is None:
+            tid = self.term_ids[term] = len(self.term_ids)
+        return tid
+
+    def add(self, doc: int, tids: Sequence[int], weight: float) -> None:
+        self.col_term.extend(tids)
+        self.col_doc.extend([doc] * len(tids))
+        self.col_weight.extend([weight] * len(tids))
+
+
 class SearchIndex:
     """An immutable search index over a list of procedures."""
 
@@ -144,7 +165,28 @@ class SearchIndex:
     ) -> None:
         self._procs = list(procedures)
         self._lexicon = lexicon
-        n = len(self._procs)
+        self._n = len(self._procs)
+        self._index_codes()
+        postings, folded_names, accented_names = self._collect_postings()
+        self._term_ids = postings.term_ids
+        # How each folded syllable is most often written, to show corrections with diacritics.
+        spellings: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for toks in set(accented_names):
+            for tok in toks:
+                spellings[fold_token(tok)][tok] += 1
+        self._spelling = {f: max(forms, key=forms.__getitem__) for f, forms in spellings.items()}
+        df = self._build_postings(postings)
+        self._build_name_features(postings, accented_names)
+        # Exact-name lookup and the fuzzy fallback work on distinct folded names.
+        self._docs_by_name: dict[str, list[int]] = defaultdict(list)
+        for doc, fname in enumerate(folded_names):
+            self._docs_by_name[fname].append(doc)
+        self._distinct_names = list(self._docs_by_name)
+        self._build_modifiers(folded_names, accented_names)
+        self._build_word_model(df, vocabulary)
+        self._build_phrases(accented_names)
+
+    def _index_codes(self) -> None:
         self._by_code: dict[str, int] = {}
         self._by_base: dict[str, list[int]] = defaultdict(list)
         for i, p in enumerate(self._procs):
@@ -152,20 +194,13 @@ class SearchIndex:
             self._by_base[p.base_code.lower()].append(i)
         self._sorted_codes = sorted(self._by_code)
 
-        term_ids: dict[str, int] = {}
+    def _collect_postings(self) -> tuple[_Postings, list[str], list[tuple[str, ...]]]:
+        """Every (term, doc, weight) of the names and the other fields, with each procedure's
+        folded name and accented name tokens."""
+        postings = _Postings()
         folded_names: list[str] = []
         accented_names: list[tuple[str, ...]] = []
-        # Postings are collected as flat (term, doc, weight) columns, then sorted and split per
-        # term: a dict per term costs ten times the memory at 100,000 procedures.
-        col_term, col_doc, col_weight = array("i"), array("i"), array("f")
-        name_term, name_doc = array("i"), array("i")
-
-        def term_id(term: str) -> int:
-            tid = term_ids.get(term)
-            if tid is None:
-                tid = term_ids[term] = len(term_ids)
-            return tid
-
+        term_id = postings.term_id
         # Province variants repeat national names: analyse each distinct text once.
         name_cache: dict[str, tuple[tuple[str, ...], str, array, array]] = {}
         other_cache: dict[str, array] = {}
@@ -174,20 +209,18 @@ class SearchIndex:
             if cached is None:
                 name_tokens = tuple(_name_for_index(p.name))
                 folded = [fold_token(t) for t in name_tokens]
-                tids = [term_id(t) for t in folded + _pairs(folded)]
-                tids += [term_id(ACCENT_MARK + t) for t in set(name_tokens) if has_diacritics(t)]
-                unis = sorted({term_id(t) for t in folded})
+                term_list = [term_id(t) for t in folded + _pairs(folded)]
+                term_list += [term_id(ACCENT_MARK + t) for t in set(name_tokens) if has_diacritics(t)]
+                unigrams = sorted({term_id(t) for t in folded})
                 cached = name_cache[p.name] = (
-                    name_tokens, " ".join(folded), array("i", tids), array("i", unis)
+                    name_tokens, " ".join(folded), array("i", term_list), array("i", unigrams)
                 )
             name_tokens, folded_name, tids, unis = cached
             accented_names.append(name_tokens)
             folded_names.append(folded_name)
-            col_term.extend(tids)
-            col_doc.extend([doc] * len(tids))
-            col_weight.extend([NAME_WEIGHT] * len(tids))
-            name_term.extend(unis)
-            name_doc.extend([doc] * len(unis))
+            postings.add(doc, tids, NAME_WEIGHT)
+            postings.name_term.extend(unis)
+            postings.name_doc.extend([doc] * len(unis))
             other_text = " ".join([p.sector, *p.results, *p.keywords])
             other_tids = other_cache.get(other_text)
             if other_tids is None:
@@ -195,24 +228,16 @@ class SearchIndex:
                 other_tids = other_cache[other_text] = array(
                     "i", [term_id(t) for t in other + _pairs(other)]
                 )
-            col_term.extend(other_tids)
-            col_doc.extend([doc] * len(other_tids))
-            col_weight.extend([OTHER_WEIGHT] * len(other_tids))
+            postings.add(doc, other_tids, OTHER_WEIGHT)
+        return postings, folded_names, accented_names
 
-        self._term_ids = term_ids
-        # How each folded syllable is most often written, to show corrections with diacritics.
-        spellings: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for toks in set(accented_names):
-            for tok in toks:
-                spellings[fold_token(tok)][tok] += 1
-        self._spelling = {f: max(forms, key=forms.__getitem__) for f, forms in spellings.items()}
-        self._n = n
-        n_terms = len(term_ids)
-
-        terms = np.frombuffer(col_term, dtype=np.int32)
-        docs = np.frombuffer(col_doc, dtype=np.int32)
-        weights = np.frombuffer(col_weight, dtype=np.float32)
-        # one posting per (term, doc), keeping the heaviest field
+    def _build_postings(self, postings: _Postings) -> np.ndarray:
+        """Posting lists per term (one posting per term and doc, the heaviest field kept) and
+        the terms' idf; returns each term's document frequency."""
+        n, n_terms = self._n, len(postings.term_ids)
+        terms = np.frombuffer(postings.col_term, dtype=np.int32)
+        docs = np.frombuffer(postings.col_doc, dtype=np.int32)
+        weights = np.frombuffer(postings.col_weight, dtype=np.float32)
         order = np.lexsort((-weights, docs, terms))
         terms, docs, weights = terms[order], docs[order], weights[order]
         first = np.ones(len(terms), dtype=bool)
@@ -224,9 +249,15 @@ class SearchIndex:
         bounds = np.cumsum(np.bincount(terms, minlength=n_terms))[:-1]
         self._post_ids = np.split(docs.copy(), bounds)
         self._post_w = np.split(weights.copy(), bounds)
+        return df
 
-        nt = np.frombuffer(name_term, dtype=np.int32)
-        nd = np.frombuffer(name_doc, dtype=np.int32)
+    def _build_name_features(
+        self, postings: _Postings, accented_names: list[tuple[str, ...]]
+    ) -> None:
+        """Name-only postings, each name's idf mass, its excess length and the level prior."""
+        n, n_terms = self._n, len(postings.term_ids)
+        nt = np.frombuffer(postings.name_term, dtype=np.int32)
+        nd = np.frombuffer(postings.name_doc, dtype=np.int32)
         order = np.argsort(nt, kind="stable")
         self._name_post = np.split(nd[order].copy(), np.cumsum(np.bincount(nt, minlength=n_terms))[:-1])
         name_mass = np.zeros(n, dtype=np.float32)
@@ -241,15 +272,13 @@ class SearchIndex:
             dtype=np.float32,
         )
 
-        # Exact-name lookup and the fuzzy fallback work on distinct folded names.
-        self._docs_by_name: dict[str, list[int]] = defaultdict(list)
-        for doc, fname in enumerate(folded_names):
-            self._docs_by_name[fname].append(doc)
-        self._distinct_names = list(self._docs_by_name)
-
-        # Modifiers: which procedures carry each one at the head of their name, where the action
-        # is named ("Cấp lại ...", "Gia hạn ..."), and which lack even its folded form anywhere.
-        # Worked out per distinct name, then spread to the procedures by a name-id column.
+    def _build_modifiers(
+        self, folded_names: list[str], accented_names: list[tuple[str, ...]]
+    ) -> None:
+        """Modifiers: which procedures carry each one at the head of their name, where the action
+        is named ("Cấp lại ...", "Gia hạn ..."), and which lack even its folded form anywhere.
+        Worked out per distinct name, then spread to the procedures by a name-id column."""
+        lexicon, n = self._lexicon, self._n
         accented_ids: dict[tuple[str, ...], int] = {}
         accented_of_doc = np.fromiter(
             (accented_ids.setdefault(t, len(accented_ids)) for t in accented_names),
@@ -267,9 +296,22 @@ class SearchIndex:
             }
             for gram in grams:
                 head_names[gram].append(name_id)
-        # Typed without diacritics, is a modifier unmistakable? "gia han" is always "gia hạn" in
-        # the names, but "lai" may be "lại" or "lái" and "dung" is far more often "dụng" than
-        # "dừng": only unmistakable ones count as asked for when typed so.
+        self._learn_modifier_spellings(accented_ids, longest_mod)
+        self._modifiers: list[tuple[tuple[str, ...], np.ndarray, np.ndarray]] = []
+        for mod in lexicon.modifiers:
+            folded_mod = " " + " ".join(fold_token(t) for t in mod) + " "
+            lacking_names = [i for name, i in folded_ids.items() if folded_mod not in f" {name} "]
+            at_head = np.flatnonzero(np.isin(accented_of_doc, head_names.get(mod, []))).astype(np.int32)
+            lacking = np.flatnonzero(np.isin(folded_of_doc, lacking_names)).astype(np.int32)
+            self._modifiers.append((mod, at_head, lacking))
+
+    def _learn_modifier_spellings(
+        self, accented_ids: dict[tuple[str, ...], int], longest_mod: int
+    ) -> None:
+        """Typed without diacritics, is a modifier unmistakable? "gia han" is always "gia hạn" in
+        the names, but "lai" may be "lại" or "lái" and "dung" is far more often "dụng" than
+        "dừng": only unmistakable ones count as asked for when typed so."""
+        lexicon = self._lexicon
         spellings_of: dict[tuple[str, ...], set[tuple[str, ...]]] = defaultdict(set)
         wanted = {tuple(fold_token(t) for t in m) for m in lexicon.modifiers}
         for toks in accented_ids:
@@ -294,14 +336,10 @@ class SearchIndex:
                 fa, fb = fold_token(a), fold_token(b)
                 if fa in ambiguous or fb in ambiguous:
                     self._pair_spellings[(fa, fb)].add((a, b))
-        self._modifiers: list[tuple[tuple[str, ...], np.ndarray, np.ndarray]] = []
-        for mod in lexicon.modifiers:
-            folded_mod = " " + " ".join(fold_token(t) for t in mod) + " "
-            lacking_names = [i for name, i in folded_ids.items() if folded_mod not in f" {name} "]
-            head = np.flatnonzero(np.isin(accented_of_doc, head_names.get(mod, []))).astype(np.int32)
-            lacking = np.flatnonzero(np.isin(folded_of_doc, lacking_names)).astype(np.int32)
-            self._modifiers.append((mod, head, lacking))
 
+    def _build_word_model(self, df: np.ndarray, vocabulary: TextVocabulary | None) -> None:
+        """The known words (for telling typos from real words) and the typo corrector."""
+        term_ids, lexicon = self._term_ids, self._lexicon
         # Every syllable and pair the catalog writes anywhere (steps, documents...) is a real word
         # or phrase, not a typo.
         text_vocab = vocabulary if vocabulary is not None else TextVocabulary.from_procedures(self._procs)
@@ -310,7 +348,6 @@ class SearchIndex:
         } | text_vocab.words
         self._pairs_seen = text_vocab.pairs
         self._stopwords = {fold_token(w[0]) for w in lexicon.stopwords if len(w) == 1}
-
         # Typo correction: syllables the names know, reached by single deletions (SymSpell).
         self._unigram_df = {
             t: int(df[i]) for t, i in term_ids.items() if " " not in t and not t.startswith(ACCENT_MARK)
@@ -321,7 +358,9 @@ class SearchIndex:
                 for d in _deletes(word) | {word}:
                     self._deletes[d].append(word)
 
-        # Lexicon phrases keyed by their folded form for loose matching.
+    def _build_phrases(self, accented_names: list[tuple[str, ...]]) -> None:
+        """Lexicon phrases keyed by their folded form for loose matching."""
+        lexicon = self._lexicon
         self._phrases: dict[tuple[str, ...], list[tuple[tuple[str, ...], str, tuple]]] = (
             defaultdict(list)
         )
@@ -441,114 +480,30 @@ class SearchIndex:
         prefixes = [t for t in tokens if CODE_PREFIX_RE.match(t)] if len(tokens) == 1 else []
         tokens = [t for t in tokens if t not in prefixes]
 
-        groups: list[_Group] = []
-        name_terms: set[int] = set()
-        kept: list[str] = []
-        typed: list[str] = []
-        plain: list[str] = []
-        corrections: dict[str, str] = {}
-
-        def add_group(weight: float, alternatives: list[_Alternative | None]) -> _Group:
-            group = _Group(weight, [a for a in alternatives if a is not None])
-            if weight > 0:
-                groups.append(group)
-            for alt in group.alternatives:
-                name_terms.update(tid for tid, _ in alt.terms)
-            return group
-
-        run: list[str] = []  # plain words between fillers and lexicon phrases
-
-        def flush_run() -> None:
-            if not run:
-                return
-            folded = [fold_token(t) for t in run]
-            unigram_groups: list[_Group] = []
-            for tok, f in zip(run, folded):
-                if has_diacritics(tok):
-                    # typed with diacritics: the word as written, else any spelling of it
-                    exact = self._term_ids.get(ACCENT_MARK + tok)
-                    alts = [
-                        self._alternative([(exact, 1.0)], 1.0) if exact is not None else None,
-                        self._alternative(self._terms([f], 1.0), ACCENT_LOOSE_FACTOR),
-                    ]
-                else:
-                    alts = [self._alternative(self._terms([f], 1.0), 1.0)]
-                if f not in self._words and f.isalpha() and len(f) >= 2:
-                    # not a word anywhere in the catalog: most likely a typo
-                    for cand in self._candidates(f)[:3]:
-                        alts.append(self._alternative(self._terms([cand], 1.0), CORRECTION_WEIGHT))
-                    best = self._best_in_context(folded, f)
-                    if best:
-                        corrections[tok] = best
-                unigram_groups.append(add_group(self._span_weight([f]), alts))
-            for k, (a, b) in enumerate(zip(folded, folded[1:])):
-                pair = f"{a} {b}"
-                w = PAIR_WEIGHT * (STOPWORD_WEIGHT if a in self._stopwords or b in self._stopwords else 1.0)
-                tid = self._term_ids.get(pair)
-                alts = [self._alternative([(tid, 1.0)], 1.0) if tid is not None else None]
-                if tid is None and not self._written(a, b):
-                    # a pair the catalog never writes: try one edit on a side that does not make
-                    # a known pair with its other neighbour ("ly" in "thuận tình ly hôn" stays)
-                    fixable = (
-                        k == 0 or not self._known_pair(folded[k - 1], a),
-                        k + 2 >= len(folded) or not self._known_pair(b, folded[k + 2]),
-                    )
-                    fixes = [f for f in self._pair_fixes(a, b) if fixable[f[1]]]
-                    for rank, (fixed, which, cand) in enumerate(fixes):
-                        alts.append(self._alternative([(self._term_ids[fixed], 1.0)], CORRECTION_WEIGHT))
-                        extra = self._alternative(self._terms([cand], 1.0), CORRECTION_WEIGHT)
-                        if extra is not None:
-                            unigram_groups[k + which].alternatives.append(extra)
-                            name_terms.update(t for t, _ in extra.terms)
-                        if rank == 0:
-                            corrections.setdefault(run[k + which], cand)
-                if any(alt is not None for alt in alts):
-                    pair_weight = max(alt.mass for alt in alts if alt is not None)
-                    add_group(w * pair_weight, alts)
-            kept.extend(run)
-            typed.extend(run)
-            plain.extend(run)
-            run.clear()
-
+        builder = _QueryBuilder(self)
         for kind, span, alts in self._segment(tokens):
             if kind == "word":
-                run.append(span[0])
+                builder.run.append(span[0])
                 continue
-            flush_run()
+            builder.flush_run()
             if kind == "synonym":
-                key, alts = alts
-                folded_span = [fold_token(t) for t in span]
-                own = 1.0 if key in self._official_phrases else SYNONYM_ORIGINAL_WEIGHT
-                alternatives = [self._alternative(self._terms(folded_span, 1.0), own)]
-                per_word: list[float] = []
-                for alt in alts:
-                    folded_alt = [fold_token(t) for t in alt]
-                    expansion = self._alternative(self._terms(folded_alt, 1.0), 1.0)
-                    alternatives.append(expansion)
-                    if expansion is not None:
-                        per_word.append(expansion.mass / len(folded_alt))
-                    kept.extend(alt)
-                # Slang is often made of common syllables ("sổ đỏ" folds to "so do"): the concept
-                # weighs what its official wording weighs per word, times the words typed.
-                weight = self._span_weight(folded_span)
-                if per_word:
-                    estimate = float(np.median(per_word)) * len(span)
-                    if all(f in self._stopwords for f in folded_span):
-                        estimate *= STOPWORD_WEIGHT
-                    weight = max(weight, estimate)
-                add_group(weight, alternatives)
-                kept.extend(span)
-                typed.extend(span)
-                # words the rewrite keeps still say what the citizen asked ("mất" -> "bị mất")
-                plain.extend(
-                    t for t in span if any(loose_equal(t, a) for alt in alts for a in alt)
-                )
-        flush_run()
+                builder.add_synonym(span, *alts)
+        builder.flush_run()
+        groups = builder.groups
+        typed = builder.typed
         if not any(t.isalpha() and fold_token(t) not in self._stopwords for t in typed):
             groups = []  # only function words, everyday verbs or numbers: nothing to look for
         folded_text = " ".join(fold_token(t) for t in typed)
         return _Query(
-            groups, codes, prefixes, name_terms, kept, typed, plain, corrections, folded_text
+            groups,
+            codes,
+            prefixes,
+            builder.name_terms,
+            builder.kept,
+            typed,
+            builder.plain,
+            builder.corrections,
+            folded_text,
         )
 
     def _known_pair(self, a: str, b: str) -> bool:
@@ -677,10 +632,10 @@ class SearchIndex:
                 missing[lacking] = MODIFIER_PENALTY
         penalty = unasked + missing
         final -= penalty[cand]
-        exact = self._docs_by_name.get(q.folded_text)
-        if exact:
+        same_name = self._docs_by_name.get(q.folded_text)
+        if same_name:
             bonus = np.zeros(n, dtype=np.float32)
-            bonus[exact] = EXACT_NAME_BONUS
+            bonus[same_name] = EXACT_NAME_BONUS
             final += bonus[cand]
         final[(coverage < MIN_COVERAGE) | (final < MIN_SCORE)] = -1.0
 
@@ -761,3 +716,117 @@ class SearchIndex:
 
 
 __all__ = ["CODE_RE", "MAX_QUERY_CHARS", "SearchHit", "SearchIndex", "cut_at_word", "cut_query"]
+
+
+class _QueryBuilder:
+    """The groups of alternatives a query is scored by, built span by span: runs of plain words
+    (each word, each pair, with typo corrections) and lexicon phrases (the phrase as typed and
+    its rewrites)."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+        self.groups: list[_Group] = []
+        self.name_terms: set[int] = set()
+        self.kept: list[str] = []
+        self.typed: list[str] = []
+        self.plain: list[str] = []
+        self.corrections: dict[str, str] = {}
+        self.run: list[str] = []  # plain words between fillers and lexicon phrases
+
+    def add_group(self, weight: float, alternatives: list[_Alternative | None]) -> _Group:
+        group = _Group(weight, [a for a in alternatives if a is not None])
+        if weight > 0:
+            self.groups.append(group)
+        for alt in group.alternatives:
+            self.name_terms.update(tid for tid, _ in alt.terms)
+        return group
+
+    def flush_run(self) -> None:
+        run = self.run
+        if not run:
+            return
+        folded = [fold_token(t) for t in run]
+        unigram_groups = [self._word_group(tok, f, folded) for tok, f in zip(run, folded)]
+        for k in range(len(folded) - 1):
+            self._pair_group(folded, k, unigram_groups)
+        self.kept.extend(run)
+        self.typed.extend(run)
+        self.plain.extend(run)
+        run.clear()
+
+    def _word_group(self, tok: str, f: str, folded: list[str]) -> _Group:
+        index = self.index
+        if has_diacritics(tok):
+            # typed with diacritics: the word as written, else any spelling of it
+            exact = index._term_ids.get(ACCENT_MARK + tok)
+            alts = [
+                index._alternative([(exact, 1.0)], 1.0) if exact is not None else None,
+                index._alternative(index._terms([f], 1.0), ACCENT_LOOSE_FACTOR),
+            ]
+        else:
+            alts = [index._alternative(index._terms([f], 1.0), 1.0)]
+        if f not in index._words and f.isalpha() and len(f) >= 2:
+            # not a word anywhere in the catalog: most likely a typo
+            for cand in index._candidates(f)[:3]:
+                alts.append(index._alternative(index._terms([cand], 1.0), CORRECTION_WEIGHT))
+            best = index._best_in_context(folded, f)
+            if best:
+                self.corrections[tok] = best
+        return self.add_group(index._span_weight([f]), alts)
+
+    def _pair_group(self, folded: list[str], k: int, unigram_groups: list[_Group]) -> None:
+        index = self.index
+        a, b = folded[k], folded[k + 1]
+        pair = f"{a} {b}"
+        w = PAIR_WEIGHT * (STOPWORD_WEIGHT if a in index._stopwords or b in index._stopwords else 1.0)
+        tid = index._term_ids.get(pair)
+        alts = [index._alternative([(tid, 1.0)], 1.0) if tid is not None else None]
+        if tid is None and not index._written(a, b):
+            # a pair the catalog never writes: try one edit on a side that does not make
+            # a known pair with its other neighbour ("ly" in "thuận tình ly hôn" stays)
+            fixable = (
+                k == 0 or not index._known_pair(folded[k - 1], a),
+                k + 2 >= len(folded) or not index._known_pair(b, folded[k + 2]),
+            )
+            fixes = [f for f in index._pair_fixes(a, b) if fixable[f[1]]]
+            for rank, (fixed, which, cand) in enumerate(fixes):
+                alts.append(index._alternative([(index._term_ids[fixed], 1.0)], CORRECTION_WEIGHT))
+                extra = index._alternative(index._terms([cand], 1.0), CORRECTION_WEIGHT)
+                if extra is not None:
+                    unigram_groups[k + which].alternatives.append(extra)
+                    self.name_terms.update(t for t, _ in extra.terms)
+                if rank == 0:
+                    self.corrections.setdefault(self.run[k + which], cand)
+        if any(alt is not None for alt in alts):
+            pair_weight = max(alt.mass for alt in alts if alt is not None)
+            self.add_group(w * pair_weight, alts)
+
+    def add_synonym(
+        self, span: Sequence[str], key: tuple[str, ...], alts: Sequence[tuple[str, ...]]
+    ) -> None:
+        index = self.index
+        folded_span = [fold_token(t) for t in span]
+        own = 1.0 if key in index._official_phrases else SYNONYM_ORIGINAL_WEIGHT
+        alternatives = [index._alternative(index._terms(folded_span, 1.0), own)]
+        per_word: list[float] = []
+        for alt in alts:
+            folded_alt = [fold_token(t) for t in alt]
+            expansion = index._alternative(index._terms(folded_alt, 1.0), 1.0)
+            alternatives.append(expansion)
+            if expansion is not None:
+                per_word.append(expansion.mass / len(folded_alt))
+            self.kept.extend(alt)
+        # Slang is often made of common syllables ("sổ đỏ" folds to "so do"): the concept
+        # weighs what its official wording weighs per word, times the words typed.
+        weight = index._span_weight(folded_span)
+        if per_word:
+            estimate = float(np.median(per_word)) * len(span)
+            if all(f in index._stopwords for f in folded_span):
+                estimate *= STOPWORD_WEIGHT
+            weight = max(weight, estimate)
+        self.add_group(weight, alternatives)
+        self.kept.extend(span)
+        self.typed.extend(span)
+        # words the rewrite keeps still say what the citizen asked ("mất" -> "bị mất")
+        self.plain.extend(t for t in span if any(loose_equal(t, a) for alt in alts for a in alt))
+
