@@ -136,13 +136,9 @@ def _nhdandz_quantity(note: str) -> str:
 _NUMBER_IN_TEXT = re.compile(r"\d+(?:\.\d+)?/\d{4}/[A-ZĐ][A-ZĐa-z0-9\-/]*[A-ZĐ0-9a-z]")
 
 
-def procedure_from_nhdandz(raw: dict) -> Procedure:
-    """Convert one record of ``nhdandz_ThuTucHanhChinh/bqp_tthc_extracted_fixed.jsonl``."""
-    meta = raw.get("metadata") or {}
-    content = raw.get("content") or {}
-    tables = raw.get("tables") or {}
+def _nhdandz_channels(rows: list[dict]) -> tuple[Channel, ...]:
     channels = []
-    for row in tables.get("hinh_thuc_nop") or []:
+    for row in rows:
         kind = _CHANNEL_KIND.get(clean_text(row.get("hinh_thuc")).casefold())
         if kind is None:
             continue
@@ -158,8 +154,12 @@ def procedure_from_nhdandz(raw: dict) -> Procedure:
                 description=clean_text(row.get("mo_ta")),
             )
         )
+    return tuple(channels)
+
+
+def _nhdandz_documents(rows: list[dict]) -> tuple[Document, ...]:
     documents = []
-    for row in tables.get("thanh_phan_ho_so") or []:
+    for row in rows:
         name = clean_text(row.get("ten_giay_to"))
         if not name:
             continue
@@ -172,8 +172,14 @@ def procedure_from_nhdandz(raw: dict) -> Procedure:
                 template=template,
             )
         )
+    return tuple(documents)
+
+
+def _nhdandz_legal_basis(rows: list[dict]) -> tuple[LegalBasis, ...]:
+    """Legal documents with their numbers ("63/2010/NĐ-CP"), found in the title when the
+    number column holds something else."""
     legal = []
-    for row in tables.get("can_cu_phap_ly") or []:
+    for row in rows:
         number = clean_text(row.get("so_ky_hieu"))
         title = clean_text(row.get("trich_yeu"))
         if not re.search(r"/", number):
@@ -191,6 +197,17 @@ def procedure_from_nhdandz(raw: dict) -> Procedure:
                 number = m.group(0)
         if title or number:
             legal.append(LegalBasis(title=title or number, number=number))
+    return tuple(legal)
+
+
+def procedure_from_nhdandz(raw: dict) -> Procedure:
+    """Convert one record of ``nhdandz_ThuTucHanhChinh/bqp_tthc_extracted_fixed.jsonl``."""
+    meta = raw.get("metadata") or {}
+    content = raw.get("content") or {}
+    tables = raw.get("tables") or {}
+    channels = _nhdandz_channels(tables.get("hinh_thuc_nop") or [])
+    documents = _nhdandz_documents(tables.get("thanh_phan_ho_so") or [])
+    legal = _nhdandz_legal_basis(tables.get("can_cu_phap_ly") or [])
     decision = clean_text(meta.get("số_quyết_định"))
     decision = re.sub(r"^Quyết định số\s*", "", decision)
     results = tuple(
@@ -220,9 +237,9 @@ def procedure_from_nhdandz(raw: dict) -> Procedure:
         receiving_address=clean_text(content.get("địa_chỉ_tiếp_nhận_hs"), keep_newlines=True),
         audience=clean_text(content.get("đối_tượng_thực_hiện")),
         steps=parse_steps(content.get("trình_tự_thực_hiện")),
-        channels=tuple(channels),
-        documents=tuple(documents),
-        legal_basis=tuple(legal),
+        channels=channels,
+        documents=documents,
+        legal_basis=legal,
         conditions=clean_text(content.get("yêu_cầu_điều_kiện_thực_hiện"), keep_newlines=True),
         results=results,
         decision=decision,

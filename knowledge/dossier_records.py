@@ -30,7 +30,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -509,33 +509,56 @@ _KNOWN_MAX = 1_000
 def _validate(
     mapping: Mapping[str, object], default_agency: str | None
 ) -> tuple[str, str, Status, dict[str, Any]]:
-    """The checks of ``parse_record``: ``(code, lookup key, status, other fields)``."""
+    """The checks of ``parse_record``: ``(code, lookup key, status, other fields)``.
+
+    Every check runs, so a bad row is reported with all its reasons at once."""
     values, reasons = collect_fields(mapping)
     get = values.get
     out: dict[str, Any] = {}
+    code, key = _check_code(get("receipt_code"), reasons)
+    _check_texts(get, out, reasons, default_agency)
+    _check_identity(get, out, reasons)
+    for field, limit in _LIMITED:
+        text = out.get(field)
+        if text is not None and len(text) > limit:
+            reasons.append(f"{field} is longer than {limit} characters")
+    status = _check_status(get("status"), reasons)
+    _check_channel(get("channel"), out, reasons)
+    _check_times(get, out, reasons)
+    if reasons:
+        raise RecordError(reasons)
+    assert status is not None and code is not None  # for type checkers: no reasons above
+    if out["status_at"] is None and status in _IMPLIED_STATUS_TIME:
+        out["status_at"] = out[_IMPLIED_STATUS_TIME[status]]
+    return code, key, status, out
 
-    code: str | None = None
-    key = ""
+
+def _check_code(raw: object, reasons: list[str]) -> tuple[str | None, str]:
+    """The receipt code upper-cased and its lookup key (letters and digits only)."""
     try:
-        code = clean_text(get("receipt_code"))
+        code = clean_text(raw)
     except ValueError as error:
         reasons.append(f"receipt_code: {error}")
-    else:
-        if code is None:
-            reasons.append("receipt_code is missing")
-        else:
-            code = code.upper()
-            key = lookup_key(code)
-            if len(code) > MAX_LENGTHS["receipt_code"]:
-                reasons.append(
-                    f"receipt_code is longer than {MAX_LENGTHS['receipt_code']} characters"
-                )
-            elif not LOOKUP_KEY_MIN <= len(key) <= LOOKUP_KEY_MAX:
-                reasons.append(
-                    f"receipt_code {code[:40]!r} has {len(key)} letters and digits "
-                    f"(expected {LOOKUP_KEY_MIN} to {LOOKUP_KEY_MAX})"
-                )
+        return None, ""
+    if code is None:
+        reasons.append("receipt_code is missing")
+        return None, ""
+    code = code.upper()
+    key = lookup_key(code)
+    if len(code) > MAX_LENGTHS["receipt_code"]:
+        reasons.append(f"receipt_code is longer than {MAX_LENGTHS['receipt_code']} characters")
+    elif not LOOKUP_KEY_MIN <= len(key) <= LOOKUP_KEY_MAX:
+        reasons.append(
+            f"receipt_code {code[:40]!r} has {len(key)} letters and digits "
+            f"(expected {LOOKUP_KEY_MIN} to {LOOKUP_KEY_MAX})"
+        )
+    return code, key
 
+
+def _check_texts(
+    get: Callable[[str], Any], out: dict[str, Any], reasons: list[str], default_agency: str | None
+) -> None:
+    """The free-text fields, cleaned; the agency, or the default."""
     for field in _TEXT_FIELDS:
         try:
             out[field] = clean_text(get(field))
@@ -554,6 +577,9 @@ def _validate(
         if out["agency"] is None and not any(r.startswith("agency") for r in reasons):
             reasons.append("agency is missing")
 
+
+def _check_identity(get: Callable[[str], Any], out: dict[str, Any], reasons: list[str]) -> None:
+    """The applicant's phone and ID number (the chat's second factors), normalised."""
     try:
         out["applicant_phone"] = _phone(clean_text(get("applicant_phone")))
     except ValueError as error:
@@ -565,38 +591,41 @@ def _validate(
         reasons.append(str(error))
         out["applicant_id_number"] = None
 
-    for field, limit in _LIMITED:
-        text = out.get(field)
-        if text is not None and len(text) > limit:
-            reasons.append(f"{field} is longer than {limit} characters")
 
-    raw_status = get("status")
-    status: Status | None = None
+def _check_status(raw_status: Any, reasons: list[str]) -> Status | None:
+    """The status, by number or name; names already seen come from a small cache."""
     if raw_status is None:
         reasons.append("status is missing")
-    else:
-        status = _known_statuses.get(raw_status) if raw_status.__class__ is str else None
-        if status is None:
-            try:
-                status = parse_status(raw_status)
-            except ValueError as error:
-                reasons.append(str(error))
-            else:
-                if raw_status.__class__ is str and len(_known_statuses) < _KNOWN_MAX:
-                    _known_statuses[raw_status] = status  # type: ignore[index]
+        return None
+    status = _known_statuses.get(raw_status) if raw_status.__class__ is str else None
+    if status is not None:
+        return status
+    try:
+        status = parse_status(raw_status)
+    except ValueError as error:
+        reasons.append(str(error))
+        return None
+    if raw_status.__class__ is str and len(_known_statuses) < _KNOWN_MAX:
+        _known_statuses[raw_status] = status
+    return status
 
-    raw_channel = get("channel")
+
+def _check_channel(raw_channel: Any, out: dict[str, Any], reasons: list[str]) -> None:
+    """The submission channel, by number or name; names already seen come from a cache."""
     if raw_channel.__class__ is str and raw_channel in _known_channels:
-        out["channel"] = _known_channels[raw_channel]  # type: ignore[index]
-    else:
-        try:
-            out["channel"] = parse_channel(raw_channel)
-        except ValueError as error:
-            reasons.append(str(error))
-        else:
-            if raw_channel.__class__ is str and len(_known_channels) < _KNOWN_MAX:
-                _known_channels[raw_channel] = out["channel"]  # type: ignore[index]
+        out["channel"] = _known_channels[raw_channel]
+        return
+    try:
+        out["channel"] = parse_channel(raw_channel)
+    except ValueError as error:
+        reasons.append(str(error))
+        return
+    if raw_channel.__class__ is str and len(_known_channels) < _KNOWN_MAX:
+        _known_channels[raw_channel] = out["channel"]
 
+
+def _check_times(get: Callable[[str], Any], out: dict[str, Any], reasons: list[str]) -> None:
+    """Every time field parsed (local time when no offset); appointments not before receipt."""
     for field in TIME_FIELDS:
         raw = get(field)
         if raw is None:
@@ -607,7 +636,6 @@ def _validate(
         except ValueError as error:
             reasons.append(f"{field}: {error}")
             out[field] = None
-
     received = out["received_at"]
     if received is not None:
         appointment, new_appointment = out["appointment_at"], out["new_appointment_at"]
@@ -615,13 +643,6 @@ def _validate(
             reasons.append("appointment_at is before received_at")
         if new_appointment is not None and new_appointment < received:
             reasons.append("new_appointment_at is before received_at")
-
-    if reasons:
-        raise RecordError(reasons)
-    assert status is not None and code is not None  # for type checkers: no reasons above
-    if out["status_at"] is None and status in _IMPLIED_STATUS_TIME:
-        out["status_at"] = out[_IMPLIED_STATUS_TIME[status]]
-    return code, key, status, out
 
 
 # --- files -------------------------------------------------------------------------------------
