@@ -31,6 +31,13 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "__": None, "lazy_ge
 HEADER = "# Dialog texts of the citizen assistant ({locale}).\n# Source of truth: edit here, then compile (see handlers/locales/README.md).\n"
 
 
+
+def _strings(value: object) -> tuple[str, ...]:
+    """A catalog message's translation(s) as a tuple of strings (plural forms or one)."""
+    if isinstance(value, tuple | list):
+        return tuple(str(v or "") for v in value)
+    return (str(value or ""),)
+
 def _template() -> Catalog:
     template = Catalog(project="citizen-assistant", version="0.1.0")
     for _filename, _lineno, message, _comments, context in extract_from_dir(
@@ -82,10 +89,10 @@ def sync(translation_files: list[Path]) -> list[str]:
             elif locale == "en":
                 given = None  # a plain string is the Vietnamese text
             if locale == "en":
-                strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                strings = _strings(message.string)
                 if given is not None:
                     message.string = str(given)
-                elif not strings or not all(s and s.strip() for s in strings):
+                elif not strings or not all(s.strip() for s in strings):
                     message.string = (
                         tuple(message.id) if isinstance(message.id, (tuple, list)) else message.id
                     )
@@ -97,8 +104,8 @@ def sync(translation_files: list[Path]) -> list[str]:
                     message.string = tuple(str(f) for f in forms[:1])
                 else:
                     message.string = str(given[0] if isinstance(given, list) else given)
-            strings = message.string if isinstance(message.string, tuple) else (message.string,)
-            if not strings or not all(s and s.strip() for s in strings):
+            strings = _strings(message.string)
+            if not strings or not all(s.strip() for s in strings):
                 missing.append(key)
             message.flags.discard("fuzzy")
         _write(locale, catalog)
