@@ -13,6 +13,7 @@ import gzip
 import io
 import json
 import re
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
@@ -521,8 +522,9 @@ def _str(v: Any) -> str:
 
 
 def _read_xlsx(path: Path) -> CatalogImport:
-    import openpyxl  # local import: only needed for XLSX imports
-    from openpyxl.utils.exceptions import InvalidFileException
+    # imported here: only XLSX imports need openpyxl, and it costs start-up time otherwise
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException  # (with openpyxl, above)
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -647,8 +649,6 @@ def _read_jsonl(path: Path, text: str) -> CatalogImport:
 
 
 def _with_source(p: Procedure, source: str) -> Procedure:
-    from dataclasses import replace
-
     return replace(p, source=source)
 
 
@@ -692,8 +692,6 @@ def read_catalog_file(path: str | Path) -> CatalogImport:
 
 
 def _xlsx_from_bytes(path: Path, data: bytes) -> CatalogImport:
-    import tempfile
-
     with tempfile.NamedTemporaryFile(suffix=".xlsx") as tmp:
         tmp.write(data)
         tmp.flush()
