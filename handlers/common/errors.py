@@ -8,8 +8,10 @@ from aiogram import Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import ErrorEvent, Message
 
-from . import texts
-from .exceptions import DialogError, ProcedureNotFound, SuggestionExpired
+from handlers.exceptions import DialogError, ProcedureNotFound, SuggestionExpired
+from handlers.procedures.texts import procedure_not_found, suggestion_expired
+
+from .texts import generic_error
 
 logger = logging.getLogger(__name__)
 
@@ -17,15 +19,17 @@ logger = logging.getLogger(__name__)
 def friendly_text(exception: BaseException) -> str:
     """The citizen-facing explanation of an exception (current locale)."""
     if isinstance(exception, ProcedureNotFound):
-        return texts.procedure_not_found()
+        return procedure_not_found()
     if isinstance(exception, SuggestionExpired):
-        return texts.suggestion_expired()
-    return texts.generic_error()
+        return suggestion_expired()
+    return generic_error()
 
 
 def _is_not_modified(exception: BaseException) -> bool:
     # Pressing the same page twice, or Telegram redelivering an update: nothing to fix.
-    return isinstance(exception, TelegramBadRequest) and "message is not modified" in exception.message
+    return (
+        isinstance(exception, TelegramBadRequest) and "message is not modified" in exception.message
+    )
 
 
 async def _reply(event: ErrorEvent, text: str) -> None:
@@ -44,30 +48,34 @@ async def _reply(event: ErrorEvent, text: str) -> None:
         await message.answer(text)
     except TelegramAPIError:
         # Telegram itself is failing: the error is already logged, and there is nobody to tell.
-        logger.warning("Could not send the error reply for update %s", update.update_id, exc_info=True)
+        logger.warning(
+            "Could not send the error reply for update %s", update.update_id, exc_info=True
+        )
+
+
+async def on_error(event: ErrorEvent) -> bool:
+    exception = event.exception
+    if _is_not_modified(exception):
+        if event.update.callback_query is not None:
+            try:
+                await event.update.callback_query.answer()
+            except TelegramAPIError:
+                logger.debug("Could not answer the callback query", exc_info=True)
+        return True
+    if isinstance(exception, DialogError):
+        logger.info("Update %s: %s", event.update.update_id, exception)
+    else:
+        logger.error(
+            "Update %s failed: %s",
+            event.update.update_id,
+            type(exception).__name__,
+            exc_info=(type(exception), exception, exception.__traceback__),
+        )
+    await _reply(event, friendly_text(exception))
+    return True
 
 
 def create_router() -> Router:
     router = Router(name="errors")
-
-    @router.error()
-    async def on_error(event: ErrorEvent) -> bool:
-        exception = event.exception
-        if _is_not_modified(exception):
-            if event.update.callback_query is not None:
-                try:
-                    await event.update.callback_query.answer()
-                except TelegramAPIError:
-                    logger.debug("Could not answer the callback query", exc_info=True)
-            return True
-        if isinstance(exception, DialogError):
-            logger.info("Update %s: %s", event.update.update_id, exception)
-        else:
-            logger.error(
-                "Update %s failed: %s", event.update.update_id, type(exception).__name__,
-                exc_info=(type(exception), exception, exception.__traceback__),
-            )
-        await _reply(event, friendly_text(exception))
-        return True
-
+    router.errors.register(on_error)
     return router
