@@ -6,7 +6,7 @@ import logging
 
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import ErrorEvent, Message
+from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from handlers.exceptions import DialogError, ProcedureNotFound, SuggestionExpired
 from handlers.procedures.texts import procedure_not_found, suggestion_expired
@@ -32,15 +32,20 @@ def _is_not_modified(exception: BaseException) -> bool:
     )
 
 
+async def _stop_spinner(callback: CallbackQuery) -> None:
+    """Answer the pressed button's query; it may fail if the handler answered it already."""
+    try:
+        await callback.answer()
+    except TelegramAPIError:
+        logger.debug("Callback query %s was already answered", callback.id, exc_info=True)
+
+
 async def _reply(event: ErrorEvent, text: str) -> None:
     update = event.update
     callback = update.callback_query
     message = update.message
     if callback is not None:
-        try:
-            await callback.answer()  # stop the button's spinner; may fail if already answered
-        except TelegramAPIError:
-            logger.debug("Callback query %s was already answered", callback.id)
+        await _stop_spinner(callback)
         message = callback.message if isinstance(callback.message, Message) else None
     if message is None:
         return
@@ -57,10 +62,7 @@ async def on_error(event: ErrorEvent) -> bool:
     exception = event.exception
     if _is_not_modified(exception):
         if event.update.callback_query is not None:
-            try:
-                await event.update.callback_query.answer()
-            except TelegramAPIError:
-                logger.debug("Could not answer the callback query", exc_info=True)
+            await _stop_spinner(event.update.callback_query)
         return True
     if isinstance(exception, DialogError):
         logger.info("Update %s: %s", event.update.update_id, exception)

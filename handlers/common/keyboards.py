@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -27,10 +27,15 @@ def main_menu() -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
+def main_menu_button() -> InlineKeyboardButton:
+    """The button back to the main menu, also under other features' cards."""
+    return InlineKeyboardButton(
+        text=_("🏠 Main menu"), callback_data=MenuCallback(action=MenuAction.START).pack()
+    )
+
+
 def back_to_menu() -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("🏠 Main menu"), callback_data=MenuCallback(action=MenuAction.START))
-    return kb.as_markup()
+    return InlineKeyboardMarkup(inline_keyboard=[[main_menu_button()]])
 
 
 def language_menu(current: str | None) -> InlineKeyboardMarkup:

@@ -11,7 +11,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from handlers.common.callbacks import MenuAction, MenuCallback
+from handlers.common.keyboards import main_menu_button
 
 from . import render
 from .callbacks import DossierAction, DossierOp, RateService
@@ -37,14 +37,11 @@ def _follow_button(dossier_id: int, following: bool) -> InlineKeyboardButton:
 
 def dossier_keyboard(dossier_id: int, following: bool) -> InlineKeyboardMarkup:
     """Under a dossier card: follow (or stop), refresh, back to the menu."""
-    menu = InlineKeyboardButton(
-        text=_("🏠 Main menu"), callback_data=MenuCallback(action=MenuAction.START).pack()
-    )
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [_follow_button(dossier_id, following)],
             [_action_button(_("🔄 Refresh"), DossierOp.VIEW, dossier_id)],
-            [menu],
+            [main_menu_button()],
         ]
     )
 

@@ -86,6 +86,33 @@ def _date(value: datetime | None) -> str:
     return format_date(_local(value).date()) if value is not None else _("not given")
 
 
+def _tracking_number(tracking: str) -> str:
+    return "<code>" + quote(tracking) + "</code>"
+
+
+def _result_step(view: DossierView, status: Status, agency: str) -> str | None:
+    """Where the result of a processed or returned dossier is: by post (with the tracking
+    number) or at the counter; None once returned by hand."""
+    tracking = view.postal_tracking
+    if status is Status.RETURNED:
+        if not tracking:
+            return None
+        return _("The result was sent by post. Postal tracking number: {number}").format(
+            number=_tracking_number(tracking)
+        )
+    if view.channel == DossierChannel.POSTAL or tracking:
+        text = _("The result will be sent to you by post.")
+        if tracking:
+            text += " " + _("Postal tracking number: {number}").format(
+                number=_tracking_number(tracking)
+            )
+        return text
+    return _(
+        "Collect the result at the one-stop counter of {agency} on a working day, bringing "
+        "your receipt and your identity card."
+    ).format(agency=agency)
+
+
 def next_step(view: DossierView, now: datetime) -> str | None:
     """What the citizen should do now, or None when there is nothing to do."""
     status = Status(view.status)
@@ -104,24 +131,8 @@ def next_step(view: DossierView, now: datetime) -> str | None:
             "Pay the fees or taxes shown in the notice (online on the public service portal or "
             "at {agency}); processing continues once they are paid."
         ).format(agency=agency)
-    if status is Status.PROCESSED:
-        if view.channel == DossierChannel.POSTAL or view.postal_tracking:
-            text = _("The result will be sent to you by post.")
-            if view.postal_tracking:
-                text += " " + _("Postal tracking number: {number}").format(
-                    number="<code>" + quote(view.postal_tracking) + "</code>"
-                )
-            return text
-        return _(
-            "Collect the result at the one-stop counter of {agency} on a working day, bringing "
-            "your receipt and your identity card."
-        ).format(agency=agency)
-    if status is Status.RETURNED:
-        if view.postal_tracking:
-            return _("The result was sent by post. Postal tracking number: {number}").format(
-                number="<code>" + quote(view.postal_tracking) + "</code>"
-            )
-        return None
+    if status in (Status.PROCESSED, Status.RETURNED):
+        return _result_step(view, status, agency)
     if status is Status.NOT_ACCEPTED:
         return _(
             "The refusal slip explains why. You may correct the dossier and submit it again, or "

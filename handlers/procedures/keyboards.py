@@ -9,7 +9,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.common.callbacks import MenuAction, MenuCallback, Noop
+from handlers.common.callbacks import Noop
+from handlers.common.keyboards import main_menu_button
 from handlers.formatting import format_number
 from handlers.markup import shorten
 from knowledge.models import Procedure
@@ -51,37 +52,28 @@ def suggestions(phrases: Sequence[str]) -> InlineKeyboardMarkup | None:
     return kb.as_markup()
 
 
+def _page_button(text: str, p: Procedure, page: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=CardPage(code=p.code, page=page).pack())
+
+
+def _page_row(p: Procedure, page: int, total: int) -> list[InlineKeyboardButton]:
+    """‹ Previous · the page counter (display only) · Next ›"""
+    counter = InlineKeyboardButton(
+        text=f"{format_number(page + 1)}/{format_number(total)}", callback_data=Noop().pack()
+    )
+    row = [_page_button(_("‹ Previous"), p, page - 1)] if page > 0 else []
+    row.append(counter)
+    if page < total - 1:
+        row.append(_page_button(_("Next ›"), p, page + 1))
+    return row
+
+
 def card(p: Procedure, page: int, total: int) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if total > 1:
-        nav = []
-        if page > 0:
-            nav.append(
-                InlineKeyboardButton(
-                    text=_("‹ Previous"), callback_data=CardPage(code=p.code, page=page - 1).pack()
-                )
-            )
-        nav.append(
-            InlineKeyboardButton(
-                text=f"{format_number(page + 1)}/{format_number(total)}",
-                callback_data=Noop().pack(),
-            )
-        )
-        if page < total - 1:
-            nav.append(
-                InlineKeyboardButton(
-                    text=_("Next ›"), callback_data=CardPage(code=p.code, page=page + 1).pack()
-                )
-            )
-        rows.append(nav)
+        rows.append(_page_row(p, page, total))
     url = portal_url(p)
     if url:
         rows.append([InlineKeyboardButton(text=_("🔗 National portal"), url=url)])
-    rows.append(
-        [
-            InlineKeyboardButton(
-                text=_("🏠 Main menu"), callback_data=MenuCallback(action=MenuAction.START).pack()
-            )
-        ]
-    )
+    rows.append([main_menu_button()])
     return InlineKeyboardMarkup(inline_keyboard=rows)
