@@ -11,7 +11,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.config import Settings
-from handlers import texts
+from handlers.common import texts
 from handlers.i18n import create_i18n
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import common, dossiers, errors, officials, petitions, procedures
+from . import officials, petitions
+from .common.errors import create_router as create_errors_router
+from .common.router import create_router as create_common_router
+from .dossiers.router import create_router as create_dossiers_router
+from .procedures.router import create_router as create_procedures_router
 
 
 def create_routers() -> list[Router]:
@@ -22,12 +26,12 @@ def create_routers() -> list[Router]:
     features; `errors` only listens to error events.
     """
     return [
-        common.create_router(),
+        create_common_router(),
         officials.create_router(),
-        dossiers.create_router(),
+        create_dossiers_router(),
         petitions.create_router(),
-        procedures.create_router(),
-        errors.create_router(),
+        create_procedures_router(),
+        create_errors_router(),
     ]
 
 

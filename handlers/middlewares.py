@@ -110,7 +110,9 @@ class UserLocaleMiddleware(I18nMiddleware):
             return stored
         return locale_from_language_code(user.language_code, self.i18n.default_locale)
 
-    async def _stored_language(self, data: dict[str, Any], channel: str, external_id: str) -> str | None:
+    async def _stored_language(
+        self, data: dict[str, Any], channel: str, external_id: str
+    ) -> str | None:
         try:
             session: AsyncSession | None = data.get(SESSION_KEY)
             if session is not None:

@@ -15,11 +15,11 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.dossiers import render as dossier_render
+from handlers.dossiers.keyboards import push_keyboard, rating_keyboard
+from handlers.dossiers.render import procedure_of
 from knowledge.search import SearchIndex
 from storage.dossiers import DossierRepository, DossierView
-
-from . import dossier_render
-from .dossiers import procedure_of, push_keyboard, rating_keyboard
 
 RenderedText = tuple[str, InlineKeyboardMarkup | None]
 NotificationRenderer = Callable[

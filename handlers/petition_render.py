@@ -23,6 +23,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from handlers.common.callbacks import MenuAction, MenuCallback
 from knowledge.models import Procedure
 from knowledge.normalize import clean_text, strip_diacritics
 from knowledge.petitions import (
@@ -36,7 +37,6 @@ from knowledge.petitions import (
 )
 from knowledge.workdays import to_local
 
-from .callbacks import MenuAction, MenuCallback
 from .formatting import format_date, format_number
 from .markup import quote, shorten, text_length
 from .petition_callbacks import (

@@ -40,6 +40,8 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.procedures.search import RESULT_LIMIT
+from handlers.procedures.userinput import QueryKind, clean_query
 from knowledge.dossier import national_phone
 from knowledge.normalize import clean_text, loose_equal
 from knowledge.petitions import (
@@ -88,8 +90,6 @@ from .petition_callbacks import (
     ReplyAction,
     ReplyOp,
 )
-from .search import RESULT_LIMIT
-from .userinput import QueryKind, clean_query
 
 logger = logging.getLogger(__name__)
 

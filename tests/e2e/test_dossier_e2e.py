@@ -239,9 +239,9 @@ async def test_lookup_follow_push_and_rating(
         fake.callback_update(citizen, fake.message_of(push), button(push, "Ngừng theo dõi")["callback_data"])
     )
     assert "ngừng theo dõi" in stopped.text
-    import handlers.dossiers as dossiers
+    import handlers.dossiers.verification as verification
 
-    monkeypatch.setattr(dossiers, "VERIFIED_FOR", timedelta(0))
+    monkeypatch.setattr(verification, "VERIFIED_FOR", timedelta(0))
     thanks = await fake.reply_to(
         fake.callback_update(citizen, fake.message_of(rating), rating.buttons[1]["callback_data"])
     )
@@ -389,9 +389,9 @@ async def test_verification_expires_for_buttons(
     assert "Trạng thái: Đang xử lý" in again.text
 
     # Later (someone else at a shared screen): the card's buttons no longer open the dossier.
-    import handlers.dossiers as dossiers
+    import handlers.dossiers.verification as verification
 
-    monkeypatch.setattr(dossiers, "VERIFIED_FOR", timedelta(0))
+    monkeypatch.setattr(verification, "VERIFIED_FOR", timedelta(0))
     since = fake.mark()
     fake.push(fake.callback_update(citizen, fake.message_of(card), refresh))
     answer = await fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)

@@ -22,9 +22,9 @@ from aiohttp import web
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
 from bot.telegram import run_polling, setup_webhook
-from handlers.callbacks import CALLBACK_DATA_LIMIT
+from handlers.common.callbacks import CALLBACK_DATA_LIMIT
 from handlers.i18n import create_i18n
-from handlers.render import render_card_pages
+from handlers.procedures.render import render_card_pages
 from knowledge.catalog import load_default_catalog
 from knowledge.models import Procedure
 from knowledge.search import SearchIndex

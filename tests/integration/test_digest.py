@@ -24,7 +24,7 @@ from bot.digest import (
     dedup_key,
     run_digests,
 )
-from handlers.dossier_render import timeliness_of
+from handlers.dossiers.render import timeliness_of
 from knowledge.digest import (
     DEADLINE_ANSWER,
     DEADLINE_INFO,

@@ -34,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.factory import create_dispatcher, default_bot_properties
-from handlers import texts
 from handlers.official_callbacks import (
     ConfirmOp,
     OfficialConfirm,
@@ -44,6 +43,7 @@ from handlers.official_callbacks import (
 )
 from handlers.official_render import TEXT_MAX_CHARS
 from handlers.petition_notifications import create_petition_renderers
+from handlers.procedures import texts
 from knowledge.models import Procedure
 from knowledge.search import SearchIndex
 from storage.models import AuditEntry, Official, OutboxMessage, Petition, PetitionEvent

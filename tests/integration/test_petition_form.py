@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.factory import create_dispatcher, default_bot_properties
 from bot.web.webchat import WebChatBot, WebChatChannel, WebChatHub
-from handlers.callbacks import MenuAction, MenuCallback
+from handlers.common.callbacks import MenuAction, MenuCallback
 from handlers.petition_callbacks import FormAction, FormOp
 from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex

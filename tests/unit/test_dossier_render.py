@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers import dossier_render
+from handlers.dossiers import render as dossier_render
 from handlers.i18n import create_i18n
 from knowledge.dossier import DossierChannel, Status
 from storage.dossiers import DossierApologyView, DossierEventView, DossierView

@@ -9,17 +9,18 @@ from html.parser import HTMLParser
 import pytest
 from aiogram.types import InlineKeyboardMarkup
 
-from handlers import keyboards
-from handlers.callbacks import (
-    CALLBACK_DATA_LIMIT,
+from handlers.common import keyboards as common_keyboards
+from handlers.common.callbacks import CALLBACK_DATA_LIMIT
+from handlers.i18n import create_i18n
+from handlers.markup import TELEGRAM_TEXT_LIMIT, text_length
+from handlers.procedures import keyboards
+from handlers.procedures.callbacks import (
     CardPage,
     OpenProcedure,
     Suggestion,
     phrase_check,
 )
-from handlers.i18n import create_i18n
-from handlers.markup import TELEGRAM_TEXT_LIMIT, text_length
-from handlers.render import (
+from handlers.procedures.render import (
     render_card_pages,
     render_no_results,
     render_results,
@@ -166,7 +167,7 @@ def test_callback_data_fits_64_bytes_with_the_longest_code() -> None:
     data = _callback_data(keyboards.card(p, 1, len(pages)))
     data += _callback_data(keyboards.results([p] * 5))
     data += _callback_data(keyboards.suggestions(["đăng ký khai sinh có yếu tố nước ngoài cho trẻ em " * 3]))
-    data += _callback_data(keyboards.main_menu()) + _callback_data(keyboards.language_menu("vi"))
+    data += _callback_data(common_keyboards.main_menu()) + _callback_data(common_keyboards.language_menu("vi"))
     assert data and all(len(d.encode("utf-8")) <= CALLBACK_DATA_LIMIT for d in data)
     assert CardPage.unpack(CardPage(code=LONGEST_CODE, page=2).pack()).code == LONGEST_CODE
 

@@ -8,8 +8,8 @@ import unicodedata
 from handlers.formatting import format_date, format_duration, format_number, format_percent
 from handlers.i18n import create_i18n, locale_from_language_code
 from handlers.markup import shorten
-from handlers.search import Outcome, resolve
-from handlers.userinput import (
+from handlers.procedures.search import Outcome, resolve
+from handlers.procedures.userinput import (
     MAX_QUERY_CHARS,
     QueryKind,
     clean_query,

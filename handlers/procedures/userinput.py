@@ -14,7 +14,9 @@ from knowledge.search import MAX_QUERY_CHARS, cut_at_word
 
 _WHITESPACE_RE = re.compile(r"\s+")
 # Look-alike quote and dash characters that phones insert; the search only needs plain ones.
-_CHAR_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+_CHAR_MAP = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
+)
 _CODE_RE = re.compile(r"(?<![\w.])(\d\.\d{6}(?:\.[0-9A-Za-z]+)*)(?![\w])")
 
 

@@ -16,11 +16,10 @@ from datetime import UTC, datetime
 
 from aiogram.utils.i18n import gettext as _
 
+from handlers.formatting import format_date, format_duration, format_number
+from handlers.markup import quote, shorten, text_length
 from knowledge.models import Channel, Document, Procedure
 from knowledge.workdays import expected_return_date
-
-from .formatting import format_date, format_duration, format_number
-from .markup import quote, shorten, text_length
 
 CARD_PAGE_BUDGET = 3500
 """Target size of one card page: under the limit with room to spare, and easier to read."""
@@ -85,7 +84,10 @@ def _split_line(line: Line, budget: int) -> list[Line]:
     current: list[Span] = []
     plain = html_len = 0
     for piece in pieces:
-        same_style = bool(current) and (current[-1].style, current[-1].href) == (piece.style, piece.href)
+        same_style = bool(current) and (current[-1].style, current[-1].href) == (
+            piece.style,
+            piece.href,
+        )
         add_plain = text_length(piece.text)
         add_html = text_length(quote(piece.text)) + (0 if same_style else piece.overhead())
         if current and (plain + add_plain > budget or html_len + add_html > budget):
@@ -148,7 +150,7 @@ def paginate(sections: Iterable[Section], budget: int = CARD_PAGE_BUDGET) -> lis
             continue
         # The chunk alone is too big: break its lines, filling pages one line at a time.
         for raw in lines:
-            for part in (_split_line(raw, budget) if not _fits([raw], budget) else [raw]):
+            for part in _split_line(raw, budget) if not _fits([raw], budget) else [raw]:
                 if page and not _fits(page + [part], budget):
                     pages.append(page)
                     page = []
@@ -188,7 +190,7 @@ def channel_time(channel: Channel) -> str:
 
 
 def _meaningful_quantity(quantity: str) -> bool:
-    """"0 bản chính" marks notes the portal lists among documents: no quantity to show."""
+    """ "0 bản chính" marks notes the portal lists among documents: no quantity to show."""
     digits = re.findall(r"\d+", quantity)
     return bool(quantity.strip()) and not (digits and all(int(d) == 0 for d in digits))
 
@@ -217,7 +219,13 @@ def _title_section(p: Procedure) -> Section:
         online = _("yes") if p.channel("online") else _("no")
         postal = _("yes") if p.channel("postal") else _("no")
         items.append(
-            (_line(_("🌐 Online: {online} · ✉️ By post: {postal}").format(online=online, postal=postal)),)
+            (
+                _line(
+                    _("🌐 Online: {online} · ✉️ By post: {postal}").format(
+                        online=online, postal=postal
+                    )
+                ),
+            )
         )
     return Section(None, items)
 
@@ -236,7 +244,9 @@ def _is_note(doc: Document) -> bool:
 def _documents_section(p: Procedure) -> Section:
     section = Section(_line(Span(_("📎 Documents to bring"), "b")))
     if not p.documents:
-        section.items.append((_line(_("The catalog does not list the documents for this procedure.")),))
+        section.items.append(
+            (_line(_("The catalog does not list the documents for this procedure.")),)
+        )
         return section
     papers = [d for d in p.documents if not _is_note(d)] or list(p.documents)
     notes = [d for d in p.documents if _is_note(d) and d not in papers]
@@ -278,7 +288,7 @@ def _steps_section(p: Procedure) -> Section:
 
 
 def expected_return_line(channel: Channel, submitted: datetime) -> str | None:
-    """"If you submit today, the result is expected on 12/03/2026" (working days and public
+    """ "If you submit today, the result is expected on 12/03/2026" (working days and public
     holidays counted), or None when the time limit has no usable unit."""
     due = expected_return_date(submitted, channel.time_value, channel.time_unit)
     if due is None:
@@ -309,7 +319,9 @@ def _channels_section(p: Procedure, now: datetime | None = None) -> Section:
     else:
         section.items.append((_line(_("❌ This procedure cannot be done online.")),))
     if p.channel("postal"):
-        section.items.append((_line(_("✅ You can send the dossier or receive the result by post.")),))
+        section.items.append(
+            (_line(_("✅ You can send the dossier or receive the result by post.")),)
+        )
     else:
         section.items.append((_line(_("❌ The catalog does not offer this procedure by post.")),))
     return section
@@ -357,7 +369,9 @@ def _portal_section(p: Procedure) -> Section | None:
     url = portal_url(p)
     if url is None:
         return None
-    return Section(None, [(_line("🔗 ", Span(_("Open on the National Public Service Portal"), "a", url)),)])
+    return Section(
+        None, [(_line("🔗 ", Span(_("Open on the National Public Service Portal"), "a", url)),)]
+    )
 
 
 def card_sections(p: Procedure, now: datetime | None = None) -> list[Section]:
@@ -412,14 +426,18 @@ def truncation_note(max_chars: int) -> str:
     )
 
 
-def render_results(query: str, procedures: Sequence[Procedure], *, truncated_to: int | None = None) -> str:
+def render_results(
+    query: str, procedures: Sequence[Procedure], *, truncated_to: int | None = None
+) -> str:
     lines = [_("🔎 Procedures matching “{query}”:").format(query=_echo(query)), ""]
     for i, p in enumerate(procedures, 1):
         meta = " · ".join(x for x in (", ".join(p.levels), p.sector) if x)
         lines.append(f"{format_number(i)}. <b>{quote(shorten(p.name, 250))}</b>")
-        lines.append("    <code>{code}</code>{meta}".format(
-            code=quote(p.code), meta=(" · " + quote(shorten(meta, 120))) if meta else ""
-        ))
+        lines.append(
+            "    <code>{code}</code>{meta}".format(
+                code=quote(p.code), meta=(" · " + quote(shorten(meta, 120))) if meta else ""
+            )
+        )
     lines.append("")
     lines.append(_("Tap a procedure below to see the documents, steps, time limit and fees."))
     if truncated_to:
@@ -440,7 +458,9 @@ def search_examples() -> str:
     )
 
 
-def render_no_results(query: str, suggestions: Sequence[str], *, truncated_to: int | None = None) -> str:
+def render_no_results(
+    query: str, suggestions: Sequence[str], *, truncated_to: int | None = None
+) -> str:
     parts = [_("😔 I could not find a procedure for “{query}”.").format(query=_echo(query))]
     if suggestions:
         parts.append(_("Did you mean one of these? Tap to search again."))

@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from handlers.formatting import format_date, format_number
+from handlers.markup import quote, shorten
 from knowledge.dossier import DossierChannel, Status, mask_name
 from knowledge.models import Procedure
+from knowledge.search import SearchIndex
 from knowledge.timeliness import StatusEvent, Timeliness, classify
 from knowledge.workdays import working_days_between
 from storage.dossiers import DossierView
-
-from .formatting import format_date, format_number
-from .markup import quote, shorten
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -86,6 +86,33 @@ def _date(value: datetime | None) -> str:
     return format_date(_local(value).date()) if value is not None else _("not given")
 
 
+def _tracking_number(tracking: str) -> str:
+    return "<code>" + quote(tracking) + "</code>"
+
+
+def _result_step(view: DossierView, status: Status, agency: str) -> str | None:
+    """Where the result of a processed or returned dossier is: by post (with the tracking
+    number) or at the counter; None once returned by hand."""
+    tracking = view.postal_tracking
+    if status is Status.RETURNED:
+        if not tracking:
+            return None
+        return _("The result was sent by post. Postal tracking number: {number}").format(
+            number=_tracking_number(tracking)
+        )
+    if view.channel == DossierChannel.POSTAL or tracking:
+        text = _("The result will be sent to you by post.")
+        if tracking:
+            text += " " + _("Postal tracking number: {number}").format(
+                number=_tracking_number(tracking)
+            )
+        return text
+    return _(
+        "Collect the result at the one-stop counter of {agency} on a working day, bringing "
+        "your receipt and your identity card."
+    ).format(agency=agency)
+
+
 def next_step(view: DossierView, now: datetime) -> str | None:
     """What the citizen should do now, or None when there is nothing to do."""
     status = Status(view.status)
@@ -104,24 +131,8 @@ def next_step(view: DossierView, now: datetime) -> str | None:
             "Pay the fees or taxes shown in the notice (online on the public service portal or "
             "at {agency}); processing continues once they are paid."
         ).format(agency=agency)
-    if status is Status.PROCESSED:
-        if view.channel == DossierChannel.POSTAL or view.postal_tracking:
-            text = _("The result will be sent to you by post.")
-            if view.postal_tracking:
-                text += " " + _("Postal tracking number: {number}").format(
-                    number="<code>" + quote(view.postal_tracking) + "</code>"
-                )
-            return text
-        return _(
-            "Collect the result at the one-stop counter of {agency} on a working day, bringing "
-            "your receipt and your identity card."
-        ).format(agency=agency)
-    if status is Status.RETURNED:
-        if view.postal_tracking:
-            return _("The result was sent by post. Postal tracking number: {number}").format(
-                number="<code>" + quote(view.postal_tracking) + "</code>"
-            )
-        return None
+    if status in (Status.PROCESSED, Status.RETURNED):
+        return _result_step(view, status, agency)
     if status is Status.NOT_ACCEPTED:
         return _(
             "The refusal slip explains why. You may correct the dossier and submit it again, or "
@@ -147,43 +158,54 @@ def timeliness_of(view: DossierView, now: datetime) -> Timeliness:
     )
 
 
-def timeliness_line(view: DossierView, timeliness: Timeliness, now: datetime) -> str | None:
+def _finished_line(timeliness: Timeliness) -> str | None:
+    """Early, on time or late, for a finished dossier; None for any other kind."""
     kind = timeliness.kind
     days = timeliness.days_early_or_late
-    if kind == "early":
-        if days:
-            return ngettext(
-                "✅ Finished early, {count} working day before the appointment date.",
-                "✅ Finished early, {count} working days before the appointment date.",
-                days,
-            ).format(count=format_number(days))
-        return _("✅ Finished before the appointment date.")
     if kind == "on_time":
         return _("✅ Finished on time.")
-    if kind == "late":
+    if kind == "early":
+        if not days:
+            return _("✅ Finished before the appointment date.")
+        template = ngettext(
+            "✅ Finished early, {count} working day before the appointment date.",
+            "✅ Finished early, {count} working days before the appointment date.",
+            days,
+        )
+    elif kind == "late":
         if not days and timeliness.supplement_requests > 1:
-            return _(
-                "⚠️ Counted as late: the agency asked for additional documents more than once."
-            )
-        if days:
-            return ngettext(
-                "⚠️ Finished late, {count} working day after the appointment date.",
-                "⚠️ Finished late, {count} working days after the appointment date.",
-                days,
-            ).format(count=format_number(days))
-        return _("⚠️ Finished after the appointment date.")
-    if kind == "overdue":
+            return _("⚠️ Counted as late: the agency asked for additional documents more than once.")
+        if not days:
+            return _("⚠️ Finished after the appointment date.")
+        template = ngettext(
+            "⚠️ Finished late, {count} working day after the appointment date.",
+            "⚠️ Finished late, {count} working days after the appointment date.",
+            days,
+        )
+    else:
+        return None
+    return template.format(count=format_number(days))
+
+
+def _schedule_line(timeliness: Timeliness, now: datetime) -> str | None:
+    """Overdue, or the working days left, for a dossier still in progress; None otherwise."""
+    if timeliness.kind == "overdue":
         return _("⚠️ Overdue: the appointment date has passed and the result is not ready yet.")
-    if kind == "in_progress" and timeliness.appointment_at is not None:
-        left = working_days_between(_local(now).date(), _local(timeliness.appointment_at).date())
-        if left <= 0:
-            return _("⏳ On schedule: the result is due today.")
-        return ngettext(
-            "⏳ On schedule: {count} working day left until the appointment date.",
-            "⏳ On schedule: {count} working days left until the appointment date.",
-            left,
-        ).format(count=format_number(left))
-    return None
+    if timeliness.kind != "in_progress" or timeliness.appointment_at is None:
+        return None
+    left = working_days_between(_local(now).date(), _local(timeliness.appointment_at).date())
+    if left <= 0:
+        return _("⏳ On schedule: the result is due today.")
+    return ngettext(
+        "⏳ On schedule: {count} working day left until the appointment date.",
+        "⏳ On schedule: {count} working days left until the appointment date.",
+        left,
+    ).format(count=format_number(left))
+
+
+def timeliness_line(view: DossierView, timeliness: Timeliness, now: datetime) -> str | None:
+    finished = _finished_line(timeliness)
+    return finished if finished is not None else _schedule_line(timeliness, now)
 
 
 def channel_name(channel: int | None) -> str | None:
@@ -204,6 +226,35 @@ def procedure_line(view: DossierView, procedure: Procedure | None) -> str | None
     return None
 
 
+def procedure_of(index: SearchIndex, code: str | None) -> Procedure | None:
+    """The catalog entry of a dossier's procedure code (exact, else its national base code)."""
+    if not code:
+        return None
+    procedure = index.get(code)
+    if procedure is None and code.count(".") > 1:
+        procedure = index.get(".".join(code.split(".")[:2]))
+    return procedure
+
+
+def _next_step_lines(view: DossierView, now: datetime) -> list[str]:
+    step = next_step(view, now)
+    return ["", "👉 " + step] if step else []
+
+
+def _push_header(view: DossierView, procedure: Procedure | None) -> list[str]:
+    """The first lines of every message pushed to a follower: the code, the procedure."""
+    lines = [
+        "<b>"
+        + _("🔔 News about your dossier {code}").format(code=quote(view.receipt_code))
+        + "</b>"
+    ]
+    proc = procedure_line(view, procedure)
+    if proc:
+        lines.append(proc)
+    lines.append("")
+    return lines
+
+
 def render_dossier(view: DossierView, procedure: Procedure | None, now: datetime) -> str:
     """The dossier card for its verified applicant (HTML)."""
     lines = ["<b>" + _("📄 Dossier {code}").format(code=quote(view.receipt_code)) + "</b>", ""]
@@ -220,9 +271,7 @@ def render_dossier(view: DossierView, procedure: Procedure | None, now: datetime
     lines.append(_("Received on: {date}").format(date=_date(view.received_at)))
     lines.append(_("Appointment date: {date}").format(date=_date(view.appointment_at)))
     lines.append("")
-    lines.append(
-        "<b>" + _("Status: {status}").format(status=status_label(view.status)) + "</b>"
-    )
+    lines.append("<b>" + _("Status: {status}").format(status=status_label(view.status)) + "</b>")
     lines.append(status_explanation(view.status))
     timeliness = timeliness_of(view, now)
     line = timeliness_line(view, timeliness, now)
@@ -237,24 +286,20 @@ def render_dossier(view: DossierView, procedure: Procedure | None, now: datetime
                 reason=quote(shorten(view.delay_reason, 500))
             )
         lines.append(apology)
-    step = next_step(view, now)
-    if step:
-        lines.append("")
-        lines.append("👉 " + step)
+    lines.extend(_next_step_lines(view, now))
     return "\n".join(lines)
+
+
+def render_dossier_card(view: DossierView, index: SearchIndex, now: datetime) -> str:
+    """`render_dossier` with the dossier's procedure looked up in the catalog."""
+    return render_dossier(view, procedure_of(index, view.procedure_code), now)
 
 
 def render_status_push(
     view: DossierView, procedure: Procedure | None, status: int, now: datetime
 ) -> str:
     """The message a follower gets when the dossier's status changes (HTML)."""
-    lines = [
-        "<b>" + _("🔔 News about your dossier {code}").format(code=quote(view.receipt_code)) + "</b>"
-    ]
-    proc = procedure_line(view, procedure)
-    if proc:
-        lines.append(proc)
-    lines.append("")
+    lines = _push_header(view, procedure)
     lines.append("<b>" + _("New status: {status}").format(status=status_label(status)) + "</b>")
     lines.append(status_explanation(status))
     if status == view.status:
@@ -265,10 +310,7 @@ def render_status_push(
             lines.append(
                 _("📨 New appointment date: {date}.").format(date=_date(view.new_appointment_at))
             )
-        step = next_step(view, now)
-        if step:
-            lines.append("")
-            lines.append("👉 " + step)
+        lines.extend(_next_step_lines(view, now))
     return "\n".join(lines)
 
 
@@ -277,13 +319,7 @@ def render_apology_push(
 ) -> str:
     """The message a follower gets when the agency issues an apology letter (form 04) with a
     new appointment date (HTML)."""
-    lines = [
-        "<b>" + _("🔔 News about your dossier {code}").format(code=quote(view.receipt_code)) + "</b>"
-    ]
-    proc = procedure_line(view, procedure)
-    if proc:
-        lines.append(proc)
-    lines.append("")
+    lines = _push_header(view, procedure)
     lines.append(
         _(
             "📨 The agency apologises for the delay and has set a new appointment date: {date}."

@@ -1,11 +1,12 @@
-"""Citizen-facing texts of the menu, help and general answers (HTML, current locale)."""
+"""Texts of the start of a conversation: the welcome, the menu, the help, the language choice,
+the generic error and the channels' command menu (HTML, current locale)."""
 
 from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from .markup import quote, shorten
-from .render import search_examples
+from handlers.markup import quote, shorten
+from handlers.procedures.render import search_examples
 
 
 def welcome(first_name: str | None) -> str:
@@ -34,7 +35,9 @@ def help_text() -> str:
     return "\n\n".join(
         [
             "<b>" + _("ℹ️ How to use the assistant") + "</b>",
-            _("Describe what you need to do, and I will find the matching administrative procedures."),
+            _(
+                "Describe what you need to do, and I will find the matching administrative procedures."
+            ),
             _(
                 "To check a dossier you submitted, send the code printed on your receipt; I will "
                 "ask for the last 4 digits of your phone or ID number to protect your data."
@@ -52,7 +55,9 @@ def help_text() -> str:
                 "Commands:\n/start — main menu\n/hoso — dossier status by receipt code\n"
                 "/phananh — feedback and petitions\n/help — this help\n/language — change the language"
             ),
-            _("This assistant gives information only; the agency that receives your dossier has the final say."),
+            _(
+                "This assistant gives information only; the agency that receives your dossier has the final say."
+            ),
         ]
     )
 
@@ -74,43 +79,8 @@ def language_changed() -> str:
     return _("✅ Language changed.")
 
 
-def non_text_message() -> str:
-    return "\n\n".join(
-        [
-            _("📝 I can only read text messages for now, not stickers, photos, files or contacts."),
-            _("Please type your question, for example “register a birth”."),
-        ]
-    )
-
-
-def empty_message() -> str:
-    return "\n\n".join([_("📝 Your message is empty."), search_examples()])
-
-
-def no_words_message() -> str:
-    return "\n\n".join(
-        [_("🙂 I could not find any words in your message. Please type your question in words."), search_examples()]
-    )
-
-
-def unknown_command() -> str:
-    return _("I do not know this command. Try /start for the menu or /help.")
-
-
 def generic_error() -> str:
     return _("⚠️ Sorry, something went wrong on our side. Please try again in a moment.")
-
-
-def procedure_not_found() -> str:
-    return _("This procedure is no longer in the catalog. Please search again.")
-
-
-def suggestion_expired() -> str:
-    return _("This suggestion has expired. Please type your question again.")
-
-
-def stale_button() -> str:
-    return _("This button is no longer valid. Please send /start to open the menu again.")
 
 
 def bot_commands() -> list[tuple[str, str]]:

@@ -1,0 +1,1 @@
+"""Procedure questions: free text to search results to a paged procedure card."""

@@ -1,0 +1,43 @@
+"""Procedure cards: opened from a result button, paged in place."""
+
+from __future__ import annotations
+
+from aiogram.types import CallbackQuery, Message
+
+from handlers.exceptions import ProcedureNotFound
+from handlers.replies import edit_or_send, reply_to_callback
+from knowledge.models import Procedure
+from knowledge.search import SearchIndex
+
+from . import keyboards, render
+from .callbacks import CardPage, OpenProcedure
+
+
+async def send_card(target: Message, procedure: Procedure) -> None:
+    """The first page of the card, as a new message in the chat of `target`."""
+    pages = render.render_card_pages(procedure)
+    await target.answer(pages[0], reply_markup=keyboards.card(procedure, 0, len(pages)))
+
+
+def _procedure(index: SearchIndex, code: str) -> Procedure:
+    procedure = index.get(code)
+    if procedure is None:
+        raise ProcedureNotFound(code)
+    return procedure
+
+
+async def open_procedure(
+    callback: CallbackQuery, callback_data: OpenProcedure, index: SearchIndex
+) -> None:
+    procedure = _procedure(index, callback_data.code)
+    await callback.answer()
+    pages = render.render_card_pages(procedure)
+    await reply_to_callback(callback, pages[0], keyboards.card(procedure, 0, len(pages)))
+
+
+async def card_page(callback: CallbackQuery, callback_data: CardPage, index: SearchIndex) -> None:
+    procedure = _procedure(index, callback_data.code)
+    pages = render.render_card_pages(procedure)
+    page = min(max(callback_data.page, 0), len(pages) - 1)
+    await callback.answer()
+    await edit_or_send(callback, pages[page], keyboards.card(procedure, page, len(pages)))
