@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import common, dossiers, errors, officials, petitions, procedures
+from . import common, dossiers, errors, petitions, procedures
+from .officials import router as officials
 
 
 def create_routers() -> list[Router]:
