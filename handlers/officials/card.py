@@ -58,6 +58,18 @@ async def own_petition(
     return petition
 
 
+async def pressed_petition(
+    callback: CallbackQuery, session: AsyncSession, official: Official, petition_id: int, via: str
+) -> Petition | None:
+    """The petition of a pressed button if it is the official's agency's; otherwise the button
+    is answered with "not found" and None is returned."""
+    petition = await own_petition(session, official, petition_id, via)
+    if petition is None:
+        await callback.answer()
+        await send(callback, error_text("not_found"))
+    return petition
+
+
 async def card_data(session: AsyncSession, official: Official, petition: Petition) -> CardData:
     repo = PetitionRepository(session)
     events = await repo.events(petition.id)

@@ -19,7 +19,7 @@ from storage.models import Official, Petition
 from storage.petitions import ANSWERED, public_names
 
 from .callbacks import OfficialPetition, PetitionOp
-from .card import own_petition, send_attachments, send_full_text, show_card
+from .card import pressed_petition, send_attachments, send_full_text, show_card
 from .changes import act
 from .messaging import send
 from .render_errors import error_text
@@ -67,28 +67,12 @@ async def _full_text(press: _Press) -> None:
     await send_full_text(press.callback, press.session, press.official, press.petition, press.via)
 
 
-async def _take(press: _Press) -> None:
-    await act(
-        press.callback,
-        press.session,
-        press.official,
-        press.petition,
-        press.op,
-        press.via,
-        press.outbox,
-    )
+async def _take(p: _Press) -> None:
+    await act(p.callback, p.session, p.official, p.petition, p.op, p.via, p.outbox)
 
 
-async def _typed(press: _Press) -> None:
-    await start_typed_text(
-        press.callback,
-        press.state,
-        press.session,
-        press.official,
-        press.petition,
-        press.op,
-        press.via,
-    )
+async def _typed(p: _Press) -> None:
+    await start_typed_text(p.callback, p.state, p.session, p.official, p.petition, p.op, p.via)
 
 
 async def _publish(press: _Press) -> None:
@@ -134,10 +118,8 @@ async def petition_button(
     outbox: Any = None,
 ) -> None:
     via = channel_of(bot)
-    petition = await own_petition(session, official, callback_data.id, via)
+    petition = await pressed_petition(callback, session, official, callback_data.id, via)
     if petition is None:
-        await callback.answer()
-        await send(callback, error_text("not_found"))
         return
     op = callback_data.op
     press = _Press(callback, op, state, session, bot, official, petition, via, outbox)

@@ -13,6 +13,11 @@ from storage.models import Agency, Official
 from .render_words import local_time, role_label
 
 
+def _with_role(text: str, official: Official, agency: Agency) -> str:
+    """``text`` with the official's role and agency filled in."""
+    return text.format(role=role_label(official.role), agency=quote(agency.name))
+
+
 def enrol_prompt() -> str:
     return _(
         "🔑 Please send the one-time official code you were given (for example "
@@ -21,13 +26,14 @@ def enrol_prompt() -> str:
 
 
 def enrolled_text(official: Official, agency: Agency) -> str:
-    return _(
+    welcome = _(
         "✅ Welcome! You are now enrolled as {role} of <b>{agency}</b>.\n\n"
         "/petitions — your agency's open petitions\n"
         "/inbox — a sign-in link for the inbox web page\n"
         "You can also type a tracking code such as <code>PAKN-2026-000123</code>; new petitions "
         "are announced here."
-    ).format(role=role_label(official.role), agency=quote(agency.name))
+    )
+    return _with_role(welcome, official, agency)
 
 
 def enrol_failed_text() -> str:
@@ -48,10 +54,11 @@ def private_only_text() -> str:
 
 
 def official_status_text(official: Official, agency: Agency) -> str:
-    return _(
+    status = _(
         "👤 You are enrolled as {role} of <b>{agency}</b>.\n"
         "/petitions — open petitions · /inbox — inbox sign-in link"
-    ).format(role=role_label(official.role), agency=quote(agency.name))
+    )
+    return _with_role(status, official, agency)
 
 
 def invite_usage_text() -> str:

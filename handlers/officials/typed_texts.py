@@ -19,7 +19,7 @@ from storage.models import Official, Petition
 from storage.petitions import IN_PROGRESS, OPEN_STATUSES, RECEIVED
 
 from .callbacks import ConfirmOp, OfficialConfirm, PetitionOp
-from .card import own_petition, show_card
+from .card import own_petition, pressed_petition, show_card
 from .changes import act
 from .messaging import edit, send
 from .render_errors import error_text
@@ -168,10 +168,8 @@ async def confirm_button(
             await forget_typed_text(state)
         await edit(callback, cancelled_text(), None)
         return
-    petition = await own_petition(session, official, callback_data.id, via)
+    petition = await pressed_petition(callback, session, official, callback_data.id, via)
     if petition is None:
-        await callback.answer()
-        await send(callback, error_text("not_found"))
         return
     if callback_data.op is ConfirmOp.PUBLISH:
         await act(callback, session, official, petition, PetitionOp.PUBLISH, via, outbox)
