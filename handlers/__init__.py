@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import officials, petitions
+from . import petitions
 from .common.errors import create_router as create_errors_router
 from .common.router import create_router as create_common_router
 from .dossiers.router import create_router as create_dossiers_router
+from .officials.router import create_router as create_officials_router
 from .procedures.router import create_router as create_procedures_router
 
 
@@ -27,7 +28,7 @@ def create_routers() -> list[Router]:
     """
     return [
         create_common_router(),
-        officials.create_router(),
+        create_officials_router(),
         create_dossiers_router(),
         petitions.create_router(),
         create_procedures_router(),

@@ -23,6 +23,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.officials.render_shared import deadline_mark, open_keyboard, split_text
 from knowledge.petitions import DeadlineStatus, deadline_status
 from storage.models import Petition, PetitionEvent
 from storage.outbox import OutgoingMessage, enqueue, outbox_has
@@ -45,7 +46,6 @@ from storage.petitions import (
 
 from .formatting import format_date
 from .markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
-from .official_render import deadline_mark, open_keyboard, split_text
 from .petition_callbacks import PetitionReply, PetitionView
 
 RenderedText = tuple[str, InlineKeyboardMarkup | None]

@@ -34,14 +34,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.factory import create_dispatcher, default_bot_properties
-from handlers.official_callbacks import (
+from handlers.officials.callbacks import (
     ConfirmOp,
     OfficialConfirm,
     OfficialPetition,
     OfficialReroute,
     PetitionOp,
 )
-from handlers.official_render import TEXT_MAX_CHARS
+from handlers.officials.render_prompts import TEXT_MAX_CHARS
 from handlers.petition_notifications import create_petition_renderers
 from handlers.procedures import texts
 from knowledge.models import Procedure

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import I18n
 
 from handlers.i18n import create_i18n
 from handlers.markup import text_length
-from handlers.official_callbacks import (
+from handlers.officials.callbacks import (
     ConfirmOp,
     ListFilter,
     OfficialConfirm,
@@ -21,21 +21,18 @@ from handlers.official_callbacks import (
     OfficialReroute,
     PetitionOp,
 )
-from handlers.official_render import (
+from handlers.officials.render_card import (
     CARD_BUDGET,
-    TEXT_MAX_CHARS,
     CardData,
     card_keyboard,
-    deadlines,
-    list_keyboard,
     needs_full_text,
     render_card,
     render_full_text,
-    render_list,
-    split_text,
-    text_preview,
-    worst_mark,
 )
+from handlers.officials.render_deadlines import deadlines, worst_mark
+from handlers.officials.render_list import list_keyboard, render_list
+from handlers.officials.render_prompts import TEXT_MAX_CHARS, text_preview
+from handlers.officials.render_shared import split_text
 from handlers.petition_notifications import (
     answer_chunks,
     render_answer_part,

@@ -1,7 +1,8 @@
 """Callback data of the officials' buttons. Every packed value fits Telegram's 64 bytes.
 
-Buttons carry only ids and short codes: each handler loads the official behind the chat and the
-petition again and checks the agency, so a forged or stale button opens and changes nothing.
+Buttons carry only ids and short codes: the official behind the chat is looked up again
+(``filters.IsOfficial``) and each handler loads the petition again and checks the agency, so a
+forged or stale button opens and changes nothing.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The officials' side: enrolment, their agency's petitions and the actions on them."""

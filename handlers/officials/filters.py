@@ -1,0 +1,57 @@
+"""Who is an official: the one filter that guards the officials' handlers.
+
+Who is an official is read from the database on every update (``OfficialRepository.by_chat``):
+a removed official loses access at once. For everyone else the guarded commands and buttons do
+not exist: the filter does not match and the update goes on to the next handlers and routers
+(the citizen's dialogs: an unknown command, a search), so nothing tells a citizen that an
+officials' side exists beyond the documented enrolment command. Enrolment, invitations and
+sign-in links work only in private chats, and so does everything behind this filter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.i18n import channel_of
+from storage.models import Official
+from storage.petitions import OfficialRepository
+
+from .messaging import chat_id_of, is_private
+
+
+async def current_official(
+    session: AsyncSession, bot: Bot, event: Message | CallbackQuery
+) -> Official | None:
+    """The active official behind this chat (private chats only), else None."""
+    if not is_private(event):
+        return None
+    return await OfficialRepository(session).by_chat(channel_of(bot), chat_id_of(event))
+
+
+class IsOfficial(Filter):
+    """Matches when the chat belongs to an active official and hands the handler that
+    ``official`` (the row, with the columns loaded).
+
+    aiogram checks filters before the inner middlewares run, so the event's own ``session``
+    does not exist yet: the look-up uses a short session of its own from the workflow data's
+    ``session_factory``. The filter goes last on each guarded handler, so the database is asked
+    only for updates the handler would otherwise take, as before (a router-wide filter would ask
+    for every citizen's message that reaches the router).
+    """
+
+    async def __call__(
+        self,
+        event: Message | CallbackQuery,
+        bot: Bot,
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> bool | dict[str, Any]:
+        if not is_private(event):
+            return False
+        async with session_factory() as session:
+            official = await current_official(session, bot, event)
+        return False if official is None else {"official": official}
