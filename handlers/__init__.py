@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import common, dossiers, errors, officials, petitions, procedures
+from . import common, dossiers, errors, officials, procedures
+from .petitions import router as petitions_router
 
 
 def create_routers() -> list[Router]:
@@ -25,7 +26,7 @@ def create_routers() -> list[Router]:
         common.create_router(),
         officials.create_router(),
         dossiers.create_router(),
-        petitions.create_router(),
+        petitions_router.create_router(),
         procedures.create_router(),
         errors.create_router(),
     ]

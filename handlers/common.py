@@ -11,9 +11,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.petitions import menu as petition_menu
 from storage.repositories import UserRepository
 
-from . import dossiers, keyboards, petitions, texts
+from . import dossiers, keyboards, texts
 from .callbacks import LanguageCallback, MenuAction, MenuCallback, Noop
 from .i18n import SUPPORTED_LOCALES, channel_of
 from .replies import reply_to_callback
@@ -34,7 +35,7 @@ def create_router() -> Router:
     async def help_command(message: Message, state: FSMContext, bot: Bot) -> None:
         # The help says "ask in your own words": out of a half-filled petition (kept for later),
         # or the question typed next would become its content, or a reply sent to an agency.
-        await petitions.leave_for_now(message, state, bot)
+        await petition_menu.leave_for_now(message, state, bot)
         await message.answer(texts.help_text(), reply_markup=keyboards.back_to_menu())
 
     @router.message(Command("language"))
@@ -54,7 +55,7 @@ def create_router() -> Router:
             await state.set_state(None)
             await reply_to_callback(callback, texts.menu_prompt(), keyboards.main_menu())
         elif action is MenuAction.PROCEDURES:
-            await petitions.leave_for_now(callback, state, bot)  # the next text is a question
+            await petition_menu.leave_for_now(callback, state, bot)  # the next text is a question
             await reply_to_callback(callback, texts.procedures_prompt(), None)
         elif action is MenuAction.DOSSIERS:
             if isinstance(callback.message, Message):
@@ -62,9 +63,9 @@ def create_router() -> Router:
             else:
                 await reply_to_callback(callback, dossiers.ask_code_text(), keyboards.back_to_menu())
         elif action is MenuAction.FEEDBACK:
-            await petitions.show_menu(callback, state, bot)
+            await petition_menu.show_menu(callback, state, bot)
         elif action is MenuAction.HELP:
-            await petitions.leave_for_now(callback, state, bot)
+            await petition_menu.leave_for_now(callback, state, bot)
             await reply_to_callback(callback, texts.help_text(), keyboards.back_to_menu())
         elif action is MenuAction.LANGUAGE:
             await reply_to_callback(

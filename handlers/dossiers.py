@@ -31,6 +31,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.petitions import tracking as petition_tracking
 from knowledge.dossier import (
     CODE_FAILURE_WINDOW,
     CODE_MAX_FAILURES,
@@ -48,7 +49,7 @@ from knowledge.search import SearchIndex
 from storage.dossiers import DossierRepository, DossierView
 from storage.repositories import LookupFailureRepository, RatingRepository
 
-from . import dossier_render, keyboards, petitions
+from . import dossier_render, keyboards
 from .callbacks import DossierAction, DossierOp, MenuAction, MenuCallback, RateService
 from .formatting import format_date
 from .i18n import channel_of
@@ -547,7 +548,7 @@ def create_router() -> Router:
         elif tracking is not None:
             # A petition's tracking code ("the code I was given"): show the petition.
             await state.set_state(None)
-            await petitions.show_by_code(message, session, bot, tracking)
+            await petition_tracking.show_by_code(message, session, bot, tracking)
         elif looks_like_receipt_attempt(text):
             await message.answer(incomplete_code_text())
         else:
