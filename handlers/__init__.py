@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import petitions
 from .common.errors import create_router as create_errors_router
 from .common.router import create_router as create_common_router
 from .dossiers.router import create_router as create_dossiers_router
 from .officials.router import create_router as create_officials_router
+from .petitions.router import create_router as create_petitions_router
 from .procedures.router import create_router as create_procedures_router
 
 
@@ -30,7 +30,7 @@ def create_routers() -> list[Router]:
         create_common_router(),
         create_officials_router(),
         create_dossiers_router(),
-        petitions.create_router(),
+        create_petitions_router(),
         create_procedures_router(),
         create_errors_router(),
     ]

@@ -46,7 +46,7 @@ from storage.petitions import (
 
 from .formatting import format_date
 from .markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
-from .petition_callbacks import PetitionReply, PetitionView
+from .petitions.callbacks import PetitionReply, PetitionView
 
 RenderedText = tuple[str, InlineKeyboardMarkup | None]
 NotificationRenderer = Callable[

@@ -7,9 +7,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 
-from handlers import petitions
 from handlers.dossiers.lookup import start_lookup
 from handlers.dossiers.texts import ask_code_text
+from handlers.petitions.menu import leave_for_now, show_menu
 from handlers.replies import reply_to_callback
 
 from . import keyboards, texts
@@ -28,7 +28,7 @@ async def menu(
         await state.set_state(None)
         await reply_to_callback(callback, texts.menu_prompt(), keyboards.main_menu())
     elif action is MenuAction.PROCEDURES:
-        await petitions.leave_for_now(callback, state, bot)  # the next text is a question
+        await leave_for_now(callback, state, bot)  # the next text is a question
         await reply_to_callback(callback, texts.procedures_prompt(), None)
     elif action is MenuAction.DOSSIERS:
         if isinstance(callback.message, Message):
@@ -36,9 +36,9 @@ async def menu(
         else:
             await reply_to_callback(callback, ask_code_text(), keyboards.back_to_menu())
     elif action is MenuAction.FEEDBACK:
-        await petitions.show_menu(callback, state, bot)
+        await show_menu(callback, state, bot)
     elif action is MenuAction.HELP:
-        await petitions.leave_for_now(callback, state, bot)
+        await leave_for_now(callback, state, bot)
         await reply_to_callback(callback, texts.help_text(), keyboards.back_to_menu())
     elif action is MenuAction.LANGUAGE:
         await reply_to_callback(

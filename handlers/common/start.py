@@ -6,7 +6,7 @@ from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
-from handlers import petitions
+from handlers.petitions.menu import leave_for_now
 
 from . import keyboards, texts
 
@@ -20,5 +20,5 @@ async def start(message: Message, state: FSMContext) -> None:
 async def help_command(message: Message, state: FSMContext, bot: Bot) -> None:
     # The help says "ask in your own words": out of a half-filled petition (kept for later),
     # or the question typed next would become its content, or a reply sent to an agency.
-    await petitions.leave_for_now(message, state, bot)
+    await leave_for_now(message, state, bot)
     await message.answer(texts.help_text(), reply_markup=keyboards.back_to_menu())

@@ -22,9 +22,9 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message, ReplyKeyboardRemove
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import petitions
 from handlers.common.keyboards import back_to_menu
 from handlers.i18n import channel_of
+from handlers.petitions.tracking import show_by_code as show_petition_by_code
 from handlers.procedures.questions import answer_query
 from handlers.procedures.userinput import clean_query
 from knowledge.dossier import digits_of, lookup_key, second_factor_matches
@@ -307,7 +307,7 @@ async def code_text(
     elif tracking is not None:
         # A petition's tracking code ("the code I was given"): show the petition.
         await state.set_state(None)
-        await petitions.show_by_code(message, session, bot, tracking)
+        await show_petition_by_code(message, session, bot, tracking)
     elif looks_like_receipt_attempt(text):
         await message.answer(texts.incomplete_code_text())
     else:

@@ -37,7 +37,7 @@ from bot.config import Settings
 from bot.factory import create_dispatcher, default_bot_properties
 from bot.web.webchat import WebChatBot, WebChatChannel, WebChatHub
 from handlers.common.callbacks import MenuAction, MenuCallback
-from handlers.petition_callbacks import FormAction, FormOp
+from handlers.petitions.callbacks import FormAction, FormOp
 from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex
 from storage.models import OutboxMessage, Petition, PetitionAttachment, PetitionEvent
