@@ -116,7 +116,8 @@ def _buttons(spec: Any) -> InlineKeyboardMarkup | None:
 
 
 async def render_text(session: AsyncSession, row: OutboxRow) -> Rendered | None:
-    """The built-in `OutboxKind.TEXT` renderer: payload {"text": html, "buttons"?: [...]} sent verbatim."""
+    """The built-in `OutboxKind.TEXT` renderer: payload {"text": html, "buttons"?: [...]} sent
+    verbatim."""
     text = row.payload.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ValueError("a 'text' outbox payload needs a non-empty 'text'")
@@ -156,7 +157,7 @@ class TokenBucket:
 
 class OutboxWorker:
     """Delivers due outbox rows through `senders` (by channel) after rendering them with
-    `renderers` (by kind; "text" is built in). See the module docstring for the rules.
+    `renderers` (by kind; `OutboxKind.TEXT` is built in). See the module docstring for the rules.
 
     `run()` serves until cancelled; `drain(timeout)` delivers what is due (and what becomes due
     before the timeout) and returns, for tests and command-line use. Do not use both at once.
