@@ -27,8 +27,8 @@ from bot.web.open311 import setup_open311
 from bot.web.publication import setup_publication
 from bot.web.webchat import WebChatBot, WebChatHub
 from handlers.contracts import Renderer, Sender
-from handlers.notifications import create_dossier_renderers
-from handlers.petition_notifications import create_petition_renderers
+from handlers.dossiers.notifications import create_dossier_renderers
+from handlers.petitions.notifications import create_petition_renderers
 from knowledge.catalog import load_compact, load_default_catalog, merge_catalogs
 from knowledge.search import SearchIndex
 from knowledge.vocabulary import TextVocabulary, load_default_vocabulary

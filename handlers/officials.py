@@ -36,6 +36,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.petitions.notifications import enqueue_answer_parts
 from knowledge.dossier import locked_until
 from knowledge.petitions import parse_tracking_code, redact_personal_data
 from storage.models import Official, Petition
@@ -73,7 +74,6 @@ from .official_callbacks import (
     OfficialReroute,
     PetitionOp,
 )
-from .petition_notifications import enqueue_answer_parts
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from bot.factory import create_bot, create_dispatcher
 from bot.jobs.outbox import OutboxWorker
 from bot.jobs.senders import TelegramSender
 from bot.telegram import run_polling
-from handlers.notifications import create_dossier_renderers
+from handlers.dossiers.notifications import create_dossier_renderers
 from knowledge.catalog import load_default_catalog
 from knowledge.dossier_records import parse_record
 from knowledge.search import SearchIndex

@@ -24,8 +24,8 @@ from bot.factory import create_bot, create_dispatcher
 from bot.jobs.outbox import OutboxWorker
 from bot.jobs.senders import TelegramSender
 from bot.telegram import run_polling
-from handlers.notifications import create_dossier_renderers
-from handlers.petition_notifications import create_petition_renderers
+from handlers.dossiers.notifications import create_dossier_renderers
+from handlers.petitions.notifications import create_petition_renderers
 from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex
 from storage.db import create_engine, create_session_factory

@@ -43,7 +43,7 @@ from handlers.official_callbacks import (
     PetitionOp,
 )
 from handlers.official_render import TEXT_MAX_CHARS
-from handlers.petition_notifications import create_petition_renderers
+from handlers.petitions.notifications import create_petition_renderers
 from knowledge.models import Procedure
 from knowledge.search import SearchIndex
 from storage.models import AuditEntry, Official, OutboxMessage, Petition, PetitionEvent

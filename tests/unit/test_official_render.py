@@ -36,7 +36,7 @@ from handlers.official_render import (
     text_preview,
     worst_mark,
 )
-from handlers.petition_notifications import (
+from handlers.petitions.notifications import (
     answer_chunks,
     render_answer_part,
     render_info_requested,

@@ -23,6 +23,11 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.contracts import Rendered, Renderer
+from handlers.formatting import format_date
+from handlers.markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
+from handlers.official_render import deadline_mark, open_keyboard, split_text
+from handlers.petition_callbacks import PetitionReply, PetitionView
 from knowledge.outbox import OutboxKind
 from knowledge.petitions import DeadlineStatus, deadline_status
 from storage.models import Official, Petition, PetitionEvent
@@ -41,12 +46,6 @@ from storage.petitions import (
     OfficialRepository,
     PetitionRepository,
 )
-
-from .contracts import Rendered, Renderer
-from .formatting import format_date
-from .markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
-from .official_render import deadline_mark, open_keyboard, split_text
-from .petition_callbacks import PetitionReply, PetitionView
 
 ANSWER_CHUNK = 3500
 """Characters of the answer per message (as Telegram counts them); the rest of the 4096 is

@@ -13,14 +13,13 @@ from datetime import UTC, datetime
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import dossier_render
+from handlers.contracts import Rendered, Renderer
+from handlers.dossiers import procedure_of, push_keyboard, rating_keyboard
 from knowledge.outbox import OutboxKind
 from knowledge.search import SearchIndex
 from storage.dossiers import DossierRepository, DossierView
 from storage.outbox import OutboxRow
-
-from . import dossier_render
-from .contracts import Rendered, Renderer
-from .dossiers import procedure_of, push_keyboard, rating_keyboard
 
 
 async def _followed(session: AsyncSession, row: OutboxRow) -> DossierView | None:
