@@ -16,15 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.digest import create_digest_renderers, start_scheduler
 from bot.factory import create_bot, create_dispatcher, default_bot_properties
+from bot.jobs.outbox import OUTBOX_KEY, OutboxWorker
+from bot.jobs.senders import TelegramSender, WebChatSender
 from bot.logs import PathOnlyAccessLogger
-from bot.outbox import (
-    OUTBOX_KEY,
-    OutboxWorker,
-    Sender,
-    TelegramSender,
-    WebChatSender,
-    adapt_text_renderers,
-)
 from bot.telegram import run_polling, setup_webhook
 from bot.web.api import setup_dossier_api
 from bot.web.app import create_web_app
@@ -32,8 +26,9 @@ from bot.web.inbox import setup_inbox
 from bot.web.open311 import setup_open311
 from bot.web.publication import setup_publication
 from bot.web.webchat import WebChatBot, WebChatHub
-from handlers.notifications import create_notification_renderers
-from handlers.petition_notifications import create_petition_renderers
+from handlers.contracts import Renderer, Sender
+from handlers.dossiers.notifications import create_dossier_renderers
+from handlers.petitions.notifications import create_petition_renderers
 from knowledge.catalog import load_compact, load_default_catalog, merge_catalogs
 from knowledge.search import SearchIndex
 from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
@@ -131,13 +126,11 @@ def create_outbox_worker(
     senders: dict[str, Sender] = {"web": WebChatSender(web_bot, hub)}
     if telegram_bot is not None:
         senders["telegram"] = TelegramSender(telegram_bot)
-    renderers = adapt_text_renderers(
-        {
-            **create_notification_renderers(dispatcher["i18n"], services.index),
-            **create_petition_renderers(dispatcher["i18n"]),
-        }
-    )
-    renderers.update(create_digest_renderers(dispatcher["i18n"]))  # photo + text: no adapter
+    renderers: dict[str, Renderer] = {
+        **create_dossier_renderers(dispatcher["i18n"], services.index),
+        **create_petition_renderers(dispatcher["i18n"]),
+        **create_digest_renderers(dispatcher["i18n"]),
+    }
     return OutboxWorker(services.session_factory, senders, renderers)
 
 

@@ -60,7 +60,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.config import Settings
-    from bot.outbox import OutboxWorker, Renderer
+    from bot.jobs.outbox import OutboxWorker
+    from handlers.contracts import Renderer
     from storage.models import Agency, Official
     from storage.outbox import OutboxRow, OutgoingMessage
 
@@ -449,8 +450,8 @@ def chart_png(digest: Digest, labels: Mapping[str, str], locale: str, **options:
 
 def create_digest_renderers(i18n: I18n) -> dict[str, Renderer]:
     """The outbox renderer of kind ``digest`` (register it with the worker's renderers)."""
-    from bot.outbox import Rendered
     from handlers import digest_render
+    from handlers.contracts import Rendered
     from storage.models import Official
 
     async def render(session: AsyncSession, row: OutboxRow) -> Rendered | None:
@@ -714,7 +715,8 @@ async def _deliver(settings: Settings, timeout: float) -> int:
     """Send what is due on Telegram (the digests, and anything else due: it is the same outbox)
     with the renderers of the running app, for at most ``timeout`` seconds."""
     from bot.app import create_app, create_services
-    from bot.outbox import OUTBOX_KEY, OutboxWorker, TelegramSender
+    from bot.jobs.outbox import OUTBOX_KEY, OutboxWorker
+    from bot.jobs.senders import TelegramSender
 
     services = await create_services(settings)
     app, telegram_bot, _dispatcher = create_app(services)

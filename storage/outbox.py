@@ -10,13 +10,25 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, func, literal_column, select, update
+from sqlalchemy import (
+    CursorResult,
+    Result,
+    Select,
+    Table,
+    delete,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnClause
 
 from storage.models import OutboxMessage, utcnow
 
@@ -27,7 +39,7 @@ class OutgoingMessage:
 
     channel: str  # "telegram" | "web" | ...
     chat_id: str
-    kind: str  # names the renderer, e.g. "dossier_status"
+    kind: str  # an `OutboxKind`: names the renderer, e.g. OutboxKind.DOSSIER_STATUS
     payload: dict[str, Any] = field(default_factory=dict)  # JSON primitives only
     language: str | None = None
     dedup_key: str | None = None  # the same key is enqueued at most once, ever
@@ -59,9 +71,10 @@ async def enqueue(session: AsyncSession, messages: Sequence[OutgoingMessage]) ->
     now = utcnow()
     rows = [_row(message, now) for message in messages]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    table = OutboxMessage.__table__
+    table = cast(Table, OutboxMessage.__table__)
     # Core table (not the ORM entity): ORM bulk inserts return no rows; RETURNING counts the
     # rows actually inserted on both backends (rowcount of an executemany is unreliable).
+    statement: Insert
     if dialect == "postgresql":
         statement = pg_insert(table).on_conflict_do_nothing(index_elements=["dedup_key"])
     else:
@@ -96,7 +109,7 @@ class OutboxRow:
     id: int
     channel: str
     chat_id: str
-    kind: str
+    kind: str  # as stored: an `OutboxKind` value (or one no renderer knows any more)
     payload: dict[str, Any]
     language: str | None
     dedup_key: str | None
@@ -123,6 +136,11 @@ def _dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
+def _rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (0 when the driver cannot tell)."""
+    return max(cast(CursorResult[Any], result).rowcount or 0, 0)
+
+
 def _clip(error: str | None) -> str | None:
     return None if error is None else error[:MAX_ERROR_CHARS]
 
@@ -143,7 +161,7 @@ def _due_heads(channels: Collection[str] | None) -> Select[Any]:
     backoff) cost nothing. The states are rendered inline (not bound) so that SQLite and
     PostgreSQL (even with a generic prepared plan) can prove the partial index applies."""
     earlier = aliased(OutboxMessage, name="earlier")
-    in_flight = [literal_column(f"'{state}'") for state in IN_FLIGHT]
+    in_flight: list[ColumnClause[Any]] = [literal_column(f"'{state}'") for state in IN_FLIGHT]
     blocked = (
         select(earlier.id)
         .where(
@@ -247,7 +265,7 @@ async def _transition(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def mark_sent(
@@ -324,7 +342,7 @@ async def recover_stale(session: AsyncSession, now: datetime) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    count = max(result.rowcount or 0, 0)
+    count = _rowcount(result)
     if count:
         logger.warning(
             "Outbox: %d message(s) were interrupted mid-send and are now 'uncertain' "
@@ -373,7 +391,7 @@ async def purge_sent(session: AsyncSession, older_than: datetime) -> int:
         .where(OutboxMessage.state == SENT, OutboxMessage.sent_at < older_than)
         .execution_options(synchronize_session=False)
     )
-    return max(result.rowcount or 0, 0)
+    return _rowcount(result)
 
 
 async def outbox_has(session: AsyncSession, dedup_key: str) -> bool:

@@ -33,7 +33,7 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.outbox import OUTBOX_KEY
+from bot.jobs.outbox import OUTBOX_KEY
 from bot.web.app import RateLimiter
 from knowledge.dossier_records import (
     DossierRecord,

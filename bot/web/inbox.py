@@ -50,7 +50,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.outbox import OUTBOX_KEY
+from bot.jobs.outbox import OUTBOX_KEY
 from bot.web.app import RateLimiter
 from handlers import inbox_texts as tx
 from handlers.formatting import format_date, format_datetime, format_number

@@ -62,7 +62,7 @@ from aiogram.utils.i18n import I18n
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.outbox import OUTBOX_KEY
+from bot.jobs.outbox import OUTBOX_KEY
 from bot.web.app import SETTINGS_KEY, RateLimiter
 from handlers import publication_texts as texts
 from handlers.formatting import format_date

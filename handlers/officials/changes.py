@@ -10,7 +10,7 @@ from typing import Any
 from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.petition_notifications import enqueue_answer_parts
+from handlers.petitions.notifications import enqueue_answer_parts
 from storage.models import Official, Petition
 from storage.petitions import OfficialRepository, PetitionError, PetitionRepository
 

@@ -1,5 +1,5 @@
 """Pieces of the officials' texts that the petition notifications reuse too
-(``handlers/petition_notifications.py``): the deadline mark, long texts split into messages
+(``handlers/petitions/notifications.py``): the deadline mark, long texts split into messages
 that fit Telegram, and the "Open" button of a notification to an official."""
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ from bot.__main__ import build_parser
 from bot.config import load_settings
 from bot.digest import KIND_DIGEST, cmd_digest, create_digest_renderers, run_digests
 from bot.factory import default_bot_properties
-from bot.outbox import OutboxWorker, TelegramSender
+from bot.jobs.outbox import OutboxWorker
+from bot.jobs.senders import TelegramSender
 from handlers.i18n import create_i18n
 from knowledge.dossier_records import parse_record
 from knowledge.workdays import VN_TZ

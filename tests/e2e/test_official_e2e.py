@@ -21,10 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
-from bot.outbox import OutboxWorker, TelegramSender, adapt_text_renderers
+from bot.jobs.outbox import OutboxWorker
+from bot.jobs.senders import TelegramSender
 from bot.telegram import run_polling
-from handlers.notifications import create_notification_renderers
-from handlers.petition_notifications import create_petition_renderers
+from handlers.dossiers.notifications import create_dossier_renderers
+from handlers.petitions.notifications import create_petition_renderers
 from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex
 from storage.db import create_engine, create_session_factory
@@ -105,9 +106,7 @@ async def running(
     worker = OutboxWorker(
         factory,
         {"telegram": TelegramSender(bot, part_interval=0.05)},
-        adapt_text_renderers(
-            {**create_notification_renderers(i18n, index), **create_petition_renderers(i18n)}
-        ),
+        {**create_dossier_renderers(i18n, index), **create_petition_renderers(i18n)},
         idle_poll=0.1,
     )
     dispatcher["outbox"] = worker

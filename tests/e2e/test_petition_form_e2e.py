@@ -24,10 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
-from bot.outbox import OutboxWorker, TelegramSender, adapt_text_renderers
+from bot.jobs.outbox import OutboxWorker
+from bot.jobs.senders import TelegramSender
 from bot.telegram import run_polling
-from handlers.notifications import create_notification_renderers
-from handlers.petition_notifications import create_petition_renderers
+from handlers.dossiers.notifications import create_dossier_renderers
+from handlers.petitions.notifications import create_petition_renderers
 from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex
 from storage.db import create_engine, create_session_factory
@@ -104,12 +105,10 @@ async def running(tmp_path: Path, index: SearchIndex) -> AsyncIterator[Running]:
     worker = OutboxWorker(
         factory,
         {"telegram": TelegramSender(bot, part_interval=0.05)},
-        adapt_text_renderers(
-            {
-                **create_notification_renderers(dispatcher["i18n"], index),
-                **create_petition_renderers(dispatcher["i18n"]),
-            }
-        ),
+        {
+            **create_dossier_renderers(dispatcher["i18n"], index),
+            **create_petition_renderers(dispatcher["i18n"]),
+        },
         idle_poll=0.1,
     )
     dispatcher["outbox"] = worker

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app, create_services
 from bot.config import Settings
-from bot.outbox import OUTBOX_KEY
+from bot.jobs.outbox import OUTBOX_KEY
 from storage.dossiers import ApiKeyRepository
 
 CODE = "000.00.01.H29-261120-0007"

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.outbox import OUTBOX_KEY
+from bot.jobs.outbox import OUTBOX_KEY
 from bot.web.app import RateLimiter
 from bot.web.inbox import TEXT_MAX_CHARS, csv_cell, parse_day, setup_inbox
 from handlers import inbox_texts as tx

@@ -42,11 +42,12 @@ from handlers.officials.callbacks import (
     PetitionOp,
 )
 from handlers.officials.render_prompts import TEXT_MAX_CHARS
-from handlers.petition_notifications import create_petition_renderers
+from handlers.petitions.notifications import create_petition_renderers
 from handlers.procedures import texts
 from knowledge.models import Procedure
 from knowledge.search import SearchIndex
 from storage.models import AuditEntry, Official, OutboxMessage, Petition, PetitionEvent
+from storage.outbox import OutboxRow
 from storage.petitions import (
     ANSWERED,
     IN_PROGRESS,
@@ -354,10 +355,28 @@ async def _petition(h: Harness, petition_id: int) -> Petition:
         return petition
 
 
+def _row(row: OutboxMessage, **changes: Any) -> OutboxRow:
+    """The stored message as the worker hands it to a renderer (with ``changes``)."""
+    fields: dict[str, Any] = {
+        "id": row.id,
+        "channel": row.channel,
+        "chat_id": row.chat_id,
+        "kind": row.kind,
+        "payload": dict(row.payload or {}),
+        "language": row.language,
+        "dedup_key": row.dedup_key,
+        "attempts": row.attempts,
+        "created_at": row.created_at,
+        "lease_until": row.available_at,
+    }
+    return OutboxRow(**{**fields, **changes})
+
+
 async def _render(h: Harness, row: OutboxMessage) -> tuple[str, Any] | None:
     renderers = create_petition_renderers(h.dispatcher["i18n"])
     async with h.factory() as session:
-        return await renderers[row.kind](session, row.channel, row.chat_id, row.payload, row.language)
+        rendered = await renderers[row.kind](session, _row(row))
+    return None if rendered is None else (rendered.text, rendered.reply_markup)
 
 
 # --- enrolment -------------------------------------------------------------------------------
@@ -750,7 +769,8 @@ async def test_notices_are_rechecked_when_rendered(harness: Harness) -> None:
     assert rendered is not None and "is being handled by" in rendered[0]
     renderers = create_petition_renderers(h.dispatcher["i18n"])
     async with h.factory() as session:
-        assert await renderers[row.kind](session, "telegram", str(CITIZEN), row.payload, "vi") is None
+        other_chat = _row(row, channel="telegram", chat_id=str(CITIZEN), language="vi")
+        assert await renderers[row.kind](session, other_chat) is None
 
 
 async def test_inbox_link_is_one_time_and_audited(harness: Harness) -> None:

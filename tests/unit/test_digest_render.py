@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.digest import chart_png, draw_chart, nice_ceiling
-from bot.outbox import CAPTION_LIMIT, split_caption
+from bot.jobs.senders import CAPTION_LIMIT, split_caption
 from handlers import digest_render
 from handlers.i18n import create_i18n
 from handlers.markup import text_length

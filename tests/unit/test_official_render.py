@@ -33,7 +33,7 @@ from handlers.officials.render_deadlines import deadlines, worst_mark
 from handlers.officials.render_list import list_keyboard, render_list
 from handlers.officials.render_prompts import TEXT_MAX_CHARS, text_preview
 from handlers.officials.render_shared import split_text
-from handlers.petition_notifications import (
+from handlers.petitions.notifications import (
     answer_chunks,
     render_answer_part,
     render_info_requested,

@@ -9,7 +9,8 @@ For each row the worker:
    at a time in enqueue order, a later row waiting while an earlier one is in backoff or in
    flight; chats not ready under the per-chat interval are passed over, not waited for);
 2. renders it with the renderer registered for its `kind` (None: nothing to send any more);
-3. waits for a token of its channel's bucket (`global_rate` messages/s), then sends it;
+3. waits for a token of its channel's bucket (`global_rate` messages/s), then sends it through
+   the channel's `Sender` (`bot.jobs.senders`);
 4. records the outcome right away, in its own transaction:
    - delivered -> "sent";
    - Telegram's flood control (429, `TelegramRetryAfter`) -> pending again at now + retry_after,
@@ -41,11 +42,9 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any
 
-from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -55,11 +54,12 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.web.webchat import WebChatBot, WebChatHub
+from handlers.contracts import Rendered, Renderer, Sender
+from knowledge.outbox import OutboxKind
 from storage.models import utcnow
 from storage.outbox import (
     OutboxRow,
@@ -74,39 +74,7 @@ from storage.outbox import (
 
 logger = logging.getLogger(__name__)
 
-CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption
-MAX_PART_WAIT = 30  # seconds of flood control waited out before the text after a photo
-TEXT_KIND = "text"
 SKIPPED_NOTE = "skipped: nothing to send any more"
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """What to send for one outbox row: HTML text, optional inline keyboard, optional photo."""
-
-    text: str
-    reply_markup: InlineKeyboardMarkup | None = None
-    photo: bytes | None = None  # e.g. a chart; the text becomes its caption (and the rest)
-    photo_name: str = "chart.png"
-
-
-Renderer = Callable[[AsyncSession, OutboxRow], Awaitable[Rendered | None]]
-"""Turns a row into a message at send time (in `row.language`); None means there is nothing to
-send any more. The session is for reading: it is closed without a commit."""
-
-TextRenderer = Callable[
-    [AsyncSession, str, str, dict[str, Any], str | None],
-    Awaitable[tuple[str, InlineKeyboardMarkup | None] | None],
-]
-"""The `handlers.notifications` shape: (session, channel, chat_id, payload, language)."""
-
-
-class Sender(Protocol):
-    """Delivers a rendered message to one chat of one channel; raises on failure."""
-
-    async def send(self, chat_id: str, rendered: Rendered) -> None:
-        """Send `rendered` to `chat_id`."""
-        ...
 
 
 class Deferred(Exception):
@@ -126,8 +94,6 @@ class PartiallyDelivered(Exception):
 # --- helpers ---------------------------------------------------------------------------------
 
 _TOKEN_RE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
-_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>")
-_NUMERIC_CHAT_RE = re.compile(r"-?\d+")
 
 
 def describe(error: BaseException, limit: int = 300) -> str:
@@ -136,44 +102,6 @@ def describe(error: BaseException, limit: int = 300) -> str:
     Exceptions of aiogram carry Telegram's description, never the message text."""
     text = _TOKEN_RE.sub("<token>", f"{type(error).__name__}: {error}")
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _balanced(html: str) -> bool:
-    stack: list[str] = []
-    for closing, tag in _TAG_RE.findall(html):
-        if not closing:
-            stack.append(tag.lower())
-        elif not stack or stack.pop() != tag.lower():
-            return False
-    return not stack
-
-
-def split_caption(text: str, limit: int = CAPTION_LIMIT) -> tuple[str, str]:
-    """Split HTML `text` into a photo caption of at most `limit` characters and the rest.
-
-    Cuts at the last line break that leaves both parts with balanced tags (a paragraph break
-    preferred); ("", text) when no such cut exists, so the photo goes without a caption."""
-    if _utf16_len(text) <= limit:
-        return text, ""
-    best: tuple[str, str] | None = None
-    for separator in ("\n\n", "\n"):
-        end = len(text)
-        while True:
-            cut = text.rfind(separator, 0, end)
-            if cut <= 0:
-                break
-            head = text[:cut].rstrip()
-            if head and _utf16_len(head) <= limit and _balanced(head):
-                best = (head, text[cut:].strip("\n"))
-                break
-            end = cut
-        if best is not None:
-            return best
-    return "", text
 
 
 def _buttons(spec: Any) -> InlineKeyboardMarkup | None:
@@ -188,106 +116,12 @@ def _buttons(spec: Any) -> InlineKeyboardMarkup | None:
 
 
 async def render_text(session: AsyncSession, row: OutboxRow) -> Rendered | None:
-    """The built-in "text" kind: payload {"text": html, "buttons"?: [...]} sent verbatim."""
+    """The built-in `OutboxKind.TEXT` renderer: payload {"text": html, "buttons"?: [...]} sent
+    verbatim."""
     text = row.payload.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ValueError("a 'text' outbox payload needs a non-empty 'text'")
     return Rendered(text=text, reply_markup=_buttons(row.payload.get("buttons")))
-
-
-def adapt_text_renderer(renderer: TextRenderer) -> Renderer:
-    """A `Renderer` from a (session, channel, chat_id, payload, language) -> (html, keyboard)
-    function, the shape `handlers.notifications.create_notification_renderers` returns."""
-
-    async def render(session: AsyncSession, row: OutboxRow) -> Rendered | None:
-        result = await renderer(session, row.channel, row.chat_id, row.payload, row.language)
-        if result is None:
-            return None
-        text, keyboard = result
-        return Rendered(text=text, reply_markup=keyboard)
-
-    return render
-
-
-def adapt_text_renderers(renderers: Mapping[str, TextRenderer]) -> dict[str, Renderer]:
-    """`adapt_text_renderer` for every kind of `renderers`."""
-    return {kind: adapt_text_renderer(renderer) for kind, renderer in renderers.items()}
-
-
-# --- senders ---------------------------------------------------------------------------------
-
-
-class TelegramSender:
-    """Sends through an aiogram `Bot` (its default parse mode, HTML in this project, applies).
-
-    A photo carries as much of the text as fits a caption (1024 characters, cut at a line
-    break); the rest follows as a message `part_interval` seconds later (Telegram's per-chat
-    pace), waiting out a flood-control answer to that second part a few times."""
-
-    def __init__(self, bot: Bot, *, part_interval: float = 1.0, part_retries: int = 3) -> None:
-        self.bot = bot
-        self.part_interval = part_interval
-        self.part_retries = part_retries
-
-    @staticmethod
-    def _chat(chat_id: str) -> int | str:
-        return int(chat_id) if _NUMERIC_CHAT_RE.fullmatch(chat_id) else chat_id
-
-    async def send(self, chat_id: str, rendered: Rendered) -> None:
-        """Send a message, or a photo with a caption (and the rest of the text after it)."""
-        chat = self._chat(chat_id)
-        if rendered.photo is None:
-            await self.bot.send_message(
-                chat_id=chat, text=rendered.text, reply_markup=rendered.reply_markup
-            )
-            return
-        caption, rest = split_caption(rendered.text)
-        await self.bot.send_photo(
-            chat_id=chat,
-            photo=BufferedInputFile(rendered.photo, filename=rendered.photo_name),
-            caption=caption or None,
-            reply_markup=None if rest else rendered.reply_markup,
-        )
-        if not rest:
-            return
-        try:
-            await self._send_rest(chat, rest, rendered.reply_markup)
-        except Exception as error:
-            raise PartiallyDelivered(error) from error
-
-    async def _send_rest(
-        self, chat: int | str, text: str, markup: InlineKeyboardMarkup | None
-    ) -> None:
-        await asyncio.sleep(self.part_interval)
-        for attempt in range(self.part_retries + 1):
-            try:
-                await self.bot.send_message(chat_id=chat, text=text, reply_markup=markup)
-                return
-            except TelegramRetryAfter as error:
-                if attempt == self.part_retries or error.retry_after > MAX_PART_WAIT:
-                    raise
-                await asyncio.sleep(error.retry_after)
-
-
-class WebChatSender:
-    """Sends to a web chat visitor through the `WebChatBot` (the page shows it on its next poll).
-
-    A visitor the hub does not know (browser gone, or the process restarted) raises `Deferred`:
-    the worker tries again later, since the same browser comes back with the same chat id. The
-    web chat shows no photos: a photo message is delivered as its text."""
-
-    def __init__(self, bot: WebChatBot, hub: WebChatHub) -> None:
-        self.bot = bot
-        self.hub = hub
-
-    async def send(self, chat_id: str, rendered: Rendered) -> None:
-        """Send the text (and keyboard) to a connected visitor, else raise `Deferred`."""
-        visitor = self.hub.by_chat_id(chat_id)
-        if visitor is None:
-            raise Deferred("web chat visitor not connected")
-        await self.bot.send_message(
-            chat_id=visitor.chat_id, text=rendered.text, reply_markup=rendered.reply_markup
-        )
 
 
 # --- rate limiting ---------------------------------------------------------------------------
@@ -323,7 +157,7 @@ class TokenBucket:
 
 class OutboxWorker:
     """Delivers due outbox rows through `senders` (by channel) after rendering them with
-    `renderers` (by kind; "text" is built in). See the module docstring for the rules.
+    `renderers` (by kind; `OutboxKind.TEXT` is built in). See the module docstring for the rules.
 
     `run()` serves until cancelled; `drain(timeout)` delivers what is due (and what becomes due
     before the timeout) and returns, for tests and command-line use. Do not use both at once.
@@ -354,7 +188,7 @@ class OutboxWorker:
             raise ValueError("send_timeout must be shorter than lease_seconds")
         self.session_factory = session_factory
         self.senders = dict(senders)
-        self.renderers: dict[str, Renderer] = {TEXT_KIND: render_text, **renderers}
+        self.renderers: dict[str, Renderer] = {OutboxKind.TEXT: render_text, **renderers}
         self.global_rate = global_rate
         self.per_chat_interval = per_chat_interval
         self.max_attempts = max(1, max_attempts)
@@ -632,89 +466,108 @@ class OutboxWorker:
         return delay * random.uniform(0.5, 1.0)
 
     async def _handle_error(self, row: OutboxRow, error: BaseException) -> None:
-        """Record the outcome of a send that raised `error`."""
+        """Record the outcome of a send that raised `error` (the checks go in this order:
+        aiogram's flood control and unauthorized errors are `TelegramAPIError`s too)."""
         now = utcnow()
         if isinstance(error, Deferred):
-            if now - row.created_at >= self.defer_max_age:
-                await self._fail(row, f"undeliverable: {error}", count_attempt=False)
-                return
-            await self._record(
-                mark_retry,
-                row.id,
-                available_at=now + timedelta(seconds=self.defer_seconds),
-                error=f"deferred: {error}",
-                count_attempt=False,
-            )
-            return
-        if isinstance(error, TelegramRetryAfter):
-            seconds = float(max(error.retry_after, 1))
-            self._pause(row.channel, seconds)
-            self.retried += 1
-            logger.warning(
-                "Outbox #%d: flood control on %s, pausing it for %.0f s",
-                row.id,
-                row.channel,
-                seconds,
-            )
-            await self._record(
-                mark_retry,
-                row.id,
-                available_at=now + timedelta(seconds=seconds),
-                error=describe(error),
-                count_attempt=False,
-            )
-            return
-        if isinstance(error, TelegramUnauthorizedError):
-            # The token was revoked or mistyped: nothing this row did; hold the whole channel.
-            self._pause(row.channel, self.backoff_cap)
-            logger.error("Outbox: %s refuses the bot token; pausing it", row.channel)
-            await self._record(
-                mark_retry,
-                row.id,
-                available_at=now + timedelta(seconds=self.backoff_cap),
-                error=describe(error),
-                count_attempt=False,
-            )
-            return
-        if isinstance(error, TimeoutError):
-            # `send_timeout` cancelled a send in progress (aiogram's own request timeout is a
-            # TelegramNetworkError): part of it may have gone out, so it is not sent again.
-            logger.error("Outbox #%d (%s): send timed out; marked uncertain", row.id, row.kind)
-            await self._record(
-                mark_uncertain,
-                row.id,
-                error=f"send timed out after {self.send_timeout:g} s; not retried",
-            )
-            return
-        transient = isinstance(
-            error, TelegramNetworkError | TelegramServerError
-        ) and not isinstance(error, TelegramEntityTooLarge)
-        if transient:
-            attempt = row.attempts + 1
-            if attempt >= self.max_attempts:
-                await self._fail(row, f"gave up after {attempt} attempts: {describe(error)}")
-                return
-            delay = self._backoff(attempt)
-            self.retried += 1
-            logger.info(
-                "Outbox #%d: attempt %d failed (%s); retrying in %.1f s",
-                row.id,
-                attempt,
-                describe(error),
-                delay,
-            )
-            await self._record(
-                mark_retry,
-                row.id,
-                available_at=now + timedelta(seconds=delay),
-                error=describe(error),
-            )
-            return
-        if isinstance(error, TelegramAPIError | TelegramBadRequest | PartiallyDelivered):
+            await self._deferred(row, error, now)
+        elif isinstance(error, TelegramRetryAfter):
+            await self._flood_controlled(row, error, now)
+        elif isinstance(error, TelegramUnauthorizedError):
+            await self._unauthorized(row, error, now)
+        elif isinstance(error, TimeoutError):
+            await self._timed_out(row)
+        elif _transient(error):
+            await self._transient_failure(row, error, now)
+        elif isinstance(error, TelegramAPIError | TelegramBadRequest | PartiallyDelivered):
             # 400 bad request, 403 blocked, 404, 409, 413, migrated group...: permanent
             await self._fail(row, describe(error))
+        else:
+            await self._unexpected(row, error)
+
+    async def _deferred(self, row: OutboxRow, error: Deferred, now: datetime) -> None:
+        """The recipient cannot receive now: again in `defer_seconds`, uncounted, until the
+        message is `defer_max_age` old."""
+        if now - row.created_at >= self.defer_max_age:
+            await self._fail(row, f"undeliverable: {error}", count_attempt=False)
             return
-        # Unexpected (e.g. an answer that could not be decoded): the message may have gone out.
+        await self._record(
+            mark_retry,
+            row.id,
+            available_at=now + timedelta(seconds=self.defer_seconds),
+            error=f"deferred: {error}",
+            count_attempt=False,
+        )
+
+    async def _flood_controlled(
+        self, row: OutboxRow, error: TelegramRetryAfter, now: datetime
+    ) -> None:
+        """429: the row and its whole channel wait `retry_after` seconds; no attempt counted."""
+        seconds = float(max(error.retry_after, 1))
+        self._pause(row.channel, seconds)
+        self.retried += 1
+        logger.warning(
+            "Outbox #%d: flood control on %s, pausing it for %.0f s",
+            row.id,
+            row.channel,
+            seconds,
+        )
+        await self._record(
+            mark_retry,
+            row.id,
+            available_at=now + timedelta(seconds=seconds),
+            error=describe(error),
+            count_attempt=False,
+        )
+
+    async def _unauthorized(
+        self, row: OutboxRow, error: TelegramUnauthorizedError, now: datetime
+    ) -> None:
+        """The token was revoked or mistyped: nothing this row did; hold the whole channel."""
+        self._pause(row.channel, self.backoff_cap)
+        logger.error("Outbox: %s refuses the bot token; pausing it", row.channel)
+        await self._record(
+            mark_retry,
+            row.id,
+            available_at=now + timedelta(seconds=self.backoff_cap),
+            error=describe(error),
+            count_attempt=False,
+        )
+
+    async def _timed_out(self, row: OutboxRow) -> None:
+        """`send_timeout` cancelled a send in progress (aiogram's own request timeout is a
+        TelegramNetworkError): part of it may have gone out, so it is not sent again."""
+        logger.error("Outbox #%d (%s): send timed out; marked uncertain", row.id, row.kind)
+        await self._record(
+            mark_uncertain,
+            row.id,
+            error=f"send timed out after {self.send_timeout:g} s; not retried",
+        )
+
+    async def _transient_failure(self, row: OutboxRow, error: BaseException, now: datetime) -> None:
+        """Network error or 5xx: again after a backoff, "failed" after `max_attempts`."""
+        attempt = row.attempts + 1
+        if attempt >= self.max_attempts:
+            await self._fail(row, f"gave up after {attempt} attempts: {describe(error)}")
+            return
+        delay = self._backoff(attempt)
+        self.retried += 1
+        logger.info(
+            "Outbox #%d: attempt %d failed (%s); retrying in %.1f s",
+            row.id,
+            attempt,
+            describe(error),
+            delay,
+        )
+        await self._record(
+            mark_retry,
+            row.id,
+            available_at=now + timedelta(seconds=delay),
+            error=describe(error),
+        )
+
+    async def _unexpected(self, row: OutboxRow, error: BaseException) -> None:
+        """E.g. an answer that could not be decoded: the message may have gone out."""
         logger.error(
             "Outbox #%d (%s): unexpected error; marked uncertain: %s",
             row.id,
@@ -722,6 +575,13 @@ class OutboxWorker:
             describe(error),
         )
         await self._record(mark_uncertain, row.id, error=describe(error))
+
+
+def _transient(error: BaseException) -> bool:
+    """Worth retrying after a backoff: network errors and 5xx (not "request too large")."""
+    return isinstance(error, TelegramNetworkError | TelegramServerError) and not isinstance(
+        error, TelegramEntityTooLarge
+    )
 
 
 OUTBOX_KEY = web.AppKey("outbox", OutboxWorker)

@@ -1,7 +1,7 @@
 """Outbox renderers of petitions: new work for officials, and each step for the citizen.
 
 Rendered at send time, in the recipient's language, from what the database says then: a
-message that no longer concerns its recipient renders as None (skipped, see bot/outbox.py). An
+message that no longer concerns its recipient renders as None (skipped, see bot/jobs/outbox.py). An
 official hears about a petition only while still active and of the petition's agency (it may
 have been re-routed, or the official removed, since the row was written); a citizen hears only
 about a petition of their own chat.
@@ -14,7 +14,7 @@ should call it; when nobody did, the first part ends by pointing to the petition
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,18 +23,21 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.contracts import Rendered, Renderer
+from handlers.formatting import format_date
+from handlers.markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
 from handlers.officials.render_shared import deadline_mark, open_keyboard, split_text
+from handlers.petitions.callbacks import PetitionReply, PetitionView
+from knowledge.outbox import OutboxKind
 from knowledge.petitions import DeadlineStatus, deadline_status
-from storage.models import Petition, PetitionEvent
-from storage.outbox import OutgoingMessage, enqueue, outbox_has
+from storage.models import Official, Petition, PetitionEvent
+from storage.outbox import OutboxRow, OutgoingMessage, enqueue, outbox_has
 from storage.petitions import (
     ANSWER,
     CLOSED_STATUSES,
     INFO_PROVIDED,
     INFO_REQUEST,
     INFO_REQUESTED,
-    KIND_PETITION_NEW,
-    KIND_PETITION_UPDATE,
     PUBLICATION,
     REFUSAL,
     REROUTED,
@@ -43,15 +46,6 @@ from storage.petitions import (
     OfficialRepository,
     PetitionRepository,
 )
-
-from .formatting import format_date
-from .markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
-from .petitions.callbacks import PetitionReply, PetitionView
-
-RenderedText = tuple[str, InlineKeyboardMarkup | None]
-NotificationRenderer = Callable[
-    [AsyncSession, str, str, dict[str, Any], str | None], Awaitable[RenderedText | None]
-]
 
 ANSWER_CHUNK = 3500
 """Characters of the answer per message (as Telegram counts them); the rest of the 4096 is
@@ -87,7 +81,7 @@ async def enqueue_answer_parts(
             OutgoingMessage(
                 channel=petition.channel,
                 chat_id=petition.chat_id,
-                kind=KIND_PETITION_UPDATE,
+                kind=OutboxKind.PETITION_UPDATE,
                 payload={
                     "petition_id": petition.id,
                     "tracking_code": petition.tracking_code,
@@ -255,112 +249,135 @@ def render_published(petition: Petition) -> str:
 # --- renderers ---------------------------------------------------------------------------------
 
 
-def create_petition_renderers(i18n: I18n) -> dict[str, NotificationRenderer]:
-    """Renderers by outbox kind, shaped like handlers.notifications:
-    ``(session, channel, chat_id, payload, language) -> (html, keyboard) | None``."""
+async def _petition(session: AsyncSession, payload: dict[str, Any]) -> Petition | None:
+    try:
+        petition_id = int(payload["petition_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return await PetitionRepository(session).get(petition_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _OfficialNotice:
+    """What a `petition_new` row tells its official, read before rendering."""
+
+    petition: Petition
+    official: Official
+    reason: str
+    reply: str | None  # the citizen's latest reply, when that is the news
+
+
+async def _official_notice(session: AsyncSession, row: OutboxRow) -> _OfficialNotice | None:
+    """The notice of a `petition_new` row, or None when the petition is no longer the
+    official's (re-routed, official removed) or has nothing left to do."""
+    petition = await _petition(session, row.payload)
+    if petition is None:
+        return None
+    try:
+        official = await OfficialRepository(session).get(int(row.payload["official_id"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if (
+        official is None
+        or not official.active
+        or official.channel != row.channel
+        or official.chat_id != str(row.chat_id)
+        or official.agency_id != petition.agency_id
+        or petition.status in CLOSED_STATUSES
+    ):
+        return None  # no longer theirs, or nothing left to do
+    reason = str(row.payload.get("reason") or "")
+    reply = None
+    if reason == INFO_PROVIDED:
+        events = await PetitionRepository(session).events(petition.id)
+        reply = next((e.note for e in reversed(events) if e.action == INFO_PROVIDED), None)
+    return _OfficialNotice(petition, official, reason, reply)
+
+
+async def _citizen_update(
+    session: AsyncSession, petition: Petition, agency_name: str, payload: dict[str, Any]
+) -> Rendered | None:
+    """The message of a `petition_update` row for the citizen (in the current locale)."""
+    action = str(payload.get("action") or "")
+    note = str(payload.get("note") or "")
+    details = _details_keyboard(petition.id)
+    if action == TAKEN:
+        return Rendered(text=render_taken(petition, agency_name), reply_markup=details)
+    if action == INFO_REQUEST:
+        can_reply = petition.status == INFO_REQUESTED
+        text = render_info_requested(petition, agency_name, note, can_reply)
+        keyboard = _reply_keyboard(petition.id) if can_reply else details
+        return Rendered(text=text, reply_markup=keyboard)
+    if action == ANSWER:
+        return await _answer(session, petition, agency_name, payload, note)
+    if action == REFUSAL:
+        return Rendered(text=render_refused(petition, agency_name, note), reply_markup=details)
+    if action == PUBLICATION:
+        return Rendered(text=render_published(petition), reply_markup=details)
+    return None  # an action the citizen is not told about
+
+
+async def _answer(
+    session: AsyncSession,
+    petition: Petition,
+    agency_name: str,
+    payload: dict[str, Any],
+    note: str,
+) -> Rendered | None:
+    """One part of an answer: the repository's row is the first part (with the whole answer),
+    `enqueue_answer_parts`' rows the others."""
+    part = payload.get("part")
+    if part is None:  # the repository's row: the first part, with the whole answer
+        chunks = answer_chunks(note)
+        more = len(chunks) > 1 and await _continuation_queued(session, petition.id, note)
+        text = render_answer_part(petition, agency_name, chunks[0], 1, len(chunks), more)
+        return Rendered(
+            text=text, reply_markup=_details_keyboard(petition.id) if not more else None
+        )
+    try:
+        part, event_id = int(part), int(payload["event_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    event = await session.get(PetitionEvent, event_id)
+    if event is None or event.petition_id != petition.id or not event.note:
+        return None
+    chunks = answer_chunks(event.note)
+    if not 2 <= part <= len(chunks):
+        return None
+    text = render_answer_part(petition, agency_name, chunks[part - 1], part, len(chunks), True)
+    keyboard = _details_keyboard(petition.id) if part == len(chunks) else None
+    return Rendered(text=text, reply_markup=keyboard)
+
+
+def create_petition_renderers(i18n: I18n) -> dict[str, Renderer]:
+    """The renderers of the petition kinds of outbox rows, by kind."""
 
     def locale(language: str | None) -> str:
         return language if language in i18n.available_locales else i18n.default_locale
 
-    async def _petition(session: AsyncSession, payload: dict[str, Any]) -> Petition | None:
-        try:
-            petition_id = int(payload["petition_id"])
-        except (KeyError, TypeError, ValueError):
+    async def petition_new(session: AsyncSession, row: OutboxRow) -> Rendered | None:
+        notice = await _official_notice(session, row)
+        if notice is None:
             return None
-        return await PetitionRepository(session).get(petition_id)
+        petition = notice.petition
+        with i18n.context(), i18n.use_locale(locale(notice.official.language or row.language)):
+            text = render_new_for_official(petition, notice.reason, datetime.now(UTC), notice.reply)
+            return Rendered(text=text, reply_markup=open_keyboard(petition.id))
 
-    async def petition_new(
-        session: AsyncSession,
-        channel: str,
-        chat_id: str,
-        payload: dict[str, Any],
-        language: str | None,
-    ) -> RenderedText | None:
-        petition = await _petition(session, payload)
-        if petition is None:
-            return None
-        try:
-            official = await OfficialRepository(session).get(int(payload["official_id"]))
-        except (KeyError, TypeError, ValueError):
-            return None
+    async def petition_update(session: AsyncSession, row: OutboxRow) -> Rendered | None:
+        petition = await _petition(session, row.payload)
         if (
-            official is None
-            or not official.active
-            or official.channel != channel
-            or official.chat_id != str(chat_id)
-            or official.agency_id != petition.agency_id
-            or petition.status in CLOSED_STATUSES
+            petition is None
+            or petition.channel != row.channel
+            or petition.chat_id != str(row.chat_id)
         ):
-            return None  # no longer theirs, or nothing left to do
-        reason = str(payload.get("reason") or "")
-        reply = None
-        if reason == INFO_PROVIDED:
-            events = await PetitionRepository(session).events(petition.id)
-            reply = next((e.note for e in reversed(events) if e.action == INFO_PROVIDED), None)
-        with i18n.context(), i18n.use_locale(locale(official.language or language)):
-            text = render_new_for_official(petition, reason, datetime.now(UTC), reply)
-            return text, open_keyboard(petition.id)
-
-    async def petition_update(
-        session: AsyncSession,
-        channel: str,
-        chat_id: str,
-        payload: dict[str, Any],
-        language: str | None,
-    ) -> RenderedText | None:
-        petition = await _petition(session, payload)
-        if petition is None or petition.channel != channel or petition.chat_id != str(chat_id):
             return None
         agency = await AgencyRepository(session).get(petition.agency_id)
         agency_name = agency.name if agency is not None else ""
-        action = str(payload.get("action") or "")
-        note = str(payload.get("note") or "")
-        with i18n.context(), i18n.use_locale(locale(language)):
-            if action == TAKEN:
-                return render_taken(petition, agency_name), _details_keyboard(petition.id)
-            if action == INFO_REQUEST:
-                can_reply = petition.status == INFO_REQUESTED
-                text = render_info_requested(petition, agency_name, note, can_reply)
-                keyboard = (
-                    _reply_keyboard(petition.id) if can_reply else _details_keyboard(petition.id)
-                )
-                return text, keyboard
-            if action == ANSWER:
-                return await _answer(session, petition, agency_name, payload, note)
-            if action == REFUSAL:
-                return render_refused(petition, agency_name, note), _details_keyboard(petition.id)
-            if action == PUBLICATION:
-                return render_published(petition), _details_keyboard(petition.id)
-        return None  # an action the citizen is not told about
+        with i18n.context(), i18n.use_locale(locale(row.language)):
+            return await _citizen_update(session, petition, agency_name, row.payload)
 
-    async def _answer(
-        session: AsyncSession,
-        petition: Petition,
-        agency_name: str,
-        payload: dict[str, Any],
-        note: str,
-    ) -> RenderedText | None:
-        part = payload.get("part")
-        if part is None:  # the repository's row: the first part, with the whole answer
-            chunks = answer_chunks(note)
-            more = len(chunks) > 1 and await _continuation_queued(session, petition.id, note)
-            text = render_answer_part(petition, agency_name, chunks[0], 1, len(chunks), more)
-            return text, _details_keyboard(petition.id) if not more else None
-        try:
-            part, event_id = int(part), int(payload["event_id"])
-        except (KeyError, TypeError, ValueError):
-            return None
-        event = await session.get(PetitionEvent, event_id)
-        if event is None or event.petition_id != petition.id or not event.note:
-            return None
-        chunks = answer_chunks(event.note)
-        if not 2 <= part <= len(chunks):
-            return None
-        text = render_answer_part(petition, agency_name, chunks[part - 1], part, len(chunks), True)
-        keyboard = _details_keyboard(petition.id) if part == len(chunks) else None
-        return text, keyboard
-
-    return {KIND_PETITION_NEW: petition_new, KIND_PETITION_UPDATE: petition_update}
+    return {OutboxKind.PETITION_NEW: petition_new, OutboxKind.PETITION_UPDATE: petition_update}
 
 
 def fits_telegram(text: str) -> bool:

@@ -1,0 +1,138 @@
+"""The outbox's senders: deliver a `Rendered` message to one chat of one channel (Telegram, the
+web chat), raising what the worker (`bot.jobs.outbox`) classifies: aiogram's errors,
+`Deferred` (the recipient cannot receive now) and `PartiallyDelivered` (a photo went out, the
+rest of its text did not).
+
+Telegram's photo captions are limited to 1024 characters: `split_caption` cuts the text into a
+caption and the rest, which follows as a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
+
+from bot.jobs.outbox import Deferred, PartiallyDelivered
+from bot.web.webchat import WebChatBot, WebChatHub
+from handlers.contracts import Rendered
+
+CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption
+MAX_PART_WAIT = 30  # seconds of flood control waited out before the text after a photo
+
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>")
+_NUMERIC_CHAT_RE = re.compile(r"-?\d+")
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _balanced(html: str) -> bool:
+    stack: list[str] = []
+    for closing, tag in _TAG_RE.findall(html):
+        if not closing:
+            stack.append(tag.lower())
+        elif not stack or stack.pop() != tag.lower():
+            return False
+    return not stack
+
+
+def split_caption(text: str, limit: int = CAPTION_LIMIT) -> tuple[str, str]:
+    """Split HTML `text` into a photo caption of at most `limit` characters and the rest.
+
+    Cuts at the last line break that leaves both parts with balanced tags (a paragraph break
+    preferred); ("", text) when no such cut exists, so the photo goes without a caption."""
+    if _utf16_len(text) <= limit:
+        return text, ""
+    best: tuple[str, str] | None = None
+    for separator in ("\n\n", "\n"):
+        end = len(text)
+        while True:
+            cut = text.rfind(separator, 0, end)
+            if cut <= 0:
+                break
+            head = text[:cut].rstrip()
+            if head and _utf16_len(head) <= limit and _balanced(head):
+                best = (head, text[cut:].strip("\n"))
+                break
+            end = cut
+        if best is not None:
+            return best
+    return "", text
+
+
+class TelegramSender:
+    """Sends through an aiogram `Bot` (its default parse mode, HTML in this project, applies).
+
+    A photo carries as much of the text as fits a caption (1024 characters, cut at a line
+    break); the rest follows as a message `part_interval` seconds later (Telegram's per-chat
+    pace), waiting out a flood-control answer to that second part a few times."""
+
+    def __init__(self, bot: Bot, *, part_interval: float = 1.0, part_retries: int = 3) -> None:
+        self.bot = bot
+        self.part_interval = part_interval
+        self.part_retries = part_retries
+
+    @staticmethod
+    def _chat(chat_id: str) -> int | str:
+        return int(chat_id) if _NUMERIC_CHAT_RE.fullmatch(chat_id) else chat_id
+
+    async def send(self, chat_id: str, rendered: Rendered) -> None:
+        """Send a message, or a photo with a caption (and the rest of the text after it)."""
+        chat = self._chat(chat_id)
+        if rendered.photo is None:
+            await self.bot.send_message(
+                chat_id=chat, text=rendered.text, reply_markup=rendered.reply_markup
+            )
+            return
+        caption, rest = split_caption(rendered.text)
+        await self.bot.send_photo(
+            chat_id=chat,
+            photo=BufferedInputFile(rendered.photo, filename=rendered.photo_name),
+            caption=caption or None,
+            reply_markup=None if rest else rendered.reply_markup,
+        )
+        if not rest:
+            return
+        try:
+            await self._send_rest(chat, rest, rendered.reply_markup)
+        except Exception as error:
+            raise PartiallyDelivered(error) from error
+
+    async def _send_rest(
+        self, chat: int | str, text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        await asyncio.sleep(self.part_interval)
+        for attempt in range(self.part_retries + 1):
+            try:
+                await self.bot.send_message(chat_id=chat, text=text, reply_markup=markup)
+                return
+            except TelegramRetryAfter as error:
+                if attempt == self.part_retries or error.retry_after > MAX_PART_WAIT:
+                    raise
+                await asyncio.sleep(error.retry_after)
+
+
+class WebChatSender:
+    """Sends to a web chat visitor through the `WebChatBot` (the page shows it on its next poll).
+
+    A visitor the hub does not know (browser gone, or the process restarted) raises `Deferred`:
+    the worker tries again later, since the same browser comes back with the same chat id. The
+    web chat shows no photos: a photo message is delivered as its text."""
+
+    def __init__(self, bot: WebChatBot, hub: WebChatHub) -> None:
+        self.bot = bot
+        self.hub = hub
+
+    async def send(self, chat_id: str, rendered: Rendered) -> None:
+        """Send the text (and keyboard) to a connected visitor, else raise `Deferred`."""
+        visitor = self.hub.by_chat_id(chat_id)
+        if visitor is None:
+            raise Deferred("web chat visitor not connected")
+        await self.bot.send_message(
+            chat_id=visitor.chat_id, text=rendered.text, reply_markup=rendered.reply_markup
+        )
