@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -82,7 +82,7 @@ def _parse_worker(path: str, batch: int, sqlite_times: bool, connection: Connect
 
 async def chunks_in_child_process(
     path: Path, batch: int, sqlite_times: bool
-) -> AsyncIterator[Chunk]:
+) -> AsyncGenerator[Chunk, None]:
     """Chunks parsed by a child process (the second core) while this one writes."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
@@ -127,6 +127,6 @@ async def chunks_in_child_process(
 
 async def chunks_in_this_process(
     path: Path, batch: int, sqlite_times: bool
-) -> AsyncIterator[Chunk]:
+) -> AsyncGenerator[Chunk, None]:
     for chunk in parse_chunks(path, batch, sqlite_times=sqlite_times):
         yield chunk

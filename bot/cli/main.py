@@ -11,7 +11,8 @@ import asyncio
 import importlib
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,7 +20,7 @@ from bot.cli.parser import COMMANDS, build_parser
 from bot.config import Settings, load_settings
 from bot.logs import setup_logging
 
-Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
+Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 def load_command(name: str | None) -> Command:
