@@ -15,7 +15,7 @@ several), refusals, withdrawals, stops, "processed" with or without a finished t
 of returned dossiers on five levels, and petitions through their life cycle (old ones mostly
 published or refused, recent ones open) with tracking codes, deadlines and events.
 
-Then it times the real code path -- ``bot.digest.build_digest``, what the scheduler calls per
+Then it times the real code path -- ``handlers.digest.build.build_digest``, what the scheduler calls per
 agency -- for the digest of 31 December (the month so far is at its longest: 1 - 30 December)
 for the largest agency and a middle-sized one, several times (the first run is reported
 apart), and the digests of all eight agencies one after another. Baselines in the same run, on
@@ -404,7 +404,7 @@ async def bench(path: Path, runs: int, sample: int) -> None:
     from sqlalchemy import select
     from sqlalchemy.dialects import sqlite
 
-    from bot.digest import build_digest
+    from handlers.digest.build import build_digest
     from knowledge.digest import digest_periods
     from storage.db import create_engine, create_session_factory
     from storage.digest import _cohort_statement, dossier_figures_by_day, local_midnight

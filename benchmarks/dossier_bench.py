@@ -5,7 +5,7 @@
                                        [--skip import,api,lookup]
 
 (a) import: writes a realistic CSV (iGate-like codes over several agencies, Vietnamese names,
-    statuses with their times) and loads it with ``bot.dossier_import.import_dossiers`` -- the
+    statuses with their times) and loads it with ``bot.cli.dossier_import.import_dossiers`` -- the
     function ``python -m bot import-dossiers`` runs -- into a fresh SQLite file; then loads the
     same file again (everything unchanged).
 (b) API: a real aiohttp server on 127.0.0.1 with ``setup_dossier_api``, a real key, JSON
@@ -159,7 +159,7 @@ def machine() -> str:
 
 
 async def bench_import(rows: int) -> list[tuple[str, str]]:
-    from bot.dossier_import import import_dossiers
+    from bot.cli.dossier_import import import_dossiers
     from storage import create_engine, create_session_factory, upgrade
 
     results: list[tuple[str, str]] = []

@@ -6,19 +6,18 @@ import asyncio
 import contextlib
 import logging
 import signal
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.digest import create_digest_renderers, start_scheduler
 from bot.factory import create_bot, create_dispatcher, default_bot_properties
+from bot.jobs.digest import start_scheduler
 from bot.jobs.outbox import OUTBOX_KEY, OutboxWorker
 from bot.jobs.senders import TelegramSender, WebChatSender
 from bot.logs import PathOnlyAccessLogger
+from bot.services import Services, create_services
 from bot.telegram import run_polling, setup_webhook
 from bot.web.api import setup_dossier_api
 from bot.web.app import create_web_app
@@ -27,69 +26,18 @@ from bot.web.open311 import setup_open311
 from bot.web.publication import setup_publication
 from bot.web.webchat import WebChatBot, WebChatHub
 from handlers.contracts import Renderer, Sender
+from handlers.digest.notifications import create_digest_renderers
 from handlers.dossiers.notifications import create_dossier_renderers
 from handlers.petitions.notifications import create_petition_renderers
-from knowledge.catalog import load_compact, load_default_catalog, merge_catalogs
-from knowledge.search import SearchIndex
-from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.outbox import purge_sent
 from storage.petitions import InboxTokenRepository
 from storage.repositories import (
     FsmRepository,
     LookupFailureRepository,
-    ProcedureRepository,
     ProcessedUpdateRepository,
-    SecretRepository,
 )
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    settings: Settings
-    engine: AsyncEngine
-    session_factory: async_sessionmaker[AsyncSession]
-    index: SearchIndex
-    web_secret: bytes  # keys web chat visitor ids: WEB_SECRET, else one kept in the database
-
-    async def close(self) -> None:
-        await self.engine.dispose()
-
-
-async def build_index(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
-) -> SearchIndex:
-    """The shipped catalog (or CATALOG_PATH), overlaid by the procedures imported into the DB."""
-    if settings.catalog_path is not None:
-        base = load_compact(settings.catalog_path)
-        vocabulary = None  # computed from the catalog itself
-    else:
-        base = load_default_catalog()
-        vocabulary = load_default_vocabulary()
-    async with session_factory() as session:
-        imported = await ProcedureRepository(session).list_all()
-    merged = merge_catalogs(base, imported)
-    if vocabulary is not None and imported:
-        vocabulary = vocabulary.merge(TextVocabulary.from_procedures(imported))
-    index = await asyncio.to_thread(SearchIndex.build, merged, None, vocabulary)
-    logger.info("Catalog: %d procedures (%d imported)", len(index), len(imported))
-    return index
-
-
-async def create_services(settings: Settings) -> Services:
-    await upgrade(settings.database_url)
-    engine = create_engine(settings.database_url)
-    session_factory = create_session_factory(engine)
-    index = await build_index(settings, session_factory)
-    if settings.web_secret is not None:
-        web_secret = settings.web_secret.get_secret_value().encode()
-    else:
-        async with session_factory() as session:
-            web_secret = (await SecretRepository(session).get_or_create("webchat_visitor")).encode()
-    return Services(settings, engine, session_factory, index, web_secret)
 
 
 def create_app(services: Services) -> tuple[web.Application, Bot | None, Dispatcher]:

@@ -1,7 +1,7 @@
 """The officials' daily digest as figures: periods, dossier buckets, shares, satisfaction.
 
-Pure code, no I/O: ``storage.digest`` counts, ``bot.digest`` assembles a ``Digest`` and keeps
-it in the outbox as JSON (``to_payload`` / ``from_payload``), and ``handlers.digest_render``
+Pure code, no I/O: ``storage.digest`` counts, ``handlers.digest.build`` assembles a ``Digest``,
+the outbox keeps it as JSON (``to_payload`` / ``from_payload``), and ``handlers.digest.render``
 turns it into text at send time, in the official's language.
 
 Periods (local dates, Asia/Ho_Chi_Minh), for a digest of day D:

@@ -23,12 +23,14 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.__main__ import build_parser
+from bot.cli.digest import cmd_digest
+from bot.cli.parser import build_parser
 from bot.config import load_settings
-from bot.digest import KIND_DIGEST, cmd_digest, create_digest_renderers, run_digests
 from bot.factory import default_bot_properties
+from bot.jobs.digest import run_digests
 from bot.jobs.outbox import OutboxWorker
 from bot.jobs.senders import TelegramSender
+from handlers.digest.notifications import KIND_DIGEST, create_digest_renderers
 from handlers.i18n import create_i18n
 from knowledge.dossier_records import parse_record
 from knowledge.workdays import VN_TZ

@@ -215,7 +215,8 @@ async def test_demo_dialog_in_browser(browser: Any, serve: ServeFn, tmp_path: Pa
 
 async def test_real_dialog_in_browser(browser: Any, tmp_path: Path) -> None:
     """The web app exactly as `python -m bot` composes it (bot.app), with the real catalog."""
-    from bot.app import create_app, create_services
+    from bot.app import create_app
+    from bot.services import create_services
 
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'webchat.sqlite3'}")
     services = await create_services(settings)

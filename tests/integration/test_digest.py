@@ -17,13 +17,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.digest import (
-    KIND_DIGEST,
-    DigestScheduler,
-    build_digest,
-    dedup_key,
-    run_digests,
-)
+from bot.jobs.digest import DigestScheduler, run_digests
+from handlers.digest.build import build_digest
+from handlers.digest.notifications import KIND_DIGEST, dedup_key
 from handlers.dossiers.render import timeliness_of
 from knowledge.digest import (
     DEADLINE_ANSWER,

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app, create_services
+from bot.app import create_app
 from bot.config import Settings
 from bot.jobs.outbox import OUTBOX_KEY
+from bot.services import create_services
 from storage.dossiers import ApiKeyRepository
 
 CODE = "000.00.01.H29-261120-0007"

@@ -584,7 +584,7 @@ async def test_file_import_stores_what_upsert_many_stores(
     re-import changes nothing; a later file updates and adds history."""
     import io
 
-    from bot.dossier_import import import_dossiers
+    from bot.cli.dossier_import import import_dossiers
 
     header = "dossierNo,agencyName,status,acceptedDate,status_at,new_appointment_at,delay_reason"
     lines = [

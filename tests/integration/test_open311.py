@@ -19,8 +19,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cli.dossiers import cmd_api_keys
 from bot.config import Settings
-from bot.dossier_import import cmd_api_keys
 from bot.web.app import RateLimiter
 from bot.web.open311 import CENTRE_CODE, OTHER_CODE, setup_open311, slugify
 from knowledge.models import Procedure

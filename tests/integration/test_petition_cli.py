@@ -1,4 +1,4 @@
-"""`python -m bot agencies|officials|petitions ...` through `bot.__main__.main(argv)` on a
+"""`python -m bot agencies|officials|petitions ...` through `bot.cli.main.main(argv)` on a
 throw-away SQLite database (DATABASE_URL): what it prints, its exit codes, what it writes and
 audits, and that a refused command writes nothing."""
 
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.__main__ import main
+from bot.cli.main import main
 from storage.db import create_engine, create_session_factory
 from storage.models import Agency, AuditEntry, Dossier, OutboxMessage, Petition
 from storage.petitions import (

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from bot.digest import chart_png, draw_chart, nice_ceiling
 from bot.jobs.senders import CAPTION_LIMIT, split_caption
-from handlers import digest_render
+from handlers.digest import render as digest_render
+from handlers.digest.chart import FONT_DIR, chart_png, draw_chart, nice_ceiling
 from handlers.i18n import create_i18n
 from handlers.markup import text_length
 from knowledge.digest import (
@@ -294,7 +294,6 @@ def _image(png: bytes):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("font_dir", ["installed", None])
 def test_the_chart_is_a_png_with_or_without_a_font(font_dir: str | None, tmp_path) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("PIL")
-    from bot.digest import FONT_DIR
 
     i18n = create_i18n()
     with i18n.context(), i18n.use_locale("vi"):
@@ -318,7 +317,6 @@ def test_the_charts_vietnamese_is_legible_without_a_font(font_dir: str | None, m
     pytest.importorskip("PIL")
     from PIL import ImageDraw
 
-    from bot.digest import FONT_DIR
 
     drawn: list[str] = []
     original = ImageDraw.ImageDraw.text

@@ -21,29 +21,32 @@ import re
 import sys
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.database import open_database
 from bot.config import Settings
+from knowledge.dossier_records import agency_key
+from knowledge.normalize import clean_text
+from storage.dossiers import DossierRepository
+from storage.models import Agency
+from storage.official_queries import count_active_officials, list_officials
+from storage.petitions import (
+    AgencyRepository,
+    AuditRepository,
+    OfficialRepository,
+    PetitionError,
+    PetitionRepository,
+)
 
 AGENCY_CODE_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 PROCEDURE_CODE_RE = re.compile(r"\d\.\d{6}(?:\.[0-9A-Za-z]+)*")
 NAME_MAX = 255
 REASON_MAX = 1000
 MAX_INVITATION_DAYS = 30
-ROLES = ("admin", "officer")
 
 
 class CliError(Exception):
     """A mistake in the command's arguments: printed as ``error: ...``, exit code 2."""
-
-
-async def _open(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
-    from storage.db import create_engine, create_session_factory
-    from storage.migrate import upgrade
-
-    await upgrade(settings.database_url)
-    engine = create_engine(settings.database_url)
-    return engine, create_session_factory(engine)
 
 
 def _when(value: datetime | None) -> str:
@@ -51,8 +54,6 @@ def _when(value: datetime | None) -> str:
 
 
 def _clean(text: str) -> str:
-    from knowledge.normalize import clean_text
-
     return clean_text(text or "")
 
 
@@ -66,9 +67,7 @@ def _agency_code(raw: str) -> str:
     return code
 
 
-async def _agency(session: AsyncSession, raw: str):  # noqa: ANN202 - storage.models.Agency
-    from storage.petitions import AgencyRepository
-
+async def _agency(session: AsyncSession, raw: str) -> Agency:
     code = _agency_code(raw)
     agency = await AgencyRepository(session).by_code(code)
     if agency is None:
@@ -80,8 +79,6 @@ async def _agency(session: AsyncSession, raw: str):  # noqa: ANN202 - storage.mo
 
 
 async def _agencies_add(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.petitions import AgencyRepository, AuditRepository
-
     code = _agency_code(args.code)
     name = _clean(args.name)
     if not name or len(name) > NAME_MAX:
@@ -125,8 +122,6 @@ async def _agencies_add(session: AsyncSession, args: argparse.Namespace) -> int:
 async def _report_dossier_agency(session: AsyncSession, dossier_agency: str) -> None:
     """Digests count the dossiers whose ``agency`` is exactly this name: say how many do, and
     name the stored agency names that differ only in case or spacing (a likely typo)."""
-    from knowledge.dossier_records import agency_key
-    from storage.dossiers import DossierRepository
 
     dossiers = DossierRepository(session)
     count = await dossiers.count_for_agency(dossier_agency)
@@ -145,9 +140,6 @@ async def _report_dossier_agency(session: AsyncSession, dossier_agency: str) -> 
 
 
 async def _agencies_list(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.official_queries import count_active_officials
-    from storage.petitions import AgencyRepository
-
     agencies = await AgencyRepository(session).list()
     if not agencies:
         print("no agencies yet (python -m bot agencies add CODE NAME ...)")
@@ -170,8 +162,6 @@ async def _agencies_list(session: AsyncSession, args: argparse.Namespace) -> int
 
 
 async def _officials_invite(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.petitions import OfficialRepository
-
     if not 1 <= args.days <= MAX_INVITATION_DAYS:
         raise CliError(f"--days must be between 1 and {MAX_INVITATION_DAYS}")
     agency = await _agency(session, args.agency)
@@ -190,8 +180,6 @@ async def _officials_invite(session: AsyncSession, args: argparse.Namespace) -> 
 
 
 async def _officials_list(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.official_queries import list_officials
-
     agency_id = (await _agency(session, args.agency)).id if args.agency else None
     rows = await list_officials(session, agency_id)
     if not rows:
@@ -208,8 +196,6 @@ async def _officials_list(session: AsyncSession, args: argparse.Namespace) -> in
 
 
 async def _officials_remove(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.petitions import OfficialRepository
-
     repo = OfficialRepository(session)
     official = await repo.get(args.id)
     if official is None:
@@ -219,8 +205,10 @@ async def _officials_remove(session: AsyncSession, args: argparse.Namespace) -> 
         return 0
     await repo.deactivate(args.id)
     await session.commit()
-    print(f"removed official {args.id} ({official.display_name or official.chat_id}); "
-          "their chat no longer has access")
+    print(
+        f"removed official {args.id} ({official.display_name or official.chat_id}); "
+        "their chat no longer has access"
+    )
     return 0
 
 
@@ -228,8 +216,6 @@ async def _officials_remove(session: AsyncSession, args: argparse.Namespace) -> 
 
 
 async def _petitions_reroute(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.petitions import PetitionError, PetitionRepository
-
     repo = PetitionRepository(session)
     petition = await repo.by_code(args.tracking_code)
     if petition is None:
@@ -248,8 +234,10 @@ async def _petitions_reroute(session: AsyncSession, args: argparse.Namespace) ->
         }
         raise CliError(messages.get(error.code, error.code)) from None
     await session.commit()
-    print(f"{petition.tracking_code} re-routed to {agency.code} ({agency.name}); its officials "
-          "are notified")
+    print(
+        f"{petition.tracking_code} re-routed to {agency.code} ({agency.name}); its officials "
+        "are notified"
+    )
     return 0
 
 
@@ -270,7 +258,7 @@ async def cmd_petition_admin(settings: Settings, args: argparse.Namespace) -> in
         names = sorted(a for c, a in ACTIONS if c == args.command)
         print(f"usage: python -m bot {args.command} {{{','.join(names)}}}", file=sys.stderr)
         return 2
-    engine, session_factory = await _open(settings)
+    engine, session_factory = await open_database(settings)
     try:
         async with session_factory() as session:
             try:
@@ -281,42 +269,3 @@ async def cmd_petition_admin(settings: Settings, args: argparse.Namespace) -> in
                 return 2
     finally:
         await engine.dispose()
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``agencies``, ``officials`` and ``petitions`` to ``python -m bot``'s subcommands."""
-    p = sub.add_parser("agencies", help="agencies that answer petitions")
-    actions = p.add_subparsers(dest="action")
-    q = actions.add_parser("add", help="create or update an agency (its lists are replaced)")
-    q.add_argument("code", help="short code, e.g. so-tu-phap")
-    q.add_argument("name", help="the agency's name, e.g. 'Sở Tư pháp'")
-    q.add_argument("--sector", action="append", help="a sector it answers for (repeatable)")
-    q.add_argument(
-        "--procedure", action="append", help="a procedure code it answers for (repeatable)"
-    )
-    q.add_argument("--dossier-agency", help="the name its dossiers carry in the one-door system")
-    q.add_argument(
-        "--default", action="store_true", help="receives petitions no other agency answers for"
-    )
-    actions.add_parser("list", help="list agencies with their sectors, procedures, officials")
-
-    p = sub.add_parser("officials", help="officials who handle petitions in the chat")
-    actions = p.add_subparsers(dest="action")
-    q = actions.add_parser("invite", help="print a one-time enrolment code")
-    q.add_argument("--agency", required=True, help="the agency's code")
-    q.add_argument("--role", required=True, choices=ROLES)
-    q.add_argument("--days", type=int, default=7, help="days the code stays valid (default 7)")
-    q = actions.add_parser("list", help="list officials (removed ones too)")
-    q.add_argument("--agency", help="only this agency's")
-    q = actions.add_parser("remove", help="remove an official's access")
-    q.add_argument("id", type=int)
-
-    p = sub.add_parser("petitions", help="petition administration")
-    actions = p.add_subparsers(dest="action")
-    q = actions.add_parser("reroute", help="send a petition to another agency")
-    q.add_argument("tracking_code", help="e.g. PAKN-2026-000123")
-    q.add_argument("agency", help="the new agency's code")
-    q.add_argument("--reason", help="why (kept in the petition's history)")
-
-
-COMMAND_NAMES = ("agencies", "officials", "petitions")

@@ -2,21 +2,26 @@
 
 The numbers come first, the lists of tracking codes last: when the digest goes with its chart,
 Telegram's 1,024-character caption holds the figures and the lists follow in a second message
-(``bot.outbox.split_caption`` cuts at a paragraph break). The whole text stays within 4,096
+(``bot.jobs.senders.split_caption`` cuts at a paragraph break). The whole text stays within 4,096
 characters: the lists are shortened ("+ 25 more") until it fits.
 
 Figures are formatted like the centres' own reports: "30.407", "93,3%" in Vietnamese; "30,407",
 "93.3%" in English. No personal data appears: petitions are named by their tracking code only.
+``plain_text`` is the same text as a terminal shows it (``python -m bot digest --dry-run``).
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 from datetime import date
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from handlers.formatting import current_locale, format_date, format_number, format_percent
+from handlers.markup import TELEGRAM_TEXT_LIMIT, quote, text_length
 from knowledge.digest import (
     DEADLINE_ANSWER,
     DEADLINE_INFO,
@@ -28,9 +33,6 @@ from knowledge.digest import (
     Satisfaction,
     share,
 )
-
-from .formatting import current_locale, format_date, format_number, format_percent
-from .markup import TELEGRAM_TEXT_LIMIT, quote, text_length
 
 SEPARATOR = " · "
 
@@ -271,7 +273,7 @@ def render_digest(digest: Digest, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
 
 
 def chart_labels() -> dict[str, str]:
-    """The chart's texts in the current language (``bot.digest.draw_chart`` draws them)."""
+    """The chart's texts in the current language (``handlers.digest.chart.draw_chart`` draws them)."""
     return {
         "title": _("Last 14 days, by day of reception"),
         "left": _("Dossiers"),
@@ -281,3 +283,11 @@ def chart_labels() -> dict[str, str]:
         "petitions": _("Petitions received"),
         "day_format": "dd/MM" if current_locale().startswith("vi") else "MMM d",
     }
+
+
+_TAG_RE = re.compile(r"<[^<>]+>")
+
+
+def plain_text(markup: str) -> str:
+    """The HTML of a message as a terminal shows it."""
+    return html.unescape(_TAG_RE.sub("", markup))
