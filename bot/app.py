@@ -13,6 +13,10 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.telegram import run_polling, setup_webhook
+from bot.channels.webchat.hub import WebChatHub
+from bot.channels.webchat.routes import create_web_app
+from bot.channels.webchat.session import WebChatBot
 from bot.config import Settings
 from bot.digest import create_digest_renderers, start_scheduler
 from bot.factory import create_bot, create_dispatcher, default_bot_properties
@@ -25,13 +29,10 @@ from bot.outbox import (
     WebChatSender,
     adapt_text_renderers,
 )
-from bot.telegram import run_polling, setup_webhook
 from bot.web.api import setup_dossier_api
-from bot.web.app import create_web_app
 from bot.web.inbox import setup_inbox
 from bot.web.open311 import setup_open311
 from bot.web.publication import setup_publication
-from bot.web.webchat import WebChatBot, WebChatHub
 from handlers.notifications import create_notification_renderers
 from handlers.petition_notifications import create_petition_renderers
 from knowledge.catalog import load_compact, load_default_catalog, merge_catalogs

@@ -59,7 +59,8 @@ from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboar
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.web.webchat import WebChatBot, WebChatHub
+from bot.channels.webchat.hub import WebChatHub
+from bot.channels.webchat.session import WebChatBot
 from storage.models import utcnow
 from storage.outbox import (
     OutboxRow,

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import OUTBOX_KEY
-from bot.web.app import RateLimiter
+from bot.web.plumbing import RateLimiter
 from knowledge.dossier_records import (
     DossierRecord,
     RecordError,

@@ -51,7 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.outbox import OUTBOX_KEY
-from bot.web.app import RateLimiter
+from bot.web.plumbing import RateLimiter
 from handlers import inbox_texts as tx
 from handlers.formatting import format_date, format_datetime, format_number
 from handlers.i18n import SUPPORTED_LOCALES, create_i18n

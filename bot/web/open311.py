@@ -63,7 +63,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import OUTBOX_KEY
-from bot.web.app import SETTINGS_KEY, RateLimiter
+from bot.web.plumbing import SETTINGS_KEY, RateLimiter
 from handlers import publication_texts as texts
 from handlers.formatting import format_date
 from handlers.i18n import create_i18n

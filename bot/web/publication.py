@@ -27,7 +27,7 @@ from aiogram.utils.i18n import I18n
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.web.app import SECURITY_HEADERS, RateLimiter
+from bot.web.plumbing import SECURITY_HEADERS, RateLimiter
 from handlers import publication_texts as texts
 from handlers.formatting import format_date, format_number
 from handlers.i18n import create_i18n

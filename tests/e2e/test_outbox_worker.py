@@ -24,6 +24,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.webchat.hub import WebChatHub
+from bot.channels.webchat.session import WebChatBot
 from bot.factory import default_bot_properties
 from bot.outbox import (
     CAPTION_LIMIT,
@@ -35,7 +37,6 @@ from bot.outbox import (
     WebChatSender,
     split_caption,
 )
-from bot.web.webchat import WebChatBot, WebChatHub
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import OutboxMessage, utcnow

@@ -22,10 +22,10 @@ from aiogram import Bot
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.telegram import run_polling
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
 from bot.outbox import OutboxWorker, TelegramSender, adapt_text_renderers
-from bot.telegram import run_polling
 from handlers.notifications import create_notification_renderers
 from handlers.petition_notifications import create_petition_renderers
 from knowledge.catalog import load_default_catalog

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app import create_app, create_services
+from bot.channels.webchat.routes import WEBCHAT_CHANNEL_KEY
 from bot.config import Settings
-from bot.web.app import WEBCHAT_CHANNEL_KEY
 from knowledge.models import Procedure
 from storage.repositories import ProcedureRepository
 

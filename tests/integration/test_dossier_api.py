@@ -213,7 +213,7 @@ async def test_codes_the_chat_cannot_find_are_stored_with_a_warning(env) -> None
 
 async def test_rate_limits_per_key_and_per_address(tmp_path: Path) -> None:
     """One agency's key cannot flood the API; an address without keys is slowed down too."""
-    from bot.web.app import RateLimiter
+    from bot.web.plumbing import RateLimiter
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'limits.sqlite3'}"
     await upgrade(url)

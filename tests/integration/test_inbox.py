@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.outbox import OUTBOX_KEY
-from bot.web.app import RateLimiter
 from bot.web.inbox import TEXT_MAX_CHARS, csv_cell, parse_day, setup_inbox
+from bot.web.plumbing import RateLimiter
 from handlers import inbox_texts as tx
 from handlers.i18n import create_i18n
 from storage.models import AuditEntry, InboxToken, Official, OutboxMessage, Petition
