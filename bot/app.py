@@ -29,7 +29,7 @@ from bot.outbox import (
     WebChatSender,
     adapt_text_renderers,
 )
-from bot.web.api import setup_dossier_api
+from bot.web.dossier_api import setup_dossier_api
 from bot.web.inbox import setup_inbox
 from bot.web.open311 import setup_open311
 from bot.web.publication import setup_publication

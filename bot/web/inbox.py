@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from aiogram.utils.i18n import I18n
 from aiohttp import web
@@ -51,7 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.outbox import OUTBOX_KEY
-from bot.web.plumbing import RateLimiter
+from bot.web.plumbing import RateLimiter, client_key, origin_of, same_origin_form
 from handlers import inbox_texts as tx
 from handlers.formatting import format_date, format_datetime, format_number
 from handlers.i18n import SUPPORTED_LOCALES, create_i18n
@@ -201,41 +201,9 @@ def parse_day(text: str) -> date | None:
     return None
 
 
-def _origin_of(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def same_origin(request: web.Request, origin: str) -> bool:
-    """Did this POST come from a page of this site? The Origin header, else the Referer, else
-    Sec-Fetch-Site (a form posted under ``Referrer-Policy: no-referrer`` may say
-    ``Origin: null`` and no Referer); a request with none of them is refused."""
-
-    def ours(candidate: str | None) -> bool:
-        if candidate is None:
-            return False
-        # The public origin, or the host this request reached (behind a TLS-terminating proxy
-        # the scheme seen here may differ); a cross-site page cannot set either to ours.
-        return candidate == origin or urlsplit(candidate).netloc == request.host.lower()
-
-    header = request.headers.get("Origin")
-    if header is not None and header != "null":
-        return ours(_origin_of(header))
-    referer = request.headers.get("Referer")
-    if referer:
-        return ours(_origin_of(referer))
-    return request.headers.get("Sec-Fetch-Site") == "same-origin"
-
-
 def _see_other(location: str) -> web.Response:
     """303: after a POST, the browser GETs the next page (a reload does not post again)."""
     return web.Response(status=303, headers={"Location": location})
-
-
-def _client(request: web.Request) -> str:
-    return request.remote or "unknown"
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -414,8 +382,8 @@ def _check_post(request: web.Request, view: _View, form: Mapping[str, str]) -> b
     """CSRF: the session's token in the form AND a same-origin request."""
     assert view.signed is not None
     given = form.get("csrf", "")
-    return hmac.compare_digest(given.encode(), view.signed.csrf.encode()) and same_origin(
-        request, view.inbox.origin
+    return hmac.compare_digest(given.encode(), view.signed.csrf.encode()) and same_origin_form(
+        request, (view.inbox.origin,)
     )
 
 
@@ -436,7 +404,7 @@ def _link_invalid(view: _View) -> web.Response:
 async def login_page(request: web.Request, view: _View) -> web.StreamResponse:
     """The confirmation page: nothing is used up by fetching it."""
     inbox = view.inbox
-    if not inbox.login_limiter.allow(_client(request)):
+    if not inbox.login_limiter.allow(client_key(request)):
         return _too_many(view)
     token = request.query.get("token", "")
     view.self_query = {"token": token} if _TOKEN_RE.fullmatch(token) else {}
@@ -461,10 +429,10 @@ async def login_page(request: web.Request, view: _View) -> web.StreamResponse:
 async def login(request: web.Request, view: _View) -> web.StreamResponse:
     """Redeem the link (once), open a session, audit "login", go to the list."""
     inbox = view.inbox
-    if not inbox.login_limiter.allow(_client(request)):
+    if not inbox.login_limiter.allow(client_key(request)):
         return _too_many(view)
     form = await _form(request)
-    if not same_origin(request, inbox.origin):
+    if not same_origin_form(request, (inbox.origin,)):
         return _forbidden(view)
     token = form.get("token", "")
     if not _TOKEN_RE.fullmatch(token):
@@ -486,7 +454,7 @@ async def login(request: web.Request, view: _View) -> web.StreamResponse:
             via=VIA,
             at=now,
             details={
-                "address": _client(request),
+                "address": client_key(request),
                 "user_agent": request.headers.get("User-Agent", "")[:200],
             },
         )
@@ -1240,7 +1208,7 @@ def setup_inbox(
     holds 256 random bits: the limit only keeps the database calm).
     """
     base = settings.base_url
-    origin = _origin_of(base) or base.lower()
+    origin = origin_of(base) or base.lower()
     app[INBOX_KEY] = _Inbox(
         session_factory=session_factory,
         settings=settings,
@@ -1271,6 +1239,5 @@ __all__ = [
     "INBOX_KEY",
     "csrf_token",
     "csv_cell",
-    "same_origin",
     "setup_inbox",
 ]

@@ -63,7 +63,14 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import OUTBOX_KEY
-from bot.web.plumbing import SETTINGS_KEY, RateLimiter
+from bot.web.plumbing import (
+    SETTINGS_KEY,
+    BodyTooLarge,
+    RateLimiter,
+    client_key,
+    json_response,
+    read_body,
+)
 from handlers import publication_texts as texts
 from handlers.formatting import format_date
 from handlers.i18n import create_i18n
@@ -346,9 +353,7 @@ def _respond(
             body=to_xml(root, payload), status=status, content_type="text/xml", charset="utf-8"
         )
     else:
-        response = web.json_response(
-            payload, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False)
-        )
+        response = json_response(payload, status=status)
     response.headers.update(_HEADERS)
     response.headers.update(headers)
     return response
@@ -406,10 +411,6 @@ def _page_url(request: web.Request, code: str | None = None) -> str:
     else:
         base = f"{request.scheme}://{request.host}"
     return base + PUBLICATION_PATH + (f"/{code}" if code else "")
-
-
-def _client(request: web.Request) -> str:
-    return request.remote or "unknown"
 
 
 @web.middleware
@@ -488,13 +489,13 @@ async def _services(request: web.Request) -> ServiceList:
 
 
 async def get_services(request: web.Request) -> web.StreamResponse:
-    _check_rate(_config(request).limits.get_per_address, _client(request))
+    _check_rate(_config(request).limits.get_per_address, client_key(request))
     services = await _services(request)
     return _respond(request, "services", [_service_json(s) for s in services])
 
 
 async def get_service(request: web.Request) -> web.StreamResponse:
-    _check_rate(_config(request).limits.get_per_address, _client(request))
+    _check_rate(_config(request).limits.get_per_address, client_key(request))
     code = request.match_info["code"]
     service = (await _services(request)).get(code)
     if service is None:
@@ -618,7 +619,7 @@ def _request_ids(value: str) -> list[tuple[int, int]]:
 
 async def get_requests(request: web.Request) -> web.StreamResponse:
     config = _config(request)
-    _check_rate(config.limits.get_per_address, _client(request))
+    _check_rate(config.limits.get_per_address, client_key(request))
     query = request.query
     async with config.session_factory() as session:
         services = await config.catalog.load(session)
@@ -658,7 +659,7 @@ async def get_requests(request: web.Request) -> web.StreamResponse:
 
 async def get_request(request: web.Request) -> web.StreamResponse:
     config = _config(request)
-    _check_rate(config.limits.get_per_address, _client(request))
+    _check_rate(config.limits.get_per_address, client_key(request))
     raw = request.match_info["id"]
     parsed = parse_tracking_code(raw) if len(raw) <= 32 else None
     if parsed is None:
@@ -676,15 +677,10 @@ async def get_request(request: web.Request) -> web.StreamResponse:
 
 
 async def _read_body(request: web.Request) -> bytes:
-    too_large = Open311Error(413, texts.error_body_too_large(MAX_BODY_BYTES))
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise too_large
-    body = bytearray()
-    while chunk := await request.content.read(MAX_BODY_BYTES + 1 - len(body)):
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            raise too_large
-    return bytes(body)
+    try:
+        return await read_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        raise Open311Error(413, texts.error_body_too_large(MAX_BODY_BYTES)) from None
 
 
 _TEXT_FIELDS = (
@@ -901,7 +897,7 @@ def _same_petition(stored: Petition, draft: PetitionDraft) -> bool:
 
 async def post_request(request: web.Request) -> web.StreamResponse:
     config = _config(request)
-    _check_rate(config.limits.post_per_address, _client(request))
+    _check_rate(config.limits.post_per_address, client_key(request))
     if request.content_type not in ("application/x-www-form-urlencoded", "application/json"):
         raise Open311Error(415, texts.error_media_type())
     fields = _parse_fields(request, await _read_body(request))

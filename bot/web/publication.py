@@ -27,7 +27,7 @@ from aiogram.utils.i18n import I18n
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.web.plumbing import SECURITY_HEADERS, RateLimiter
+from bot.web.plumbing import SECURITY_HEADERS, RateLimiter, client_key
 from handlers import publication_texts as texts
 from handlers.formatting import format_date, format_number
 from handlers.i18n import create_i18n
@@ -206,7 +206,7 @@ def _guarded(handler: Handler) -> Handler:
         config = request.app[CONFIG_KEY]
         locale = _locale(request)
         with config.i18n.context(), config.i18n.use_locale(locale):
-            if not config.limiter.allow(request.remote or "unknown"):
+            if not config.limiter.allow(client_key(request)):
                 page = _message_page(
                     locale,
                     texts.page_title(),

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.web.api import MAX_ITEMS, setup_dossier_api
+from bot.web.dossier_api import MAX_ITEMS, setup_dossier_api
 from knowledge.dossier import Status
 from storage import create_engine, create_session_factory, upgrade
 from storage.dossiers import ApiKeyRepository, DossierRepository
