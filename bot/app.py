@@ -30,7 +30,7 @@ from bot.outbox import (
     adapt_text_renderers,
 )
 from bot.web.dossier_api import setup_dossier_api
-from bot.web.inbox import setup_inbox
+from bot.web.inbox.routes import setup_inbox
 from bot.web.open311.routes import setup_open311
 from bot.web.publication import setup_publication
 from handlers.notifications import create_notification_renderers

@@ -1,4 +1,4 @@
-"""Every text of the officials' inbox web page (``bot/web/inbox.py``), in the current locale.
+"""Every text of the officials' inbox web page (``bot/web/inbox/``), in the current locale.
 
 They live under ``handlers/`` so that the catalog sync extracts them with the dialogs' texts.
 Plain text, not HTML: the page escapes them (placeholders are filled with escaped values there).
@@ -154,6 +154,8 @@ class InboxTexts:
 
 def texts() -> InboxTexts:
     """All fixed texts of the page in the current locale."""
+    # Long but one thing: a table of every text, field by field (the gettext catalog sync reads
+    # the calls here); splitting it would only scatter the table.
     return InboxTexts(
         app_title=_("Petition inbox"),
         signed_in_as=_("Signed in as {name}, {agency}"),
@@ -374,7 +376,7 @@ def attachment_kind_label(kind: str) -> str:
 
 
 def csv_headers() -> list[str]:
-    """Column titles of the CSV export, in the order of ``bot.web.inbox.csv_row``'s values."""
+    """Column titles of the CSV export, in the order of ``bot.web.inbox.export.csv_row``'s values."""
     return [
         _("Tracking code"),
         _("Received on"),
