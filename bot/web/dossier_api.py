@@ -191,16 +191,8 @@ def _too_many(detail: str) -> web.Response:
     return _error(429, "too_many_requests", detail, **{"Retry-After": "1"})
 
 
-async def post_dossiers(request: web.Request) -> web.StreamResponse:
-    """``POST /api/v1/dossiers``: see the module docstring for the contract."""
-    limits = request.app[LIMITS_KEY]
-    if not limits.per_address.allow(client_key(request)):
-        return _too_many("too many requests from this address; slow down")
-    key = await _authenticate(request)
-    if isinstance(key, web.Response):
-        return key
-    if not limits.per_key.allow(str(key.id)):
-        return _too_many("too many requests with this API key; slow down")
+async def _read_items(request: web.Request) -> list[Any] | web.Response:
+    """The posted JSON list of dossier objects, or the answer refusing the body."""
     if request.content_type != "application/json":
         return _error(415, "unsupported_media_type", "send Content-Type: application/json")
     body = await _read_body(request)
@@ -216,6 +208,42 @@ async def post_dossiers(request: web.Request) -> web.StreamResponse:
         return _error(
             413, "too_many_items", f"{len(items)} items; send at most {MAX_ITEMS} per request"
         )
+    return items
+
+
+def _forbidden_items(records: list[DossierRecord], error: ForeignDossierError) -> web.Response:
+    """403 naming the items whose receipt code is another agency's dossier."""
+    foreign = set(error.lookup_keys)
+    return _json(
+        {
+            "error": "forbidden_items",
+            "detail": "some dossiers belong to another agency; nothing was stored",
+            "items": [
+                {
+                    "index": index,
+                    "errors": ["this receipt code belongs to another agency's dossier"],
+                }
+                for index, record in enumerate(records)
+                if record.lookup_key in foreign
+            ],
+        },
+        403,
+    )
+
+
+async def post_dossiers(request: web.Request) -> web.StreamResponse:
+    """``POST /api/v1/dossiers``: see the module docstring for the contract."""
+    limits = request.app[LIMITS_KEY]
+    if not limits.per_address.allow(client_key(request)):
+        return _too_many("too many requests from this address; slow down")
+    key = await _authenticate(request)
+    if isinstance(key, web.Response):
+        return key
+    if not limits.per_key.allow(str(key.id)):
+        return _too_many("too many requests with this API key; slow down")
+    items = await _read_items(request)
+    if isinstance(items, web.Response):
+        return items
     records, problems = _validate(items, key)
     if problems:
         return _json(
@@ -229,22 +257,7 @@ async def post_dossiers(request: web.Request) -> web.StreamResponse:
     try:
         result = await _upsert(request, records, key)
     except ForeignDossierError as error:
-        foreign = set(error.lookup_keys)
-        return _json(
-            {
-                "error": "forbidden_items",
-                "detail": "some dossiers belong to another agency; nothing was stored",
-                "items": [
-                    {
-                        "index": index,
-                        "errors": ["this receipt code belongs to another agency's dossier"],
-                    }
-                    for index, record in enumerate(records)
-                    if record.lookup_key in foreign
-                ],
-            },
-            403,
-        )
+        return _forbidden_items(records, error)
     except IntegrityError:
         logger.warning("dossier ingest of %s conflicted twice with other writers", key.prefix)
         return _error(409, "conflict", "other requests wrote the same dossiers; retry")

@@ -143,3 +143,13 @@ def json_error(
 ) -> web.Response:
     """The APIs' error answer: ``{"error": code, "detail": message}``."""
     return json_response({"error": code, "detail": detail}, status=status, headers=headers)
+
+
+def file_response(
+    body: bytes, content_type: str, *, headers: Mapping[str, str], cache_control: str
+) -> web.Response:
+    """A static file (a page, a script, a style sheet, an icon) with the app's security headers."""
+    response = web.Response(body=body, content_type=content_type, charset="utf-8")
+    response.headers.update(headers)
+    response.headers["Cache-Control"] = cache_control
+    return response

@@ -29,7 +29,7 @@ from aiogram.utils.i18n import I18n
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.web.plumbing import SECURITY_HEADERS, RateLimiter, client_key
+from bot.web.plumbing import SECURITY_HEADERS, RateLimiter, client_key, file_response
 from bot.web.rendering import render
 from handlers import publication_texts as texts
 from handlers.formatting import format_date, format_number
@@ -242,10 +242,9 @@ def setup_publication(
     css = CSS_FILE.read_bytes()
 
     async def stylesheet(request: web.Request) -> web.StreamResponse:
-        response = web.Response(body=css, content_type="text/css", charset="utf-8")
-        response.headers.update(SECURITY_HEADERS)
-        response.headers["Cache-Control"] = "public, max-age=3600"
-        return response
+        return file_response(
+            css, "text/css", headers=SECURITY_HEADERS, cache_control="public, max-age=3600"
+        )
 
     app.router.add_get(PATH, list_page)
     app.router.add_get(PATH + "/", list_page)

@@ -36,6 +36,7 @@ from bot.web.plumbing import (
     BodyTooLarge,
     RateLimiter,
     client_key,
+    file_response,
     json_error,
     json_response,
     read_body,
@@ -184,9 +185,9 @@ def _load_static() -> dict[str, tuple[bytes, str]]:
 
 def _static_handler(body: bytes, content_type: str) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
-        response = web.Response(body=body, content_type=content_type, charset="utf-8")
-        response.headers.update(SECURITY_HEADERS)
-        response.headers["Cache-Control"] = "no-cache"
+        response = file_response(
+            body, content_type, headers=SECURITY_HEADERS, cache_control="no-cache"
+        )
         if content_type == "text/html":
             # The page is where a visitor first arrives: give it its cookie before any fetch
             # (unless this address opens too many conversations: then the page's first request
@@ -222,11 +223,16 @@ async def _answer(
     return response
 
 
-@_api
-async def post_message(request: web.Request) -> web.StreamResponse:
+async def _posted(request: web.Request) -> tuple[_Config, dict[str, Any]]:
+    """The chat's config and the posted JSON object, once the rate and origin are checked."""
     config = request.app[_CONFIG_KEY]
     _check_rate(request, config.message_limiter)
-    payload = await _read_json(request, config.allowed_origins)
+    return config, await _read_json(request, config.allowed_origins)
+
+
+@_api
+async def post_message(request: web.Request) -> web.StreamResponse:
+    config, payload = await _posted(request)
     text = payload.get("text")
     if not isinstance(text, str):
         raise WebChatInputError(400, "invalid_text", "'text' must be a string")
@@ -242,9 +248,7 @@ async def post_message(request: web.Request) -> web.StreamResponse:
 
 @_api
 async def post_callback(request: web.Request) -> web.StreamResponse:
-    config = request.app[_CONFIG_KEY]
-    _check_rate(request, config.message_limiter)
-    payload = await _read_json(request, config.allowed_origins)
+    config, payload = await _posted(request)
     message_id = payload.get("message_id")
     if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:
         raise WebChatInputError(

@@ -32,7 +32,7 @@ from .context import (
     see_other,
 )
 from .filters import clean_input
-from .views import audit_denied, detail
+from .views import agency_petition, detail
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +51,8 @@ async def petition_action(request: web.Request, view: View) -> web.StreamRespons
             return signed
         if action not in ACTIONS or not CODE_RE.fullmatch(code):
             return not_found(view)
-        queries = InboxQueries(session)
-        petition = await queries.for_change(signed.agency.id, code)
+        petition = await agency_petition(session, view, code, for_change=True)
         if petition is None:
-            await audit_denied(session, view, code)
             return not_found(view)
         text = clean_input(form.get("text", ""))
         error_code = _text_problem(action, text)

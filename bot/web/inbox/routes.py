@@ -10,7 +10,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.web.plumbing import FAVICON, RateLimiter, origin_of
+from bot.web.plumbing import FAVICON, RateLimiter, file_response, origin_of
 from handlers.i18n import create_i18n
 
 from .actions import petition_action
@@ -26,12 +26,12 @@ def _static(
     body: Callable[[Inbox], bytes], content_type: str
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.StreamResponse:
-        response = web.Response(
-            body=body(request.app[INBOX_KEY]), content_type=content_type, charset="utf-8"
+        return file_response(
+            body(request.app[INBOX_KEY]),
+            content_type,
+            headers=SECURITY_HEADERS,
+            cache_control="no-cache",
         )
-        response.headers.update(SECURITY_HEADERS)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
 
     return handler
 

@@ -278,13 +278,25 @@ async def petition_page(request: web.Request, view: View) -> web.StreamResponse:
             return not_signed_in(request, view)
         if not CODE_RE.fullmatch(code):
             return not_found(view)
-        queries = InboxQueries(session)
-        petition = await queries.of_agency(signed.agency.id, code)
+        petition = await agency_petition(session, view, code)
         if petition is None:
-            await audit_denied(session, view, code)
             return not_found(view)
         flash = _done_text(view.t, request.query.get("done", ""))
         return await detail(request, session, view, petition, flash=flash)
+
+
+async def agency_petition(
+    session: AsyncSession, view: View, code: str, *, for_change: bool = False
+) -> Petition | None:
+    """The petition ``code`` of the signed-in official's agency (locked for a change with
+    ``for_change``); None when there is none, and another agency's asked for is audited."""
+    assert view.signed is not None
+    queries = InboxQueries(session)
+    load = queries.for_change if for_change else queries.of_agency
+    petition = await load(view.signed.agency.id, code)
+    if petition is None:
+        await audit_denied(session, view, code)
+    return petition
 
 
 async def audit_denied(session: AsyncSession, view: View, code: str) -> None:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from handlers import publication_texts as texts
 from knowledge.dossier import national_phone
+from knowledge.models import Procedure
 from knowledge.normalize import clean_text
 from knowledge.petitions import classify_request, validate_petition
 from knowledge.search import SearchIndex
@@ -23,7 +24,7 @@ from storage.models import Petition
 from storage.petitions import AttachmentDraft, PetitionDraft
 
 from .responses import Open311Error
-from .services import PROCEDURE_ATTRIBUTE, ServiceList
+from .services import PROCEDURE_ATTRIBUTE, Service, ServiceList
 
 MAX_FIELDS = 100
 
@@ -160,16 +161,53 @@ def _national_code(code: str) -> str:
     return ".".join(parts[:2]) if len(parts) > 2 and parts[0].isdigit() else code
 
 
-def draft_of(
-    fields: Mapping[str, str], services: ServiceList, index: SearchIndex | None, locale: str
-) -> PetitionDraft:
-    """The petition the fields describe, or an Open311Error listing every problem."""
+def _service(fields: Mapping[str, str], services: ServiceList) -> Service:
     code = fields.get("service_code", "").strip()
     if not code:
         raise Open311Error(400, texts.error_service_code_missing())
     service = services.get(code)
     if service is None:
         raise Open311Error(400, texts.error_service_unknown(code[:64]))
+    return service
+
+
+def _procedure(
+    code: str | None, service: Service, services: ServiceList, index: SearchIndex | None
+) -> tuple[Procedure | None, list[str]]:
+    """The catalog procedure of ``attribute[procedure_code]`` (None without the attribute or a
+    catalog), and the problems with it: unknown, or of another service's sector."""
+    if code is None:
+        return None, []
+    if len(code) > MAX_PROCEDURE_CODE:
+        return None, [texts.error_procedure_unknown(code[:MAX_PROCEDURE_CODE])]
+    if index is None:
+        return None, []
+    procedure = index.get(code) or index.get(_national_code(code))
+    if procedure is None:
+        return None, [texts.error_procedure_unknown(code)]
+    if service.kind == "procedure":
+        own = services.for_sector(procedure.sector)
+        if own is not None and own.code != service.code:
+            return procedure, [
+                texts.error_procedure_sector(procedure.code, procedure.sector, own.code)
+            ]
+    return procedure, []
+
+
+def _topic(service: Service, procedure: Procedure | None) -> tuple[str, str | None]:
+    """The stored topic and sector of a petition to ``service`` (about ``procedure``)."""
+    if service.kind == "procedure":
+        return (procedure.name if procedure is not None else service.sector or ""), service.sector
+    with _vietnamese():
+        topic = service.name()
+    return topic, procedure.sector if procedure is not None and service.kind == "service" else None
+
+
+def draft_of(
+    fields: Mapping[str, str], services: ServiceList, index: SearchIndex | None, locale: str
+) -> PetitionDraft:
+    """The petition the fields describe, or an Open311Error listing every problem."""
+    service = _service(fields, services)
     content = _multiline(fields.get("description", ""))
     name = clean_text(fields.get("name", "")) or clean_text(
         f"{fields.get('first_name', '')} {fields.get('last_name', '')}"
@@ -192,34 +230,14 @@ def draft_of(
         problems += error.descriptions
         media = None
     procedure_code = clean_text(fields.get(_ATTRIBUTE_FIELD, "")) or None
-    procedure = None
-    if procedure_code is not None:
-        if len(procedure_code) > MAX_PROCEDURE_CODE:
-            problems.append(texts.error_procedure_unknown(procedure_code[:MAX_PROCEDURE_CODE]))
-        elif index is not None:
-            procedure = index.get(procedure_code) or index.get(_national_code(procedure_code))
-            if procedure is None:
-                problems.append(texts.error_procedure_unknown(procedure_code))
-            elif service.kind == "procedure":
-                own = services.for_sector(procedure.sector)
-                if own is not None and own.code != service.code:
-                    problems.append(
-                        texts.error_procedure_sector(procedure.code, procedure.sector, own.code)
-                    )
+    procedure, procedure_problems = _procedure(procedure_code, service, services, index)
+    problems += procedure_problems
     if problems:
         raise Open311Error(400, *problems)
     kind = classify_request(content)
     if kind.out_of_scope:
         raise Open311Error(400, texts.out_of_scope_description(kind.kind, kind.matched))
-    if procedure is not None:
-        procedure_code = procedure.code
-    if service.kind == "procedure":
-        topic = procedure.name if procedure is not None else service.sector or ""
-        sector = service.sector
-    else:
-        with _vietnamese():
-            topic = service.name()
-        sector = procedure.sector if procedure is not None and service.kind == "service" else None
+    topic, sector = _topic(service, procedure)
     return PetitionDraft(
         topic_kind=service.kind,
         topic=topic,
@@ -228,7 +246,7 @@ def draft_of(
         address=address,
         phone=("0" + national_phone(phone)) if phone else None,
         email=email,
-        procedure_code=procedure_code,
+        procedure_code=procedure.code if procedure is not None else procedure_code,
         sector=sector,
         source="open311",
         language=locale,
