@@ -218,8 +218,8 @@ async def bench_api(rows: int, batch: int = 1000) -> list[tuple[str, str]]:
     import aiohttp
     from aiohttp import web
 
-    from bot.web.api import setup_dossier_api
-    from bot.web.app import RateLimiter
+    from bot.web.dossier_api import setup_dossier_api
+    from bot.web.plumbing import RateLimiter
     from storage import create_engine, create_session_factory, upgrade
     from storage.dossiers import ApiKeyRepository
 

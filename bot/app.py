@@ -11,6 +11,10 @@ from datetime import UTC, datetime, timedelta
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 
+from bot.channels.telegram import run_polling, setup_webhook
+from bot.channels.webchat.hub import WebChatHub
+from bot.channels.webchat.routes import create_web_app
+from bot.channels.webchat.session import WebChatBot
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher, default_bot_properties
 from bot.jobs.digest import start_scheduler
@@ -18,13 +22,10 @@ from bot.jobs.outbox import OUTBOX_KEY, OutboxWorker
 from bot.jobs.senders import TelegramSender, WebChatSender
 from bot.logs import PathOnlyAccessLogger
 from bot.services import Services, create_services
-from bot.telegram import run_polling, setup_webhook
-from bot.web.api import setup_dossier_api
-from bot.web.app import create_web_app
-from bot.web.inbox import setup_inbox
-from bot.web.open311 import setup_open311
+from bot.web.dossier_api import setup_dossier_api
+from bot.web.inbox.routes import setup_inbox
+from bot.web.open311.routes import setup_open311
 from bot.web.publication import setup_publication
-from bot.web.webchat import WebChatBot, WebChatHub
 from handlers.contracts import Renderer, Sender
 from handlers.digest.notifications import create_digest_renderers
 from handlers.dossiers.notifications import create_dossier_renderers

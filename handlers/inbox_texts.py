@@ -1,4 +1,4 @@
-"""Every text of the officials' inbox web page (``bot/web/inbox.py``), in the current locale.
+"""Every text of the officials' inbox web page (``bot/web/inbox/``), in the current locale.
 
 They live under ``handlers/`` so that the catalog sync extracts them with the dialogs' texts.
 Plain text, not HTML: the page escapes them (placeholders are filled with escaped values there).
@@ -155,10 +155,27 @@ class InboxTexts:
 def texts() -> InboxTexts:
     """All fixed texts of the page in the current locale."""
     return InboxTexts(
+        **_page_texts(),
+        **_sign_in_texts(),
+        **_list_texts(),
+        **_detail_texts(),
+        **_result_texts(),
+    )
+
+
+def _page_texts() -> dict[str, str]:
+    """The header of every page."""
+    return dict(
         app_title=_("Petition inbox"),
         signed_in_as=_("Signed in as {name}, {agency}"),
         official_fallback=_("official no. {id}"),
         sign_out=_("Sign out"),
+    )
+
+
+def _sign_in_texts() -> dict[str, str]:
+    """Signing in and out, and the pages that refuse a request."""
+    return dict(
         login_title=_("Sign in to the petition inbox"),
         login_intro=_(
             "You opened a sign-in link that the assistant sent you in the chat. Press the button "
@@ -192,6 +209,12 @@ def texts() -> InboxTexts:
         not_found_text=_("There is no petition with this code in your agency's inbox."),
         error_title=_("Something went wrong"),
         error_text=_("Nothing was changed. Please try again in a moment."),
+    )
+
+
+def _list_texts() -> dict[str, str]:
+    """The list of petitions: filters, columns, counts."""
+    return dict(
         list_heading=_("Petitions of {agency}"),
         filter_status=_("Status"),
         filter_all_statuses=_("All statuses"),
@@ -223,6 +246,12 @@ def texts() -> InboxTexts:
         not_assigned=_("Not assigned"),
         summary_open=_("Open: {count}"),
         summary_overdue=_("Overdue: {count}"),
+    )
+
+
+def _detail_texts() -> dict[str, str]:
+    """One petition: its fields, deadlines, attachments, history and the action forms."""
+    return dict(
         petition_heading=_("Petition {code}"),
         back_to_list=_("‹ Back to the list"),
         section_petition=_("Petition"),
@@ -290,6 +319,12 @@ def texts() -> InboxTexts:
         action_publish_button=_("Publish the answer"),
         no_actions=_("This petition is closed: nothing more to do."),
         text_limit=_("At most {max} characters."),
+    )
+
+
+def _result_texts() -> dict[str, str]:
+    """What an action did, or why it did not; why an export was refused."""
+    return dict(
         done_take=_("The petition is now yours; the sender is told it is being handled."),
         done_info=_("Your question was sent to the sender."),
         done_answer=_("The answer is saved. Publish it within 2 working days."),
@@ -374,7 +409,7 @@ def attachment_kind_label(kind: str) -> str:
 
 
 def csv_headers() -> list[str]:
-    """Column titles of the CSV export, in the order of ``bot.web.inbox.csv_row``'s values."""
+    """Column titles of the CSV export, in the order of ``bot.web.inbox.export.csv_row``'s values."""
     return [
         _("Tracking code"),
         _("Received on"),

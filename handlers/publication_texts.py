@@ -2,7 +2,7 @@
 error descriptions) and the page of published answers (``/cong-khai``).
 
 They live under ``handlers/`` because that is where the gettext catalogs are extracted from; the
-web modules (``bot/web/open311.py``, ``bot/web/publication.py``) call these functions inside
+web modules (``bot/web/open311/``, ``bot/web/publication.py``) call these functions inside
 ``i18n.context()`` and ``i18n.use_locale(...)``. Everything here is plain text: the page escapes
 it (and every value put into it) before it becomes HTML.
 """

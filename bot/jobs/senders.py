@@ -16,8 +16,9 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
+from bot.channels.webchat.hub import WebChatHub
+from bot.channels.webchat.session import WebChatBot
 from bot.jobs.outbox import Deferred, PartiallyDelivered
-from bot.web.webchat import WebChatBot, WebChatHub
 from handlers.contracts import Rendered
 
 CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption

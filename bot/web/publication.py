@@ -9,17 +9,19 @@ has its own page with the whole texts.
 Only what publishing made public is shown: the tracking code, dates, agency, topic (masked
 like the texts) and the ``public_content`` / ``public_answer`` copies from which
 ``PetitionRepository.publish`` removed the sender's personal data; the query module
-(``storage/public_petitions.py``) loads nothing else. Every value is HTML-escaped; the page has no
-script, and ships the web chat's Content-Security-Policy with one same-origin style sheet.
+(``storage/public_petitions.py``) loads nothing else. The pages are the templates of
+``bot/web/templates/publication/``, autoescaped (``bot.web.rendering``); the page has no script,
+and ships the web chat's Content-Security-Policy with one same-origin style sheet.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote as url_quote
 from urllib.parse import urlencode
 
@@ -27,7 +29,8 @@ from aiogram.utils.i18n import I18n
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.web.app import SECURITY_HEADERS, RateLimiter
+from bot.web.plumbing import SECURITY_HEADERS, RateLimiter, client_key, file_response
+from bot.web.rendering import render
 from handlers import publication_texts as texts
 from handlers.formatting import format_date, format_number
 from handlers.i18n import create_i18n
@@ -60,10 +63,6 @@ class _Config:
 CONFIG_KEY = web.AppKey("publication_config", _Config)
 
 
-def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> tuple[str, bool]:
     """The start of ``text`` cut at a word (and whether it was cut)."""
     if len(text) <= limit:
@@ -93,87 +92,38 @@ def _local_date(moment: datetime, locale: str) -> str:
     return format_date(to_local(moment).date(), locale)
 
 
-def _layout(locale: str, title: str, body: str, *, other_language_url: str) -> str:
-    return f"""<!doctype html>
-<html lang="{locale}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(title)}</title>
-<link rel="stylesheet" href="{CSS_PATH}">
-</head>
-<body>
-<header>
-<p class="lang"><a href="{esc(other_language_url)}" hreflang="{"vi" if locale == "en" else "en"}">{esc(texts.other_language_link())}</a></p>
-<h1><a href="{esc(_url(PATH, locale))}">{esc(texts.page_title())}</a></h1>
-<p>{esc(texts.page_intro())}</p>
-</header>
-<main>
-{body}
-</main>
-<footer><p>{esc(texts.privacy_note())}</p></footer>
-</body>
-</html>
-"""
+@dataclass(frozen=True)
+class Card:
+    """A petition in the list: its texts cut to an excerpt, and where its whole page is."""
+
+    item: PublishedPetition
+    link: str
+    content: str
+    answer: str
+    cut: bool  # the page says "read more"
 
 
-def _facts(item: PublishedPetition, locale: str) -> str:
-    rows = [
-        (texts.label_code(), item.tracking_code),
-        (texts.label_received(), _local_date(item.received_at, locale)),
-        (texts.label_published(), _local_date(item.published_at, locale)),
-        (texts.label_agency(), item.agency),
-        (texts.label_topic(), item.topic),
-    ]
-    return (
-        '<dl class="facts">'
-        + "".join(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in rows)
-        + "</dl>"
-    )
-
-
-def _card(item: PublishedPetition, locale: str) -> str:
+def _card(item: PublishedPetition, locale: str) -> Card:
     content, cut_content = excerpt(item.content)
     answer, cut_answer = excerpt(item.answer)
-    link = esc(_url(_detail_path(item.tracking_code), locale))
-    more = (
-        f'<p class="more"><a href="{link}">{esc(texts.read_more())}</a></p>'
-        if cut_content or cut_answer
-        else ""
+    link = _url(_detail_path(item.tracking_code), locale)
+    return Card(item, link, content, answer, cut_content or cut_answer)
+
+
+def _page(template: str, locale: str, title: str, other_language_url: str, **context: Any) -> str:
+    """A page of the publication in its layout (header, language link, privacy note)."""
+    return render(
+        f"publication/{template}",
+        locale=locale,
+        title=title,
+        texts=texts,
+        css_path=CSS_PATH,
+        path=PATH,
+        list_url=_url(PATH, locale),
+        other_language_url=other_language_url,
+        local_date=lambda moment: _local_date(moment, locale),
+        **context,
     )
-    return f"""<article class="petition">
-<h2><a href="{link}">{esc(item.tracking_code)}</a></h2>
-{_facts(item, locale)}
-<h3>{esc(texts.label_petition())}</h3>
-<div class="text">{esc(content)}</div>
-<h3>{esc(texts.label_answer())}</h3>
-<div class="text answer">{esc(answer)}</div>
-{more}
-</article>"""
-
-
-def _search_form(query: str, locale: str) -> str:
-    hidden = '<input type="hidden" name="lang" value="en">' if locale == "en" else ""
-    return f"""<form class="search" method="get" action="{PATH}" role="search">
-<label for="q">{esc(texts.search_label())}</label>
-<div class="row"><input id="q" name="q" type="search" value="{esc(query)}" maxlength="{MAX_QUERY_CHARS}" placeholder="{esc(texts.search_placeholder())}">{hidden}
-<button type="submit">{esc(texts.search_button())}</button></div>
-</form>"""
-
-
-def _pager(query: str, page: int, pages: int, locale: str) -> str:
-    if pages <= 1:
-        return ""
-    parts = []
-    if page > 1:
-        url = _url(PATH, locale, q=query, page=page - 1)
-        parts.append(f'<a rel="prev" href="{esc(url)}">{esc(texts.previous_page())}</a>')
-    position = texts.page_of(format_number(page, locale), format_number(pages, locale))
-    parts.append(f"<span>{esc(position)}</span>")
-    if page < pages:
-        url = _url(PATH, locale, q=query, page=page + 1)
-        parts.append(f'<a rel="next" href="{esc(url)}">{esc(texts.next_page())}</a>')
-    return '<nav class="pages">' + " ".join(parts) + "</nav>"
 
 
 def _page_number(request: web.Request) -> int:
@@ -193,10 +143,7 @@ def _html(body: str, status: int = 200, **headers: str) -> web.Response:
 
 
 def _message_page(locale: str, title: str, message: str, other_language_url: str) -> str:
-    body = f'<p class="notice">{esc(message)}</p>' + (
-        f'<p><a href="{esc(_url(PATH, locale))}">{esc(texts.back_to_list())}</a></p>'
-    )
-    return _layout(locale, title, body, other_language_url=other_language_url)
+    return _page("message.html", locale, title, other_language_url, message=message)
 
 
 def _guarded(handler: Handler) -> Handler:
@@ -206,7 +153,7 @@ def _guarded(handler: Handler) -> Handler:
         config = request.app[CONFIG_KEY]
         locale = _locale(request)
         with config.i18n.context(), config.i18n.use_locale(locale):
-            if not config.limiter.allow(request.remote or "unknown"):
+            if not config.limiter.allow(client_key(request)):
                 page = _message_page(
                     locale,
                     texts.page_title(),
@@ -240,16 +187,22 @@ async def list_page(request: web.Request) -> web.StreamResponse:
         count = texts.count_found(total, formatted, query) if total else texts.nothing_found(query)
     else:
         count = texts.count_all(total, formatted) if total else texts.nothing_published()
-    body = "\n".join(
-        [
-            _search_form(query, locale),
-            f'<p class="count">{esc(count)}</p>',
-            *(_card(item, locale) for item in items),
-            _pager(query, page, pages, locale),
-        ]
-    )
     other = _url(PATH, "vi" if locale == "en" else "en", q=query, page=page)
-    return _html(_layout(locale, texts.page_title(), body, other_language_url=other))
+    page_html = _page(
+        "list.html",
+        locale,
+        texts.page_title(),
+        other,
+        query=query,
+        max_query_chars=MAX_QUERY_CHARS,
+        count=count,
+        cards=[_card(item, locale) for item in items],
+        pages=pages,
+        position=texts.page_of(format_number(page, locale), format_number(pages, locale)),
+        prev_url=_url(PATH, locale, q=query, page=page - 1) if page > 1 else "",
+        next_url=_url(PATH, locale, q=query, page=page + 1) if page < pages else "",
+    )
+    return _html(page_html)
 
 
 @_guarded
@@ -268,18 +221,9 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
             _url(_detail_path(raw), other_locale),
         )
         return _html(page, 404)
-    body = f"""<article class="petition detail">
-<h2>{esc(item.tracking_code)}</h2>
-{_facts(item, locale)}
-<h3>{esc(texts.label_petition())}</h3>
-<div class="text">{esc(item.content)}</div>
-<h3>{esc(texts.label_answer())}</h3>
-<div class="text answer">{esc(item.answer)}</div>
-</article>
-<p><a href="{esc(_url(PATH, locale))}">{esc(texts.back_to_list())}</a></p>"""
     title = f"{item.tracking_code} — {texts.page_title()}"
     other = _url(_detail_path(item.tracking_code), other_locale)
-    return _html(_layout(locale, title, body, other_language_url=other))
+    return _html(_page("detail.html", locale, title, other, item=item))
 
 
 def setup_publication(
@@ -298,10 +242,9 @@ def setup_publication(
     css = CSS_FILE.read_bytes()
 
     async def stylesheet(request: web.Request) -> web.StreamResponse:
-        response = web.Response(body=css, content_type="text/css", charset="utf-8")
-        response.headers.update(SECURITY_HEADERS)
-        response.headers["Cache-Control"] = "public, max-age=3600"
-        return response
+        return file_response(
+            css, "text/css", headers=SECURITY_HEADERS, cache_control="public, max-age=3600"
+        )
 
     app.router.add_get(PATH, list_page)
     app.router.add_get(PATH + "/", list_page)

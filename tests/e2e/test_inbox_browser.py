@@ -22,7 +22,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.web.inbox import setup_inbox
+from bot.web.inbox.routes import setup_inbox
 from storage.petitions import (
     ANSWERED,
     LINK_TTL,

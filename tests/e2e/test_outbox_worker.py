@@ -24,10 +24,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.webchat.hub import WebChatHub
+from bot.channels.webchat.session import WebChatBot
 from bot.factory import default_bot_properties
 from bot.jobs.outbox import SKIPPED_NOTE, OutboxWorker
 from bot.jobs.senders import CAPTION_LIMIT, TelegramSender, WebChatSender, split_caption
-from bot.web.webchat import WebChatBot, WebChatHub
 from handlers.contracts import Rendered, Renderer
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade

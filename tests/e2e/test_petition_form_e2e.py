@@ -22,11 +22,11 @@ from aiogram import Bot
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.telegram import run_polling
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
 from bot.jobs.outbox import OutboxWorker
 from bot.jobs.senders import TelegramSender
-from bot.telegram import run_polling
 from handlers.dossiers.notifications import create_dossier_renderers
 from handlers.petitions.notifications import create_petition_renderers
 from knowledge.catalog import load_default_catalog

@@ -19,9 +19,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.channels.telegram import run_polling, setup_webhook
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
-from bot.telegram import run_polling, setup_webhook
 from handlers.common.callbacks import CALLBACK_DATA_LIMIT
 from handlers.i18n import create_i18n
 from handlers.procedures.render import render_card_pages

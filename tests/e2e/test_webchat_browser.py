@@ -18,8 +18,8 @@ from aiogram.filters import CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiohttp import web
 
+from bot.channels.webchat.routes import create_web_app
 from bot.config import Settings
-from bot.web import create_web_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

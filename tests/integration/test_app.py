@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app import create_app
+from bot.channels.webchat.routes import WEBCHAT_CHANNEL_KEY
 from bot.config import Settings
 from bot.services import create_services
-from bot.web.app import WEBCHAT_CHANNEL_KEY
 from knowledge.models import Procedure
 from storage.repositories import ProcedureRepository
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.web.api import MAX_ITEMS, setup_dossier_api
+from bot.web.dossier_api import MAX_ITEMS, setup_dossier_api
 from knowledge.dossier import Status
 from storage import create_engine, create_session_factory, upgrade
 from storage.dossiers import ApiKeyRepository, DossierRepository
@@ -213,7 +213,7 @@ async def test_codes_the_chat_cannot_find_are_stored_with_a_warning(env) -> None
 
 async def test_rate_limits_per_key_and_per_address(tmp_path: Path) -> None:
     """One agency's key cannot flood the API; an address without keys is slowed down too."""
-    from bot.web.app import RateLimiter
+    from bot.web.plumbing import RateLimiter
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'limits.sqlite3'}"
     await upgrade(url)

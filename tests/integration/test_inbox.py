@@ -23,8 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.jobs.outbox import OUTBOX_KEY
-from bot.web.app import RateLimiter
-from bot.web.inbox import TEXT_MAX_CHARS, csv_cell, parse_day, setup_inbox
+from bot.web.inbox.context import TEXT_MAX_CHARS
+from bot.web.inbox.export import csv_cell
+from bot.web.inbox.filters import parse_day
+from bot.web.inbox.routes import setup_inbox
+from bot.web.plumbing import RateLimiter
 from handlers import inbox_texts as tx
 from handlers.i18n import create_i18n
 from storage.models import AuditEntry, InboxToken, Official, OutboxMessage, Petition

@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli.dossiers import cmd_api_keys
 from bot.config import Settings
-from bot.web.app import RateLimiter
-from bot.web.open311 import CENTRE_CODE, OTHER_CODE, setup_open311, slugify
+from bot.web.open311.routes import setup_open311
+from bot.web.open311.services import CENTRE_CODE, OTHER_CODE, slugify
+from bot.web.plumbing import RateLimiter
 from knowledge.models import Procedure
 from knowledge.search import SearchIndex
 from storage import create_engine, create_session_factory

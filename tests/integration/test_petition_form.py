@@ -5,7 +5,7 @@ for information, published answers, and the web chat adapter.
 
 Telegram is a recording `BaseSession` that answers like the Bot API (and refuses what Telegram
 refuses: over-long or unparsable HTML, callback data over 64 bytes), so a renderer that breaks a
-limit fails here. The web chat runs through its real adapter (`bot.web.webchat`).
+limit fails here. The web chat runs through its real adapter (`bot.channels.webchat`).
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ from aiogram.types import InlineKeyboardMarkup, Message, Update, User
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.webchat.channel import WebChatChannel
+from bot.channels.webchat.hub import WebChatHub
+from bot.channels.webchat.session import WebChatBot
 from bot.config import Settings
 from bot.factory import create_dispatcher, default_bot_properties
-from bot.web.webchat import WebChatBot, WebChatChannel, WebChatHub
 from handlers.common.callbacks import MenuAction, MenuCallback
 from handlers.petitions.callbacks import FormAction, FormOp
 from knowledge.catalog import load_default_catalog

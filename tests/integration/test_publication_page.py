@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.web.app import RateLimiter
+from bot.web.plumbing import RateLimiter
 from bot.web.publication import PAGE_SIZE, setup_publication
 from storage.models import Official
 from storage.petitions import AgencyRepository, PetitionDraft, PetitionRepository

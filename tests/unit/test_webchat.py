@@ -22,15 +22,13 @@ from aiogram.types import (
 )
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.channels.telegram_html import parse_telegram_html
+from bot.channels.webchat.channel import WebChatChannel
+from bot.channels.webchat.hub import WebChatHub
+from bot.channels.webchat.input import MAX_TEXT_CHARS, WebChatInputError, clean_user_text
+from bot.channels.webchat.routes import COOKIE_NAME, WEBCHAT_CHANNEL_KEY, create_web_app
+from bot.channels.webchat.session import WebChatBot
 from bot.config import Settings
-from bot.web import WebChatBot, WebChatChannel, WebChatHub, create_web_app
-from bot.web.app import COOKIE_NAME, WEBCHAT_CHANNEL_KEY
-from bot.web.webchat import (
-    MAX_TEXT_CHARS,
-    WebChatInputError,
-    clean_user_text,
-    parse_telegram_html,
-)
 
 
 def keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -460,7 +458,7 @@ async def test_handler_crash_is_a_json_500() -> None:
 
 
 def test_rate_limiter_buckets() -> None:
-    from bot.web.app import RateLimiter
+    from bot.web.plumbing import RateLimiter
 
     now = [0.0]
     limiter = RateLimiter(burst=3, per_second=0.5, max_clients=2, clock=lambda: now[0])

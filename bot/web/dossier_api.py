@@ -34,7 +34,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.outbox import OUTBOX_KEY
-from bot.web.app import RateLimiter
+from bot.web.plumbing import (
+    BodyTooLarge,
+    RateLimiter,
+    client_key,
+    json_error,
+    json_response,
+    read_body,
+)
 from knowledge.dossier_records import (
     DossierRecord,
     RecordError,
@@ -75,17 +82,12 @@ LIMITS_KEY = web.AppKey("dossier_api_limits", _Limits)
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
-def _json(payload: dict[str, Any], status: int = 200, **headers: str) -> web.Response:
-    response = web.json_response(
-        payload, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False)
-    )
-    response.headers.update(_HEADERS)
-    response.headers.update(headers)
-    return response
+def _json(payload: dict[str, Any], status: int = 200) -> web.Response:
+    return json_response(payload, status=status, headers=_HEADERS)
 
 
 def _error(status: int, code: str, detail: str, **headers: str) -> web.Response:
-    return _json({"error": code, "detail": detail}, status, **headers)
+    return json_error(status, code, detail, headers={**_HEADERS, **headers})
 
 
 def _unauthorized(detail: str, token_given: bool) -> web.Response:
@@ -109,17 +111,14 @@ async def _authenticate(request: web.Request) -> ApiKeyInfo | web.Response:
 
 
 async def _read_body(request: web.Request) -> bytes | web.Response:
-    too_large = _error(
-        413, "payload_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes; send smaller batches"
-    )
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return too_large
-    body = bytearray()
-    while chunk := await request.content.read(MAX_BODY_BYTES + 1 - len(body)):
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            return too_large
-    return bytes(body)
+    try:
+        return await read_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        return _error(
+            413,
+            "payload_too_large",
+            f"the body exceeds {MAX_BODY_BYTES} bytes; send smaller batches",
+        )
 
 
 UNFINDABLE_MESSAGE = (
@@ -192,16 +191,8 @@ def _too_many(detail: str) -> web.Response:
     return _error(429, "too_many_requests", detail, **{"Retry-After": "1"})
 
 
-async def post_dossiers(request: web.Request) -> web.StreamResponse:
-    """``POST /api/v1/dossiers``: see the module docstring for the contract."""
-    limits = request.app[LIMITS_KEY]
-    if not limits.per_address.allow(request.remote or "unknown"):
-        return _too_many("too many requests from this address; slow down")
-    key = await _authenticate(request)
-    if isinstance(key, web.Response):
-        return key
-    if not limits.per_key.allow(str(key.id)):
-        return _too_many("too many requests with this API key; slow down")
+async def _read_items(request: web.Request) -> list[Any] | web.Response:
+    """The posted JSON list of dossier objects, or the answer refusing the body."""
     if request.content_type != "application/json":
         return _error(415, "unsupported_media_type", "send Content-Type: application/json")
     body = await _read_body(request)
@@ -217,6 +208,42 @@ async def post_dossiers(request: web.Request) -> web.StreamResponse:
         return _error(
             413, "too_many_items", f"{len(items)} items; send at most {MAX_ITEMS} per request"
         )
+    return items
+
+
+def _forbidden_items(records: list[DossierRecord], error: ForeignDossierError) -> web.Response:
+    """403 naming the items whose receipt code is another agency's dossier."""
+    foreign = set(error.lookup_keys)
+    return _json(
+        {
+            "error": "forbidden_items",
+            "detail": "some dossiers belong to another agency; nothing was stored",
+            "items": [
+                {
+                    "index": index,
+                    "errors": ["this receipt code belongs to another agency's dossier"],
+                }
+                for index, record in enumerate(records)
+                if record.lookup_key in foreign
+            ],
+        },
+        403,
+    )
+
+
+async def post_dossiers(request: web.Request) -> web.StreamResponse:
+    """``POST /api/v1/dossiers``: see the module docstring for the contract."""
+    limits = request.app[LIMITS_KEY]
+    if not limits.per_address.allow(client_key(request)):
+        return _too_many("too many requests from this address; slow down")
+    key = await _authenticate(request)
+    if isinstance(key, web.Response):
+        return key
+    if not limits.per_key.allow(str(key.id)):
+        return _too_many("too many requests with this API key; slow down")
+    items = await _read_items(request)
+    if isinstance(items, web.Response):
+        return items
     records, problems = _validate(items, key)
     if problems:
         return _json(
@@ -230,22 +257,7 @@ async def post_dossiers(request: web.Request) -> web.StreamResponse:
     try:
         result = await _upsert(request, records, key)
     except ForeignDossierError as error:
-        foreign = set(error.lookup_keys)
-        return _json(
-            {
-                "error": "forbidden_items",
-                "detail": "some dossiers belong to another agency; nothing was stored",
-                "items": [
-                    {
-                        "index": index,
-                        "errors": ["this receipt code belongs to another agency's dossier"],
-                    }
-                    for index, record in enumerate(records)
-                    if record.lookup_key in foreign
-                ],
-            },
-            403,
-        )
+        return _forbidden_items(records, error)
     except IntegrityError:
         logger.warning("dossier ingest of %s conflicted twice with other writers", key.prefix)
         return _error(409, "conflict", "other requests wrote the same dossiers; retry")

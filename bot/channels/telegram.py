@@ -27,7 +27,10 @@ def _i18n_of(dispatcher: Dispatcher) -> I18n:
 async def set_bot_commands(bot: Bot, i18n: I18n) -> None:
     """The command menu in every language: the default locale without a language code, the
     others for clients whose language matches."""
-    for locale in (i18n.default_locale, *(x for x in i18n.available_locales if x != i18n.default_locale)):
+    for locale in (
+        i18n.default_locale,
+        *(x for x in i18n.available_locales if x != i18n.default_locale),
+    ):
         with i18n.context(), i18n.use_locale(locale):
             commands = [BotCommand(command=c, description=d) for c, d in texts.bot_commands()]
         await bot.set_my_commands(
@@ -35,7 +38,9 @@ async def set_bot_commands(bot: Bot, i18n: I18n) -> None:
         )
 
 
-async def run_polling(bot: Bot, dispatcher: Dispatcher, *, polling_timeout: int = DEFAULT_POLLING_TIMEOUT) -> None:
+async def run_polling(
+    bot: Bot, dispatcher: Dispatcher, *, polling_timeout: int = DEFAULT_POLLING_TIMEOUT
+) -> None:
     """Serve Telegram by long polling until cancelled or `dispatcher.stop_polling()`.
 
     Meant to run as a task next to the web app: signals are left to the caller, and the bot
@@ -59,7 +64,9 @@ def webhook_url(settings: Settings) -> str:
     return settings.webhook_base_url.rstrip("/") + "/" + settings.webhook_path.lstrip("/")
 
 
-def setup_webhook(app: web.Application, bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
+def setup_webhook(
+    app: web.Application, bot: Bot, dispatcher: Dispatcher, settings: Settings
+) -> None:
     """Receive Telegram updates on `settings.webhook_path` of `app`.
 
     Refuses to start without WEBHOOK_SECRET: requests whose X-Telegram-Bot-Api-Secret-Token

@@ -1,4 +1,4 @@
-"""aiohttp application serving the web chat: the page, its JSON API and a health check.
+"""The web chat's HTTP side: the page, its static files, its JSON API and a health check.
 
 `create_web_app()` builds an `Application` with the chat mounted; the composition root may add
 more routes to it (a Telegram webhook, an ingest API) before starting it. `setup_webchat()`
@@ -21,26 +21,32 @@ import contextlib
 import json
 import logging
 import math
-import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiogram import Dispatcher
 from aiohttp import web
 
 from bot.config import Settings
-
-from .webchat import (
-    MAX_BODY_BYTES,
-    Visitor,
-    WebChatBot,
-    WebChatChannel,
-    WebChatHub,
-    WebChatInputError,
+from bot.web.plumbing import (
+    FAVICON,
+    SECURITY_HEADERS,
+    SETTINGS_KEY,
+    BodyTooLarge,
+    RateLimiter,
+    client_key,
+    file_response,
+    json_error,
+    json_response,
+    read_body,
+    same_origin_fetch,
 )
+
+from .channel import WebChatChannel
+from .hub import Visitor, WebChatHub
+from .input import MAX_BODY_BYTES, WebChatInputError, validate_client_id
+from .session import WebChatBot
 
 logger = logging.getLogger(__name__)
 
@@ -51,55 +57,13 @@ LONG_POLL_MAX_SECONDS = 25.0
 JANITOR_INTERVAL_SECONDS = 60.0
 
 WEBCHAT_CHANNEL_KEY = web.AppKey("webchat_channel", WebChatChannel)
-SETTINGS_KEY = web.AppKey("settings", Settings)
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
-
 _STATIC_FILES = {
     "/": ("index.html", "text/html"),
     "/static/chat.js": ("chat.js", "text/javascript"),
     "/static/chat.css": ("chat.css", "text/css"),
-    "/static/favicon.svg": ("favicon.svg", "image/svg+xml"),
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class RateLimiter:
-    """Token buckets per client address, bounded in memory (least recently seen dropped)."""
-
-    def __init__(
-        self,
-        *,
-        burst: float,
-        per_second: float,
-        max_clients: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.burst = burst
-        self.per_second = per_second
-        self.max_clients = max_clients
-        self._clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-
-    def allow(self, client: str) -> bool:
-        now = self._clock()
-        tokens, seen = self._buckets.pop(client, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - seen) * self.per_second)
-        allowed = tokens >= 1.0
-        self._buckets[client] = (tokens - 1.0 if allowed else tokens, now)
-        while len(self._buckets) > self.max_clients:
-            self._buckets.popitem(last=False)
-        return allowed
 
 
 class _Config:
@@ -121,30 +85,23 @@ class _Config:
         self.visitor_limiter = visitor_limiter or RateLimiter(burst=10, per_second=1 / 30)
 
 
-def _client(request: web.Request) -> str:
-    return request.remote or "unknown"
-
-
 def _check_rate(request: web.Request, limiter: RateLimiter) -> None:
-    if not limiter.allow(_client(request)):
+    if not limiter.allow(client_key(request)):
         raise WebChatInputError(429, "too_many_requests", "too many requests; wait a moment")
 
 
 _CONFIG_KEY = web.AppKey("webchat_config", _Config)
 
 
+_API_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+
+
 def _error(status: int, code: str, detail: str) -> web.Response:
-    response = web.json_response({"error": code, "detail": detail}, status=status)
-    response.headers.update(SECURITY_HEADERS)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return json_error(status, code, detail, headers=_API_HEADERS)
 
 
 def _json(payload: dict[str, Any]) -> web.Response:
-    response = web.json_response(payload, dumps=lambda o: json.dumps(o, ensure_ascii=False))
-    response.headers.update(SECURITY_HEADERS)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return json_response(payload, headers=_API_HEADERS)
 
 
 def _api(handler: Handler) -> Handler:
@@ -159,40 +116,17 @@ def _api(handler: Handler) -> Handler:
     return wrapper
 
 
-def _check_same_origin(request: web.Request, allowed: frozenset[str]) -> None:
-    """CSRF guard: a browser's cross-site POST carries a foreign Origin (or Sec-Fetch-Site)."""
-    origin = request.headers.get("Origin")
-    if origin is not None:
-        if origin in allowed:
-            return
-        parts = urlsplit(origin)
-        # Compare host[:port] only: behind a TLS-terminating proxy the scheme we see is http.
-        if (
-            origin == "null"
-            or parts.scheme not in ("http", "https")
-            or parts.netloc != request.host
-        ):
-            raise WebChatInputError(403, "cross_origin", "cross-origin requests are not allowed")
-        return
-    fetch_site = request.headers.get("Sec-Fetch-Site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        raise WebChatInputError(403, "cross_origin", "cross-origin requests are not allowed")
-
-
 async def _read_json(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
-    _check_same_origin(request, allowed)
+    if not same_origin_fetch(request, allowed):
+        raise WebChatInputError(403, "cross_origin", "cross-origin requests are not allowed")
     if request.content_type != "application/json":
         raise WebChatInputError(415, "unsupported_media_type", "send application/json")
-    too_large = WebChatInputError(
-        413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes"
-    )
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise too_large
-    body = bytearray()
-    while chunk := await request.content.read(MAX_BODY_BYTES + 1 - len(body)):
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            raise too_large
+    try:
+        body = await read_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        raise WebChatInputError(
+            413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes"
+        ) from None
     try:
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -208,8 +142,10 @@ def _visitor(request: web.Request) -> tuple[Visitor, bool]:
     token = request.cookies.get(COOKIE_NAME)
     # A token this process has not seen counts as a new visitor too: otherwise a script could
     # mint fresh well-formed tokens to get fresh identities (and fresh lookup attempts).
-    if not hub.knows(token) and not config.visitor_limiter.allow(_client(request)):
-        raise WebChatInputError(429, "too_many_requests", "too many new conversations; wait a moment")
+    if not hub.knows(token) and not config.visitor_limiter.allow(client_key(request)):
+        raise WebChatInputError(
+            429, "too_many_requests", "too many new conversations; wait a moment"
+        )
     return hub.visitor(token)
 
 
@@ -239,17 +175,19 @@ def _with_cookie(request: web.Request, response: web.StreamResponse, visitor: Vi
 
 
 def _load_static() -> dict[str, tuple[bytes, str]]:
-    return {
+    files = {
         route: ((STATIC_DIR / name).read_bytes(), content_type)
         for route, (name, content_type) in _STATIC_FILES.items()
     }
+    files["/static/favicon.svg"] = (FAVICON.read_bytes(), "image/svg+xml")
+    return files
 
 
 def _static_handler(body: bytes, content_type: str) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
-        response = web.Response(body=body, content_type=content_type, charset="utf-8")
-        response.headers.update(SECURITY_HEADERS)
-        response.headers["Cache-Control"] = "no-cache"
+        response = file_response(
+            body, content_type, headers=SECURITY_HEADERS, cache_control="no-cache"
+        )
         if content_type == "text/html":
             # The page is where a visitor first arrives: give it its cookie before any fetch
             # (unless this address opens too many conversations: then the page's first request
@@ -285,24 +223,20 @@ async def _answer(
     return response
 
 
-@_api
-async def post_message(request: web.Request) -> web.StreamResponse:
+async def _posted(request: web.Request) -> tuple[_Config, dict[str, Any]]:
+    """The chat's config and the posted JSON object, once the rate and origin are checked."""
     config = request.app[_CONFIG_KEY]
     _check_rate(request, config.message_limiter)
-    payload = await _read_json(request, config.allowed_origins)
+    return config, await _read_json(request, config.allowed_origins)
+
+
+@_api
+async def post_message(request: web.Request) -> web.StreamResponse:
+    config, payload = await _posted(request)
     text = payload.get("text")
     if not isinstance(text, str):
         raise WebChatInputError(400, "invalid_text", "'text' must be a string")
-    client_id = payload.get("client_id")
-    if client_id is not None and (
-        not isinstance(client_id, str)
-        or not client_id
-        or len(client_id) > 64
-        or not all(c.isascii() and (c.isalnum() or c in "_-") for c in client_id)
-    ):
-        raise WebChatInputError(
-            400, "invalid_client_id", "'client_id' must be 1-64 of A-Z a-z 0-9 _ -"
-        )
+    client_id = validate_client_id(payload.get("client_id"))
     silent = payload.get("silent", False)
     if not isinstance(silent, bool):
         raise WebChatInputError(400, "invalid_silent", "'silent' must be a boolean")
@@ -314,9 +248,7 @@ async def post_message(request: web.Request) -> web.StreamResponse:
 
 @_api
 async def post_callback(request: web.Request) -> web.StreamResponse:
-    config = request.app[_CONFIG_KEY]
-    _check_rate(request, config.message_limiter)
-    payload = await _read_json(request, config.allowed_origins)
+    config, payload = await _posted(request)
     message_id = payload.get("message_id")
     if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:
         raise WebChatInputError(

@@ -1,0 +1,1 @@
+"""The channels citizens and officials write from; each turns its events into aiogram Updates."""
