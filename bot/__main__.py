@@ -69,7 +69,7 @@ async def _cmd_import_catalog(settings: Settings, args: argparse.Namespace) -> i
     from knowledge.catalog import CatalogFormatError, read_catalog_file
     from storage.db import create_engine, create_session_factory
     from storage.migrate import upgrade
-    from storage.repositories import ProcedureRepository
+    from storage.repositories.procedures import ProcedureRepository
 
     path = Path(args.file)
     if not path.is_file():

@@ -40,14 +40,12 @@ from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.outbox import purge_sent
-from storage.petitions import InboxTokenRepository
-from storage.repositories import (
-    FsmRepository,
-    LookupFailureRepository,
-    ProcedureRepository,
-    ProcessedUpdateRepository,
-    SecretRepository,
-)
+from storage.repositories.app_secrets import SecretRepository
+from storage.repositories.fsm_records import FsmRepository
+from storage.repositories.inbox_tokens import InboxTokenRepository
+from storage.repositories.lookup_failures import LookupFailureRepository
+from storage.repositories.procedures import ProcedureRepository
+from storage.repositories.processed_updates import ProcessedUpdateRepository
 
 logger = logging.getLogger(__name__)
 

@@ -88,24 +88,24 @@ async def build_digest(
 ) -> Digest:
     """The digest of ``agency`` for local date ``day``, from the records as they stand at
     ``now`` (what the scheduler calls per agency; reads only)."""
-    from storage import digest as queries
+    from storage.repositories import digest as queries
 
     periods = digest_periods(day)
-    by_day = await queries.petitions_by_day(session, agency.id, periods.first, periods.end)
-    new_items = await queries.new_petitions(
-        session, agency.id, periods.start, periods.end, list_limit
+    by_day = await queries.DigestRepository(session).petitions_by_day(agency.id, periods.first, periods.end)
+    new_items = await queries.DigestRepository(session).new_petitions(
+        agency.id, periods.start, periods.end, list_limit
     )
-    overdue, due_soon, deadline_items = await queries.petition_deadlines(
-        session, agency.id, now, list_limit
+    overdue, due_soon, deadline_items = await queries.DigestRepository(session).petition_deadlines(
+        agency.id, now, list_limit
     )
-    awaiting, pub_overdue, pub_soon, pub_items = await queries.awaiting_publication(
-        session, agency.id, now, list_limit
+    awaiting, pub_overdue, pub_soon, pub_items = await queries.DigestRepository(session).awaiting_publication(
+        agency.id, now, list_limit
     )
     petitions = PetitionFigures(
         new=sum(n for d, n in by_day.items() if periods.start <= d <= periods.end),
         new_items=tuple(new_items),
         month=sum(n for d, n in by_day.items() if periods.month_start <= d <= periods.end),
-        open=await queries.open_petitions(session, agency.id),
+        open=await queries.DigestRepository(session).open_petitions(agency.id),
         deadline_overdue=overdue,
         deadline_due_soon=due_soon,
         deadline_items=tuple(deadline_items),
@@ -118,11 +118,11 @@ async def build_digest(
     ratings: dict[date, Satisfaction] = {}
     if agency.dossier_agency:
         # One pass over every day any figure needs (at most about 45), summed per period.
-        dossiers = await queries.dossier_figures_by_day(
-            session, agency.dossier_agency, periods.first, periods.end, now
+        dossiers = await queries.DigestRepository(session).dossier_figures_by_day(
+            agency.dossier_agency, periods.first, periods.end, now
         )
-        ratings = await queries.satisfaction_by_day(
-            session, agency.dossier_agency, min(periods.start, periods.month_start), periods.end
+        ratings = await queries.DigestRepository(session).satisfaction_by_day(
+            agency.dossier_agency, min(periods.start, periods.month_start), periods.end
         )
     empty = DossierFigures()
     trend = tuple(
@@ -192,12 +192,12 @@ async def run_digests(
     """Build and enqueue the digests of ``day`` for every agency with an active official (or
     only ``agency_code``), one transaction per agency; an agency that fails is reported in its
     ``AgencyRun.error`` and the others go on. Does not wake the worker."""
-    from storage.digest import agencies_with_officials, existing_keys
     from storage.outbox import enqueue
-    from storage.petitions import OfficialRepository
+    from storage.repositories.digest import DigestRepository
+    from storage.repositories.officials import OfficialRepository
 
     async with session_factory() as session:
-        agencies = await agencies_with_officials(session, agency_code)
+        agencies = await DigestRepository(session).agencies_with_officials(agency_code)
         agency_ids = [(a.id, a.code) for a in agencies]
     runs: list[AgencyRun] = []
     for agency_id, code in agency_ids:
@@ -210,7 +210,7 @@ async def run_digests(
                 if agency is None or not officials:
                     continue
                 keys = [dedup_key(agency_id, day, o.id) for o in officials]
-                if len(await existing_keys(session, keys)) == len(keys):
+                if len(await DigestRepository(session).existing_keys(keys)) == len(keys):
                     runs.append(AgencyRun(agency_id, code, len(officials), skipped=True))
                     continue
                 started = monotime.perf_counter()
@@ -616,10 +616,10 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from handlers import digest_render
     from handlers.i18n import create_i18n
     from storage.db import create_engine, create_session_factory
-    from storage.digest import agencies_with_officials
     from storage.migrate import upgrade
     from storage.models import utcnow
-    from storage.petitions import AgencyRepository
+    from storage.repositories.agencies import AgencyRepository
+    from storage.repositories.digest import DigestRepository
 
     now = utcnow()
     try:
@@ -648,7 +648,7 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
                     agency = await AgencyRepository(session).by_code(args.agency)
                     agencies = [agency] if agency is not None else []
                 else:
-                    agencies = await agencies_with_officials(session)
+                    agencies = await DigestRepository(session).agencies_with_officials()
                 if not agencies:
                     print(
                         f"no agency {args.agency!r}" if args.agency else "no agency has an official",
@@ -736,6 +736,6 @@ async def digest_states(
     session: AsyncSession, day: date, *, channel: str | None = None
 ) -> dict[str, int]:
     """Outbox states of the digests of ``day`` (of one channel, when given)."""
-    from storage.digest import outbox_states
+    from storage.repositories.digest import DigestRepository
 
-    return await outbox_states(session, KIND_DIGEST, f"digest:%:{day.isoformat()}:%", channel=channel)
+    return await DigestRepository(session).outbox_states(KIND_DIGEST, f"digest:%:{day.isoformat()}:%", channel=channel)

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # storage (SQLAlchemy, aiogram) is imported when a command ru
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
     from bot.config import Settings
-    from storage.dossiers import IngestResult
+    from storage.repositories.dossiers import IngestResult
 
 DEFAULT_BATCH = 5_000
 MAX_LISTED_ERRORS = 100
@@ -136,7 +136,7 @@ class _Progress:
 async def _store(
     session_factory: async_sessionmaker[AsyncSession], rows: list[tuple[Any, ...]], source: str
 ) -> IngestResult:
-    from storage.dossiers import DossierRepository
+    from storage.repositories.dossiers import DossierRepository
 
     async with session_factory() as session:
         result = await DossierRepository(session).upsert_rows(rows, source)
@@ -146,7 +146,7 @@ async def _store(
 
 async def _sqlite_times(session_factory: async_sessionmaker[AsyncSession]) -> bool:
     """Whether the database takes times as SQLite's text (asks nothing of the database)."""
-    from storage.dossiers import DossierRepository
+    from storage.repositories.dossiers import DossierRepository
 
     async with session_factory() as session:
         return DossierRepository(session).sqlite_times
@@ -376,7 +376,7 @@ async def cmd_api_keys(settings: Settings, args: argparse.Namespace) -> int:
     if args.action is None:
         print("usage: python -m bot api-keys {create,list,revoke}", file=sys.stderr)
         return 2
-    from storage.dossiers import ApiKeyRepository
+    from storage.repositories.api_keys import ApiKeyRepository
 
     engine, session_factory = await _open(settings)
     try:

@@ -67,7 +67,7 @@ def _agency_code(raw: str) -> str:
 
 
 async def _agency(session: AsyncSession, raw: str):  # noqa: ANN202 - storage.models.Agency
-    from storage.petitions import AgencyRepository
+    from storage.repositories.agencies import AgencyRepository
 
     code = _agency_code(raw)
     agency = await AgencyRepository(session).by_code(code)
@@ -80,7 +80,8 @@ async def _agency(session: AsyncSession, raw: str):  # noqa: ANN202 - storage.mo
 
 
 async def _agencies_add(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.petitions import AgencyRepository, AuditRepository
+    from storage.repositories.agencies import AgencyRepository
+    from storage.repositories.audit import AuditRepository
 
     code = _agency_code(args.code)
     name = _clean(args.name)
@@ -126,7 +127,7 @@ async def _report_dossier_agency(session: AsyncSession, dossier_agency: str) -> 
     """Digests count the dossiers whose ``agency`` is exactly this name: say how many do, and
     name the stored agency names that differ only in case or spacing (a likely typo)."""
     from knowledge.dossier_records import agency_key
-    from storage.dossiers import DossierRepository
+    from storage.repositories.dossiers import DossierRepository
 
     dossiers = DossierRepository(session)
     count = await dossiers.count_for_agency(dossier_agency)
@@ -145,14 +146,14 @@ async def _report_dossier_agency(session: AsyncSession, dossier_agency: str) -> 
 
 
 async def _agencies_list(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.official_queries import count_active_officials
-    from storage.petitions import AgencyRepository
+    from storage.repositories.agencies import AgencyRepository
+    from storage.repositories.officials import OfficialRepository
 
     agencies = await AgencyRepository(session).list()
     if not agencies:
         print("no agencies yet (python -m bot agencies add CODE NAME ...)")
         return 0
-    officials = await count_active_officials(session)
+    officials = await OfficialRepository(session).count_active_officials()
     for agency in agencies:
         flag = " [default]" if agency.is_default else ""
         print(f"{agency.code:<24} {agency.name}{flag}")
@@ -170,7 +171,7 @@ async def _agencies_list(session: AsyncSession, args: argparse.Namespace) -> int
 
 
 async def _officials_invite(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.petitions import OfficialRepository
+    from storage.repositories.officials import OfficialRepository
 
     if not 1 <= args.days <= MAX_INVITATION_DAYS:
         raise CliError(f"--days must be between 1 and {MAX_INVITATION_DAYS}")
@@ -190,10 +191,10 @@ async def _officials_invite(session: AsyncSession, args: argparse.Namespace) -> 
 
 
 async def _officials_list(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.official_queries import list_officials
+    from storage.repositories.officials import OfficialRepository
 
     agency_id = (await _agency(session, args.agency)).id if args.agency else None
-    rows = await list_officials(session, agency_id)
+    rows = await OfficialRepository(session).list_officials(agency_id)
     if not rows:
         print("no officials")
         return 0
@@ -208,7 +209,7 @@ async def _officials_list(session: AsyncSession, args: argparse.Namespace) -> in
 
 
 async def _officials_remove(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.petitions import OfficialRepository
+    from storage.repositories.officials import OfficialRepository
 
     repo = OfficialRepository(session)
     official = await repo.get(args.id)
@@ -228,7 +229,8 @@ async def _officials_remove(session: AsyncSession, args: argparse.Namespace) -> 
 
 
 async def _petitions_reroute(session: AsyncSession, args: argparse.Namespace) -> int:
-    from storage.petitions import PetitionError, PetitionRepository
+    from knowledge.petition_workflow import PetitionError
+    from storage.repositories.petitions import PetitionRepository
 
     repo = PetitionRepository(session)
     petition = await repo.by_code(args.tracking_code)

@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.repositories import UserRepository
+from storage.repositories.users import UserRepository
 
 from . import dossiers, keyboards, petitions, texts
 from .callbacks import LanguageCallback, MenuAction, MenuCallback, Noop

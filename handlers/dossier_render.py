@@ -16,7 +16,7 @@ from knowledge.dossier import DossierChannel, Status, mask_name
 from knowledge.models import Procedure
 from knowledge.timeliness import StatusEvent, Timeliness, classify
 from knowledge.workdays import working_days_between
-from storage.dossiers import DossierView
+from storage.repositories.dossiers import DossierView
 
 from .formatting import format_date, format_number
 from .markup import quote, shorten

@@ -45,8 +45,9 @@ from knowledge.models import Procedure
 from knowledge.petitions import parse_tracking_code
 from knowledge.receipt import find_receipt_code, looks_like_receipt_attempt, mask_receipt_code
 from knowledge.search import SearchIndex
-from storage.dossiers import DossierRepository, DossierView
-from storage.repositories import LookupFailureRepository, RatingRepository
+from storage.repositories.dossiers import DossierRepository, DossierView
+from storage.repositories.lookup_failures import LookupFailureRepository
+from storage.repositories.ratings import RatingRepository
 
 from . import dossier_render, keyboards, petitions
 from .callbacks import DossierAction, DossierOp, MenuAction, MenuCallback, RateService

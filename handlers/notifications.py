@@ -16,7 +16,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.search import SearchIndex
-from storage.dossiers import DossierRepository, DossierView
+from storage.repositories.dossiers import DossierRepository, DossierView
 
 from . import dossier_render
 from .dossiers import procedure_of, push_keyboard, rating_keyboard

@@ -17,27 +17,10 @@ from datetime import date, datetime
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from knowledge.petition_workflow import OPEN_STATUSES, OfficialRole, PetitionAction, PetitionStatus
 from knowledge.petitions import DeadlineStatus, deadline_status
 from knowledge.workdays import to_local
 from storage.models import Agency, Official, Petition, PetitionAttachment, PetitionEvent
-from storage.petitions import (
-    ANSWER,
-    ANSWERED,
-    IN_PROGRESS,
-    INFO_PROVIDED,
-    INFO_REQUEST,
-    INFO_REQUESTED,
-    OPEN_STATUSES,
-    PUBLICATION,
-    PUBLISHED,
-    RECEIVED,
-    REFUSAL,
-    REFUSED,
-    REROUTED,
-    ROLE_ADMIN,
-    SUBMITTED,
-    TAKEN,
-)
 
 from .formatting import format_date, format_datetime, format_number
 from .markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
@@ -63,10 +46,10 @@ BUTTON_TEXT_CHARS = 48
 
 FILTER_STATUSES: dict[ListFilter, tuple[str, ...]] = {
     ListFilter.OPEN: OPEN_STATUSES,
-    ListFilter.NEW: (RECEIVED,),
-    ListFilter.IN_PROGRESS: (IN_PROGRESS,),
-    ListFilter.WAITING: (INFO_REQUESTED,),
-    ListFilter.ANSWERED: (ANSWERED,),
+    ListFilter.NEW: (PetitionStatus.RECEIVED,),
+    ListFilter.IN_PROGRESS: (PetitionStatus.IN_PROGRESS,),
+    ListFilter.WAITING: (PetitionStatus.INFO_REQUESTED,),
+    ListFilter.ANSWERED: (PetitionStatus.ANSWERED,),
 }
 
 
@@ -75,12 +58,12 @@ FILTER_STATUSES: dict[ListFilter, tuple[str, ...]] = {
 
 def status_label(status: str) -> str:
     labels = {
-        RECEIVED: _("New"),
-        IN_PROGRESS: _("In progress"),
-        INFO_REQUESTED: _("Waiting for the citizen"),
-        ANSWERED: _("Answered, awaiting publication"),
-        PUBLISHED: _("Published"),
-        REFUSED: _("Refused"),
+        PetitionStatus.RECEIVED: _("New"),
+        PetitionStatus.IN_PROGRESS: _("In progress"),
+        PetitionStatus.INFO_REQUESTED: _("Waiting for the citizen"),
+        PetitionStatus.ANSWERED: _("Answered, awaiting publication"),
+        PetitionStatus.PUBLISHED: _("Published"),
+        PetitionStatus.REFUSED: _("Refused"),
     }
     return labels.get(status, status)
 
@@ -98,20 +81,20 @@ def filter_label(kind: ListFilter) -> str:
 
 def event_label(action: str) -> str:
     labels = {
-        SUBMITTED: _("Submitted by the citizen"),
-        TAKEN: _("Taken"),
-        INFO_REQUEST: _("More information requested"),
-        INFO_PROVIDED: _("The citizen replied"),
-        ANSWER: _("Answered"),
-        REFUSAL: _("Refused"),
-        PUBLICATION: _("Answer published"),
-        REROUTED: _("Re-routed to this agency"),
+        PetitionAction.SUBMITTED: _("Submitted by the citizen"),
+        PetitionAction.TAKEN: _("Taken"),
+        PetitionAction.INFO_REQUEST: _("More information requested"),
+        PetitionAction.INFO_PROVIDED: _("The citizen replied"),
+        PetitionAction.ANSWER: _("Answered"),
+        PetitionAction.REFUSAL: _("Refused"),
+        PetitionAction.PUBLICATION: _("Answer published"),
+        PetitionAction.REROUTED: _("Re-routed to this agency"),
     }
     return labels.get(action, action)
 
 
 def role_label(role: str) -> str:
-    return _("administrator") if role == ROLE_ADMIN else _("officer")
+    return _("administrator") if role == OfficialRole.ADMIN else _("officer")
 
 
 def deadline_mark(status: DeadlineStatus) -> str:
@@ -141,19 +124,19 @@ def deadlines(petition: Petition, events: Sequence[PetitionEvent], now: datetime
 
     Refusing matters while nobody has taken the petition; the first request for information
     while none was made; the answer while the petition is open; publishing once answered."""
-    asked = any(e.action == INFO_REQUEST for e in events)
+    asked = any(e.action == PetitionAction.INFO_REQUEST for e in events)
     status = petition.status
     out = [
         Deadline(
             _("Refuse by"),
             petition.refuse_by,
-            deadline_status(petition.refuse_by, now) if status == RECEIVED else None,
+            deadline_status(petition.refuse_by, now) if status == PetitionStatus.RECEIVED else None,
         ),
         Deadline(
             _("First request for information by"),
             petition.info_by,
             deadline_status(petition.info_by, now)
-            if status in (RECEIVED, IN_PROGRESS) and not asked
+            if status in (PetitionStatus.RECEIVED, PetitionStatus.IN_PROGRESS) and not asked
             else None,
         ),
         Deadline(
@@ -167,7 +150,7 @@ def deadlines(petition: Petition, events: Sequence[PetitionEvent], now: datetime
             Deadline(
                 _("Publish by"),
                 petition.publish_by,
-                deadline_status(petition.publish_by, now) if status == ANSWERED else None,
+                deadline_status(petition.publish_by, now) if status == PetitionStatus.ANSWERED else None,
             )
         )
     return out
@@ -177,11 +160,11 @@ def worst_mark(petition: Petition, now: datetime) -> str:
     """The list's marker: the most urgent of the deadlines that matter at this stage (the
     information request is not known without the events, so the list leaves it out)."""
     relevant: list[date] = []
-    if petition.status == RECEIVED:
+    if petition.status == PetitionStatus.RECEIVED:
         relevant.append(petition.refuse_by)
     if petition.status in OPEN_STATUSES:
         relevant.append(petition.answer_by)
-    if petition.status == ANSWERED and petition.publish_by is not None:
+    if petition.status == PetitionStatus.ANSWERED and petition.publish_by is not None:
         relevant.append(petition.publish_by)
     statuses = [deadline_status(d, now) for d in relevant]
     if DeadlineStatus.OVERDUE in statuses:
@@ -427,17 +410,17 @@ def card_keyboard(
 
     rows: list[list[InlineKeyboardButton]] = []
     status = petition.status
-    if status == RECEIVED:
+    if status == PetitionStatus.RECEIVED:
         rows.append([button(_("✋ Take"), PetitionOp.TAKE)])
-    if status in (RECEIVED, IN_PROGRESS):
+    if status in (PetitionStatus.RECEIVED, PetitionStatus.IN_PROGRESS):
         rows.append([button(_("❓ Ask for information"), PetitionOp.ASK)])
     if status in OPEN_STATUSES:
         rows.append(
             [button(_("✅ Answer"), PetitionOp.ANSWER), button(_("⛔ Refuse"), PetitionOp.REFUSE)]
         )
-    if status == ANSWERED:
+    if status == PetitionStatus.ANSWERED:
         rows.append([button(_("📢 Publish"), PetitionOp.PUBLISH)])
-    if status in OPEN_STATUSES and official.role == ROLE_ADMIN:
+    if status in OPEN_STATUSES and official.role == OfficialRole.ADMIN:
         rows.append([button(_("↪️ Re-route"), PetitionOp.REROUTE)])
     extras = []
     if attachments:
@@ -517,7 +500,7 @@ def render_full_text(data: CardData) -> list[str]:
     for event in data.events:
         if event.note:
             sections.append((f"{event_label(event.action)} · {_when(event.at)}", event.note))
-    if p.answer and not any(e.action == ANSWER and e.note == p.answer for e in data.events):
+    if p.answer and not any(e.action == PetitionAction.ANSWER and e.note == p.answer for e in data.events):
         sections.append((_("Answer"), p.answer))
     messages: list[str] = []
     for title, body in sections:

@@ -37,27 +37,21 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.dossier import locked_until
-from knowledge.petitions import parse_tracking_code, redact_personal_data
-from storage.models import Official, Petition
-from storage.official_queries import enroll_failures, official_names, record_enroll_failure
-from storage.petitions import (
-    ANSWERED,
-    IN_PROGRESS,
-    LINK_TTL,
+from knowledge.petition_workflow import (
     OPEN_STATUSES,
-    RECEIVED,
-    ROLE_ADMIN,
-    ROLE_OFFICER,
-    AgencyRepository,
-    AuditRepository,
-    InboxTokenRepository,
-    OfficialRepository,
+    OfficialRole,
     PetitionError,
-    PetitionRepository,
+    PetitionStatus,
     can_see_personal_data,
-    normalize_invitation_code,
     public_names,
 )
+from knowledge.petitions import parse_tracking_code, redact_personal_data
+from storage.models import Official, Petition
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.inbox_tokens import LINK_TTL, InboxTokenRepository
+from storage.repositories.officials import OfficialRepository, normalize_invitation_code
+from storage.repositories.petitions import PetitionRepository
 
 from . import official_render as render
 from .contracts import DialogSettings
@@ -92,14 +86,14 @@ _INVISIBLE_RE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
 _ROLE_WORDS = {
-    "officer": ROLE_OFFICER,
-    "canbo": ROLE_OFFICER,
-    "cán bộ": ROLE_OFFICER,
-    "can bo": ROLE_OFFICER,
-    "admin": ROLE_ADMIN,
-    "quantri": ROLE_ADMIN,
-    "quản trị": ROLE_ADMIN,
-    "quan tri": ROLE_ADMIN,
+    "officer": OfficialRole.OFFICER,
+    "canbo": OfficialRole.OFFICER,
+    "cán bộ": OfficialRole.OFFICER,
+    "can bo": OfficialRole.OFFICER,
+    "admin": OfficialRole.ADMIN,
+    "quantri": OfficialRole.ADMIN,
+    "quản trị": OfficialRole.ADMIN,
+    "quan tri": OfficialRole.ADMIN,
 }
 _TYPED_OPS = (PetitionOp.ASK, PetitionOp.ANSWER, PetitionOp.REFUSE)
 
@@ -215,8 +209,8 @@ async def _card_data(
     attachments = await repo.attachments(petition.id)
     agency = await AgencyRepository(session).get(petition.agency_id)
     assert agency is not None  # a foreign key
-    names = await official_names(
-        session, [e.official_id for e in events if e.official_id] + [petition.assigned_to or 0]
+    names = await OfficialRepository(session).official_names(
+        [e.official_id for e in events if e.official_id] + [petition.assigned_to or 0]
     )
     return render.CardData(
         petition=petition,
@@ -307,7 +301,7 @@ def create_router() -> Router:
         channel = channel_of(bot)
         chat_id = str(message.chat.id)
         now = now_utc()
-        failures = await enroll_failures(session, channel, chat_id, now - ENROL_WINDOW)
+        failures = await OfficialRepository(session).enroll_failures(channel, chat_id, now - ENROL_WINDOW)
         locked = locked_until(failures, ENROL_MAX_FAILURES, ENROL_WINDOW)
         if locked is not None:
             await state.set_state(None)
@@ -324,7 +318,7 @@ def create_router() -> Router:
             )
         except PetitionError:
             await session.rollback()
-            await record_enroll_failure(session, channel, chat_id)
+            await OfficialRepository(session).record_enroll_failure(channel, chat_id)
             await session.commit()
             logger.warning("Official enrolment failed: channel=%s chat=%s", channel, chat_id)
             failures.append(now)
@@ -398,7 +392,7 @@ def create_router() -> Router:
         message: Message, command: CommandObject, session: AsyncSession, bot: Bot
     ) -> None:
         official = await _official_or_skip(session, bot, message)
-        if official.role != ROLE_ADMIN:
+        if official.role != OfficialRole.ADMIN:
             await message.answer(render.error_text("admins_only"))
             return
         role = _role_of(command.args or "")
@@ -503,7 +497,7 @@ def create_router() -> Router:
         elif op is PetitionOp.TAKE:
             await _act(callback, session, official, petition, op, via, outbox)
         elif op in _TYPED_OPS:
-            allowed = (RECEIVED, IN_PROGRESS) if op is PetitionOp.ASK else OPEN_STATUSES
+            allowed = (PetitionStatus.RECEIVED, PetitionStatus.IN_PROGRESS) if op is PetitionOp.ASK else OPEN_STATUSES
             await callback.answer()
             if petition.status not in allowed:
                 await _send(callback, render.error_text("wrong_status"))
@@ -518,7 +512,7 @@ def create_router() -> Router:
             )
         elif op is PetitionOp.PUBLISH:
             await callback.answer()
-            if petition.status != ANSWERED:
+            if petition.status != PetitionStatus.ANSWERED:
                 await _send(callback, render.error_text("wrong_status"))
                 await show_card(callback, session, official, petition, via)
                 return
@@ -531,7 +525,7 @@ def create_router() -> Router:
             await _send(callback, preview, render.publish_keyboard(petition.id))
         elif op is PetitionOp.REROUTE:
             await callback.answer()
-            if official.role != ROLE_ADMIN:
+            if official.role != OfficialRole.ADMIN:
                 await _send(callback, render.error_text("admins_only"))
                 return
             if petition.status not in OPEN_STATUSES:
@@ -663,7 +657,7 @@ def create_router() -> Router:
         if petition is None:
             await _send(callback, render.error_text("not_found"))
             return
-        if official.role != ROLE_ADMIN:
+        if official.role != OfficialRole.ADMIN:
             await _send(callback, render.error_text("admins_only"))
             return
         agency = (

@@ -23,23 +23,15 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.petition_workflow import CLOSED_STATUSES, PetitionAction, PetitionStatus
 from knowledge.petitions import DeadlineStatus, deadline_status
 from storage.models import Petition, PetitionEvent
 from storage.outbox import OutgoingMessage, enqueue, outbox_has
-from storage.petitions import (
-    ANSWER,
-    CLOSED_STATUSES,
-    INFO_PROVIDED,
-    INFO_REQUEST,
-    INFO_REQUESTED,
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import (
     KIND_PETITION_NEW,
     KIND_PETITION_UPDATE,
-    PUBLICATION,
-    REFUSAL,
-    REROUTED,
-    TAKEN,
-    AgencyRepository,
-    OfficialRepository,
     PetitionRepository,
 )
 
@@ -76,7 +68,7 @@ async def enqueue_answer_parts(
 ) -> int:
     """Queue parts 2..n of a long answer for the citizen, after the first part the repository
     queued (same transaction; a chat's rows go out in order). Returns how many were new."""
-    if petition.channel is None or petition.chat_id is None or event.action != ANSWER:
+    if petition.channel is None or petition.chat_id is None or event.action != PetitionAction.ANSWER:
         return 0
     chunks = answer_chunks(event.note or "")
     if len(chunks) < 2:
@@ -91,7 +83,7 @@ async def enqueue_answer_parts(
                 payload={
                     "petition_id": petition.id,
                     "tracking_code": petition.tracking_code,
-                    "action": ANSWER,
+                    "action": PetitionAction.ANSWER,
                     "event_id": event.id,
                     "part": part,
                     "parts": len(chunks),
@@ -106,7 +98,7 @@ async def enqueue_answer_parts(
 
 async def _continuation_queued(session: AsyncSession, petition_id: int, note: str) -> bool:
     """Were parts 2..n queued for this answer? (The first part's payload has no event id.)"""
-    event_id = await PetitionRepository(session).latest_event_id(petition_id, ANSWER, note)
+    event_id = await PetitionRepository(session).latest_event_id(petition_id, PetitionAction.ANSWER, note)
     if event_id is None:
         return False
     return await outbox_has(session, _part_key(event_id, 2))
@@ -156,9 +148,9 @@ def render_new_for_official(
 ) -> str:
     """The notice to an official: what happened, the topic, the answer deadline."""
     code = petition.tracking_code
-    if reason == REROUTED:
+    if reason == PetitionAction.REROUTED:
         head = _("↪️ Petition <b>{code}</b> was re-routed to your agency.").format(code=code)
-    elif reason == INFO_PROVIDED:
+    elif reason == PetitionAction.INFO_PROVIDED:
         head = _("💬 The citizen replied about petition <b>{code}</b>.").format(code=code)
     else:
         head = _("📨 New petition <b>{code}</b>.").format(code=code)
@@ -294,9 +286,9 @@ def create_petition_renderers(i18n: I18n) -> dict[str, NotificationRenderer]:
             return None  # no longer theirs, or nothing left to do
         reason = str(payload.get("reason") or "")
         reply = None
-        if reason == INFO_PROVIDED:
+        if reason == PetitionAction.INFO_PROVIDED:
             events = await PetitionRepository(session).events(petition.id)
-            reply = next((e.note for e in reversed(events) if e.action == INFO_PROVIDED), None)
+            reply = next((e.note for e in reversed(events) if e.action == PetitionAction.INFO_PROVIDED), None)
         with i18n.context(), i18n.use_locale(locale(official.language or language)):
             text = render_new_for_official(petition, reason, datetime.now(UTC), reply)
             return text, open_keyboard(petition.id)
@@ -316,20 +308,20 @@ def create_petition_renderers(i18n: I18n) -> dict[str, NotificationRenderer]:
         action = str(payload.get("action") or "")
         note = str(payload.get("note") or "")
         with i18n.context(), i18n.use_locale(locale(language)):
-            if action == TAKEN:
+            if action == PetitionAction.TAKEN:
                 return render_taken(petition, agency_name), _details_keyboard(petition.id)
-            if action == INFO_REQUEST:
-                can_reply = petition.status == INFO_REQUESTED
+            if action == PetitionAction.INFO_REQUEST:
+                can_reply = petition.status == PetitionStatus.INFO_REQUESTED
                 text = render_info_requested(petition, agency_name, note, can_reply)
                 keyboard = (
                     _reply_keyboard(petition.id) if can_reply else _details_keyboard(petition.id)
                 )
                 return text, keyboard
-            if action == ANSWER:
+            if action == PetitionAction.ANSWER:
                 return await _answer(session, petition, agency_name, payload, note)
-            if action == REFUSAL:
+            if action == PetitionAction.REFUSAL:
                 return render_refused(petition, agency_name, note), _details_keyboard(petition.id)
-            if action == PUBLICATION:
+            if action == PetitionAction.PUBLICATION:
                 return render_published(petition), _details_keyboard(petition.id)
         return None  # an action the citizen is not told about
 

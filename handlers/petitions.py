@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.dossier import national_phone
 from knowledge.normalize import clean_text, loose_equal
+from knowledge.petition_workflow import PetitionAction, PetitionError, PetitionStatus
 from knowledge.petitions import (
     CONTENT_MAX_CHARS,
     classify_request,
@@ -55,22 +56,10 @@ from knowledge.petitions import (
     validate_petition,
 )
 from knowledge.search import SearchIndex
-from storage.citizen_petitions import (
-    agency_names,
-    by_idempotency_key,
-    own_petition,
-    received_times,
-)
 from storage.models import Petition, utcnow
-from storage.petitions import (
-    INFO_REQUEST,
-    INFO_REQUESTED,
-    AgencyRepository,
-    AttachmentDraft,
-    PetitionDraft,
-    PetitionError,
-    PetitionRepository,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.citizen_petitions import CitizenPetitionRepository
+from storage.repositories.petitions import AttachmentDraft, PetitionDraft, PetitionRepository
 
 from . import petition_render as pr
 from .contracts import DialogSettings
@@ -202,7 +191,7 @@ async def _limit_until(
     last_day = await repo.count_since(channel, chat_id, now - timedelta(days=1))
     if last_hour < settings.petitions_per_hour and last_day < settings.petitions_per_day:
         return None
-    times = await received_times(session, channel, chat_id, now - timedelta(days=1))
+    times = await CitizenPetitionRepository(session).received_times(channel, chat_id, now - timedelta(days=1))
     return pr.next_allowed_at(
         times, now, settings.petitions_per_hour, settings.petitions_per_day
     ) or now + timedelta(minutes=1)
@@ -365,7 +354,7 @@ async def show_my_petitions(
 
 async def _latest_question(session: AsyncSession, petition: Petition) -> str | None:
     events = await PetitionRepository(session).events(petition.id)
-    questions = [e.note for e in events if e.action == INFO_REQUEST and e.note]
+    questions = [e.note for e in events if e.action == PetitionAction.INFO_REQUEST and e.note]
     return questions[-1] if questions else None
 
 
@@ -373,7 +362,7 @@ async def show_petition(target: Target, session: AsyncSession, petition: Petitio
     """The sender's own view of a petition (callers checked that this chat sent it)."""
     agency = await AgencyRepository(session).get(petition.agency_id)
     question = (
-        await _latest_question(session, petition) if petition.status == INFO_REQUESTED else None
+        await _latest_question(session, petition) if petition.status == PetitionStatus.INFO_REQUESTED else None
     )
     attachments = len(await PetitionRepository(session).attachments(petition.id))
     await _say_all(
@@ -426,7 +415,7 @@ async def show_public_list(callback: CallbackQuery, session: AsyncSession, page:
     pages = max(1, -(-total // pr.PUBLIC_PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     rows = await repo.published(limit=pr.PUBLIC_PAGE_SIZE, offset=page * pr.PUBLIC_PAGE_SIZE)
-    names = await agency_names(session, {p.agency_id for p in rows})
+    names = await CitizenPetitionRepository(session).agency_names({p.agency_id for p in rows})
     items = [public_item(p, names.get(p.agency_id, "")) for p in rows]
     await _say(
         callback,
@@ -472,7 +461,7 @@ async def submit(
         await _say(callback, pr.private_only_text())
         return
     key = idempotency_key(channel, chat_id, form.id)
-    petition = await by_idempotency_key(session, key)
+    petition = await CitizenPetitionRepository(session).by_idempotency_key(key)
     if petition is None:
         if not form.topic:
             await _ask(callback, state, form, pr.TOPIC, channel)
@@ -554,7 +543,7 @@ async def send_reply(
     chat_id, _chat_type = _chat_of(target)
     channel = channel_of(bot)
     petition = (
-        await own_petition(session, reply["petition_id"], channel, chat_id) if reply else None
+        await CitizenPetitionRepository(session).own_petition(reply["petition_id"], channel, chat_id) if reply else None
     )
     if reply is None or petition is None:
         await state.set_state(None)
@@ -814,7 +803,7 @@ def create_router() -> Router:
             ):
                 # A second tap on Submit, or the same press delivered again: the same petition.
                 chat_id, _type = _chat_of(callback)
-                petition = await own_petition(session, last["petition_id"], channel, chat_id)
+                petition = await CitizenPetitionRepository(session).own_petition(last["petition_id"], channel, chat_id)
                 if petition is not None:
                     await callback.answer()
                     await _thank(callback, session, petition)
@@ -1079,7 +1068,7 @@ def create_router() -> Router:
         callback: CallbackQuery, callback_data: PetitionView, session: AsyncSession, bot: Bot
     ) -> None:
         chat_id, _type = _chat_of(callback)
-        petition = await own_petition(session, callback_data.id, channel_of(bot), chat_id)
+        petition = await CitizenPetitionRepository(session).own_petition(callback_data.id, channel_of(bot), chat_id)
         if petition is None:
             await callback.answer(pr.petition_not_found_text()[:200], show_alert=True)
             return
@@ -1098,11 +1087,11 @@ def create_router() -> Router:
     ) -> None:
         channel = channel_of(bot)
         chat_id, _type = _chat_of(callback)
-        petition = await own_petition(session, callback_data.petition_id, channel, chat_id)
+        petition = await CitizenPetitionRepository(session).own_petition(callback_data.petition_id, channel, chat_id)
         if petition is None:
             await callback.answer(pr.petition_not_found_text()[:200], show_alert=True)
             return
-        if petition.status != INFO_REQUESTED:
+        if petition.status != PetitionStatus.INFO_REQUESTED:
             await callback.answer(pr.reply_not_waiting_text(), show_alert=True)
             return
         await callback.answer()
@@ -1194,7 +1183,7 @@ def create_router() -> Router:
             await callback.answer(pr.public_not_found_text(), show_alert=True)
             return
         await callback.answer()
-        names = await agency_names(session, {petition.agency_id})
+        names = await CitizenPetitionRepository(session).agency_names({petition.agency_id})
         item = public_item(petition, names.get(petition.agency_id, ""))
         await _say_all(
             callback, pr.render_public(item), pr.public_item_keyboard(callback_data.page)

@@ -55,24 +55,21 @@ from bot.web.app import RateLimiter
 from handlers import inbox_texts as tx
 from handlers.formatting import format_date, format_datetime, format_number
 from handlers.i18n import SUPPORTED_LOCALES, create_i18n
-from knowledge.petitions import deadline_status, redact_personal_data
-from knowledge.workdays import local_date, to_local
-from storage.inbox import DUE_FILTERS, OVERDUE, InboxFilter, InboxQueries
-from storage.models import Agency, Official, Petition, PetitionAttachment, PetitionEvent
-from storage.petitions import (
-    ANSWERED,
-    IN_PROGRESS,
+from knowledge.petition_workflow import (
     OPEN_STATUSES,
-    RECEIVED,
-    SESSION_TTL,
     STATUSES,
-    AgencyRepository,
-    AuditRepository,
-    InboxTokenRepository,
     PetitionError,
-    PetitionRepository,
+    PetitionStatus,
     public_names,
 )
+from knowledge.petitions import deadline_status, redact_personal_data
+from knowledge.workdays import local_date, to_local
+from storage.models import Agency, Official, Petition, PetitionAttachment, PetitionEvent
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.inbox import DUE_FILTERS, OVERDUE, InboxFilter, InboxRepository
+from storage.repositories.inbox_tokens import SESSION_TTL, InboxTokenRepository
+from storage.repositories.petitions import PetitionRepository
 
 logger = logging.getLogger(__name__)
 
@@ -102,11 +99,11 @@ SECURITY_HEADERS = {
 
 ACTIONS = ("take", "info", "answer", "refuse", "publish")
 _ALLOWED_FROM = {
-    "take": (RECEIVED,),
-    "info": (RECEIVED, IN_PROGRESS),
+    "take": (PetitionStatus.RECEIVED,),
+    "info": (PetitionStatus.RECEIVED, PetitionStatus.IN_PROGRESS),
     "answer": OPEN_STATUSES,
     "refuse": OPEN_STATUSES,
-    "publish": (ANSWERED,),
+    "publish": (PetitionStatus.ANSWERED,),
 }
 _CODE_RE = re.compile(r"PAKN-20\d\d-\d{6}")
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
@@ -306,7 +303,7 @@ def main_deadline(petition: Petition) -> date | None:
     none when closed."""
     if petition.status in OPEN_STATUSES:
         return petition.answer_by
-    if petition.status == ANSWERED:
+    if petition.status == PetitionStatus.ANSWERED:
         return petition.publish_by
     return None
 
@@ -443,7 +440,7 @@ async def login_page(request: web.Request, view: _View) -> web.StreamResponse:
     if not _TOKEN_RE.fullmatch(token):
         return _link_invalid(view)
     async with inbox.session_factory() as session:
-        usable = await InboxQueries(session).link_is_usable(token, now=inbox.clock())
+        usable = await InboxRepository(session).link_is_usable(token, now=inbox.clock())
     if not usable:
         return _link_invalid(view)
     t = view.t
@@ -703,7 +700,7 @@ async def list_page(request: web.Request, view: _View) -> web.StreamResponse:
         if signed is None:
             return _not_signed_in(request, view)
         agency_id = signed.agency.id
-        queries = InboxQueries(session)
+        queries = InboxRepository(session)
         where = filters.where(today)
         total = await queries.count(agency_id, where)
         pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -836,7 +833,7 @@ async def _detail(
     repo = PetitionRepository(session)
     attachments = await repo.attachments(petition.id)
     events = await repo.events(petition.id)
-    names = await InboxQueries(session).official_names(
+    names = await InboxRepository(session).official_names(
         [petition.assigned_to, *(ev.official_id for ev in events)]
     )
     await repo.record_view(petition, official, via=VIA)
@@ -982,7 +979,7 @@ async def petition_page(request: web.Request, view: _View) -> web.StreamResponse
             return _not_signed_in(request, view)
         if not _CODE_RE.fullmatch(code):
             return _not_found(view)
-        queries = InboxQueries(session)
+        queries = InboxRepository(session)
         petition = await queries.of_agency(signed.agency.id, code)
         if petition is None:
             await _audit_denied(session, view, code)
@@ -994,7 +991,7 @@ async def petition_page(request: web.Request, view: _View) -> web.StreamResponse
 async def _audit_denied(session: AsyncSession, view: _View, code: str) -> None:
     """Another agency's petition asked for: recorded (the page says only "not found")."""
     assert view.signed is not None
-    other = await InboxQueries(session).by_tracking_code(code)
+    other = await InboxRepository(session).by_tracking_code(code)
     if other is None:
         return
     await AuditRepository(session).record(
@@ -1025,7 +1022,7 @@ async def petition_action(request: web.Request, view: _View) -> web.StreamRespon
             return _forbidden(view)
         if action not in ACTIONS or not _CODE_RE.fullmatch(code):
             return _not_found(view)
-        queries = InboxQueries(session)
+        queries = InboxRepository(session)
         petition = await queries.for_change(signed.agency.id, code)
         if petition is None:
             await _audit_denied(session, view, code)
@@ -1157,7 +1154,7 @@ async def export_csv(request: web.Request, view: _View) -> web.StreamResponse:
         signed = await _signed_in(request, session, view)
         if signed is None:
             return _not_signed_in(request, view)
-        queries = InboxQueries(session)
+        queries = InboxRepository(session)
         where = filters.where(local_date(now))
         total = await queries.count(signed.agency.id, where)
         if total > EXPORT_MAX_ROWS:

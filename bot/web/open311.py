@@ -69,6 +69,7 @@ from handlers.formatting import format_date
 from handlers.i18n import create_i18n
 from knowledge.dossier import national_phone
 from knowledge.normalize import clean_text, strip_diacritics
+from knowledge.petition_workflow import CLOSED_STATUSES, OPEN_STATUSES, PetitionStatus, public_names
 from knowledge.petitions import (
     classify_request,
     parse_tracking_code,
@@ -77,21 +78,12 @@ from knowledge.petitions import (
 )
 from knowledge.search import SearchIndex
 from knowledge.workdays import VN_TZ, to_local
-from storage.dossiers import ApiKeyInfo, ApiKeyRepository
 from storage.models import Petition
-from storage.petitions import (
-    CLOSED_STATUSES,
-    OPEN_STATUSES,
-    PUBLISHED,
-    REFUSED,
-    AgencyRepository,
-    AttachmentDraft,
-    AuditRepository,
-    PetitionDraft,
-    PetitionRepository,
-    public_names,
-)
-from storage.public_petitions import RequestRow, TopicFilter, find_requests
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.api_keys import ApiKeyInfo, ApiKeyRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.petitions import AttachmentDraft, PetitionDraft, PetitionRepository
+from storage.repositories.public_petitions import PublicPetitionRepository, RequestRow, TopicFilter
 
 logger = logging.getLogger(__name__)
 
@@ -528,15 +520,15 @@ def _public_description(petition: Petition) -> str | None:
     official published it. An unpublished one has not been reviewed by anyone, and pattern
     redaction alone misses what it cannot recognise (a lone first name, a neighbour's name, an
     address without a marker), so its description stays empty until it is published."""
-    if petition.status == PUBLISHED and petition.public_content is not None:
+    if petition.status == PetitionStatus.PUBLISHED and petition.public_content is not None:
         return petition.public_content
     return None
 
 
 def _status_notes(petition: Petition) -> str | None:
-    if petition.status == PUBLISHED and petition.public_answer is not None:
+    if petition.status == PetitionStatus.PUBLISHED and petition.public_answer is not None:
         return petition.public_answer
-    if petition.status == REFUSED and petition.refusal_reason:
+    if petition.status == PetitionStatus.REFUSED and petition.refusal_reason:
         return texts.refusal_note(
             redact_personal_data(petition.refusal_reason, names=_personal_strings(petition))
         )
@@ -547,7 +539,7 @@ def _request_json(request: web.Request, row: RequestRow, services: ServiceList) 
     petition = row.petition
     service = services.of_petition(petition)
     is_open = petition.status in OPEN_STATUSES
-    if petition.status == PUBLISHED:
+    if petition.status == PetitionStatus.PUBLISHED:
         notice: str | None = texts.published_notice(_page_url(request, petition.tracking_code))
     elif is_open:
         notice = texts.open_notice(format_date(petition.answer_by))
@@ -624,7 +616,7 @@ async def get_requests(request: web.Request) -> web.StreamResponse:
         services = await config.catalog.load(session)
         ids = query.get("service_request_id")
         if ids is not None and ids.strip():
-            rows = await find_requests(session, codes=_request_ids(ids), limit=MAX_RESULTS)
+            rows = await PublicPetitionRepository(session).find_requests(codes=_request_ids(ids), limit=MAX_RESULTS)
         else:
             topic = None
             code = query.get("service_code", "").strip()
@@ -642,8 +634,7 @@ async def get_requests(request: web.Request) -> web.StreamResponse:
             if received_from is None:
                 anchor = received_to or datetime.now(UTC)
                 received_from = anchor - timedelta(days=DEFAULT_DAYS)
-            rows = await find_requests(
-                session,
+            rows = await PublicPetitionRepository(session).find_requests(
                 topic=topic,
                 received_from=received_from,
                 received_to=received_to,
@@ -665,7 +656,7 @@ async def get_request(request: web.Request) -> web.StreamResponse:
         raise Open311Error(404, texts.error_request_not_found(raw[:40]))
     async with config.session_factory() as session:
         services = await config.catalog.load(session)
-        rows = await find_requests(session, codes=[parsed], limit=1)
+        rows = await PublicPetitionRepository(session).find_requests(codes=[parsed], limit=1)
         if not rows:
             raise Open311Error(404, texts.error_request_not_found(raw[:40]))
         body = [_request_json(request, rows[0], services)]

@@ -8,7 +8,7 @@ from bot.app import create_app, create_services
 from bot.config import Settings
 from bot.web.app import WEBCHAT_CHANNEL_KEY
 from knowledge.models import Procedure
-from storage.repositories import ProcedureRepository
+from storage.repositories.procedures import ProcedureRepository
 
 
 async def test_web_chat_visitors_keep_their_chat_across_restarts(tmp_path: Path) -> None:
@@ -71,7 +71,9 @@ async def test_housekeeping_forgets_idle_conversations(tmp_path: Path) -> None:
     from bot.app import housekeeping
     from storage.fsm import SQLAlchemyStorage
     from storage.models import FsmRecord, InboxToken
-    from storage.petitions import AgencyRepository, InboxTokenRepository, OfficialRepository
+    from storage.repositories.agencies import AgencyRepository
+    from storage.repositories.inbox_tokens import InboxTokenRepository
+    from storage.repositories.officials import OfficialRepository
 
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}")
     services = await create_services(settings)

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app, create_services
 from bot.config import Settings
 from bot.outbox import OUTBOX_KEY
-from storage.dossiers import ApiKeyRepository
+from storage.repositories.api_keys import ApiKeyRepository
 
 CODE = "000.00.01.H29-261120-0007"
 

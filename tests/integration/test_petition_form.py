@@ -41,13 +41,9 @@ from handlers.petition_callbacks import FormAction, FormOp
 from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex
 from storage.models import OutboxMessage, Petition, PetitionAttachment, PetitionEvent
-from storage.petitions import (
-    KIND_PETITION_NEW,
-    AgencyRepository,
-    OfficialRepository,
-    PetitionDraft,
-    PetitionRepository,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import KIND_PETITION_NEW, PetitionDraft, PetitionRepository
 from tests.e2e.fake_telegram import EntityParseError, parse_html, utf16_len
 from tests.integration.databases import BACKENDS, migrated_database
 

@@ -9,12 +9,9 @@ message are recorded together or not at all.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -28,27 +25,16 @@ from sqlalchemy import (
     insert,
     literal,
     null,
-    or_,
     select,
     table,
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.dossier import FINAL_STATUSES, DossierChannel, Status
-from knowledge.dossier_records import (
-    DATA_FIELDS,
-    ROW_FIELDS,
-    DossierRecord,
-    agency_key,
-    record_row,
-    sqlite_time,
-)
+from knowledge.dossier import DossierChannel, Status
+from knowledge.dossier_records import DATA_FIELDS, DossierRecord, record_row, sqlite_time
 from storage.models import (
-    ApiKey,
     Dossier,
     DossierApology,
     DossierEvent,
@@ -56,15 +42,20 @@ from storage.models import (
     utcnow,
 )
 from storage.outbox import OutgoingMessage, enqueue
+from storage.repositories.common import chunks, upsert_insert
+from storage.repositories.dossier_ingest import (
+    foreign_keys,
+    group_rows,
+    history_rows,
+    merge_stored,
+    sort_out,
+)
 
 DOSSIERS = Dossier.__table__
 EVENTS = DossierEvent.__table__
 APOLOGIES = DossierApology.__table__
 SUBSCRIPTIONS = DossierSubscription.__table__
-API_KEYS = ApiKey.__table__
 
-# Fields a record may leave blank without erasing what is stored ("blank never erases").
-_MERGED_FIELDS = tuple(f for f in DATA_FIELDS if f not in ("status", "status_at"))
 # Keeps IN (...) lists under SQLite's (32,766) and asyncpg's (32,767) bound-parameter limits.
 IN_CHUNK = 10_000
 
@@ -170,6 +161,8 @@ class DossierCredentials(NamedTuple):
     id: int
     applicant_phone: str | None
     applicant_id_number: str | None
+
+
 _FIND_HISTORY = union_all(
     select(
         literal(0).label("kind"),
@@ -193,16 +186,19 @@ _FIND_HISTORY = union_all(
 # numbers, and times as SQLite's text or aware datetimes), written through untyped table
 # clauses or, on SQLite, the driver's own statements. Reads for the chat (``find``) use the typed models.
 _RAW_DOSSIERS = table(
-    "dossiers", *(column(name) for name in ("id", "lookup_key", *DATA_FIELDS, "source",
-                                            "created_at", "updated_at"))
+    "dossiers",
+    *(
+        column(name)
+        for name in ("id", "lookup_key", *DATA_FIELDS, "source", "created_at", "updated_at")
+    ),
 )
 _RAW_EVENTS = table(
-    "dossier_events", *(column(n) for n in ("id", "dossier_id", "status", "status_at", "note",
-                                            "recorded_at"))
+    "dossier_events",
+    *(column(n) for n in ("id", "dossier_id", "status", "status_at", "note", "recorded_at")),
 )
 _RAW_APOLOGIES = table(
-    "dossier_apologies", *(column(n) for n in ("id", "dossier_id", "new_appointment_at",
-                                               "reason", "recorded_at"))
+    "dossier_apologies",
+    *(column(n) for n in ("id", "dossier_id", "new_appointment_at", "reason", "recorded_at")),
 )
 _SELECT_EXISTING = select(
     _RAW_DOSSIERS.c.id, _RAW_DOSSIERS.c.lookup_key, *(_RAW_DOSSIERS.c[n] for n in DATA_FIELDS)
@@ -227,15 +223,6 @@ _SELECT_IDS = select(_RAW_DOSSIERS.c.id, _RAW_DOSSIERS.c.lookup_key).where(
 )
 
 
-# Positions in a prepared row (``knowledge.dossier_records.ROW_FIELDS``, what ``parse_row``
-# gives): the lookup key, the dossier columns in DATA_FIELDS order, the note.
-_KEY, _STATUS, _STATUS_AT, _NEW_APPOINTMENT, _DELAY_REASON, _NOTE = 0, 10, 11, 14, 15, 17
-_DATA_END = 1 + len(DATA_FIELDS)  # row[1:_DATA_END] are the DATA_FIELDS values
-assert ROW_FIELDS[1:_DATA_END] == DATA_FIELDS and ROW_FIELDS[_NOTE] == "note"
-assert ROW_FIELDS[_STATUS] == "status" and ROW_FIELDS[_STATUS_AT] == "status_at"
-assert ROW_FIELDS[_NEW_APPOINTMENT] == "new_appointment_at"
-assert ROW_FIELDS[_DELAY_REASON] == "delay_reason"
-_AGENCY = DATA_FIELDS.index("agency")  # in a stored row's DATA_FIELDS values
 _SQLITE_EXISTING: dict[int, str] = {}  # the SELECT for n keys (n placeholders)
 
 
@@ -251,103 +238,6 @@ def _sqlite_existing(count: int) -> str:
     return statement
 
 
-@dataclass(slots=True)
-class _Plan:
-    """What to write for one dossier of a chunk (values in the driver's form)."""
-
-    key: str
-    state: dict[str, Any]
-    events: dict[tuple[int, Any], tuple[str | None, bool]]  # (status, at) -> (note, notify)
-    apologies: dict[Any, str | None]  # new appointment -> reason
-    dossier_id: int | None = None
-
-
-# Statuses that end a dossier (3 Không được tiếp nhận, 7 withdrawn, 8 stopped, 10 returned): a
-# non-final status of the same time never replaces one of them.
-_FINAL: frozenset[int] = frozenset(int(status) for status in FINAL_STATUSES)
-
-
-def _stays(current: int, status: int) -> bool:
-    """Whether a new ``status`` of the same time as the ``current`` one only adds history: a
-    final status is never replaced by a non-final one (so 9 never replaces 10)."""
-    return current in _FINAL and status not in _FINAL
-
-
-def _plan(
-    key: str,
-    stored: dict[str, Any] | None,
-    rows: list[tuple[dict[str, Any], str | None]],
-    history: set[tuple[int, Any]] | None = None,
-) -> _Plan:
-    """Apply the chunk's rows ``(values, note)`` of one dossier, in order, to its stored state.
-
-    ``history`` is the dossier's stored ``(status, status_at)`` events when they were fetched
-    (else only the stored current state is known). Row by row, ``at`` being its status time:
-
-    - the current ``(status, at)`` again, or a row without time of the current status: its
-      other fields are merged, no event (the status time is kept);
-    - a ``(status, at)`` already in the history or earlier in the chunk -- a None time equal to
-      a None time -- is a re-sent snapshot: it adds nothing, notifies nobody, changes nothing;
-    - older than the current status time: history only, nobody is notified;
-    - the same time as the current status but another status not in the history (date-only
-      exports: "supplement requested" 5, then processing 4 again on the same day): it becomes
-      current and is pushed, like a newer status -- except that a final status (3, 7, 8, 10)
-      is never replaced by a non-final one of the same time (so 9 never replaces 10): then
-      history only, nobody is notified. No other ranking: rows of one code apply in order;
-    - otherwise a new status: recorded, made current, and pushed to the followers of a stored
-      dossier (``notify``).
-
-    A blank field never erases a value.
-    """
-    if stored is None and len(rows) == 1:  # the common case of a first import
-        row, note = rows[0]
-        apology = row["new_appointment_at"]
-        return _Plan(
-            key,
-            row,
-            {(row["status"], row["status_at"]): (note, False)},
-            {apology: row["delay_reason"]} if apology is not None else {},
-        )
-    state: dict[str, Any] | None = dict(stored) if stored is not None else None
-    events: dict[tuple[int, Any], tuple[str | None, bool]] = {}
-    apologies: dict[Any, str | None] = {}
-    known: set[tuple[int, Any]] = set(history) if history else set()
-    if stored is not None:
-        known.add((stored["status"], stored["status_at"]))
-    stored_apology = stored["new_appointment_at"] if stored is not None else None
-    for row, note in rows:
-        apology = row["new_appointment_at"]
-        if apology is not None and apology != stored_apology:
-            apologies.setdefault(apology, row["delay_reason"])
-        status, at = row["status"], row["status_at"]
-        if state is None:
-            state = dict(row)
-            events[(status, at)] = (note, False)
-            known.add((status, at))
-            continue
-        current, current_at = state["status"], state["status_at"]
-        if status == current and (at is None or at == current_at):
-            pass  # the current status again: merge the other fields
-        elif (status, at) in known:
-            continue  # a re-sent snapshot
-        else:
-            history_only = at is not None and current_at is not None and (
-                at < current_at or (at == current_at and _stays(current, status))
-            )
-            # Only a status that becomes current on a dossier someone may follow is pushed.
-            events[(status, at)] = (note, stored is not None and not history_only)
-            known.add((status, at))
-            if history_only:
-                continue  # an older snapshot never overwrites the current state
-            state["status"], state["status_at"] = status, at
-        for name in _MERGED_FIELDS:
-            value = row[name]
-            if value is not None:
-                state[name] = value
-    assert state is not None
-    return _Plan(key, state, events, apologies)
-
-
 def _utc_iso(value: datetime | str) -> str:
     """A stored time (an aware datetime, or SQLite's text of a UTC time) as ISO 8601 in UTC,
     e.g. ``2026-03-25T10:00:00+00:00``."""
@@ -355,6 +245,54 @@ def _utc_iso(value: datetime | str) -> str:
         value = datetime.fromisoformat(value)
     value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value.isoformat()
+
+
+# A dossier's follower: (subscription id, channel, chat id, language).
+_Follower = tuple[int, str, str, str | None]
+
+
+def _status_messages(
+    follower: _Follower, dossier_id: int, event_id: int, status: int
+) -> list[OutgoingMessage]:
+    """A new status for one follower; with the result returned, the rating request too."""
+    subscription_id, channel, chat_id, language = follower
+    messages = [
+        OutgoingMessage(
+            channel=channel,
+            chat_id=chat_id,
+            kind=KIND_STATUS,
+            payload={"dossier_id": dossier_id, "event_id": event_id, "status": status},
+            language=language,
+            dedup_key=f"{KIND_STATUS}:{event_id}:{subscription_id}",
+        )
+    ]
+    if status == Status.RETURNED:
+        messages.append(
+            OutgoingMessage(
+                channel=channel,
+                chat_id=chat_id,
+                kind=KIND_RATING,
+                payload={"dossier_id": dossier_id},
+                language=language,
+                dedup_key=f"{KIND_RATING}:{dossier_id}:{subscription_id}",
+            )
+        )
+    return messages
+
+
+def _apology_message(
+    follower: _Follower, dossier_id: int, when: str, reason: str | None
+) -> OutgoingMessage:
+    """A new apology letter (a new appointment, ``when`` in UTC ISO) for one follower."""
+    subscription_id, channel, chat_id, language = follower
+    return OutgoingMessage(
+        channel=channel,
+        chat_id=chat_id,
+        kind=KIND_APOLOGY,
+        payload={"dossier_id": dossier_id, "new_appointment_at": when, "reason": reason},
+        language=language,
+        dedup_key=f"{KIND_APOLOGY}:{dossier_id}:{when}:{subscription_id}",
+    )
 
 
 class DossierRepository:
@@ -366,7 +304,7 @@ class DossierRepository:
         self._dialect = bind.dialect.name if bind is not None else "sqlite"
 
     def _insert(self, target: Any) -> Insert:
-        return pg_insert(target) if self._dialect == "postgresql" else sqlite_insert(target)
+        return upsert_insert(self._dialect, target)
 
     @property
     def sqlite_times(self) -> bool:
@@ -378,12 +316,11 @@ class DossierRepository:
         found: dict[str, tuple[int, tuple[Any, ...]]] = {}
         sqlite = self._dialect == "sqlite"
         connection = await self.session.connection() if sqlite else None
-        for start in range(0, len(keys), IN_CHUNK):
-            part = keys[start : start + IN_CHUNK]
+        for part in chunks(keys, IN_CHUNK):
             if connection is not None:  # the driver's own statement: no SQL compiling per call
                 result = await connection.exec_driver_sql(_sqlite_existing(len(part)), tuple(part))
             else:
-                result = await self.session.execute(_SELECT_EXISTING, {"keys": part})
+                result = await self.session.execute(_SELECT_EXISTING, {"keys": list(part)})
             for values in result.tuples():
                 found[values[1]] = (values[0], tuple(values[2:]))
         return found
@@ -392,10 +329,8 @@ class DossierRepository:
         """The stored ``(status, status_at)`` events of these dossiers, by dossier id (times in
         the driver's form, as ``upsert_rows`` takes them)."""
         found: dict[int, set[tuple[int, Any]]] = {}
-        for start in range(0, len(dossier_ids), IN_CHUNK):
-            result = await self.session.execute(
-                _SELECT_HISTORY, {"ids": dossier_ids[start : start + IN_CHUNK]}
-            )
+        for part in chunks(dossier_ids, IN_CHUNK):
+            result = await self.session.execute(_SELECT_HISTORY, {"ids": part})
             for dossier_id, status, at in result.tuples():
                 found.setdefault(dossier_id, set()).add((status, at))
         return found
@@ -411,7 +346,7 @@ class DossierRepository:
         5, then 4 again on one day), except that a final status (3, 7, 8, 10) is never replaced
         by a non-final one of the same time (history only); there is no other ranking. A
         status already in the history (a None time equal to a None time) adds nothing and
-        notifies nobody (see ``_plan``). Every new status event of a followed dossier enqueues
+        notifies nobody (see ``dossier_ingest.plan_dossier``). Every new status event of a followed dossier enqueues
         a ``dossier_status`` message per subscription (and ``dossier_rating`` when it is
         RETURNED), de-duplicated by event and subscription; every new apology letter (a
         ``new_appointment_at`` not yet stored for the dossier) a ``dossier_apology`` one,
@@ -430,133 +365,34 @@ class DossierRepository:
     ) -> IngestResult:
         """``upsert_many`` for records already in the driver's form: tuples in ``ROW_FIELDS``
         order as ``knowledge.dossier_records.parse_row`` gives them, with times as text when
-        ``self.sqlite_times`` (what a file import's parser process sends). Never commits."""
+        ``self.sqlite_times`` (what a file import's parser process sends). Never commits.
+
+        Read what is stored, decide in memory (``storage.repositories.dossier_ingest``), then
+        write in bulk: new dossiers, changed ones, history, apology letters, notifications."""
         if not rows:
             return IngestResult()
-        grouped: dict[str, Any] = {row[_KEY]: row for row in rows}
-        if len(grouped) != len(rows):  # some dossier has several rows: keep them all, in order
-            grouped = {}
-            for row in rows:
-                previous = grouped.setdefault(row[_KEY], row)
-                if previous is not row:
-                    if type(previous) is list:
-                        previous.append(row)
-                    else:
-                        grouped[row[_KEY]] = [previous, row]
+        grouped = group_rows(rows)
         existing = await self._existing(list(grouped))
         if agency is not None:
-            own = agency_key(agency)
-            foreign = [k for k, (_, row) in existing.items() if agency_key(row[_AGENCY]) != own]
+            foreign = foreign_keys(existing, agency)
             if foreign:
-                raise ForeignDossierError(sorted(foreign))
+                raise ForeignDossierError(foreign)
 
         now = sqlite_time(utcnow()) if self.sqlite_times else utcnow()
-        tail = (source, now, now)
-        # In chunk order: a prepared row (one row of a new dossier, the bulk of a first
-        # import: nothing to merge) or the _Plan of a dossier that needed merging.
-        order: list[tuple[Any, ...] | _Plan] = []
-        new_rows: list[tuple[Any, ...]] = []  # in _NEW_COLUMNS order
-        changed_rows: list[dict[str, Any]] = []
-        # Stored dossiers to merge, once the histories some of them need are fetched.
-        deferred: list[tuple[int, str, int, dict[str, Any], list[Any]]] = []
-        needs_history: list[int] = []
-        unchanged = 0
-        for key, entry in grouped.items():
-            found = existing.get(key)
-            single = type(entry) is not list
-            if found is None and single:
-                new_rows.append(entry[:_DATA_END] + tail)
-                order.append(entry)
-                continue
-            if found is not None and single and entry[1:_DATA_END] == found[1]:
-                unchanged += 1  # the same state again: no event, no apology, no write
-                continue
-            group = entry if not single else [entry]
-            merged = [(dict(zip(DATA_FIELDS, row[1:_DATA_END])), row[_NOTE]) for row in group]
-            if found is None:
-                plan = _plan(key, None, merged)
-                state = plan.state
-                new_rows.append((key, *(state[name] for name in DATA_FIELDS), *tail))
-                order.append(plan)
-                continue
-            stored = dict(zip(DATA_FIELDS, found[1]))
-            stored_status, stored_at = stored["status"], stored["status_at"]
-            if stored_at is None or any(
-                row[_STATUS_AT] is None
-                or (row[_STATUS_AT] == stored_at and row[_STATUS] != stored_status)
-                for row in group
-            ):
-                # NULL times never clash in the history's unique index, and a time equal to the
-                # current one needs the history: compare these rows with the stored events.
-                needs_history.append(found[0])
-            deferred.append((len(order), key, found[0], stored, merged))
-            order.append(entry)  # replaced by the plan below
+        work = sort_out(grouped, existing, (source, now, now))
+        histories = await self._histories(work.needs_history) if work.needs_history else {}
+        merge_stored(work, histories, source, now)
 
-        histories = await self._histories(needs_history) if needs_history else {}
-        for position, key, dossier_id, stored, merged in deferred:
-            plan = _plan(key, stored, merged, histories.get(dossier_id))
-            plan.dossier_id = dossier_id
-            if plan.state != stored:
-                values = dict(plan.state)
-                values.update(dossier_pk=dossier_id, source=source, updated_at=now)
-                changed_rows.append(values)
-            else:
-                unchanged += 1
-            order[position] = plan
-
-        ids = await self._insert_dossiers(new_rows) if new_rows else {}
-        if changed_rows:
-            await self.session.execute(_UPDATE_DOSSIER, changed_rows)
-
-        quiet: list[tuple[Any, ...]] = []  # history rows nobody is told about
-        loud: list[dict[str, Any]] = []  # those that notify the dossier's followers
-        apologies: list[dict[str, Any]] = []  # of new dossiers: nobody follows them yet
-        loud_apologies: list[dict[str, Any]] = []  # of stored dossiers: may have followers
-        for item in order:
-            if type(item) is tuple:
-                dossier_id = ids[item[_KEY]]
-                quiet.append((dossier_id, item[_STATUS], item[_STATUS_AT], item[_NOTE], now))
-                apology = item[_NEW_APPOINTMENT]
-                if apology is not None:
-                    apologies.append(
-                        {
-                            "dossier_id": dossier_id,
-                            "new_appointment_at": apology,
-                            "reason": item[_DELAY_REASON],
-                            "recorded_at": now,
-                        }
-                    )
-                continue
-            assert isinstance(item, _Plan)
-            dossier_id = item.dossier_id if item.dossier_id is not None else ids[item.key]
-            for (status, at), (note, notify) in item.events.items():
-                if notify:
-                    loud.append(
-                        {
-                            "dossier_id": dossier_id,
-                            "status": status,
-                            "status_at": at,
-                            "note": note,
-                            "recorded_at": now,
-                        }
-                    )
-                else:
-                    quiet.append((dossier_id, status, at, note, now))
-            target = apologies if item.dossier_id is None else loud_apologies
-            for at, reason in item.apologies.items():
-                target.append(
-                    {
-                        "dossier_id": dossier_id,
-                        "new_appointment_at": at,
-                        "reason": reason,
-                        "recorded_at": now,
-                    }
-                )
-
-        events_added, notify = await self._add_events(quiet, loud)
-        new_apologies = await self._add_apologies(apologies, loud_apologies)
+        ids = await self._insert_dossiers(work.new_rows) if work.new_rows else {}
+        if work.changed_rows:
+            await self.session.execute(_UPDATE_DOSSIER, work.changed_rows)
+        history = history_rows(work, ids, now)
+        events_added, notify = await self._add_events(history.quiet, history.loud)
+        new_apologies = await self._add_apologies(history.apologies, history.loud_apologies)
         notified = await self._notify(notify, new_apologies) if notify or new_apologies else 0
-        return IngestResult(len(new_rows), len(changed_rows), unchanged, events_added, notified)
+        return IngestResult(
+            len(work.new_rows), len(work.changed_rows), work.unchanged, events_added, notified
+        )
 
     async def _insert_dossiers(self, rows: list[tuple[Any, ...]]) -> dict[str, int]:
         """Insert new dossiers (tuples in ``_NEW_COLUMNS`` order); their ids by lookup key."""
@@ -575,10 +411,8 @@ class DossierRepository:
             if count == len(rows) and top == before + len(rows):
                 return dict(zip(keys, range(before + 1, top + 1)))
             ids: dict[str, int] = {}
-            for start in range(0, len(keys), IN_CHUNK):
-                result = await self.session.execute(
-                    _SELECT_IDS, {"keys": keys[start : start + IN_CHUNK]}
-                )
+            for part in chunks(keys, IN_CHUNK):
+                result = await self.session.execute(_SELECT_IDS, {"keys": part})
                 ids.update((lookup, pk) for pk, lookup in result.tuples())
             return ids
         result = await self.session.execute(
@@ -655,8 +489,23 @@ class DossierRepository:
             {dossier_id for dossier_id, _, _ in events}
             | {dossier_id for dossier_id, _, _ in apologies}
         )
-        by_dossier: dict[int, list[tuple[int, str, str, str | None]]] = {}
-        for start in range(0, len(dossier_ids), IN_CHUNK):
+        by_dossier = await self._followers(dossier_ids)
+        messages: list[OutgoingMessage] = []
+        for dossier_id, event_id, status in events:
+            for follower in by_dossier.get(dossier_id, ()):
+                messages += _status_messages(follower, dossier_id, event_id, status)
+        for dossier_id, at, reason in apologies:
+            followers = by_dossier.get(dossier_id, ())
+            if not followers:
+                continue
+            when = _utc_iso(at)
+            messages += [_apology_message(f, dossier_id, when, reason) for f in followers]
+        return await enqueue(self.session, messages) if messages else 0
+
+    async def _followers(self, dossier_ids: list[int]) -> dict[int, list[_Follower]]:
+        """The subscriptions of these dossiers, by dossier id."""
+        by_dossier: dict[int, list[_Follower]] = {}
+        for part in chunks(dossier_ids, IN_CHUNK):
             result = await self.session.execute(
                 select(
                     SUBSCRIPTIONS.c.dossier_id,
@@ -664,56 +513,12 @@ class DossierRepository:
                     SUBSCRIPTIONS.c.channel,
                     SUBSCRIPTIONS.c.chat_id,
                     SUBSCRIPTIONS.c.language,
-                ).where(SUBSCRIPTIONS.c.dossier_id.in_(dossier_ids[start : start + IN_CHUNK]))
+                ).where(SUBSCRIPTIONS.c.dossier_id.in_(part))
             )
             for dossier_id, *subscription in result.tuples():
                 entry = (subscription[0], subscription[1], subscription[2], subscription[3])
                 by_dossier.setdefault(dossier_id, []).append(entry)
-        messages: list[OutgoingMessage] = []
-        for dossier_id, event_id, status in events:
-            for subscription_id, channel, chat_id, language in by_dossier.get(dossier_id, ()):
-                messages.append(
-                    OutgoingMessage(
-                        channel=channel,
-                        chat_id=chat_id,
-                        kind=KIND_STATUS,
-                        payload={"dossier_id": dossier_id, "event_id": event_id, "status": status},
-                        language=language,
-                        dedup_key=f"{KIND_STATUS}:{event_id}:{subscription_id}",
-                    )
-                )
-                if status == Status.RETURNED:
-                    messages.append(
-                        OutgoingMessage(
-                            channel=channel,
-                            chat_id=chat_id,
-                            kind=KIND_RATING,
-                            payload={"dossier_id": dossier_id},
-                            language=language,
-                            dedup_key=f"{KIND_RATING}:{dossier_id}:{subscription_id}",
-                        )
-                    )
-        for dossier_id, at, reason in apologies:
-            followers = by_dossier.get(dossier_id, ())
-            if not followers:
-                continue
-            when = _utc_iso(at)
-            for subscription_id, channel, chat_id, language in followers:
-                messages.append(
-                    OutgoingMessage(
-                        channel=channel,
-                        chat_id=chat_id,
-                        kind=KIND_APOLOGY,
-                        payload={
-                            "dossier_id": dossier_id,
-                            "new_appointment_at": when,
-                            "reason": reason,
-                        },
-                        language=language,
-                        dedup_key=f"{KIND_APOLOGY}:{dossier_id}:{when}:{subscription_id}",
-                    )
-                )
-        return await enqueue(self.session, messages) if messages else 0
+        return by_dossier
 
     async def count_for_agency(self, agency: str) -> int:
         """How many dossiers carry exactly this agency name."""
@@ -822,153 +627,3 @@ class DossierRepository:
             )
         )
         return found is not None
-
-
-# --- API keys ----------------------------------------------------------------------------------
-
-KEY_PREFIX = "vnd_"
-PREFIX_LENGTH = len(KEY_PREFIX) + 8  # "vnd_" and the key's first 8 random characters
-LAST_USED_RESOLUTION = timedelta(minutes=1)
-MAX_KEY_LENGTH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyInfo:
-    """An API key without its secret."""
-
-    id: int
-    agency: str
-    label: str
-    prefix: str
-    scopes: tuple[str, ...]
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-    @property
-    def active(self) -> bool:
-        """Not revoked."""
-        return self.revoked_at is None
-
-
-def hash_key(plaintext: str) -> str:
-    """The stored form of a key: SHA-256, hex."""
-    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
-
-
-_KEY_COLUMNS = (
-    API_KEYS.c.id,
-    API_KEYS.c.agency,
-    API_KEYS.c.label,
-    API_KEYS.c.prefix,
-    API_KEYS.c.scopes,
-    API_KEYS.c.created_at,
-    API_KEYS.c.last_used_at,
-    API_KEYS.c.revoked_at,
-)
-
-
-def _key_info(row: Sequence[Any]) -> ApiKeyInfo:
-    key_id, agency, label, prefix, scopes, created, used, revoked = row
-    return ApiKeyInfo(key_id, agency, label, prefix, tuple(scopes.split()), created, used, revoked)
-
-
-class ApiKeyRepository:
-    """API keys of agencies for the ingest API; only SHA-256 hashes are stored."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def create(
-        self, agency: str, label: str = "", scopes: str = "dossiers"
-    ) -> tuple[ApiKeyInfo, str]:
-        """A new key for ``agency``; returns its info and the plaintext (shown once, never
-        stored)."""
-        agency = " ".join(agency.split())
-        if not agency:
-            raise ValueError("agency is empty")
-        scope_list = " ".join(scopes.split()) or "dossiers"
-        while True:
-            plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
-            prefix = plaintext[:PREFIX_LENGTH]
-            clash = await self.session.scalar(
-                select(API_KEYS.c.id).where(API_KEYS.c.prefix == prefix)
-            )
-            if clash is None:
-                break
-        now = utcnow()
-        result = await self.session.execute(
-            insert(API_KEYS)
-            .values(
-                agency=agency,
-                label=label.strip(),
-                prefix=prefix,
-                key_hash=hash_key(plaintext),
-                scopes=scope_list,
-                created_at=now,
-            )
-            .returning(*_KEY_COLUMNS)
-        )
-        return _key_info(result.one()), plaintext
-
-    async def authenticate(self, plaintext: str, scope: str) -> ApiKeyInfo | None:
-        """The active key ``plaintext`` stands for, if it has ``scope``; else None.
-
-        The key is looked up by its hash (the secret itself is never compared), so timing
-        tells nothing about it. ``last_used_at`` is written at most once a minute per key.
-        """
-        if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > MAX_KEY_LENGTH:
-            return None
-        digest = hash_key(plaintext)
-        result = await self.session.execute(
-            select(*_KEY_COLUMNS, API_KEYS.c.key_hash).where(
-                API_KEYS.c.key_hash == digest, API_KEYS.c.revoked_at.is_(None)
-            )
-        )
-        row = result.first()
-        if row is None or not hmac.compare_digest(row[-1], digest):
-            return None
-        info = _key_info(row[:-1])
-        if scope not in info.scopes:
-            return None
-        now = utcnow()
-        if info.last_used_at is None or now - info.last_used_at >= LAST_USED_RESOLUTION:
-            await self.session.execute(
-                update(API_KEYS).where(API_KEYS.c.id == info.id).values(last_used_at=now)
-            )
-        return info
-
-    async def list(self) -> list[ApiKeyInfo]:
-        """Every key (revoked ones too), oldest first."""
-        result = await self.session.execute(select(*_KEY_COLUMNS).order_by(API_KEYS.c.id))
-        return [_key_info(row) for row in result.tuples()]
-
-    async def revoke(self, prefix_or_id: str) -> ApiKeyInfo | None:
-        """Revoke the key with this prefix (with or without "vnd_") or id; None when no active
-        key matches; ``ValueError`` when the prefix matches more than one."""
-        text = prefix_or_id.strip()
-        conditions = []
-        if text.isdigit():
-            conditions.append(API_KEYS.c.id == int(text))
-        if len(text) >= 4:
-            prefix = text if text.startswith(KEY_PREFIX) else KEY_PREFIX + text
-            conditions.append(API_KEYS.c.prefix.startswith(prefix, autoescape=True))
-        if not conditions:
-            return None
-        result = await self.session.execute(
-            select(*_KEY_COLUMNS).where(or_(*conditions), API_KEYS.c.revoked_at.is_(None))
-        )
-        rows = result.all()
-        if not rows:
-            return None
-        if len(rows) > 1:
-            raise ValueError(f"{text!r} matches {len(rows)} keys; give more of the prefix")
-        info = _key_info(rows[0])
-        now = utcnow()
-        await self.session.execute(
-            update(API_KEYS).where(API_KEYS.c.id == info.id).values(revoked_at=now)
-        )
-        return ApiKeyInfo(
-            info.id, info.agency, info.label, info.prefix, info.scopes, info.created_at,
-            info.last_used_at, now,
-        )
