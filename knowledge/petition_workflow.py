@@ -64,6 +64,22 @@ CITIZEN_NOTIFIED = frozenset(
 )
 
 
+class EventActor(StrEnum):
+    """Who caused an event (``petition_events.actor``)."""
+
+    CITIZEN = "citizen"
+    OFFICIAL = "official"
+    SYSTEM = "system"  # the command line, or the bot itself
+
+
+class AttachmentKind(StrEnum):
+    """What a petition's attachment is (``petition_attachments.kind``)."""
+
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    URL = "url"  # a media URL given through Open311
+
+
 class OfficialRole(StrEnum):
     """An official's role in their agency (``officials.role``)."""
 

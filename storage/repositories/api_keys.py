@@ -8,15 +8,15 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ApiKey, utcnow
 from storage.repositories.common import sha256_hex
 
-API_KEYS = ApiKey.__table__
+API_KEYS = cast(Table, ApiKey.__table__)
 
 KEY_PREFIX = "vnd_"
 PREFIX_LENGTH = len(KEY_PREFIX) + 8  # "vnd_" and the key's first 8 random characters

@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Insert
+from sqlalchemy import CursorResult, Result
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +42,11 @@ def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def upsert_insert(dialect: str, target: Any) -> Insert:
+def upsert_insert(dialect: str, target: Any) -> PgInsert | SqliteInsert:
     """An INSERT that takes ``on_conflict_do_*`` on this dialect."""
     return pg_insert(target) if dialect == "postgresql" else sqlite_insert(target)
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE matched (its result is a cursor result)."""
+    return cast("CursorResult[Any]", result).rowcount

@@ -102,8 +102,8 @@ IRREGULAR_EVENT_STATUSES = (
 )
 _STOP_STATUSES = (Status.NOT_ACCEPTED, Status.WITHDRAWN, Status.STOPPED)
 # Rendered inline too (see local_day): "processed" (9) and "returned" (10).
-_PROCESSED = literal_column(str(int(Status.PROCESSED)))
-_RETURNED = literal_column(str(int(Status.RETURNED)))
+_PROCESSED: ColumnElement[Any] = literal_column(str(int(Status.PROCESSED)))
+_RETURNED: ColumnElement[Any] = literal_column(str(int(Status.RETURNED)))
 IRREGULAR = "x"  # the bucket of rows classified in Python
 IN_CHUNK = 5_000
 

@@ -9,14 +9,16 @@ message are recorded together or not at all.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    Insert,
+    Result,
     SmallInteger,
+    Table,
     bindparam,
     cast,
     column,
@@ -30,6 +32,8 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.dossier import DossierChannel, Status
@@ -42,7 +46,7 @@ from storage.models import (
     utcnow,
 )
 from storage.outbox import OutgoingMessage, enqueue
-from storage.repositories.common import chunks, upsert_insert
+from storage.repositories.common import affected_rows, chunks, upsert_insert
 from storage.repositories.dossier_ingest import (
     foreign_keys,
     group_rows,
@@ -51,10 +55,10 @@ from storage.repositories.dossier_ingest import (
     sort_out,
 )
 
-DOSSIERS = Dossier.__table__
-EVENTS = DossierEvent.__table__
-APOLOGIES = DossierApology.__table__
-SUBSCRIPTIONS = DossierSubscription.__table__
+DOSSIERS = typing.cast(Table, Dossier.__table__)
+EVENTS = typing.cast(Table, DossierEvent.__table__)
+APOLOGIES = typing.cast(Table, DossierApology.__table__)
+SUBSCRIPTIONS = typing.cast(Table, DossierSubscription.__table__)
 
 # Keeps IN (...) lists under SQLite's (32,766) and asyncpg's (32,767) bound-parameter limits.
 IN_CHUNK = 10_000
@@ -251,32 +255,30 @@ def _utc_iso(value: datetime | str) -> str:
 _Follower = tuple[int, str, str, str | None]
 
 
+def _message(
+    follower: _Follower, kind: str, payload: dict[str, Any], dedup_key: str
+) -> OutgoingMessage:
+    """A message of ``kind`` to one follower (``dedup_key`` ends with their subscription)."""
+    subscription_id, channel, chat_id, language = follower
+    return OutgoingMessage(
+        channel=channel,
+        chat_id=chat_id,
+        kind=kind,
+        payload=payload,
+        language=language,
+        dedup_key=f"{dedup_key}:{subscription_id}",
+    )
+
+
 def _status_messages(
     follower: _Follower, dossier_id: int, event_id: int, status: int
 ) -> list[OutgoingMessage]:
     """A new status for one follower; with the result returned, the rating request too."""
-    subscription_id, channel, chat_id, language = follower
-    messages = [
-        OutgoingMessage(
-            channel=channel,
-            chat_id=chat_id,
-            kind=KIND_STATUS,
-            payload={"dossier_id": dossier_id, "event_id": event_id, "status": status},
-            language=language,
-            dedup_key=f"{KIND_STATUS}:{event_id}:{subscription_id}",
-        )
-    ]
+    payload = {"dossier_id": dossier_id, "event_id": event_id, "status": status}
+    messages = [_message(follower, KIND_STATUS, payload, f"{KIND_STATUS}:{event_id}")]
     if status == Status.RETURNED:
-        messages.append(
-            OutgoingMessage(
-                channel=channel,
-                chat_id=chat_id,
-                kind=KIND_RATING,
-                payload={"dossier_id": dossier_id},
-                language=language,
-                dedup_key=f"{KIND_RATING}:{dossier_id}:{subscription_id}",
-            )
-        )
+        rating = {"dossier_id": dossier_id}
+        messages.append(_message(follower, KIND_RATING, rating, f"{KIND_RATING}:{dossier_id}"))
     return messages
 
 
@@ -284,15 +286,8 @@ def _apology_message(
     follower: _Follower, dossier_id: int, when: str, reason: str | None
 ) -> OutgoingMessage:
     """A new apology letter (a new appointment, ``when`` in UTC ISO) for one follower."""
-    subscription_id, channel, chat_id, language = follower
-    return OutgoingMessage(
-        channel=channel,
-        chat_id=chat_id,
-        kind=KIND_APOLOGY,
-        payload={"dossier_id": dossier_id, "new_appointment_at": when, "reason": reason},
-        language=language,
-        dedup_key=f"{KIND_APOLOGY}:{dossier_id}:{when}:{subscription_id}",
-    )
+    payload = {"dossier_id": dossier_id, "new_appointment_at": when, "reason": reason}
+    return _message(follower, KIND_APOLOGY, payload, f"{KIND_APOLOGY}:{dossier_id}:{when}")
 
 
 class DossierRepository:
@@ -303,7 +298,7 @@ class DossierRepository:
         bind = session.bind
         self._dialect = bind.dialect.name if bind is not None else "sqlite"
 
-    def _insert(self, target: Any) -> Insert:
+    def _insert(self, target: Any) -> PgInsert | SqliteInsert:
         return upsert_insert(self._dialect, target)
 
     @property
@@ -317,6 +312,7 @@ class DossierRepository:
         sqlite = self._dialect == "sqlite"
         connection = await self.session.connection() if sqlite else None
         for part in chunks(keys, IN_CHUNK):
+            result: Result[Any]
             if connection is not None:  # the driver's own statement: no SQL compiling per call
                 result = await connection.exec_driver_sql(_sqlite_existing(len(part)), tuple(part))
             else:
@@ -412,14 +408,14 @@ class DossierRepository:
                 return dict(zip(keys, range(before + 1, top + 1)))
             ids: dict[str, int] = {}
             for part in chunks(keys, IN_CHUNK):
-                result = await self.session.execute(_SELECT_IDS, {"keys": part})
-                ids.update((lookup, pk) for pk, lookup in result.tuples())
+                found = await self.session.execute(_SELECT_IDS, {"keys": part})
+                ids.update((lookup, pk) for pk, lookup in found.tuples())
             return ids
-        result = await self.session.execute(
+        inserted = await self.session.execute(
             insert(_RAW_DOSSIERS).returning(_RAW_DOSSIERS.c.id, _RAW_DOSSIERS.c.lookup_key),
             [dict(zip(_NEW_COLUMNS, row)) for row in rows],
         )
-        return {lookup: pk for pk, lookup in result.tuples()}
+        return {lookup: pk for pk, lookup in inserted.tuples()}
 
     async def _add_events(
         self, quiet: list[tuple[Any, ...]], loud: list[dict[str, Any]]
@@ -431,8 +427,8 @@ class DossierRepository:
         added = 0
         if quiet and self._dialect == "sqlite":
             connection = await self.session.connection()
-            result = await connection.exec_driver_sql(_SQLITE_INSERT_EVENTS, quiet)
-            added += max(result.rowcount, 0)
+            written = await connection.exec_driver_sql(_SQLITE_INSERT_EVENTS, quiet)
+            added += max(written.rowcount, 0)
         elif quiet:
             loud.extend(dict(zip(_EVENT_COLUMNS, row)) for row in quiet)
         if not loud:
@@ -593,7 +589,7 @@ class DossierRepository:
             .on_conflict_do_nothing(index_elements=["dossier_id", "channel", "chat_id"])
         )
         result = await self.session.execute(statement)
-        if result.rowcount:
+        if affected_rows(result):
             return True
         await self.session.execute(
             update(SUBSCRIPTIONS)
@@ -615,7 +611,7 @@ class DossierRepository:
                 SUBSCRIPTIONS.c.chat_id == str(chat_id),
             )
         )
-        return bool(result.rowcount)
+        return bool(affected_rows(result))
 
     async def is_subscribed(self, dossier_id: int, channel: str, chat_id: str) -> bool:
         """Whether this chat follows the dossier."""

@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import FsmRecord
+from storage.repositories.common import affected_rows
 
 
 class FsmRepository:
@@ -21,4 +22,4 @@ class FsmRepository:
         """Forget conversation states untouched since `before` (a half-finished search from
         months ago helps nobody, and web chat visitors are cheap to create). Caller commits."""
         result = await self.session.execute(delete(FsmRecord).where(FsmRecord.updated_at < before))
-        return int(result.rowcount or 0)
+        return int(affected_rows(result) or 0)

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import LookupFailure, utcnow
+from storage.repositories.common import affected_rows
 
 
 class LookupFailureRepository:
@@ -56,4 +57,4 @@ class LookupFailureRepository:
     async def purge(self, before: datetime) -> int:
         """Forget failures older than `before` (housekeeping). Caller commits."""
         result = await self.session.execute(delete(LookupFailure).where(LookupFailure.at < before))
-        return int(result.rowcount or 0)
+        return int(affected_rows(result) or 0)

@@ -24,7 +24,7 @@ from knowledge.petition_workflow import (
 )
 from storage.models import Agency, AuditEntry, Official, OfficialInvitation, utcnow
 from storage.repositories.audit import AuditRepository
-from storage.repositories.common import sha256_hex
+from storage.repositories.common import affected_rows, sha256_hex
 
 INVITATION_TTL = timedelta(days=7)
 _INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -177,7 +177,7 @@ class OfficialRepository:
             .where(OfficialInvitation.id == invitation.id, OfficialInvitation.used_at.is_(None))
             .values(used_at=now)
         )
-        if claimed.rowcount != 1:  # used at the same moment by someone else
+        if affected_rows(claimed) != 1:  # used at the same moment by someone else
             raise PetitionError(Refusal.INVITATION_INVALID)
         return invitation
 

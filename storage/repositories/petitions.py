@@ -23,6 +23,7 @@ from knowledge.petition_workflow import (
     CITIZEN_REPLY,
     OFFICIAL_STEPS,
     REROUTE,
+    EventActor,
     PetitionAction,
     PetitionError,
     PetitionStatus,
@@ -54,7 +55,7 @@ from storage.outbox import OutgoingMessage, enqueue
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.citizen_petitions import CitizenPetitionRepository
-from storage.repositories.common import dialect_name, upsert_insert
+from storage.repositories.common import affected_rows, dialect_name, upsert_insert
 from storage.repositories.officials import OfficialRepository
 
 # Outbox kinds (renderers live in handlers/): a new or re-routed petition for an official, and a
@@ -65,7 +66,7 @@ KIND_PETITION_UPDATE = "petition_update"
 
 @dataclass(frozen=True)
 class AttachmentDraft:
-    kind: str  # "photo" | "document" | "url"
+    kind: str  # AttachmentKind: "photo" | "document" | "url"
     file_id: str
     file_name: str | None = None
     mime_type: str | None = None
@@ -323,7 +324,7 @@ class PetitionRepository:
                 raise
             return SubmitResult(existing, created=False)
         self._add_attachments(petition, draft.attachments, now)
-        await self._event(petition, PetitionAction.SUBMITTED, actor="citizen", at=now)
+        await self._event(petition, PetitionAction.SUBMITTED, actor=EventActor.CITIZEN, at=now)
         await self._notify_officials(petition, reason=PetitionAction.SUBMITTED)
         return SubmitResult(petition, created=True)
 
@@ -429,7 +430,7 @@ class PetitionRepository:
             .values(status=new_status, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if affected_rows(result) != 1:
             await self.session.refresh(petition)
             raise PetitionError(Refusal.WRONG_STATUS)
         petition.status = new_status
@@ -453,7 +454,7 @@ class PetitionRepository:
         now = now or utcnow()
         await self._change_status(petition, OFFICIAL_STEPS[action].new_status, now)
         event = await self._event(
-            petition, action, actor="official", official=official, note=note, at=now
+            petition, action, actor=EventActor.OFFICIAL, official=official, note=note, at=now
         )
         await AuditRepository(self.session).record(
             action, official=official, petition_id=petition.id, via=via, at=now
@@ -522,7 +523,11 @@ class PetitionRepository:
         await self._change_status(petition, CITIZEN_REPLY.new_status, now)
         self._add_attachments(petition, attachments, now)
         event = await self._event(
-            petition, PetitionAction.INFO_PROVIDED, actor="citizen", note=text.strip(), at=now
+            petition,
+            PetitionAction.INFO_PROVIDED,
+            actor=EventActor.CITIZEN,
+            note=text.strip(),
+            at=now,
         )
         recipients: list[Official] = []
         if petition.assigned_to is not None:
@@ -636,7 +641,7 @@ class PetitionRepository:
         event = await self._event(
             petition,
             PetitionAction.REROUTED,
-            actor="official" if official else "system",
+            actor=EventActor.OFFICIAL if official else EventActor.SYSTEM,
             official=official,
             note=reason,
             at=now,

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ProcessedUpdate
+from storage.repositories.common import affected_rows
 
 
 class ProcessedUpdateRepository:
@@ -40,4 +41,4 @@ class ProcessedUpdateRepository:
         result = await self.session.execute(
             delete(ProcessedUpdate).where(ProcessedUpdate.at < older_than)
         )
-        return int(result.rowcount or 0)
+        return int(affected_rows(result) or 0)

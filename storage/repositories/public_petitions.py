@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from knowledge.petition_workflow import public_topic
+from knowledge.petition_workflow import AttachmentKind, public_topic
 from knowledge.petitions import parse_tracking_code
 from storage.models import Agency, Petition, PetitionAttachment
 from storage.repositories.common import chunks
@@ -180,7 +180,7 @@ class PublicPetitionRepository:
                 select(PetitionAttachment.petition_id, PetitionAttachment.file_id)
                 .where(
                     PetitionAttachment.petition_id.in_(part),
-                    PetitionAttachment.kind == "url",
+                    PetitionAttachment.kind == AttachmentKind.URL,
                 )
                 .order_by(PetitionAttachment.id)
             )
