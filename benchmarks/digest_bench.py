@@ -407,8 +407,9 @@ async def bench(path: Path, runs: int, sample: int) -> None:
     from handlers.digest.build import build_digest
     from knowledge.digest import digest_periods
     from storage.db import create_engine, create_session_factory
-    from storage.digest import _cohort_statement, dossier_figures_by_day, local_midnight
     from storage.models import Agency, Dossier, DossierEvent
+    from storage.repositories.common import local_midnight
+    from storage.repositories.digest import DigestRepository, _cohort_statement
 
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     factory = create_session_factory(engine)
@@ -444,8 +445,8 @@ async def bench(path: Path, runs: int, sample: int) -> None:
                 times.append(time.perf_counter() - t0)
         async with factory() as session:
             stats: dict[str, int] = {}
-            await dossier_figures_by_day(
-                session, agency.dossier_agency, periods.first, periods.end, NOW, stats=stats
+            await DigestRepository(session).dossier_figures_by_day(
+                agency.dossier_agency, periods.first, periods.end, NOW, stats=stats
             )
         with sqlite3.connect(path) as raw:
             petitions = raw.execute(
@@ -502,8 +503,8 @@ async def bench(path: Path, runs: int, sample: int) -> None:
                 returned_at=r.returned_at,
             )
         naive = time.perf_counter() - t0
-        month = await dossier_figures_by_day(
-            session, largest.dossier_agency, periods.month_start, periods.end, NOW
+        month = await DigestRepository(session).dossier_figures_by_day(
+            largest.dossier_agency, periods.month_start, periods.end, NOW
         )
     cohort = sum(f.received for f in month.values())
     per = naive / max(len(rows), 1)
@@ -535,8 +536,8 @@ async def bench(path: Path, runs: int, sample: int) -> None:
     # (3) the year instead of the month
     async with factory() as session:
         t0 = time.perf_counter()
-        year = await dossier_figures_by_day(
-            session, largest.dossier_agency, date(DAY.year, 1, 1), periods.end, NOW
+        year = await DigestRepository(session).dossier_figures_by_day(
+            largest.dossier_agency, date(DAY.year, 1, 1), periods.end, NOW
         )
         took = time.perf_counter() - t0
     print(

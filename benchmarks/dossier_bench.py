@@ -221,7 +221,7 @@ async def bench_api(rows: int, batch: int = 1000) -> list[tuple[str, str]]:
     from bot.web.dossier_api import setup_dossier_api
     from bot.web.plumbing import RateLimiter
     from storage import create_engine, create_session_factory, upgrade
-    from storage.dossiers import ApiKeyRepository
+    from storage.repositories.api_keys import ApiKeyRepository
 
     items = api_items(rows)
     results: list[tuple[str, str]] = []
@@ -281,7 +281,7 @@ async def build_lookup_db(path: Path, rows: int) -> None:
     """``rows`` dossiers through ``DossierRepository.upsert_many`` (chunks of 5,000)."""
     from knowledge.dossier_records import parse_record
     from storage import create_engine, create_session_factory, upgrade
-    from storage.dossiers import DossierRepository
+    from storage.repositories.dossiers import DossierRepository
 
     partial = path.with_suffix(".partial")
     for leftover in CACHE.glob(partial.name + "*"):
@@ -336,7 +336,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 async def bench_lookup(rows: int, queries: int) -> list[tuple[str, dict[str, float]]]:
     from knowledge.dossier import lookup_key
     from storage import create_engine, create_session_factory
-    from storage.dossiers import DossierRepository
+    from storage.repositories.dossiers import DossierRepository
 
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"dossiers-{rows}.sqlite3"

@@ -31,12 +31,10 @@ from handlers.digest.notifications import create_digest_renderers
 from handlers.dossiers.notifications import create_dossier_renderers
 from handlers.petitions.notifications import create_petition_renderers
 from storage.outbox import purge_sent
-from storage.petitions import InboxTokenRepository
-from storage.repositories import (
-    FsmRepository,
-    LookupFailureRepository,
-    ProcessedUpdateRepository,
-)
+from storage.repositories.fsm_records import FsmRepository
+from storage.repositories.inbox_tokens import InboxTokenRepository
+from storage.repositories.lookup_failures import LookupFailureRepository
+from storage.repositories.processed_updates import ProcessedUpdateRepository
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,8 @@ from knowledge.search import SearchIndex
 from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.repositories import ProcedureRepository, SecretRepository
+from storage.repositories.app_secrets import SecretRepository
+from storage.repositories.procedures import ProcedureRepository
 
 logger = logging.getLogger(__name__)
 

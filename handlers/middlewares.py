@@ -14,7 +14,8 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.repositories import ProcessedUpdateRepository, UserRepository
+from storage.repositories.processed_updates import ProcessedUpdateRepository
+from storage.repositories.users import UserRepository
 
 from .i18n import channel_of, locale_from_language_code
 

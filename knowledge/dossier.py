@@ -46,6 +46,15 @@ STATUS_NAMES_VI: dict[Status, str] = {
 
 # Statuses after which nothing more happens to the dossier.
 FINAL_STATUSES = frozenset({Status.NOT_ACCEPTED, Status.WITHDRAWN, Status.STOPPED, Status.RETURNED})
+# The same as plain numbers, for the import's hot loop (rows carry ints, not members).
+_FINAL_NUMBERS: frozenset[int] = frozenset(int(status) for status in FINAL_STATUSES)
+
+
+def final_status_stays(current: int, status: int) -> bool:
+    """Whether a new ``status`` of the same time as the ``current`` one only adds history: a
+    final status (3, 7, 8, 10) is never replaced by a non-final one (so 9 never replaces 10)."""
+    return current in _FINAL_NUMBERS and status not in _FINAL_NUMBERS
+
 
 # Names local one-door systems export (iGate and others), beside the national ones.
 _STATUS_ALIASES: dict[str, Status] = {
@@ -164,6 +173,7 @@ def lookup_key(code: str) -> str:
 
 # --- Second factor and masking ---------------------------------------------------------------
 
+
 def digits_of(text: str | None) -> str:
     """Only the ASCII digits of ``text`` (full-width and other Unicode digits folded first)."""
     if not text:
@@ -198,7 +208,7 @@ def phones_match(stored: str | None, shared: str | None) -> bool:
 
 
 def mask_name(name: str | None) -> str:
-    """"Nguyễn Văn An" -> "Nguyễn V. A.": the family name, then initials; "" when unknown."""
+    """ "Nguyễn Văn An" -> "Nguyễn V. A.": the family name, then initials; "" when unknown."""
     if not name:
         return ""
     words = unicodedata.normalize("NFC", name).split()
@@ -234,9 +244,7 @@ CODE_MAX_FAILURES = 10  # ... and wrong digit guesses per receipt code, whoever 
 CODE_FAILURE_WINDOW = timedelta(hours=24)
 
 
-def locked_until(
-    failures: Sequence[datetime], limit: int, window: timedelta
-) -> datetime | None:
+def locked_until(failures: Sequence[datetime], limit: int, window: timedelta) -> datetime | None:
     """With ``failures`` (the times within the last ``window``, oldest first): until when further
     attempts are refused — when the ``limit``-th most recent failure ages out — or None."""
     if len(failures) < limit:

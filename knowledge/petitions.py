@@ -35,7 +35,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import Enum, StrEnum
 
 from knowledge.dossier import digits_of, national_phone
@@ -467,6 +467,15 @@ def deadline_status(deadline: date, now: datetime, warn_days: int = 1) -> Deadli
     if working_days_between(today, deadline) <= warn_days:
         return DeadlineStatus.DUE_SOON
     return DeadlineStatus.OK
+
+
+def due_soon_until(today: date, warn_days: int = 1) -> date:
+    """The last date a deadline can fall on and still be "due soon" on ``today``: at most
+    ``warn_days`` working days left (:func:`deadline_status`)."""
+    day = today
+    for _ in range(warn_days + 1):
+        day = next_working_day(day)
+    return day - timedelta(days=1)
 
 
 # --- Tracking codes --------------------------------------------------------------------------

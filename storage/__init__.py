@@ -1,4 +1,5 @@
-"""The only place with SQL: engine factories, models, migrations, FSM storage, repositories.
+"""The only place with SQL: engine factories, models, migrations, FSM storage, and the
+repositories (``storage.repositories``, one module per aggregate).
 
 Nothing is created at import time; the composition root builds the engine and session factory.
 """
@@ -7,24 +8,14 @@ from storage.db import create_engine, create_session_factory
 from storage.fsm import SQLAlchemyStorage
 from storage.migrate import current, downgrade, downgrade_sync, upgrade, upgrade_sync
 from storage.models import AppSecret, Base, ChatUser, FsmRecord, ImportedProcedure
-from storage.repositories import (
-    FsmRepository,
-    ProcedureRepository,
-    SecretRepository,
-    UserRepository,
-)
 
 __all__ = [
     "AppSecret",
     "Base",
     "ChatUser",
     "FsmRecord",
-    "FsmRepository",
     "ImportedProcedure",
-    "ProcedureRepository",
     "SQLAlchemyStorage",
-    "SecretRepository",
-    "UserRepository",
     "create_engine",
     "create_session_factory",
     "current",

@@ -14,7 +14,7 @@ from bot.config import Settings
 from knowledge.catalog import CatalogFormatError, read_catalog_file
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.repositories import ProcedureRepository
+from storage.repositories.procedures import ProcedureRepository
 
 
 async def cmd_import_catalog(settings: Settings, args: argparse.Namespace) -> int:

@@ -30,9 +30,9 @@ from handlers.digest.notifications import digest_states
 from handlers.digest.render import chart_labels, plain_text, render_digest
 from handlers.i18n import create_i18n
 from knowledge.workdays import local_date
-from storage.digest import agencies_with_officials
 from storage.models import Agency, utcnow
-from storage.petitions import AgencyRepository
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.digest import DigestRepository
 
 
 def _day(args: argparse.Namespace, now: datetime) -> date | None:
@@ -76,7 +76,7 @@ async def _agencies(session: AsyncSession, code: str | None) -> list[Agency]:
     if code:
         agency = await AgencyRepository(session).by_code(code)
         return [agency] if agency is not None else []
-    return await agencies_with_officials(session)
+    return await DigestRepository(session).agencies_with_officials()
 
 
 async def _dry_run(

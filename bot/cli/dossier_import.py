@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.cli.dossier_reading import chunks_in_child_process, chunks_in_this_process
 from bot.cli.parser import DEFAULT_BATCH
 from knowledge.dossier_records import read_records
-from storage.dossiers import DossierRepository, IngestResult
+from storage.repositories.dossiers import DossierRepository, IngestResult
 
 MAX_LISTED_ERRORS = 100
 MAX_LISTED_WARNINGS = 10  # line numbers shown in the warning about codes the chat cannot find

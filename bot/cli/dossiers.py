@@ -17,7 +17,7 @@ from bot.cli.database import open_database
 from bot.cli.dossier_import import import_dossiers
 from bot.config import Settings
 from knowledge.dossier_records import RecordFileError, read_records
-from storage.dossiers import ApiKeyRepository
+from storage.repositories.api_keys import ApiKeyRepository
 
 API_KEY_SCOPES = ("dossiers", "open311")
 """What a key may be for: pushing dossiers, filing petitions through Open311."""

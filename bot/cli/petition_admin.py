@@ -27,16 +27,13 @@ from bot.cli.database import open_database
 from bot.config import Settings
 from knowledge.dossier_records import agency_key
 from knowledge.normalize import clean_text
-from storage.dossiers import DossierRepository
+from knowledge.petition_workflow import PetitionError
 from storage.models import Agency
-from storage.official_queries import count_active_officials, list_officials
-from storage.petitions import (
-    AgencyRepository,
-    AuditRepository,
-    OfficialRepository,
-    PetitionError,
-    PetitionRepository,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.dossiers import DossierRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import PetitionRepository
 
 AGENCY_CODE_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 PROCEDURE_CODE_RE = re.compile(r"\d\.\d{6}(?:\.[0-9A-Za-z]+)*")
@@ -144,7 +141,7 @@ async def _agencies_list(session: AsyncSession, args: argparse.Namespace) -> int
     if not agencies:
         print("no agencies yet (python -m bot agencies add CODE NAME ...)")
         return 0
-    officials = await count_active_officials(session)
+    officials = await OfficialRepository(session).count_active_officials()
     for agency in agencies:
         flag = " [default]" if agency.is_default else ""
         print(f"{agency.code:<24} {agency.name}{flag}")
@@ -181,7 +178,7 @@ async def _officials_invite(session: AsyncSession, args: argparse.Namespace) -> 
 
 async def _officials_list(session: AsyncSession, args: argparse.Namespace) -> int:
     agency_id = (await _agency(session, args.agency)).id if args.agency else None
-    rows = await list_officials(session, agency_id)
+    rows = await OfficialRepository(session).list_officials(agency_id)
     if not rows:
         print("no officials")
         return 0

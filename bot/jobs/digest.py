@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.digest.build import build_digest
 from handlers.digest.notifications import dedup_key, digest_messages
 from knowledge.workdays import VN_TZ, is_working_day, local_date
-from storage.digest import agencies_with_officials, existing_keys
 from storage.models import Agency
 from storage.outbox import enqueue
-from storage.petitions import OfficialRepository
+from storage.repositories.digest import DigestRepository
+from storage.repositories.officials import OfficialRepository
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -64,7 +64,7 @@ async def _run_agency(
         if agency is None or not officials:
             return None
         keys = [dedup_key(agency_id, day, o.id) for o in officials]
-        if len(await existing_keys(session, keys)) == len(keys):
+        if len(await DigestRepository(session).existing_keys(keys)) == len(keys):
             return AgencyRun(agency_id, code, len(officials), skipped=True)
         started = monotime.perf_counter()
         digest = await build_digest(session, agency, day, now)
@@ -93,7 +93,7 @@ async def run_digests(
     only ``agency_code``), one transaction per agency; an agency that fails is reported in its
     ``AgencyRun.error`` and the others go on. Does not wake the worker."""
     async with session_factory() as session:
-        agencies = await agencies_with_officials(session, agency_code)
+        agencies = await DigestRepository(session).agencies_with_officials(agency_code)
         agency_ids = [(a.id, a.code) for a in agencies]
     runs: list[AgencyRun] = []
     for agency_id, code in agency_ids:

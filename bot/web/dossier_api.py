@@ -49,13 +49,8 @@ from knowledge.dossier_records import (
     chat_findable,
     parse_record,
 )
-from storage.dossiers import (
-    ApiKeyInfo,
-    ApiKeyRepository,
-    DossierRepository,
-    ForeignDossierError,
-    IngestResult,
-)
+from storage.repositories.api_keys import ApiKeyInfo, ApiKeyRepository
+from storage.repositories.dossiers import DossierRepository, ForeignDossierError, IngestResult
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from handlers import publication_texts as texts
 from handlers.formatting import format_date, format_number
 from handlers.i18n import create_i18n
 from knowledge.workdays import to_local
-from storage.public_petitions import PublishedPetition, published_by_code, search_published
+from storage.repositories.public_petitions import PublicPetitionRepository, PublishedPetition
 
 PATH = "/cong-khai"
 CSS_PATH = "/static/cong-khai.css"
@@ -173,14 +173,14 @@ async def list_page(request: web.Request) -> web.StreamResponse:
     query = " ".join(request.query.get("q", "").split())[:MAX_QUERY_CHARS]
     page = _page_number(request)
     async with config.session_factory() as session:
-        items, total = await search_published(
-            session, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        items, total = await PublicPetitionRepository(session).search_published(
+            query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         pages = max(1, math.ceil(total / PAGE_SIZE))
         if page > pages:  # past the end (a stale link): show the last page
             page = pages
-            items, total = await search_published(
-                session, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            items, total = await PublicPetitionRepository(session).search_published(
+                query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
             )
     formatted = format_number(total, locale)
     if query:
@@ -211,7 +211,7 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
     locale = _locale(request)
     raw = request.match_info["code"][:40]
     async with config.session_factory() as session:
-        item = await published_by_code(session, raw)
+        item = await PublicPetitionRepository(session).published_by_code(raw)
     other_locale = "vi" if locale == "en" else "en"
     if item is None:
         page = _message_page(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import channel_of
 from handlers.replies import reply_to_callback
-from storage.repositories import UserRepository
+from storage.repositories.users import UserRepository
 
 from . import keyboards, texts
 from .callbacks import LanguageCallback

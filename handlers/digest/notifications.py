@@ -22,9 +22,9 @@ from handlers.digest.chart import chart_png
 from handlers.digest.render import chart_labels, render_digest
 from knowledge.digest import Digest
 from knowledge.outbox import OutboxKind
-from storage.digest import outbox_states
 from storage.models import Official
 from storage.outbox import OutboxRow, OutgoingMessage
+from storage.repositories.digest import DigestRepository
 
 KIND_DIGEST = OutboxKind.DIGEST
 
@@ -76,6 +76,6 @@ async def digest_states(
     session: AsyncSession, day: date, *, channel: str | None = None
 ) -> dict[str, int]:
     """Outbox states of the digests of ``day`` (of one channel, when given)."""
-    return await outbox_states(
-        session, KIND_DIGEST, f"digest:%:{day.isoformat()}:%", channel=channel
+    return await DigestRepository(session).outbox_states(
+        KIND_DIGEST, f"digest:%:{day.isoformat()}:%", channel=channel
     )

@@ -13,7 +13,7 @@ from handlers.common.keyboards import back_to_menu
 from handlers.i18n import channel_of
 from handlers.replies import reply_to_callback
 from knowledge.search import SearchIndex
-from storage.dossiers import DossierRepository
+from storage.repositories.dossiers import DossierRepository
 
 from . import texts
 from .callbacks import DossierAction, DossierOp

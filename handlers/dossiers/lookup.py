@@ -31,8 +31,8 @@ from knowledge.dossier import digits_of, lookup_key, second_factor_matches
 from knowledge.petitions import parse_tracking_code
 from knowledge.receipt import find_receipt_code, looks_like_receipt_attempt, mask_receipt_code
 from knowledge.search import SearchIndex
-from storage.dossiers import DossierRepository, DossierView
-from storage.repositories import LookupFailureRepository
+from storage.repositories.dossiers import DossierRepository, DossierView
+from storage.repositories.lookup_failures import LookupFailureRepository
 
 from . import texts
 from .keyboards import contact_keyboard, dossier_keyboard

@@ -19,8 +19,8 @@ from handlers.dossiers.keyboards import push_keyboard, rating_keyboard
 from handlers.dossiers.render import procedure_of
 from knowledge.outbox import OutboxKind
 from knowledge.search import SearchIndex
-from storage.dossiers import DossierRepository, DossierView
 from storage.outbox import OutboxRow
+from storage.repositories.dossiers import DossierRepository, DossierView
 
 
 async def _followed(session: AsyncSession, row: OutboxRow) -> DossierView | None:

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.i18n import channel_of
 from handlers.replies import edit_or_send
 from knowledge.dossier import Status
-from storage.dossiers import DossierRepository
-from storage.repositories import RatingRepository
+from storage.repositories.dossiers import DossierRepository
+from storage.repositories.ratings import RatingRepository
 
 from . import texts
 from .callbacks import RateService

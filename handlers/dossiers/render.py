@@ -19,7 +19,7 @@ from knowledge.models import Procedure
 from knowledge.search import SearchIndex
 from knowledge.timeliness import StatusEvent, Timeliness, classify
 from knowledge.workdays import working_days_between
-from storage.dossiers import DossierView
+from storage.repositories.dossiers import DossierView
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -16,8 +16,8 @@ from knowledge.dossier import (
     USER_MAX_FAILURES,
     locked_until,
 )
-from storage.dossiers import DossierRepository
-from storage.repositories import LookupFailureRepository
+from storage.repositories.dossiers import DossierRepository
+from storage.repositories.lookup_failures import LookupFailureRepository
 
 from .texts import not_entitled_text
 

@@ -19,15 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import channel_of
 from handlers.markup import quote
+from knowledge.petition_workflow import can_see_personal_data
 from knowledge.petitions import parse_tracking_code
 from storage.models import Official, Petition, PetitionAttachment
-from storage.official_queries import official_names
-from storage.petitions import (
-    AgencyRepository,
-    AuditRepository,
-    PetitionRepository,
-    can_see_personal_data,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import PetitionRepository
 
 from .messaging import chat_id_of, now_utc, send, show
 from .render_card import CardData, card_keyboard, needs_full_text, render_card, render_full_text
@@ -76,8 +74,8 @@ async def card_data(session: AsyncSession, official: Official, petition: Petitio
     attachments = await repo.attachments(petition.id)
     agency = await AgencyRepository(session).get(petition.agency_id)
     assert agency is not None  # a foreign key
-    names = await official_names(
-        session, [e.official_id for e in events if e.official_id] + [petition.assigned_to or 0]
+    names = await OfficialRepository(session).official_names(
+        [e.official_id for e in events if e.official_id] + [petition.assigned_to or 0]
     )
     return CardData(
         petition=petition,

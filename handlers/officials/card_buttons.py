@@ -14,9 +14,9 @@ from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import channel_of
+from knowledge.petition_workflow import PetitionStatus, public_names
 from knowledge.petitions import redact_personal_data
 from storage.models import Official, Petition
-from storage.petitions import ANSWERED, public_names
 
 from .callbacks import OfficialPetition, PetitionOp
 from .card import pressed_petition, send_attachments, send_full_text, show_card
@@ -79,7 +79,7 @@ async def _publish(press: _Press) -> None:
     """The public copy (personal data masked as ``publish()`` will mask it) to confirm."""
     callback, petition = press.callback, press.petition
     await callback.answer()
-    if petition.status != ANSWERED:
+    if petition.status != PetitionStatus.ANSWERED:
         await send(callback, error_text("wrong_status"))
         await show_card(callback, press.session, press.official, petition, press.via)
         return

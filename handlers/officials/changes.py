@@ -11,8 +11,10 @@ from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.petitions.notifications import enqueue_answer_parts
+from knowledge.petition_workflow import PetitionError
 from storage.models import Official, Petition
-from storage.petitions import OfficialRepository, PetitionError, PetitionRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import PetitionRepository
 
 from .callbacks import PetitionOp
 from .card import show_card

@@ -21,16 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import channel_of
 from knowledge.dossier import locked_until
+from knowledge.petition_workflow import OfficialRole, PetitionError
 from storage.models import Official
-from storage.official_queries import enroll_failures, record_enroll_failure
-from storage.petitions import (
-    ROLE_ADMIN,
-    ROLE_OFFICER,
-    AgencyRepository,
-    OfficialRepository,
-    PetitionError,
-    normalize_invitation_code,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.officials import OfficialRepository, normalize_invitation_code
 
 from . import render_enrolment as texts
 from .filters import current_official
@@ -45,14 +39,14 @@ INVITATION_CODE_LENGTH = 12  # letters and digits after "MOI" (storage.petitions
 ENROL_MAX_FAILURES = 5
 ENROL_WINDOW = timedelta(hours=1)
 _ROLE_WORDS = {
-    "officer": ROLE_OFFICER,
-    "canbo": ROLE_OFFICER,
-    "cán bộ": ROLE_OFFICER,
-    "can bo": ROLE_OFFICER,
-    "admin": ROLE_ADMIN,
-    "quantri": ROLE_ADMIN,
-    "quản trị": ROLE_ADMIN,
-    "quan tri": ROLE_ADMIN,
+    "officer": OfficialRole.OFFICER,
+    "canbo": OfficialRole.OFFICER,
+    "cán bộ": OfficialRole.OFFICER,
+    "can bo": OfficialRole.OFFICER,
+    "admin": OfficialRole.ADMIN,
+    "quantri": OfficialRole.ADMIN,
+    "quản trị": OfficialRole.ADMIN,
+    "quan tri": OfficialRole.ADMIN,
 }
 
 
@@ -71,7 +65,7 @@ async def _enrol_failed(
     """Count a wrong code (audited) and say so, or that the chat is locked now."""
     chat_id = str(message.chat.id)
     await session.rollback()
-    await record_enroll_failure(session, channel, chat_id)
+    await OfficialRepository(session).record_enroll_failure(channel, chat_id)
     await session.commit()
     logger.warning("Official enrolment failed: channel=%s chat=%s", channel, chat_id)
     failures.append(now)
@@ -92,7 +86,7 @@ async def _enrol(
     channel = channel_of(bot)
     chat_id = str(message.chat.id)
     now = now_utc()
-    failures = await enroll_failures(session, channel, chat_id, now - ENROL_WINDOW)
+    failures = await OfficialRepository(session).enroll_failures(channel, chat_id, now - ENROL_WINDOW)
     locked = locked_until(failures, ENROL_MAX_FAILURES, ENROL_WINDOW)
     if locked is not None:
         await state.set_state(None)
@@ -170,7 +164,7 @@ async def invite_command(
     message: Message, command: CommandObject, session: AsyncSession, bot: Bot, official: Official
 ) -> None:
     """An administrator's one-time code for a new official of their agency."""
-    if official.role != ROLE_ADMIN:
+    if official.role != OfficialRole.ADMIN:
         await message.answer(error_text("admins_only"))
         return
     role = _role_of(command.args or "")

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.i18n import channel_of
 from storage.models import Official
-from storage.petitions import OfficialRepository
+from storage.repositories.officials import OfficialRepository
 
 from .messaging import chat_id_of, is_private
 

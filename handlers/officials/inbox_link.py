@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.contracts import DialogSettings
 from handlers.i18n import channel_of
 from storage.models import Official
-from storage.petitions import LINK_TTL, AuditRepository, InboxTokenRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.inbox_tokens import LINK_TTL, InboxTokenRepository
 
 from .render_enrolment import inbox_link_text
 

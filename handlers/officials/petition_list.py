@@ -8,7 +8,8 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Official
-from storage.petitions import AgencyRepository, PetitionRepository
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.petitions import PetitionRepository
 
 from .callbacks import ListFilter, OfficialList
 from .messaging import now_utc, show

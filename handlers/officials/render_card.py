@@ -19,8 +19,8 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.formatting import format_date
 from handlers.markup import quote, shorten, text_length
+from knowledge.petition_workflow import OPEN_STATUSES, OfficialRole, PetitionAction, PetitionStatus
 from storage.models import Agency, Official, Petition, PetitionAttachment, PetitionEvent
-from storage.petitions import ANSWER, ANSWERED, IN_PROGRESS, OPEN_STATUSES, RECEIVED, ROLE_ADMIN
 
 from .callbacks import ListFilter, OfficialList, OfficialPetition, PetitionOp
 from .render_deadlines import deadlines
@@ -197,17 +197,17 @@ def _action_rows(petition: Petition, official: Official) -> list[list[InlineKeyb
 
     rows: list[list[InlineKeyboardButton]] = []
     status = petition.status
-    if status == RECEIVED:
+    if status == PetitionStatus.RECEIVED:
         rows.append([button(_("✋ Take"), PetitionOp.TAKE)])
-    if status in (RECEIVED, IN_PROGRESS):
+    if status in (PetitionStatus.RECEIVED, PetitionStatus.IN_PROGRESS):
         rows.append([button(_("❓ Ask for information"), PetitionOp.ASK)])
     if status in OPEN_STATUSES:
         rows.append(
             [button(_("✅ Answer"), PetitionOp.ANSWER), button(_("⛔ Refuse"), PetitionOp.REFUSE)]
         )
-    if status == ANSWERED:
+    if status == PetitionStatus.ANSWERED:
         rows.append([button(_("📢 Publish"), PetitionOp.PUBLISH)])
-    if status in OPEN_STATUSES and official.role == ROLE_ADMIN:
+    if status in OPEN_STATUSES and official.role == OfficialRole.ADMIN:
         rows.append([button(_("↪️ Re-route"), PetitionOp.REROUTE)])
     return rows
 
@@ -254,7 +254,7 @@ def render_full_text(data: CardData) -> list[str]:
     for event in data.events:
         if event.note:
             sections.append((f"{event_label(event.action)} · {local_time(event.at)}", event.note))
-    if p.answer and not any(e.action == ANSWER and e.note == p.answer for e in data.events):
+    if p.answer and not any(e.action == PetitionAction.ANSWER and e.note == p.answer for e in data.events):
         sections.append((_("Answer"), p.answer))
     messages: list[str] = []
     for title, body in sections:

@@ -9,9 +9,9 @@ from datetime import date, datetime
 
 from aiogram.utils.i18n import gettext as _
 
+from knowledge.petition_workflow import OPEN_STATUSES, PetitionAction, PetitionStatus
 from knowledge.petitions import DeadlineStatus, deadline_status
 from storage.models import Petition, PetitionEvent
-from storage.petitions import ANSWERED, IN_PROGRESS, INFO_REQUEST, OPEN_STATUSES, RECEIVED
 
 
 @dataclass(frozen=True)
@@ -26,19 +26,19 @@ def deadlines(petition: Petition, events: Sequence[PetitionEvent], now: datetime
 
     Refusing matters while nobody has taken the petition; the first request for information
     while none was made; the answer while the petition is open; publishing once answered."""
-    asked = any(e.action == INFO_REQUEST for e in events)
+    asked = any(e.action == PetitionAction.INFO_REQUEST for e in events)
     status = petition.status
     out = [
         Deadline(
             _("Refuse by"),
             petition.refuse_by,
-            deadline_status(petition.refuse_by, now) if status == RECEIVED else None,
+            deadline_status(petition.refuse_by, now) if status == PetitionStatus.RECEIVED else None,
         ),
         Deadline(
             _("First request for information by"),
             petition.info_by,
             deadline_status(petition.info_by, now)
-            if status in (RECEIVED, IN_PROGRESS) and not asked
+            if status in (PetitionStatus.RECEIVED, PetitionStatus.IN_PROGRESS) and not asked
             else None,
         ),
         Deadline(
@@ -52,7 +52,7 @@ def deadlines(petition: Petition, events: Sequence[PetitionEvent], now: datetime
             Deadline(
                 _("Publish by"),
                 petition.publish_by,
-                deadline_status(petition.publish_by, now) if status == ANSWERED else None,
+                deadline_status(petition.publish_by, now) if status == PetitionStatus.ANSWERED else None,
             )
         )
     return out
@@ -62,11 +62,11 @@ def worst_mark(petition: Petition, now: datetime) -> str:
     """The list's marker: the most urgent of the deadlines that matter at this stage (the
     information request is not known without the events, so the list leaves it out)."""
     relevant: list[date] = []
-    if petition.status == RECEIVED:
+    if petition.status == PetitionStatus.RECEIVED:
         relevant.append(petition.refuse_by)
     if petition.status in OPEN_STATUSES:
         relevant.append(petition.answer_by)
-    if petition.status == ANSWERED and petition.publish_by is not None:
+    if petition.status == PetitionStatus.ANSWERED and petition.publish_by is not None:
         relevant.append(petition.publish_by)
     statuses = [deadline_status(d, now) for d in relevant]
     if DeadlineStatus.OVERDUE in statuses:

@@ -11,8 +11,8 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.formatting import format_date
 from handlers.markup import quote, shorten
+from knowledge.petition_workflow import OPEN_STATUSES, PetitionStatus
 from storage.models import Agency, Petition
-from storage.petitions import ANSWERED, IN_PROGRESS, INFO_REQUESTED, OPEN_STATUSES, RECEIVED
 
 from .callbacks import ListFilter, OfficialList, OfficialPetition, PetitionOp
 from .render_deadlines import worst_mark
@@ -22,10 +22,10 @@ PAGE_SIZE = 8
 
 FILTER_STATUSES: dict[ListFilter, tuple[str, ...]] = {
     ListFilter.OPEN: OPEN_STATUSES,
-    ListFilter.NEW: (RECEIVED,),
-    ListFilter.IN_PROGRESS: (IN_PROGRESS,),
-    ListFilter.WAITING: (INFO_REQUESTED,),
-    ListFilter.ANSWERED: (ANSWERED,),
+    ListFilter.NEW: (PetitionStatus.RECEIVED,),
+    ListFilter.IN_PROGRESS: (PetitionStatus.IN_PROGRESS,),
+    ListFilter.WAITING: (PetitionStatus.INFO_REQUESTED,),
+    ListFilter.ANSWERED: (PetitionStatus.ANSWERED,),
 }
 
 

@@ -8,24 +8,8 @@ from datetime import datetime
 from aiogram.utils.i18n import gettext as _
 
 from handlers.formatting import format_datetime
+from knowledge.petition_workflow import OfficialRole, PetitionAction, PetitionStatus
 from knowledge.workdays import to_local
-from storage.petitions import (
-    ANSWER,
-    ANSWERED,
-    IN_PROGRESS,
-    INFO_PROVIDED,
-    INFO_REQUEST,
-    INFO_REQUESTED,
-    PUBLICATION,
-    PUBLISHED,
-    RECEIVED,
-    REFUSAL,
-    REFUSED,
-    REROUTED,
-    ROLE_ADMIN,
-    SUBMITTED,
-    TAKEN,
-)
 
 from .callbacks import ListFilter
 
@@ -34,12 +18,12 @@ BUTTON_TEXT_CHARS = 48
 
 def status_label(status: str) -> str:
     labels = {
-        RECEIVED: _("New"),
-        IN_PROGRESS: _("In progress"),
-        INFO_REQUESTED: _("Waiting for the citizen"),
-        ANSWERED: _("Answered, awaiting publication"),
-        PUBLISHED: _("Published"),
-        REFUSED: _("Refused"),
+        PetitionStatus.RECEIVED: _("New"),
+        PetitionStatus.IN_PROGRESS: _("In progress"),
+        PetitionStatus.INFO_REQUESTED: _("Waiting for the citizen"),
+        PetitionStatus.ANSWERED: _("Answered, awaiting publication"),
+        PetitionStatus.PUBLISHED: _("Published"),
+        PetitionStatus.REFUSED: _("Refused"),
     }
     return labels.get(status, status)
 
@@ -57,20 +41,20 @@ def filter_label(kind: ListFilter) -> str:
 
 def event_label(action: str) -> str:
     labels = {
-        SUBMITTED: _("Submitted by the citizen"),
-        TAKEN: _("Taken"),
-        INFO_REQUEST: _("More information requested"),
-        INFO_PROVIDED: _("The citizen replied"),
-        ANSWER: _("Answered"),
-        REFUSAL: _("Refused"),
-        PUBLICATION: _("Answer published"),
-        REROUTED: _("Re-routed to this agency"),
+        PetitionAction.SUBMITTED: _("Submitted by the citizen"),
+        PetitionAction.TAKEN: _("Taken"),
+        PetitionAction.INFO_REQUEST: _("More information requested"),
+        PetitionAction.INFO_PROVIDED: _("The citizen replied"),
+        PetitionAction.ANSWER: _("Answered"),
+        PetitionAction.REFUSAL: _("Refused"),
+        PetitionAction.PUBLICATION: _("Answer published"),
+        PetitionAction.REROUTED: _("Re-routed to this agency"),
     }
     return labels.get(action, action)
 
 
 def role_label(role: str) -> str:
-    return _("administrator") if role == ROLE_ADMIN else _("officer")
+    return _("administrator") if role == OfficialRole.ADMIN else _("officer")
 
 
 def local_time(moment: datetime) -> str:

@@ -11,14 +11,10 @@ from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import channel_of
+from knowledge.petition_workflow import OPEN_STATUSES, OfficialRole, PetitionError
 from storage.models import Agency, Official, Petition
-from storage.petitions import (
-    OPEN_STATUSES,
-    ROLE_ADMIN,
-    AgencyRepository,
-    PetitionError,
-    PetitionRepository,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.petitions import PetitionRepository
 
 from .callbacks import OfficialReroute, PetitionOp
 from .card import MAX_DB_ID, own_petition, show_card
@@ -46,7 +42,7 @@ async def start_reroute(
 ) -> None:
     """The card's Re-route: the other agencies to choose from."""
     await callback.answer()
-    if official.role != ROLE_ADMIN:
+    if official.role != OfficialRole.ADMIN:
         await send(callback, error_text("admins_only"))
         return
     if petition.status not in OPEN_STATUSES:
@@ -102,7 +98,7 @@ async def reroute_button(
     if petition is None:
         await send(callback, error_text("not_found"))
         return
-    if official.role != ROLE_ADMIN:
+    if official.role != OfficialRole.ADMIN:
         await send(callback, error_text("admins_only"))
         return
     agency = (

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.formatting import format_number
 from handlers.i18n import channel_of
+from knowledge.petition_workflow import OPEN_STATUSES, PetitionStatus
 from storage.models import Official, Petition
-from storage.petitions import IN_PROGRESS, OPEN_STATUSES, RECEIVED
 
 from .callbacks import ConfirmOp, OfficialConfirm, PetitionOp
 from .card import own_petition, pressed_petition, show_card
@@ -63,7 +63,7 @@ async def start_typed_text(
     via: str,
 ) -> None:
     """The card's Ask / Answer / Refuse: the prompt, when the petition's stage allows it."""
-    allowed = (RECEIVED, IN_PROGRESS) if op is PetitionOp.ASK else OPEN_STATUSES
+    allowed = (PetitionStatus.RECEIVED, PetitionStatus.IN_PROGRESS) if op is PetitionOp.ASK else OPEN_STATUSES
     await callback.answer()
     if petition.status not in allowed:
         await send(callback, error_text("wrong_status"))

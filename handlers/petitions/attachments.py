@@ -9,7 +9,7 @@ from typing import Any
 from aiogram.types import Message
 
 from knowledge.normalize import clean_text
-from storage.petitions import AttachmentDraft
+from storage.repositories.petitions import AttachmentDraft
 
 from .rules import MAX_FILE_BYTES, MAX_FILES, attachment_problem
 

@@ -12,9 +12,10 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import channel_of
+from knowledge.petition_workflow import PetitionError, PetitionStatus
 from knowledge.petitions import CONTENT_MAX_CHARS, Problem
-from storage.citizen_petitions import own_petition
-from storage.petitions import INFO_REQUESTED, PetitionError, PetitionRepository
+from storage.repositories.citizen_petitions import CitizenPetitionRepository
+from storage.repositories.petitions import PetitionRepository
 
 from .attachments import add_file, attachment_drafts, attachment_of
 from .callbacks import PetitionReply, ReplyAction, ReplyOp
@@ -65,7 +66,7 @@ async def send_reply(
     chat_id, _chat_type = chat_of(target)
     channel = channel_of(bot)
     petition = (
-        await own_petition(session, reply["petition_id"], channel, chat_id) if reply else None
+        await CitizenPetitionRepository(session).own_petition(reply["petition_id"], channel, chat_id) if reply else None
     )
     if reply is None or petition is None:
         await state.set_state(None)
@@ -101,11 +102,11 @@ async def reply_start(
 ) -> None:
     channel = channel_of(bot)
     chat_id, _type = chat_of(callback)
-    petition = await own_petition(session, callback_data.petition_id, channel, chat_id)
+    petition = await CitizenPetitionRepository(session).own_petition(callback_data.petition_id, channel, chat_id)
     if petition is None:
         await callback.answer(petition_not_found_text()[:200], show_alert=True)
         return
-    if petition.status != INFO_REQUESTED:
+    if petition.status != PetitionStatus.INFO_REQUESTED:
         await callback.answer(reply_not_waiting_text(), show_alert=True)
         return
     await callback.answer()

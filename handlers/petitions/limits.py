@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.contracts import DialogSettings
-from storage.citizen_petitions import received_times
 from storage.models import utcnow
-from storage.petitions import PetitionRepository
+from storage.repositories.citizen_petitions import CitizenPetitionRepository
+from storage.repositories.petitions import PetitionRepository
 
 from .rules import next_allowed_at
 
@@ -27,7 +27,7 @@ async def limit_until(
     last_day = await repo.count_since(channel, chat_id, now - timedelta(days=1))
     if last_hour < settings.petitions_per_hour and last_day < settings.petitions_per_day:
         return None
-    times = await received_times(session, channel, chat_id, now - timedelta(days=1))
+    times = await CitizenPetitionRepository(session).received_times(channel, chat_id, now - timedelta(days=1))
     return next_allowed_at(
         times, now, settings.petitions_per_hour, settings.petitions_per_day
     ) or now + timedelta(minutes=1)

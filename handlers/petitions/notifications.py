@@ -29,23 +29,13 @@ from handlers.markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
 from handlers.officials.render_shared import deadline_mark, open_keyboard, split_text
 from handlers.petitions.callbacks import PetitionReply, PetitionView
 from knowledge.outbox import OutboxKind
+from knowledge.petition_workflow import CLOSED_STATUSES, PetitionAction, PetitionStatus
 from knowledge.petitions import DeadlineStatus, deadline_status
 from storage.models import Official, Petition, PetitionEvent
 from storage.outbox import OutboxRow, OutgoingMessage, enqueue, outbox_has
-from storage.petitions import (
-    ANSWER,
-    CLOSED_STATUSES,
-    INFO_PROVIDED,
-    INFO_REQUEST,
-    INFO_REQUESTED,
-    PUBLICATION,
-    REFUSAL,
-    REROUTED,
-    TAKEN,
-    AgencyRepository,
-    OfficialRepository,
-    PetitionRepository,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import PetitionRepository
 
 ANSWER_CHUNK = 3500
 """Characters of the answer per message (as Telegram counts them); the rest of the 4096 is
@@ -70,7 +60,7 @@ async def enqueue_answer_parts(
 ) -> int:
     """Queue parts 2..n of a long answer for the citizen, after the first part the repository
     queued (same transaction; a chat's rows go out in order). Returns how many were new."""
-    if petition.channel is None or petition.chat_id is None or event.action != ANSWER:
+    if petition.channel is None or petition.chat_id is None or event.action != PetitionAction.ANSWER:
         return 0
     chunks = answer_chunks(event.note or "")
     if len(chunks) < 2:
@@ -85,7 +75,7 @@ async def enqueue_answer_parts(
                 payload={
                     "petition_id": petition.id,
                     "tracking_code": petition.tracking_code,
-                    "action": ANSWER,
+                    "action": PetitionAction.ANSWER,
                     "event_id": event.id,
                     "part": part,
                     "parts": len(chunks),
@@ -100,7 +90,7 @@ async def enqueue_answer_parts(
 
 async def _continuation_queued(session: AsyncSession, petition_id: int, note: str) -> bool:
     """Were parts 2..n queued for this answer? (The first part's payload has no event id.)"""
-    event_id = await PetitionRepository(session).latest_event_id(petition_id, ANSWER, note)
+    event_id = await PetitionRepository(session).latest_event_id(petition_id, PetitionAction.ANSWER, note)
     if event_id is None:
         return False
     return await outbox_has(session, _part_key(event_id, 2))
@@ -150,9 +140,9 @@ def render_new_for_official(
 ) -> str:
     """The notice to an official: what happened, the topic, the answer deadline."""
     code = petition.tracking_code
-    if reason == REROUTED:
+    if reason == PetitionAction.REROUTED:
         head = _("↪️ Petition <b>{code}</b> was re-routed to your agency.").format(code=code)
-    elif reason == INFO_PROVIDED:
+    elif reason == PetitionAction.INFO_PROVIDED:
         head = _("💬 The citizen replied about petition <b>{code}</b>.").format(code=code)
     else:
         head = _("📨 New petition <b>{code}</b>.").format(code=code)
@@ -288,9 +278,9 @@ async def _official_notice(session: AsyncSession, row: OutboxRow) -> _OfficialNo
         return None  # no longer theirs, or nothing left to do
     reason = str(row.payload.get("reason") or "")
     reply = None
-    if reason == INFO_PROVIDED:
+    if reason == PetitionAction.INFO_PROVIDED:
         events = await PetitionRepository(session).events(petition.id)
-        reply = next((e.note for e in reversed(events) if e.action == INFO_PROVIDED), None)
+        reply = next((e.note for e in reversed(events) if e.action == PetitionAction.INFO_PROVIDED), None)
     return _OfficialNotice(petition, official, reason, reply)
 
 
@@ -301,18 +291,18 @@ async def _citizen_update(
     action = str(payload.get("action") or "")
     note = str(payload.get("note") or "")
     details = _details_keyboard(petition.id)
-    if action == TAKEN:
+    if action == PetitionAction.TAKEN:
         return Rendered(text=render_taken(petition, agency_name), reply_markup=details)
-    if action == INFO_REQUEST:
-        can_reply = petition.status == INFO_REQUESTED
+    if action == PetitionAction.INFO_REQUEST:
+        can_reply = petition.status == PetitionStatus.INFO_REQUESTED
         text = render_info_requested(petition, agency_name, note, can_reply)
         keyboard = _reply_keyboard(petition.id) if can_reply else details
         return Rendered(text=text, reply_markup=keyboard)
-    if action == ANSWER:
+    if action == PetitionAction.ANSWER:
         return await _answer(session, petition, agency_name, payload, note)
-    if action == REFUSAL:
+    if action == PetitionAction.REFUSAL:
         return Rendered(text=render_refused(petition, agency_name, note), reply_markup=details)
-    if action == PUBLICATION:
+    if action == PetitionAction.PUBLICATION:
         return Rendered(text=render_published(petition), reply_markup=details)
     return None  # an action the citizen is not told about
 

@@ -8,9 +8,9 @@ from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.petitions import redact_personal_data
-from storage.citizen_petitions import agency_names
 from storage.models import Petition
-from storage.petitions import PetitionRepository
+from storage.repositories.citizen_petitions import CitizenPetitionRepository
+from storage.repositories.petitions import PetitionRepository
 
 from .callbacks import PublicList, PublicOpen
 from .conversation import say, say_all
@@ -40,7 +40,7 @@ async def show_public_list(callback: CallbackQuery, session: AsyncSession, page:
     pages = page_count(total)
     page = min(max(page, 0), pages - 1)
     rows = await repo.published(limit=PUBLIC_PAGE_SIZE, offset=page * PUBLIC_PAGE_SIZE)
-    names = await agency_names(session, {p.agency_id for p in rows})
+    names = await CitizenPetitionRepository(session).agency_names({p.agency_id for p in rows})
     items = [public_item(p, names.get(p.agency_id, "")) for p in rows]
     await say(
         callback,
@@ -64,6 +64,6 @@ async def public_open(
         await callback.answer(public_not_found_text(), show_alert=True)
         return
     await callback.answer()
-    names = await agency_names(session, {petition.agency_id})
+    names = await CitizenPetitionRepository(session).agency_names({petition.agency_id})
     item = public_item(petition, names.get(petition.agency_id, ""))
     await say_all(callback, render_public(item), public_item_keyboard(callback_data.page))

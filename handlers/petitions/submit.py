@@ -19,9 +19,10 @@ from handlers.contracts import DialogSettings
 from handlers.i18n import channel_of
 from knowledge.normalize import clean_text
 from knowledge.petitions import Problem, classify_request, validate_petition
-from storage.citizen_petitions import by_idempotency_key, own_petition
 from storage.models import Petition
-from storage.petitions import AgencyRepository, PetitionDraft, PetitionRepository
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.citizen_petitions import CitizenPetitionRepository
+from storage.repositories.petitions import PetitionDraft, PetitionRepository
 
 from .attachments import attachment_drafts
 from .conversation import (
@@ -95,7 +96,7 @@ async def thank_again(
     ):
         return False
     chat_id, _type = chat_of(callback)
-    petition = await own_petition(session, last["petition_id"], channel, chat_id)
+    petition = await CitizenPetitionRepository(session).own_petition(last["petition_id"], channel, chat_id)
     if petition is None:
         return False
     await callback.answer()
@@ -175,7 +176,7 @@ async def submit(
         await say(callback, private_only_text())
         return
     key = idempotency_key(channel, chat_id, form.id)
-    petition = await by_idempotency_key(session, key)
+    petition = await CitizenPetitionRepository(session).by_idempotency_key(key)
     if petition is None:
         if await _refused_for_now(callback, state, session, settings, form, channel, chat_id):
             return

@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import channel_of
 from knowledge.normalize import clean_text
+from knowledge.petition_workflow import PetitionAction, PetitionStatus
 from knowledge.petitions import parse_tracking_code
-from storage.citizen_petitions import own_petition
 from storage.models import Petition
-from storage.petitions import INFO_REQUEST, INFO_REQUESTED, AgencyRepository, PetitionRepository
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.citizen_petitions import CitizenPetitionRepository
+from storage.repositories.petitions import PetitionRepository
 
 from .callbacks import PetitionView
 from .conversation import Target, chat_of, say, say_all
@@ -53,7 +55,7 @@ async def show_my_petitions(
 
 async def latest_question(session: AsyncSession, petition: Petition) -> str | None:
     events = await PetitionRepository(session).events(petition.id)
-    questions = [e.note for e in events if e.action == INFO_REQUEST and e.note]
+    questions = [e.note for e in events if e.action == PetitionAction.INFO_REQUEST and e.note]
     return questions[-1] if questions else None
 
 
@@ -61,7 +63,7 @@ async def show_petition(target: Target, session: AsyncSession, petition: Petitio
     """The sender's own view of a petition (callers checked that this chat sent it)."""
     agency = await AgencyRepository(session).get(petition.agency_id)
     question = (
-        await latest_question(session, petition) if petition.status == INFO_REQUESTED else None
+        await latest_question(session, petition) if petition.status == PetitionStatus.INFO_REQUESTED else None
     )
     attachments = len(await PetitionRepository(session).attachments(petition.id))
     await say_all(
@@ -94,7 +96,7 @@ async def view_petition(
     callback: CallbackQuery, callback_data: PetitionView, session: AsyncSession, bot: Bot
 ) -> None:
     chat_id, _type = chat_of(callback)
-    petition = await own_petition(session, callback_data.id, channel_of(bot), chat_id)
+    petition = await CitizenPetitionRepository(session).own_petition(callback_data.id, channel_of(bot), chat_id)
     if petition is None:
         await callback.answer(petition_not_found_text()[:200], show_alert=True)
         return

@@ -35,15 +35,12 @@ from handlers.i18n import create_i18n
 from knowledge.dossier_records import parse_record
 from knowledge.workdays import VN_TZ
 from storage.db import create_engine, create_session_factory
-from storage.dossiers import DossierRepository
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
-from storage.petitions import (
-    AgencyRepository,
-    OfficialRepository,
-    PetitionDraft,
-    PetitionRepository,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.dossiers import DossierRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import PetitionDraft, PetitionRepository
 from tests.tools.telegram_server import Call, FakeTelegram, parse_html
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -31,9 +31,9 @@ from knowledge.catalog import load_default_catalog
 from knowledge.dossier_records import parse_record
 from knowledge.search import SearchIndex
 from storage.db import create_engine, create_session_factory
-from storage.dossiers import DossierRepository
 from storage.migrate import upgrade
-from storage.repositories import RatingRepository
+from storage.repositories.dossiers import DossierRepository
+from storage.repositories.ratings import RatingRepository
 from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
 TOKEN = "123456:TEST-fake-token_ABCdef"

@@ -23,16 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.web.inbox.routes import setup_inbox
-from storage.petitions import (
-    ANSWERED,
-    LINK_TTL,
-    AgencyRepository,
-    AttachmentDraft,
-    InboxTokenRepository,
-    OfficialRepository,
-    PetitionDraft,
-    PetitionRepository,
-)
+from knowledge.petition_workflow import PetitionStatus
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.inbox_tokens import LINK_TTL, InboxTokenRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import AttachmentDraft, PetitionDraft, PetitionRepository
 from tests.integration.databases import migrated_database
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -184,7 +179,7 @@ async def test_official_signs_in_answers_and_exports(browser: Any, tmp_path: Pat
             await runner.cleanup()
         async with sessions() as session:
             answered = await PetitionRepository(session).by_code(codes["birth"])
-            assert answered is not None and answered.status == ANSWERED
+            assert answered is not None and answered.status == PetitionStatus.ANSWERED
 
 
 async def _drive(

@@ -27,16 +27,14 @@ from bot.jobs.senders import TelegramSender
 from handlers.dossiers.notifications import create_dossier_renderers
 from handlers.petitions.notifications import create_petition_renderers
 from knowledge.catalog import load_default_catalog
+from knowledge.petition_workflow import PetitionStatus
 from knowledge.search import SearchIndex
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import AuditEntry, OutboxMessage
-from storage.petitions import (
-    ANSWERED,
-    AgencyRepository,
-    OfficialRepository,
-    PetitionRepository,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import PetitionRepository
 from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
@@ -236,7 +234,7 @@ async def test_from_the_citizens_form_to_the_answer(running: Running) -> None:
 
     async with running.factory() as session:
         stored = await PetitionRepository(session).get(petition.id)
-        assert stored is not None and stored.status == ANSWERED and stored.answer == LONG_ANSWER
+        assert stored is not None and stored.status == PetitionStatus.ANSWERED and stored.answer == LONG_ANSWER
         audit = (await session.execute(select(AuditEntry.action).where(
             AuditEntry.petition_id == petition.id).order_by(AuditEntry.id))).scalars().all()
         assert [a for a in audit if a != "view"] == ["taken", "answered"]

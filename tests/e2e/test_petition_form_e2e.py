@@ -34,7 +34,9 @@ from knowledge.search import SearchIndex
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import Petition, PetitionAttachment
-from storage.petitions import AgencyRepository, OfficialRepository, PetitionRepository
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import PetitionRepository
 from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
 TOKEN = "123456:TEST-fake-token_ABCdef"

@@ -9,7 +9,7 @@ from bot.channels.webchat.routes import WEBCHAT_CHANNEL_KEY
 from bot.config import Settings
 from bot.services import create_services
 from knowledge.models import Procedure
-from storage.repositories import ProcedureRepository
+from storage.repositories.procedures import ProcedureRepository
 
 
 async def test_web_chat_visitors_keep_their_chat_across_restarts(tmp_path: Path) -> None:
@@ -72,7 +72,9 @@ async def test_housekeeping_forgets_idle_conversations(tmp_path: Path) -> None:
     from bot.app import housekeeping
     from storage.fsm import SQLAlchemyStorage
     from storage.models import FsmRecord, InboxToken
-    from storage.petitions import AgencyRepository, InboxTokenRepository, OfficialRepository
+    from storage.repositories.agencies import AgencyRepository
+    from storage.repositories.inbox_tokens import InboxTokenRepository
+    from storage.repositories.officials import OfficialRepository
 
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}")
     services = await create_services(settings)

@@ -31,18 +31,15 @@ from knowledge.digest import (
     bucket_of,
 )
 from knowledge.dossier_records import parse_record
-from knowledge.petitions import DeadlineStatus, deadline_status
+from knowledge.petitions import DeadlineStatus, deadline_status, due_soon_until
 from knowledge.timeliness import StatusEvent
 from knowledge.workdays import VN_TZ, add_working_days, local_date
-from storage.digest import dossier_figures_by_day, warning_horizon
-from storage.dossiers import DossierRepository
 from storage.models import Dossier, OutboxMessage, ServiceRating
-from storage.petitions import (
-    AgencyRepository,
-    OfficialRepository,
-    PetitionDraft,
-    PetitionRepository,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.digest import DigestRepository
+from storage.repositories.dossiers import DossierRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import PetitionDraft, PetitionRepository
 from tests.integration.databases import BACKENDS, migrated_database
 
 Factory = async_sessionmaker[AsyncSession]
@@ -268,8 +265,8 @@ async def test_digest_figures_worked_out_by_hand(factory: Factory) -> None:
         justice = await AgencyRepository(session).by_code("so-tu-phap")
         assert justice is not None
         stats: dict[str, int] = {}
-        by_day = await dossier_figures_by_day(
-            session, JUSTICE, date(2026, 1, 1), date(2026, 11, 15), NOW, stats=stats
+        by_day = await DigestRepository(session).dossier_figures_by_day(
+            JUSTICE, date(2026, 1, 1), date(2026, 11, 15), NOW, stats=stats
         )
         digest = await build_digest(session, justice, DAY, NOW)
 
@@ -366,7 +363,7 @@ def test_the_warning_horizon_is_deadline_status() -> None:
     and Tết 2026 (16-20 February off)."""
     for today in (date(2026, 2, 9) + timedelta(days=i) for i in range(30)):
         now = datetime.combine(today, datetime.min.time(), VN_TZ) + timedelta(hours=8)
-        horizon = warning_horizon(today)
+        horizon = due_soon_until(today)
         for d in (today + timedelta(days=i) for i in range(15)):
             soon = deadline_status(d, now) == DeadlineStatus.DUE_SOON
             assert soon == (d <= horizon), (today, d)
@@ -477,8 +474,8 @@ async def test_the_fast_path_agrees_with_the_national_rule_on_every_dossier(
             events = [StatusEvent(e.status, e.status_at) for e in view.events]
             expected[local_date(view.received_at)][bucket_of(verdict, events)] += 1
         stats: dict[str, int] = {}
-        got = await dossier_figures_by_day(
-            session, JUSTICE, date(2026, 9, 1), date(2026, 11, 19), now, stats=stats
+        got = await DigestRepository(session).dossier_figures_by_day(
+            JUSTICE, date(2026, 9, 1), date(2026, 11, 19), now, stats=stats
         )
     assert got == {d: DossierFigures.from_counts(c) for d, c in expected.items()}
     total = sum(got.values(), DossierFigures())

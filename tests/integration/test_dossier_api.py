@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.web.dossier_api import MAX_ITEMS, setup_dossier_api
 from knowledge.dossier import Status
 from storage import create_engine, create_session_factory, upgrade
-from storage.dossiers import ApiKeyRepository, DossierRepository
 from storage.models import Dossier, DossierEvent
+from storage.repositories.api_keys import ApiKeyRepository
+from storage.repositories.dossiers import DossierRepository
 
 AGENCY = "UBND Quận 1"
 OTHER = "UBND Quận 3"

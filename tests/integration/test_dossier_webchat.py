@@ -21,7 +21,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.jobs.outbox import OUTBOX_KEY
 from bot.services import create_services
-from storage.dossiers import ApiKeyRepository
+from storage.repositories.api_keys import ApiKeyRepository
 
 CODE = "000.00.01.H29-261120-0007"
 

@@ -14,14 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.dossier import DossierChannel, Status
 from knowledge.dossier_records import DossierRecord, parse_record
-from storage.dossiers import (
-    ApiKeyRepository,
-    DossierApologyView,
-    DossierEventView,
-    DossierRepository,
-    ForeignDossierError,
-    IngestResult,
-)
 from storage.models import (
     ApiKey,
     Dossier,
@@ -29,6 +21,14 @@ from storage.models import (
     DossierEvent,
     DossierSubscription,
     OutboxMessage,
+)
+from storage.repositories.api_keys import ApiKeyRepository
+from storage.repositories.dossiers import (
+    DossierApologyView,
+    DossierEventView,
+    DossierRepository,
+    ForeignDossierError,
+    IngestResult,
 )
 from tests.integration.databases import BACKENDS, migrated_database
 

@@ -30,20 +30,14 @@ from bot.web.inbox.routes import setup_inbox
 from bot.web.plumbing import RateLimiter
 from handlers import inbox_texts as tx
 from handlers.i18n import create_i18n
+from knowledge.petition_workflow import PetitionStatus
 from storage.models import AuditEntry, InboxToken, Official, OutboxMessage, Petition
-from storage.petitions import (
-    ANSWERED,
-    IN_PROGRESS,
-    INFO_REQUESTED,
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.inbox_tokens import LINK_TTL, InboxTokenRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import (
     KIND_PETITION_UPDATE,
-    LINK_TTL,
-    PUBLISHED,
-    RECEIVED,
-    REFUSED,
-    AgencyRepository,
     AttachmentDraft,
-    InboxTokenRepository,
-    OfficialRepository,
     PetitionDraft,
     PetitionRepository,
 )
@@ -544,14 +538,14 @@ async def test_each_action_changes_the_petition_audits_and_tells_the_citizen(env
     status, _, location = await act(env, code, "take")
     assert status == 303 and location == f"/inbox/p/{code}?done=take"
     taken = await petition(env, code)
-    assert taken.status == IN_PROGRESS and taken.assigned_to == env.officer.id
+    assert taken.status == PetitionStatus.IN_PROGRESS and taken.assigned_to == env.officer.id
     html = await page(env, location)
     assert "Bạn đã nhận xử lý" in html  # the flash
 
     status, _, _ = await act(env, code, "info", "Xin anh/chị gửi ảnh giấy hẹn trả kết quả.")
     assert status == 303
     asked = await petition(env, code)
-    assert asked.status == INFO_REQUESTED
+    assert asked.status == PetitionStatus.INFO_REQUESTED
 
     async with env.sessions() as session:  # the citizen answers in the chat
         stored = await PetitionRepository(session).by_code(code)
@@ -563,14 +557,14 @@ async def test_each_action_changes_the_petition_audits_and_tells_the_citizen(env
     status, _, _ = await act(env, code, "answer", answer + "\u200b\r\n")
     assert status == 303
     answered = await petition(env, code)
-    assert answered.status == ANSWERED and answered.answer == answer
+    assert answered.status == PetitionStatus.ANSWERED and answered.answer == answer
     html = await page(env, f"/inbox/p/{code}")
     assert "hồ sơ của ông *** (***) được trả" in html  # the publication preview
 
     status, _, _ = await act(env, code, "publish")
     assert status == 303
     published = await petition(env, code)
-    assert published.status == PUBLISHED
+    assert published.status == PetitionStatus.PUBLISHED
     assert published.public_answer is not None and "0912345678" not in published.public_answer
 
     refused_code = env.codes["old"]
@@ -580,7 +574,7 @@ async def test_each_action_changes_the_petition_audits_and_tells_the_citizen(env
     assert status == 303
     refused = await petition(env, refused_code)
     assert (
-        refused.status == REFUSED
+        refused.status == PetitionStatus.REFUSED
         and refused.refusal_reason == "Nội dung thuộc thẩm quyền của UBND quận."
     )
 
@@ -631,14 +625,14 @@ async def test_bad_action_input_changes_nothing(env: Env) -> None:
     got, _, _ = await act(env, code, "take")
     assert got == 303
     got, html, _ = await act(env, code, "take")  # a double click, or a colleague first
-    assert got == 409 and in_locale("vi", tx.status_label, IN_PROGRESS) in html
+    assert got == 409 and in_locale("vi", tx.status_label, PetitionStatus.IN_PROGRESS) in html
     typed = "Trả lời có ký tự <b>đặc biệt</b> và emoji 🙂 " + "y" * TEXT_MAX_CHARS
     got, html, _ = await act(env, code, "refuse", typed)
     assert got == 400 and "&lt;b&gt;đặc biệt&lt;/b&gt; và emoji 🙂" in html  # kept for editing
     got, _, _ = await act(env, code, "delete")
     assert got == 404
     stored = await petition(env, code)
-    assert stored.status == IN_PROGRESS and stored.answer is None
+    assert stored.status == PetitionStatus.IN_PROGRESS and stored.answer is None
     changes = [e.action for e in (await audit(env))[before:] if e.action not in ("view",)]
     assert changes == ["taken"]
     assert [m.payload["action"] for m in await citizen_messages(env)] == ["taken"]
@@ -678,7 +672,7 @@ async def test_actions_on_another_agency_are_not_found(env: Env) -> None:
             headers={"Origin": env.origin},
         )
         assert response.status == 404
-    assert (await petition(env, env.codes["land"])).status == RECEIVED
+    assert (await petition(env, env.codes["land"])).status == PetitionStatus.RECEIVED
     assert await citizen_messages(env) == []
 
 
@@ -699,7 +693,7 @@ async def test_csrf_is_required_on_every_post(env: Env) -> None:
             f"/inbox/p/{code}/take", data=data, headers=headers, allow_redirects=False
         )
         assert response.status == 403, (data.keys(), headers)
-    assert (await petition(env, code)).status == RECEIVED
+    assert (await petition(env, code)).status == PetitionStatus.RECEIVED
     # a same-origin form under Referrer-Policy: no-referrer may say "Origin: null"
     response = await env.client.post(
         f"/inbox/p/{code}/take",
@@ -760,7 +754,7 @@ async def test_csv_export(env: Env) -> None:
     assert set(by_code) == {env.codes["birth"], env.codes["old"], env.codes["formula"]}
     birth = by_code[env.codes["birth"]]
     assert birth["Received on"] == "2026-11-02 09:00"
-    assert birth["Status"] == in_locale("vi", tx.status_label, IN_PROGRESS)
+    assert birth["Status"] == in_locale("vi", tx.status_label, PetitionStatus.IN_PROGRESS)
     assert birth["Answer by"] == "2026-11-23"
     assert birth["Assigned to"] == "Trần Thị Bình"
     assert birth["Full name"] == "Nguyễn Văn An" and birth["Phone"] == "0912345678"

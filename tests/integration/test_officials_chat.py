@@ -45,22 +45,17 @@ from handlers.officials.render_prompts import TEXT_MAX_CHARS
 from handlers.petitions.notifications import create_petition_renderers
 from handlers.procedures import texts
 from knowledge.models import Procedure
+from knowledge.petition_workflow import PetitionStatus
 from knowledge.search import SearchIndex
 from storage.models import AuditEntry, Official, OutboxMessage, Petition, PetitionEvent
 from storage.outbox import OutboxRow
-from storage.petitions import (
-    ANSWERED,
-    IN_PROGRESS,
-    INFO_REQUESTED,
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.inbox_tokens import InboxTokenRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import (
     KIND_PETITION_NEW,
     KIND_PETITION_UPDATE,
-    PUBLISHED,
-    RECEIVED,
-    REFUSED,
-    AgencyRepository,
     AttachmentDraft,
-    InboxTokenRepository,
-    OfficialRepository,
     PetitionDraft,
     PetitionRepository,
 )
@@ -477,7 +472,7 @@ async def test_citizens_do_not_have_the_officials_commands(harness: Harness) -> 
     assert "không còn hiệu lực" in alerts_of(calls)[-1]
     calls = await h.press(citizen, op(PetitionOp.TAKE, world.petition.id))
     assert not texts_of(calls)
-    assert (await _petition(h, world.petition.id)).status == RECEIVED
+    assert (await _petition(h, world.petition.id)).status == PetitionStatus.RECEIVED
     replies = await h.say(citizen, world.petition.tracking_code)
     assert not any(PHONE in r or "Nguyễn Văn An" in r for r in replies)
     assert await _audit(h, "view") == []
@@ -512,7 +507,7 @@ async def test_another_agency_sees_nothing_and_cannot_act(harness: Harness) -> N
         calls = await h.press(stranger, forged)
         assert all("sự cố" not in t for t in texts_of(calls) + alerts_of(calls)), forged
     petition = await _petition(h, world.petition.id)
-    assert (petition.status, petition.agency_id) == (RECEIVED, world.justice)
+    assert (petition.status, petition.agency_id) == (PetitionStatus.RECEIVED, world.justice)
     assert await _audit(h, "view") == []
     denied = await _audit(h, "view_denied")
     assert len(denied) >= 5 and {d.petition_id for d in denied} == {world.petition.id}
@@ -568,7 +563,7 @@ async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
     assert "Anh/chị đã nhận xử lý" in texts_of(calls)[0]
     assert h.dispatcher["outbox"].wakes == wakes + 1  # the citizen's message goes out now
     petition = await _petition(h, pid)
-    assert (petition.status, petition.assigned_to) == (IN_PROGRESS, official.id)
+    assert (petition.status, petition.assigned_to) == (PetitionStatus.IN_PROGRESS, official.id)
 
     # ask: a typed question, previewed, then confirmed
     calls = await h.press(officer, op(PetitionOp.ASK, pid))
@@ -580,11 +575,11 @@ async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
     question = "Anh/chị gửi giúp ảnh <giấy hẹn> & số biên nhận; DROP TABLE petitions; 😀"
     preview = (await h.say(officer, question))[-1]
     assert "&lt;giấy hẹn&gt; &amp; số biên nhận" in preview
-    assert (await _petition(h, pid)).status == IN_PROGRESS  # nothing happens before confirming
+    assert (await _petition(h, pid)).status == PetitionStatus.IN_PROGRESS  # nothing happens before confirming
     send = OfficialConfirm(op=ConfirmOp.SEND, id=pid).pack()
     calls = await h.press(officer, send)
     assert "Đã gửi câu hỏi" in texts_of(calls)[0]
-    assert (await _petition(h, pid)).status == INFO_REQUESTED
+    assert (await _petition(h, pid)).status == PetitionStatus.INFO_REQUESTED
     again = await h.press(officer, send)  # a double tap sends nothing twice
     assert "hết hiệu lực" in texts_of(again)[-1]
 
@@ -602,7 +597,7 @@ async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
     calls = await h.press(officer, OfficialConfirm(op=ConfirmOp.SEND, id=pid).pack())
     assert "Đã ghi nhận câu trả lời" in texts_of(calls)[0]
     petition = await _petition(h, pid)
-    assert petition.status == ANSWERED and petition.answer == answer
+    assert petition.status == PetitionStatus.ANSWERED and petition.answer == answer
 
     # publish: a preview of the redacted copy first
     calls = await h.press(officer, op(PetitionOp.PUBLISH, pid))
@@ -610,7 +605,7 @@ async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
     assert "Nguyễn Văn An" not in preview and "***" in preview
     await h.press(officer, OfficialConfirm(op=ConfirmOp.PUBLISH, id=pid).pack())
     petition = await _petition(h, pid)
-    assert petition.status == PUBLISHED and petition.public_answer
+    assert petition.status == PetitionStatus.PUBLISHED and petition.public_answer
     calls = await h.press(officer, OfficialConfirm(op=ConfirmOp.PUBLISH, id=pid).pack())
     assert "giai đoạn hiện tại" in texts_of(calls)[0]  # twice: refused with the reason
 
@@ -647,7 +642,7 @@ async def _audit_for(h: Harness, petition_id: int) -> list[AuditEntry]:
 
 
 async def _petition_audit(session: AsyncSession, petition_id: int) -> list[AuditEntry]:
-    from storage.petitions import AuditRepository
+    from storage.repositories.audit import AuditRepository
 
     return await AuditRepository(session).for_petition(petition_id)
 
@@ -664,10 +659,10 @@ async def test_refusal_needs_a_reason_and_tells_the_citizen_where_complaints_go(
     assert "trống" in (await h.say(officer, "   "))[-1]
     cancel = await h.press(officer, OfficialConfirm(op=ConfirmOp.CANCEL, id=pid).pack())
     assert "Đã huỷ" in texts_of(cancel)[-1]
-    assert (await _petition(h, pid)).status == RECEIVED
+    assert (await _petition(h, pid)).status == PetitionStatus.RECEIVED
     # after cancelling, text is not taken as a reason any more
     await h.say(officer, "Nội dung là khiếu nại về quyết định hành chính")
-    assert (await _petition(h, pid)).status == RECEIVED
+    assert (await _petition(h, pid)).status == PetitionStatus.RECEIVED
 
     await h.press(officer, op(PetitionOp.REFUSE, pid))
     await h.say(officer, "Lý do ban đầu")
@@ -675,7 +670,7 @@ async def test_refusal_needs_a_reason_and_tells_the_citizen_where_complaints_go(
     await h.say(officer, "Nội dung là khiếu nại về quyết định hành chính, không phải phản ánh.")
     await h.press(officer, OfficialConfirm(op=ConfirmOp.SEND, id=pid).pack())
     petition = await _petition(h, pid)
-    assert petition.status == REFUSED
+    assert petition.status == PetitionStatus.REFUSED
     assert petition.refusal_reason == "Nội dung là khiếu nại về quyết định hành chính, không phải phản ánh."
     [row] = [u for u in await _outbox(h, KIND_PETITION_UPDATE) if u.payload["action"] == "refused"]
     rendered = await _render(h, row)
@@ -712,7 +707,7 @@ async def test_reroute_by_an_admin_only(harness: Harness) -> None:
     assert (await _petition(h, pid)).agency_id == world.justice  # asked, not done
     await h.press(admin, OfficialReroute(id=pid, agency=world.land, confirm=True).pack())
     petition = await _petition(h, pid)
-    assert (petition.agency_id, petition.status) == (world.land, RECEIVED)
+    assert (petition.agency_id, petition.status) == (world.land, PetitionStatus.RECEIVED)
     [entry] = [e for e in await _audit_for(h, pid) if e.action == "reroute"]
     assert entry.via == "telegram" and entry.details == {
         "from_agency_id": world.justice,
@@ -813,7 +808,7 @@ async def test_events_history_and_stale_steps(harness: Harness) -> None:
     texts = texts_of(calls)
     assert "giai đoạn hiện tại" in texts[0] and "Đã trả lời" in texts[-1]
     petition = await _petition(h, pid)
-    assert petition.status == ANSWERED and petition.refusal_reason is None
+    assert petition.status == PetitionStatus.ANSWERED and petition.refusal_reason is None
     async with h.factory() as session:
         events = await session.execute(
             select(PetitionEvent.action).where(PetitionEvent.petition_id == pid)

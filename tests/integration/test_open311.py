@@ -27,14 +27,10 @@ from bot.web.plumbing import RateLimiter
 from knowledge.models import Procedure
 from knowledge.search import SearchIndex
 from storage import create_engine, create_session_factory
-from storage.dossiers import ApiKeyRepository
 from storage.models import AuditEntry, Official, OutboxMessage, Petition
-from storage.petitions import (
-    KIND_PETITION_NEW,
-    AgencyRepository,
-    PetitionDraft,
-    PetitionRepository,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.api_keys import ApiKeyRepository
+from storage.repositories.petitions import KIND_PETITION_NEW, PetitionDraft, PetitionRepository
 from tests.integration.databases import BACKENDS, migrated_database
 
 PROCEDURES = [

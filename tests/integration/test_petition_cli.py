@@ -14,15 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.main import main
+from knowledge.petition_workflow import PetitionStatus
 from storage.db import create_engine, create_session_factory
 from storage.models import Agency, AuditEntry, Dossier, OutboxMessage, Petition
-from storage.petitions import (
-    KIND_PETITION_NEW,
-    RECEIVED,
-    OfficialRepository,
-    PetitionDraft,
-    PetitionRepository,
-)
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import KIND_PETITION_NEW, PetitionDraft, PetitionRepository
 
 T = TypeVar("T")
 
@@ -216,7 +212,7 @@ def test_reroute(db: str, capsys: pytest.CaptureFixture[str]) -> None:
         return stored, notices
 
     stored, notices = run(db, after)
-    assert (stored.agency_id, stored.status) == (land.id, RECEIVED)
+    assert (stored.agency_id, stored.status) == (land.id, PetitionStatus.RECEIVED)
     assert [n.payload["official_id"] for n in notices if n.payload["reason"] == "rerouted"] == [
         land_official
     ]

@@ -43,13 +43,9 @@ from handlers.petitions.callbacks import FormAction, FormOp
 from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex
 from storage.models import OutboxMessage, Petition, PetitionAttachment, PetitionEvent
-from storage.petitions import (
-    KIND_PETITION_NEW,
-    AgencyRepository,
-    OfficialRepository,
-    PetitionDraft,
-    PetitionRepository,
-)
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import KIND_PETITION_NEW, PetitionDraft, PetitionRepository
 from tests.integration.databases import BACKENDS, migrated_database
 from tests.tools.telegram_server import EntityParseError, parse_html, utf16_len
 

@@ -12,25 +12,18 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from knowledge.petition_workflow import PetitionError, PetitionStatus, can_see_personal_data
 from storage.models import AuditEntry, OutboxMessage, Petition
-from storage.petitions import (
-    ANSWERED,
-    IN_PROGRESS,
-    INFO_REQUESTED,
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.inbox_tokens import InboxTokenRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import (
     KIND_PETITION_NEW,
     KIND_PETITION_UPDATE,
-    PUBLISHED,
-    RECEIVED,
-    REFUSED,
-    AgencyRepository,
     AttachmentDraft,
-    AuditRepository,
-    InboxTokenRepository,
-    OfficialRepository,
     PetitionDraft,
-    PetitionError,
     PetitionRepository,
-    can_see_personal_data,
 )
 from tests.integration.databases import BACKENDS, migrated_database
 
@@ -108,7 +101,7 @@ async def test_submit_numbers_routes_and_sets_deadlines(
         assert other.petition.agency_id == default.id
         stored = await PetitionRepository(session).by_code("pakn 2026 1")
         assert stored is not None and stored.id == first.petition.id
-        assert stored.status == RECEIVED
+        assert stored.status == PetitionStatus.RECEIVED
         # Monday 2 Nov: 2 / 5 / 15 working days
         assert stored.refuse_by == date(2026, 11, 4)
         assert stored.info_by == date(2026, 11, 9)
@@ -175,26 +168,26 @@ async def test_life_cycle_notifies_audits_and_guards(
 
         await repo.record_view(petition, officer, via="telegram")
         await repo.take(petition, officer, via="telegram")
-        assert petition.status == IN_PROGRESS and petition.assigned_to == officer.id
+        assert petition.status == PetitionStatus.IN_PROGRESS and petition.assigned_to == officer.id
         with pytest.raises(PetitionError):
             await repo.take(petition, officer, via="telegram")
         await repo.request_info(petition, officer, "Xin gửi ảnh giấy hẹn.", via="telegram")
-        assert petition.status == INFO_REQUESTED
+        assert petition.status == PetitionStatus.INFO_REQUESTED
         await repo.provide_info(
             petition, "Đã gửi ảnh.", attachments=[AttachmentDraft("photo", "file-2")]
         )
-        assert petition.status == IN_PROGRESS
+        assert petition.status == PetitionStatus.IN_PROGRESS
         await repo.answer(
             petition,
             officer,
             "Sở đã kiểm tra, ông Nguyễn Văn An nhận kết quả ngày 5/11.",
             via="telegram",
         )
-        assert petition.status == ANSWERED and petition.publish_by is not None
+        assert petition.status == PetitionStatus.ANSWERED and petition.publish_by is not None
         with pytest.raises(PetitionError):
             await repo.refuse(petition, officer, "muộn", via="telegram")
         await repo.publish(petition, officer, via="telegram")
-        assert petition.status == PUBLISHED
+        assert petition.status == PetitionStatus.PUBLISHED
         assert "Nguyễn Văn An" not in (petition.public_answer or "")
         assert "0912345678" not in (petition.public_content or "")
         await session.commit()
@@ -225,10 +218,10 @@ async def test_life_cycle_notifies_audits_and_guards(
         with pytest.raises(PetitionError):
             await repo.reroute(second, officer, land, via="telegram")
         await repo.reroute(second, admin, land, via="telegram", reason="Thuộc lĩnh vực đất đai")
-        assert second.agency_id == land_id and second.status == RECEIVED
+        assert second.agency_id == land_id and second.status == PetitionStatus.RECEIVED
         assert can_see_personal_data(outsider, second) and not can_see_personal_data(admin, second)
         await repo.refuse(second, outsider, "Nội dung là khiếu nại", via="telegram")
-        assert second.status == REFUSED
+        assert second.status == PetitionStatus.REFUSED
         await session.commit()
         reroute_new = [
             m
@@ -294,7 +287,7 @@ async def test_two_officials_taking_at_once_one_wins(
         o1 = await OfficialRepository(first).get(ids[0])
         o2 = await OfficialRepository(second).get(ids[1])
         assert p1 is not None and p2 is not None and o1 is not None and o2 is not None
-        assert p1.status == p2.status == RECEIVED
+        assert p1.status == p2.status == PetitionStatus.RECEIVED
         await PetitionRepository(first).take(p1, o1, via="telegram")
         await first.commit()
         with pytest.raises(PetitionError) as lost:

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.web.plumbing import RateLimiter
 from bot.web.publication import PAGE_SIZE, setup_publication
 from storage.models import Official
-from storage.petitions import AgencyRepository, PetitionDraft, PetitionRepository
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.petitions import PetitionDraft, PetitionRepository
 from tests.integration.databases import BACKENDS, migrated_database
 
 NAME = "Lê Văn Cường"

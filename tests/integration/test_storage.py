@@ -22,9 +22,7 @@ from storage import (
     ChatUser,
     FsmRecord,
     ImportedProcedure,
-    ProcedureRepository,
     SQLAlchemyStorage,
-    UserRepository,
     create_engine,
     create_session_factory,
     current,
@@ -32,6 +30,8 @@ from storage import (
     upgrade,
 )
 from storage.migrate import make_config
+from storage.repositories.procedures import ProcedureRepository
+from storage.repositories.users import UserRepository
 from tests.integration.databases import BACKENDS, empty_database
 
 APP_TABLES = {
@@ -383,7 +383,7 @@ async def test_fsm_concurrent_first_writes(
 
 
 async def test_secret_is_created_once_and_kept(session_factory: async_sessionmaker[AsyncSession]) -> None:
-    from storage.repositories import SecretRepository
+    from storage.repositories.app_secrets import SecretRepository
 
     async with session_factory() as session:
         first = await SecretRepository(session).get_or_create("webchat_visitor")
@@ -399,7 +399,7 @@ async def test_idle_conversation_states_are_forgotten(
 ) -> None:
     from datetime import datetime, timedelta
 
-    from storage.repositories import FsmRepository
+    from storage.repositories.fsm_records import FsmRepository
 
     storage = SQLAlchemyStorage(session_factory)
     old_key = StorageKey(bot_id=1, chat_id=10, user_id=10)

@@ -11,7 +11,7 @@ import pytest
 from handlers.dossiers import render as dossier_render
 from handlers.i18n import create_i18n
 from knowledge.dossier import DossierChannel, Status
-from storage.dossiers import DossierApologyView, DossierEventView, DossierView
+from storage.repositories.dossiers import DossierApologyView, DossierEventView, DossierView
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.jobs.outbox import OUTBOX_KEY
 from handlers import inbox_texts as tx
-from storage.inbox import InboxQueries
+from knowledge.petition_workflow import PetitionError
 from storage.models import Official, Petition
-from storage.petitions import PetitionError, PetitionRepository
+from storage.repositories.inbox import InboxRepository
+from storage.repositories.petitions import PetitionRepository
 
 from .auth import not_signed_in, signed_in, signed_post
 from .context import (
@@ -96,7 +97,7 @@ async def _refused(
     signed = await signed_in(request, session, view)
     if signed is None:
         return not_signed_in(request, view)
-    petition = await InboxQueries(session).of_agency(signed.agency.id, code)
+    petition = await InboxRepository(session).of_agency(signed.agency.id, code)
     if petition is None:  # moved to another agency meanwhile
         return not_found(view)
     drafts = {action: form.get("text", "")[: TEXT_MAX_CHARS * 2]}

@@ -10,8 +10,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.web.plumbing import client_key, same_origin_form
-from storage.inbox import InboxQueries
-from storage.petitions import SESSION_TTL, AgencyRepository, AuditRepository, InboxTokenRepository
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.inbox import InboxRepository
+from storage.repositories.inbox_tokens import SESSION_TTL, InboxTokenRepository
 
 from .context import (
     PREFIX,
@@ -88,7 +90,7 @@ async def login_page(request: web.Request, view: View) -> web.StreamResponse:
     if not TOKEN_RE.fullmatch(token):
         return _link_invalid(view)
     async with inbox.session_factory() as session:
-        usable = await InboxQueries(session).link_is_usable(token, now=inbox.clock())
+        usable = await InboxRepository(session).link_is_usable(token, now=inbox.clock())
     if not usable:
         return _link_invalid(view)
     return view.page("login.html", view.t.login_title, token=token)

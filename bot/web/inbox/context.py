@@ -22,9 +22,9 @@ from bot.web.rendering import render
 from handlers import inbox_texts as tx
 from handlers.formatting import format_date, format_datetime, format_number
 from handlers.i18n import SUPPORTED_LOCALES
+from knowledge.petition_workflow import OPEN_STATUSES, PetitionStatus
 from knowledge.workdays import to_local
 from storage.models import Agency, Official
-from storage.petitions import ANSWERED, IN_PROGRESS, OPEN_STATUSES, RECEIVED
 
 from .csrf import csrf_token
 
@@ -55,11 +55,11 @@ SECURITY_HEADERS = {
 
 ACTIONS = ("take", "info", "answer", "refuse", "publish")
 ALLOWED_FROM = {
-    "take": (RECEIVED,),
-    "info": (RECEIVED, IN_PROGRESS),
+    "take": (PetitionStatus.RECEIVED,),
+    "info": (PetitionStatus.RECEIVED, PetitionStatus.IN_PROGRESS),
     "answer": OPEN_STATUSES,
     "refuse": OPEN_STATUSES,
-    "publish": (ANSWERED,),
+    "publish": (PetitionStatus.ANSWERED,),
 }
 CODE_RE = re.compile(r"PAKN-20\d\d-\d{6}")
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")

@@ -18,9 +18,9 @@ from handlers import inbox_texts as tx
 from handlers.formatting import format_number
 from knowledge.petitions import deadline_status
 from knowledge.workdays import local_date, to_local
-from storage.inbox import InboxQueries
 from storage.models import Petition
-from storage.petitions import AuditRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.inbox import InboxRepository
 
 from .auth import not_signed_in, signed_in
 from .context import EXPORT_MAX_ROWS, PREFIX, VIA, View, route
@@ -93,7 +93,7 @@ async def export_csv(request: web.Request, view: View) -> web.StreamResponse:
         signed = await signed_in(request, session, view)
         if signed is None:
             return not_signed_in(request, view)
-        queries = InboxQueries(session)
+        queries = InboxRepository(session)
         where = filters.where(local_date(now))
         total = await queries.count(signed.agency.id, where)
         if total > EXPORT_MAX_ROWS:

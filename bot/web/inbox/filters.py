@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from handlers import inbox_texts as tx
-from storage.inbox import DUE_FILTERS, InboxFilter
-from storage.petitions import OPEN_STATUSES, STATUSES
+from knowledge.petition_workflow import OPEN_STATUSES, STATUSES
+from storage.repositories.inbox import DUE_FILTERS, InboxFilter
 
 from .context import SEARCH_MAX_CHARS
 

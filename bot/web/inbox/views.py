@@ -14,18 +14,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import inbox_texts as tx
+from knowledge.petition_workflow import OPEN_STATUSES, STATUSES, PetitionStatus, public_names
 from knowledge.petitions import deadline_status, redact_personal_data
 from knowledge.workdays import local_date
-from storage.inbox import OVERDUE, InboxFilter, InboxQueries
 from storage.models import Petition, PetitionEvent
-from storage.petitions import (
-    ANSWERED,
-    OPEN_STATUSES,
-    STATUSES,
-    AuditRepository,
-    PetitionRepository,
-    public_names,
-)
+from storage.repositories.audit import AuditRepository
+from storage.repositories.inbox import OVERDUE, InboxFilter, InboxRepository
+from storage.repositories.petitions import PetitionRepository
 
 from .auth import not_signed_in, signed_in
 from .context import (
@@ -50,7 +45,7 @@ def main_deadline(petition: Petition) -> date | None:
     none when closed."""
     if petition.status in OPEN_STATUSES:
         return petition.answer_by
-    if petition.status == ANSWERED:
+    if petition.status == PetitionStatus.ANSWERED:
         return petition.publish_by
     return None
 
@@ -162,7 +157,7 @@ async def list_page(request: web.Request, view: View) -> web.StreamResponse:
         if signed is None:
             return not_signed_in(request, view)
         agency_id = signed.agency.id
-        queries = InboxQueries(session)
+        queries = InboxRepository(session)
         where = filters.where(today)
         total = await queries.count(agency_id, where)
         pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -218,7 +213,7 @@ async def detail(
     repo = PetitionRepository(session)
     attachments = await repo.attachments(petition.id)
     events = await repo.events(petition.id)
-    names = await InboxQueries(session).official_names(
+    names = await InboxRepository(session).official_names(
         [petition.assigned_to, *(ev.official_id for ev in events)]
     )
     await repo.record_view(petition, official, via=VIA)
@@ -291,7 +286,7 @@ async def agency_petition(
     """The petition ``code`` of the signed-in official's agency (locked for a change with
     ``for_change``); None when there is none, and another agency's asked for is audited."""
     assert view.signed is not None
-    queries = InboxQueries(session)
+    queries = InboxRepository(session)
     load = queries.for_change if for_change else queries.of_agency
     petition = await load(view.signed.agency.id, code)
     if petition is None:
@@ -302,7 +297,7 @@ async def agency_petition(
 async def audit_denied(session: AsyncSession, view: View, code: str) -> None:
     """Another agency's petition asked for: recorded (the page says only "not found")."""
     assert view.signed is not None
-    other = await InboxQueries(session).by_tracking_code(code)
+    other = await InboxRepository(session).by_tracking_code(code)
     if other is None:
         return
     await AuditRepository(session).record(

@@ -19,9 +19,9 @@ from knowledge.models import Procedure
 from knowledge.normalize import clean_text
 from knowledge.petitions import classify_request, validate_petition
 from knowledge.search import SearchIndex
-from storage.dossiers import ApiKeyInfo
 from storage.models import Petition
-from storage.petitions import AttachmentDraft, PetitionDraft
+from storage.repositories.api_keys import ApiKeyInfo
+from storage.repositories.petitions import AttachmentDraft, PetitionDraft
 
 from .responses import Open311Error
 from .services import PROCEDURE_ATTRIBUTE, Service, ServiceList

@@ -12,11 +12,11 @@ from aiohttp import web
 from bot.web.plumbing import SETTINGS_KEY
 from handlers import publication_texts as texts
 from handlers.formatting import format_date
+from knowledge.petition_workflow import CLOSED_STATUSES, OPEN_STATUSES, PetitionStatus, public_names
 from knowledge.petitions import parse_tracking_code, redact_personal_data
 from knowledge.workdays import VN_TZ, to_local
 from storage.models import Petition
-from storage.petitions import CLOSED_STATUSES, OPEN_STATUSES, PUBLISHED, REFUSED, public_names
-from storage.public_petitions import RequestRow
+from storage.repositories.public_petitions import RequestRow
 
 from .responses import Open311Error
 from .services import ServiceList
@@ -62,15 +62,15 @@ def _public_description(petition: Petition) -> str | None:
     official published it. An unpublished one has not been reviewed by anyone, and pattern
     redaction alone misses what it cannot recognise (a lone first name, a neighbour's name, an
     address without a marker), so its description stays empty until it is published."""
-    if petition.status == PUBLISHED and petition.public_content is not None:
+    if petition.status == PetitionStatus.PUBLISHED and petition.public_content is not None:
         return petition.public_content
     return None
 
 
 def _status_notes(petition: Petition) -> str | None:
-    if petition.status == PUBLISHED and petition.public_answer is not None:
+    if petition.status == PetitionStatus.PUBLISHED and petition.public_answer is not None:
         return petition.public_answer
-    if petition.status == REFUSED and petition.refusal_reason:
+    if petition.status == PetitionStatus.REFUSED and petition.refusal_reason:
         return texts.refusal_note(
             redact_personal_data(petition.refusal_reason, names=_personal_strings(petition))
         )
@@ -81,7 +81,7 @@ def request_json(request: web.Request, row: RequestRow, services: ServiceList) -
     petition = row.petition
     service = services.of_petition(petition)
     is_open = petition.status in OPEN_STATUSES
-    if petition.status == PUBLISHED:
+    if petition.status == PetitionStatus.PUBLISHED:
         notice: str | None = texts.published_notice(page_url(request, petition.tracking_code))
     elif is_open:
         notice = texts.open_notice(format_date(petition.answer_by))

@@ -20,9 +20,10 @@ from handlers.formatting import format_date
 from handlers.i18n import create_i18n
 from knowledge.petitions import parse_tracking_code
 from knowledge.search import SearchIndex
-from storage.dossiers import ApiKeyRepository
-from storage.petitions import AuditRepository, PetitionRepository
-from storage.public_petitions import find_requests
+from storage.repositories.api_keys import ApiKeyRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.petitions import PetitionRepository
+from storage.repositories.public_petitions import PublicPetitionRepository
 
 from .filing import api_key_of, draft_of, idempotency_key_of, parse_fields, same_petition
 from .public_view import page_url, parse_moment, request_ids, request_json, statuses_of
@@ -146,7 +147,7 @@ async def get_requests(request: web.Request) -> web.StreamResponse:
         services = await config.catalog.load(session)
         ids = query.get("service_request_id")
         if ids is not None and ids.strip():
-            rows = await find_requests(session, codes=request_ids(ids), limit=MAX_RESULTS)
+            rows = await PublicPetitionRepository(session).find_requests(codes=request_ids(ids), limit=MAX_RESULTS)
         else:
             topic = None
             code = query.get("service_code", "").strip()
@@ -164,8 +165,7 @@ async def get_requests(request: web.Request) -> web.StreamResponse:
             if received_from is None:
                 anchor = received_to or datetime.now(UTC)
                 received_from = anchor - timedelta(days=DEFAULT_DAYS)
-            rows = await find_requests(
-                session,
+            rows = await PublicPetitionRepository(session).find_requests(
                 topic=topic,
                 received_from=received_from,
                 received_to=received_to,
@@ -187,7 +187,7 @@ async def get_request(request: web.Request) -> web.StreamResponse:
         raise Open311Error(404, texts.error_request_not_found(raw[:40]))
     async with config.session_factory() as session:
         services = await config.catalog.load(session)
-        rows = await find_requests(session, codes=[parsed], limit=1)
+        rows = await PublicPetitionRepository(session).find_requests(codes=[parsed], limit=1)
         if not rows:
             raise Open311Error(404, texts.error_request_not_found(raw[:40]))
         body = [request_json(request, rows[0], services)]

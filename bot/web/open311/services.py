@@ -16,8 +16,8 @@ from handlers import publication_texts as texts
 from knowledge.normalize import clean_text, strip_diacritics
 from knowledge.search import SearchIndex
 from storage.models import Petition
-from storage.petitions import AgencyRepository
-from storage.public_petitions import TopicFilter
+from storage.repositories.agencies import AgencyRepository
+from storage.repositories.public_petitions import TopicFilter
 
 CENTRE_CODE = "dich-vu-mot-cua"
 

@@ -1,24 +1,26 @@
 """Queries of the officials' inbox web page: one agency's petitions filtered, counted and paged,
 officials' names, and a look at a sign-in link that does not use it up.
 
-Read-only apart from nothing: every change goes through ``storage.petitions`` (which writes the
-event, the audit entry and the citizen's message together). Like every repository, nothing here
-commits.
+Read-only apart from the lock of :meth:`InboxRepository.for_change`: every change goes through
+``storage.repositories.petitions`` (which writes the event, the audit entry and the citizen's
+message together). Like every repository, nothing here commits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.petitions import format_tracking_code, parse_tracking_code
-from knowledge.workdays import VN_TZ, next_working_day
+from knowledge.petition_workflow import OPEN_STATUSES, PetitionStatus
+from knowledge.petitions import due_soon_until, format_tracking_code, parse_tracking_code
 from storage.models import InboxToken, Official, Petition, utcnow
-from storage.petitions import ANSWERED, OPEN_STATUSES, sha256
+from storage.repositories.common import local_midnight, sha256_hex
+from storage.repositories.inbox_tokens import LINK
+from storage.repositories.officials import OfficialRepository
 
 OVERDUE = "overdue"
 DUE_SOON = "due_soon"
@@ -31,20 +33,6 @@ def _like_pattern(text: str) -> str:
     """``%text%`` with the LIKE wildcards of ``text`` taken literally ("50%" is not "50...")."""
     escaped = text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def local_day_start(day: date) -> datetime:
-    """The moment a local (Asia/Ho_Chi_Minh) calendar day starts, as an aware datetime."""
-    return datetime.combine(day, time.min, tzinfo=VN_TZ)
-
-
-def due_soon_until(today: date, warn_days: int = 1) -> date:
-    """The last date a deadline can fall on and still be "due soon" on ``today``: at most
-    ``warn_days`` working days left (``knowledge.petitions.deadline_status``)."""
-    day = today
-    for _ in range(warn_days + 1):
-        day = next_working_day(day)
-    return day - timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -63,10 +51,10 @@ class InboxFilter:
         if self.statuses:
             conds.append(Petition.status.in_(list(self.statuses)))
         if self.received_from is not None:
-            conds.append(Petition.received_at >= local_day_start(self.received_from))
+            conds.append(Petition.received_at >= local_midnight(self.received_from))
         if self.received_to is not None:
             conds.append(
-                Petition.received_at < local_day_start(self.received_to + timedelta(days=1))
+                Petition.received_at < local_midnight(self.received_to + timedelta(days=1))
             )
         needle = self.query.strip()
         if needle:
@@ -98,7 +86,9 @@ class InboxFilter:
         if today is None or self.due not in DUE_FILTERS:
             return false()
         open_ = Petition.status.in_(list(OPEN_STATUSES))
-        answered = and_(Petition.status == ANSWERED, Petition.publish_by.is_not(None))
+        answered = and_(
+            Petition.status == PetitionStatus.ANSWERED, Petition.publish_by.is_not(None)
+        )
         if self.due == OVERDUE:
             return or_(
                 and_(open_, Petition.answer_by < today),
@@ -111,7 +101,9 @@ class InboxFilter:
         )
 
 
-class InboxQueries:
+class InboxRepository:
+    """One agency's petitions as the inbox page filters, counts and pages them."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -182,11 +174,7 @@ class InboxQueries:
 
     async def official_names(self, ids: Iterable[int | None]) -> dict[int, str]:
         """Display names of officials by id ("" when they never gave one)."""
-        wanted: Sequence[int] = sorted({i for i in ids if i is not None})
-        if not wanted:
-            return {}
-        stmt = select(Official.id, Official.display_name).where(Official.id.in_(wanted))
-        return {oid: name or "" for oid, name in (await self.session.execute(stmt)).all()}
+        return await OfficialRepository(self.session).official_names(ids, unnamed="")
 
     async def link_is_usable(self, token: str, *, now: datetime | None = None) -> bool:
         """Would :meth:`InboxTokenRepository.redeem_link` accept this sign-in link now? It is
@@ -196,8 +184,8 @@ class InboxQueries:
             select(InboxToken.id)
             .join(Official, Official.id == InboxToken.official_id)
             .where(
-                InboxToken.token_hash == sha256(token),
-                InboxToken.kind == "link",
+                InboxToken.token_hash == sha256_hex(token),
+                InboxToken.kind == LINK,
                 InboxToken.used_at.is_(None),
                 InboxToken.expires_at > now,
                 Official.active.is_(True),
