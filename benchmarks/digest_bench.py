@@ -122,7 +122,9 @@ def dossiers(count: int, rng: random.Random, cal: Calendar) -> Iterator[tuple[An
     limits = [v for v, w in LIMITS for _ in range(w)]
     now_local = NOW.replace(tzinfo=None)
     working = [d for d in cal.days if FIRST_DAY <= d < DAY]
-    weekend = [d for d in (FIRST_DAY + timedelta(days=i) for i in range(730)) if not is_working_day(d)]
+    weekend = [
+        d for d in (FIRST_DAY + timedelta(days=i) for i in range(730)) if not is_working_day(d)
+    ]
     per_working = count * 0.97 / len(working)
     seq = 0
     for day in sorted(working + weekend):
@@ -139,8 +141,15 @@ def dossiers(count: int, rng: random.Random, cal: Calendar) -> Iterator[tuple[An
             )
             limit = rng.choice(limits)
             due_day = cal.add(day, limit)
-            appointment = None if rng.random() < 0.03 else datetime.combine(due_day, datetime.min.time()) + timedelta(hours=17)
-            events: list[tuple[int, datetime | None]] = [(2, received), (4, received + timedelta(hours=1))]
+            appointment = (
+                None
+                if rng.random() < 0.03
+                else datetime.combine(due_day, datetime.min.time()) + timedelta(hours=17)
+            )
+            events: list[tuple[int, datetime | None]] = [
+                (2, received),
+                (4, received + timedelta(hours=1)),
+            ]
             t = received + timedelta(hours=1)
             status, finished, returned = 4, None, None
             x = rng.random()
@@ -241,9 +250,16 @@ def build(path: Path, n_dossiers: int, n_petitions: int) -> None:
         events.clear()
         ratings.clear()
 
-    for dossier_id, (agency, received, appointment, status, status_at, finished, returned, history) in enumerate(
-        dossiers(n_dossiers, rng, cal), start=1
-    ):
+    for dossier_id, (
+        agency,
+        received,
+        appointment,
+        status,
+        status_at,
+        finished,
+        returned,
+        history,
+    ) in enumerate(dossiers(n_dossiers, rng, cal), start=1):
         day = received.date()
         key = (agency, day)
         daily[key] = daily.get(key, 0) + 1
@@ -288,7 +304,9 @@ def build(path: Path, n_dossiers: int, n_petitions: int) -> None:
     tmp.rename(path)
 
 
-def build_petitions(conn: sqlite3.Connection, count: int, rng: random.Random, cal: Calendar) -> None:
+def build_petitions(
+    conn: sqlite3.Connection, count: int, rng: random.Random, cal: Calendar
+) -> None:
     started = time.perf_counter()
     now_local = NOW.replace(tzinfo=None)
     deadlines: dict[tuple[date, bool], Any] = {}
@@ -327,11 +345,33 @@ def build_petitions(conn: sqlite3.Connection, count: int, rng: random.Random, ca
         taken = answered = refused = published = None
         pub_by = None
         if age > 30:
-            status = ("published" if x < 0.80 else "refused" if x < 0.95 else "answered" if x < 0.97
-                      else "in_progress" if x < 0.99 else "info_requested" if x < 0.995 else "received")
+            status = (
+                "published"
+                if x < 0.80
+                else "refused"
+                if x < 0.95
+                else "answered"
+                if x < 0.97
+                else "in_progress"
+                if x < 0.99
+                else "info_requested"
+                if x < 0.995
+                else "received"
+            )
         else:
-            status = ("received" if x < 0.1 else "in_progress" if x < 0.45 else "info_requested"
-                      if x < 0.55 else "answered" if x < 0.7 else "published" if x < 0.9 else "refused")
+            status = (
+                "received"
+                if x < 0.1
+                else "in_progress"
+                if x < 0.45
+                else "info_requested"
+                if x < 0.55
+                else "answered"
+                if x < 0.7
+                else "published"
+                if x < 0.9
+                else "refused"
+            )
         at = received
         pevents = [(pid, "submitted", "citizen", utc_text(at))]
         if status != "received":
@@ -418,11 +458,18 @@ async def bench(path: Path, runs: int, sample: int) -> None:
     with sqlite3.connect(path) as raw:
         counts = {
             t: raw.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("dossiers", "dossier_events", "service_ratings", "petitions", "petition_events")
+            for t in (
+                "dossiers",
+                "dossier_events",
+                "service_ratings",
+                "petitions",
+                "petition_events",
+            )
         }
     size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
     print(
-        "Database: " + ", ".join(f"{n:,} {t}" for t, n in counts.items())
+        "Database: "
+        + ", ".join(f"{n:,} {t}" for t, n in counts.items())
         + f"; {size / 1e9:.2f} GB. Digest of {DAY}: report period {periods.start} .. "
         f"{periods.end}, month {periods.month_start} .. {periods.end}, chart from {periods.trend_start}."
     )
@@ -432,7 +479,9 @@ async def bench(path: Path, runs: int, sample: int) -> None:
     largest = agencies[0]
     middle = agencies[2] if len(agencies) > 2 else None
 
-    print("| agency (its share) | dossiers read: SQL / from history | its petitions | first run | p50 | max |")
+    print(
+        "| agency (its share) | dossiers read: SQL / from history | its petitions | first run | p50 | max |"
+    )
     print("|---|---|---|---|---|---|")
     for agency in (largest, middle):
         if agency is None:
@@ -463,7 +512,9 @@ async def bench(path: Path, runs: int, sample: int) -> None:
             await build_digest(session, agency, DAY, NOW)
         total = time.perf_counter() - t0
     print()
-    print(f"All {len(agencies)} agencies one after another (the scheduler's morning): {total:.2f} s")
+    print(
+        f"All {len(agencies)} agencies one after another (the scheduler's morning): {total:.2f} s"
+    )
     print()
     print(f"Baselines, {largest.name}'s dossier figures:")
     print()
@@ -477,8 +528,12 @@ async def bench(path: Path, runs: int, sample: int) -> None:
         rows = (
             await session.execute(
                 select(
-                    Dossier.id, Dossier.appointment_at, Dossier.finished_at, Dossier.returned_at,
-                    Dossier.status, Dossier.status_at,
+                    Dossier.id,
+                    Dossier.appointment_at,
+                    Dossier.finished_at,
+                    Dossier.returned_at,
+                    Dossier.status,
+                    Dossier.status_at,
                 )
                 .where(Dossier.agency == largest.dossier_agency, Dossier.received_at >= month_from)
                 .limit(sample)
@@ -489,8 +544,9 @@ async def bench(path: Path, runs: int, sample: int) -> None:
         for i in range(0, len(ids), 5_000):
             for dossier_id, status, at in (
                 await session.execute(
-                    select(DossierEvent.dossier_id, DossierEvent.status, DossierEvent.status_at)
-                    .where(DossierEvent.dossier_id.in_(ids[i : i + 5_000]))
+                    select(
+                        DossierEvent.dossier_id, DossierEvent.status, DossierEvent.status_at
+                    ).where(DossierEvent.dossier_id.in_(ids[i : i + 5_000]))
                 )
             ).tuples():
                 history.setdefault(dossier_id, []).append(StatusEvent(status, at))
@@ -548,7 +604,9 @@ async def bench(path: Path, runs: int, sample: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dossiers", type=int, default=5_000_000)
     parser.add_argument("--petitions", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)

@@ -58,17 +58,80 @@ AGENCIES = [  # (receiving unit identifier, agency name)
     ("000.12.40.H19", "UBND Huyện Tân Yên"),
 ]
 PROCEDURES = ["1.001193", "1.000894", "2.000748", "1.004227", "3.000347", "1.001612", "2.001040"]
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi",
-          "Đỗ", "Hồ", "Ngô", "Dương", "Lý"]
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
 MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh", "Quốc", "Thu", "Gia"]
-GIVEN = ["An", "Bình", "Chi", "Dũng", "Hà", "Hải", "Hạnh", "Hùng", "Lan", "Linh", "Long", "Mai",
-         "Nam", "Nga", "Phong", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Vy", "Khánh"]
-STATUS_WEIGHTS = [(1, 2), (2, 10), (3, 1), (4, 30), (5, 5), (6, 2), (7, 1), (8, 1), (9, 12),
-                  (10, 36)]
-COLUMNS = ["dossierNo", "procedure_code", "agencyName", "applicant_name", "applicant_phone",
-           "applicant_id_number", "channel", "acceptedDate", "appointmentDate", "status",
-           "status_at", "finished_at", "returned_at", "new_appointment_at", "delay_reason",
-           "postal_tracking"]
+GIVEN = [
+    "An",
+    "Bình",
+    "Chi",
+    "Dũng",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hùng",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Nam",
+    "Nga",
+    "Phong",
+    "Quân",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Trang",
+    "Tuấn",
+    "Vy",
+    "Khánh",
+]
+STATUS_WEIGHTS = [
+    (1, 2),
+    (2, 10),
+    (3, 1),
+    (4, 30),
+    (5, 5),
+    (6, 2),
+    (7, 1),
+    (8, 1),
+    (9, 12),
+    (10, 36),
+]
+COLUMNS = [
+    "dossierNo",
+    "procedure_code",
+    "agencyName",
+    "applicant_name",
+    "applicant_phone",
+    "applicant_id_number",
+    "channel",
+    "acceptedDate",
+    "appointmentDate",
+    "status",
+    "status_at",
+    "finished_at",
+    "returned_at",
+    "new_appointment_at",
+    "delay_reason",
+    "postal_tracking",
+]
 
 
 def dossier_rows(count: int, seed: int = 1) -> Iterator[dict[str, str]]:
@@ -204,8 +267,12 @@ def api_items(count: int) -> list[dict[str, Any]]:
             "channel": int(row["channel"]),
             "status": int(row["status"]),
         }
-        for src, dst in (("acceptedDate", "received_at"), ("appointmentDate", "appointment_at"),
-                         ("status_at", "status_at"), ("returned_at", "returned_at")):
+        for src, dst in (
+            ("acceptedDate", "received_at"),
+            ("appointmentDate", "appointment_at"),
+            ("status_at", "status_at"),
+            ("returned_at", "returned_at"),
+        ):
             if row[src]:
                 item[dst] = row[src].replace(" ", "T") + "+07:00"
         items.append(item)
@@ -354,8 +421,10 @@ async def bench_lookup(rows: int, queries: int) -> list[tuple[str, dict[str, flo
             conn.execute("SELECT lookup_key FROM dossiers WHERE id = ?", (i,)).fetchone()[0]
             for i in ids
         ]
-    missing = [lookup_key(f"000.00.99.Z99-{rng.randrange(10**6):06d}-{i:04d}") for i in
-               range(queries - len(existing))]
+    missing = [
+        lookup_key(f"000.00.99.Z99-{rng.randrange(10**6):06d}-{i:04d}")
+        for i in range(queries - len(existing))
+    ]
     keys = existing + missing
     rng.shuffle(keys)
     present = set(existing)

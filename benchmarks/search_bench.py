@@ -35,11 +35,40 @@ from knowledge.search import SearchIndex  # noqa: E402
 from knowledge.vocabulary import load_default_vocabulary  # noqa: E402
 
 PROVINCES = [
-    "Hà Nội", "Hồ Chí Minh", "Hải Phòng", "Đà Nẵng", "Cần Thơ", "Huế", "Lai Châu", "Điện Biên",
-    "Sơn La", "Lạng Sơn", "Quảng Ninh", "Thanh Hóa", "Nghệ An", "Hà Tĩnh", "Cao Bằng",
-    "Tuyên Quang", "Lào Cai", "Thái Nguyên", "Phú Thọ", "Bắc Ninh", "Hưng Yên", "Ninh Bình",
-    "Quảng Trị", "Quảng Ngãi", "Gia Lai", "Khánh Hòa", "Lâm Đồng", "Đắk Lắk", "Đồng Nai",
-    "Tây Ninh", "Vĩnh Long", "Đồng Tháp", "Cà Mau", "An Giang",
+    "Hà Nội",
+    "Hồ Chí Minh",
+    "Hải Phòng",
+    "Đà Nẵng",
+    "Cần Thơ",
+    "Huế",
+    "Lai Châu",
+    "Điện Biên",
+    "Sơn La",
+    "Lạng Sơn",
+    "Quảng Ninh",
+    "Thanh Hóa",
+    "Nghệ An",
+    "Hà Tĩnh",
+    "Cao Bằng",
+    "Tuyên Quang",
+    "Lào Cai",
+    "Thái Nguyên",
+    "Phú Thọ",
+    "Bắc Ninh",
+    "Hưng Yên",
+    "Ninh Bình",
+    "Quảng Trị",
+    "Quảng Ngãi",
+    "Gia Lai",
+    "Khánh Hòa",
+    "Lâm Đồng",
+    "Đắk Lắk",
+    "Đồng Nai",
+    "Tây Ninh",
+    "Vĩnh Long",
+    "Đồng Tháp",
+    "Cà Mau",
+    "An Giang",
 ]
 
 
@@ -186,11 +215,18 @@ def main() -> int:
     rows = [
         ("rapidfuzz WRatio scan over folded names (baseline)", wratio_ranker(real)),
         ("SQLite FTS5 BM25 over folded names (baseline)", fts5_ranker(real)),
-        ("this project (knowledge.search)", lambda q: [h.procedure.code for h in index.search(q, 3)]),
+        (
+            "this project (knowledge.search)",
+            lambda q: [h.procedure.code for h in index.search(q, 3)],
+        ),
     ]
     texts: list[str] = []
     for path in args.queries:
-        queries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        queries = [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         texts += [q["q"] for q in queries]
         print(f"\n## quality on {path.name} ({len(queries)} queries)")
         print("| method | top-1 | top-3 |\n|---|---|---|")

@@ -35,13 +35,18 @@ def free_port() -> int:
 def one_run() -> tuple[float, float]:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/b.sqlite3", WEB_PORT=str(port))
+        env = dict(
+            os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/b.sqlite3", WEB_PORT=str(port)
+        )
         env.pop("BOT_TOKEN", None)
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "bot"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             while True:
@@ -93,10 +98,16 @@ def main() -> int:
         )
         knowledge_only.append(time.perf_counter() - t0)
     runs = [one_run() for _ in range(args.runs)]
-    print(f"| fresh interpreter: imports + catalog + index + first answer | {statistics.median(knowledge_only):.2f} s |")
+    print(
+        f"| fresh interpreter: imports + catalog + index + first answer | {statistics.median(knowledge_only):.2f} s |"
+    )
     print(f"| import aiogram alone | {aiogram_import:.2f} s |")
-    print(f"| process start to /healthz (median of {args.runs}) | {statistics.median(r[0] for r in runs):.2f} s |")
-    print(f"| process start to first answer (median of {args.runs}) | {statistics.median(r[1] for r in runs):.2f} s |")
+    print(
+        f"| process start to /healthz (median of {args.runs}) | {statistics.median(r[0] for r in runs):.2f} s |"
+    )
+    print(
+        f"| process start to first answer (median of {args.runs}) | {statistics.median(r[1] for r in runs):.2f} s |"
+    )
     return 0
 
 

@@ -18,7 +18,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    bot_token: SecretStr | None = Field(default=None, description="Telegram bot token; unset = web chat only")
+    bot_token: SecretStr | None = Field(
+        default=None, description="Telegram bot token; unset = web chat only"
+    )
     telegram_api_server: str = Field(
         default=TELEGRAM_DEFAULT_API,
         description="Base URL of the Bot API server (a self-hosted one, or a stand-in in tests)",
@@ -43,7 +45,8 @@ class Settings(BaseSettings):
     )
     default_language: Literal["vi", "en"] = "vi"
     catalog_path: Path | None = Field(
-        default=None, description="Compact catalog to load instead of the one shipped in knowledge/data"
+        default=None,
+        description="Compact catalog to load instead of the one shipped in knowledge/data",
     )
     log_level: str = "INFO"
     public_base_url: str | None = Field(
@@ -51,10 +54,13 @@ class Settings(BaseSettings):
         description="Base URL officials open the inbox at (sign-in links); default http://WEB_HOST:WEB_PORT",
     )
     digest_time: str = Field(
-        default="07:30", description="When officials get their daily digest (HH:MM, Asia/Ho_Chi_Minh)"
+        default="07:30",
+        description="When officials get their daily digest (HH:MM, Asia/Ho_Chi_Minh)",
     )
     digest_enabled: bool = True
-    petitions_per_day: int = Field(default=5, ge=1, description="Petitions one chat may send per day")
+    petitions_per_day: int = Field(
+        default=5, ge=1, description="Petitions one chat may send per day"
+    )
     petitions_per_hour: int = Field(default=2, ge=1, description="... and per hour")
 
     @property

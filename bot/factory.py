@@ -74,4 +74,3 @@ def create_dispatcher(
     register_middlewares(dispatcher, session_factory=session_factory, i18n=i18n)
     dispatcher.include_routers(*create_routers())
     return dispatcher
-

@@ -125,7 +125,7 @@ _CHANNEL_KIND = {"trực tiếp": "direct", "trực tuyến": "online", "dịch 
 
 
 def _nhdandz_quantity(note: str) -> str:
-    """"Bản chính: 1\\nBản sao: 0" -> "1 bản chính"."""
+    """ "Bản chính: 1\\nBản sao: 0" -> "1 bản chính"."""
     parts = []
     for kind in ("chính", "sao"):
         m = re.search(rf"Bản {kind}\s*:\s*(\d+)", note, re.IGNORECASE)
@@ -212,7 +212,8 @@ def procedure_from_nhdandz(raw: dict) -> Procedure:
     decision = clean_text(meta.get("số_quyết_định"))
     decision = re.sub(r"^Quyết định số\s*", "", decision)
     results = tuple(
-        r for r in (clean_text(x) for x in re.split(r"\n", nfc(content.get("kết_quả_thực_hiện"))))
+        r
+        for r in (clean_text(x) for x in re.split(r"\n", nfc(content.get("kết_quả_thực_hiện"))))
         if r
     )
     keywords = tuple(
@@ -222,8 +223,10 @@ def procedure_from_nhdandz(raw: dict) -> Procedure:
     ptype = clean_text(meta.get("loại_thủ_tục"))
     if ptype:
         extra["procedure_type"] = ptype
-    for key, name in (("cơ_quan_được_ủy_quyền", "delegated_agency"),
-                      ("cơ_quan_phối_hợp", "coordinating_agency")):
+    for key, name in (
+        ("cơ_quan_được_ủy_quyền", "delegated_agency"),
+        ("cơ_quan_phối_hợp", "coordinating_agency"),
+    ):
         val = clean_text(content.get(key))
         if val:
             extra[name] = val
@@ -270,8 +273,17 @@ def _compact(obj: Any, keys: Iterable[str]) -> dict:
 def procedure_to_dict(p: Procedure) -> dict:
     """A compact JSON-safe dict (empty fields omitted) that round-trips via procedure_from_dict."""
     d: dict[str, Any] = {"code": p.code, "name": p.name}
-    for k in ("sector", "competent_agency", "issuing_agency", "receiving_address", "audience",
-              "conditions", "decision", "portal_url", "source"):
+    for k in (
+        "sector",
+        "competent_agency",
+        "issuing_agency",
+        "receiving_address",
+        "audience",
+        "conditions",
+        "decision",
+        "portal_url",
+        "source",
+    ):
         v = getattr(p, k)
         if v:
             d[k] = v
@@ -284,8 +296,9 @@ def procedure_to_dict(p: Procedure) -> dict:
     if p.documents:
         d["documents"] = [_compact(doc, _DOC_KEYS) for doc in p.documents]
     if p.legal_basis:
-        d["legal_basis"] = [[lb.title, lb.number] if lb.number else [lb.title]
-                            for lb in p.legal_basis]
+        d["legal_basis"] = [
+            [lb.title, lb.number] if lb.number else [lb.title] for lb in p.legal_basis
+        ]
     if p.extra:
         d["extra"] = dict(p.extra)
     return d
@@ -307,8 +320,12 @@ def procedure_from_dict(d: dict) -> Procedure:
             )
         )
     documents = tuple(
-        Document(name=x["name"], quantity=x.get("quantity", ""), template=x.get("template", ""),
-                 group=x.get("group", ""))
+        Document(
+            name=x["name"],
+            quantity=x.get("quantity", ""),
+            template=x.get("template", ""),
+            group=x.get("group", ""),
+        )
         for x in d.get("documents") or ()
     )
     legal = []
@@ -354,8 +371,9 @@ def dump_compact(procedures: Iterable[Procedure], path: str | Path) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tables: dict[str, dict[Any, int]] = {k: {} for k in ("channels", "documents", "legal_basis",
-                                                         "steps")}
+    tables: dict[str, dict[Any, int]] = {
+        k: {} for k in ("channels", "documents", "legal_basis", "steps")
+    }
 
     def ref(table: str, key: Any) -> int:
         t = tables[table]
@@ -368,11 +386,17 @@ def dump_compact(procedures: Iterable[Procedure], path: str | Path) -> None:
     for p in procedures:
         d = procedure_to_dict(p)
         if p.channels:
-            d["channels"] = [ref("channels", (c.kind, c.time_limit, c.time_value, c.time_unit,
-                                              c.fee, c.description)) for c in p.channels]
+            d["channels"] = [
+                ref(
+                    "channels",
+                    (c.kind, c.time_limit, c.time_value, c.time_unit, c.fee, c.description),
+                )
+                for c in p.channels
+            ]
         if p.documents:
-            d["documents"] = [ref("documents", (x.name, x.quantity, x.template, x.group))
-                              for x in p.documents]
+            d["documents"] = [
+                ref("documents", (x.name, x.quantity, x.template, x.group)) for x in p.documents
+            ]
         if p.legal_basis:
             d["legal_basis"] = [ref("legal_basis", (x.title, x.number)) for x in p.legal_basis]
         if p.steps:
@@ -402,8 +426,9 @@ def load_compact(path: str | Path) -> list[Procedure]:
         first = json.loads(lines[0])
         if first.get("format") != _FORMAT:
             return [procedure_from_dict(json.loads(x)) for x in lines if x.strip()]
-        channels = [Channel(k, tl, tv, tu, fee, desc)
-                    for k, tl, tv, tu, fee, desc in first["channels"]]
+        channels = [
+            Channel(k, tl, tv, tu, fee, desc) for k, tl, tv, tu, fee, desc in first["channels"]
+        ]
         documents = [Document(n, q, t, g) for n, q, t, g in first["documents"]]
         legal = [LegalBasis(t, n) for t, n in first["legal_basis"]]
         steps = first["steps"]
@@ -411,18 +436,30 @@ def load_compact(path: str | Path) -> list[Procedure]:
         for line in lines[1:]:
             d = json.loads(line)
             g = d.get
-            out.append(Procedure(
-                d["code"], d["name"], g("sector", ""), tuple(g("levels", ())),
-                tuple(g("agencies", ())), g("competent_agency", ""), g("issuing_agency", ""),
-                g("receiving_address", ""), g("audience", ""),
-                tuple([steps[i] for i in g("steps", ())]),
-                tuple([channels[i] for i in g("channels", ())]),
-                tuple([documents[i] for i in g("documents", ())]),
-                tuple([legal[i] for i in g("legal_basis", ())]),
-                g("conditions", ""), tuple(g("results", ())), g("decision", ""),
-                g("portal_url", ""), tuple(g("keywords", ())), g("source", ""),
-                dict(g("extra", {})),
-            ))
+            out.append(
+                Procedure(
+                    d["code"],
+                    d["name"],
+                    g("sector", ""),
+                    tuple(g("levels", ())),
+                    tuple(g("agencies", ())),
+                    g("competent_agency", ""),
+                    g("issuing_agency", ""),
+                    g("receiving_address", ""),
+                    g("audience", ""),
+                    tuple([steps[i] for i in g("steps", ())]),
+                    tuple([channels[i] for i in g("channels", ())]),
+                    tuple([documents[i] for i in g("documents", ())]),
+                    tuple([legal[i] for i in g("legal_basis", ())]),
+                    g("conditions", ""),
+                    tuple(g("results", ())),
+                    g("decision", ""),
+                    g("portal_url", ""),
+                    tuple(g("keywords", ())),
+                    g("source", ""),
+                    dict(g("extra", {})),
+                )
+            )
         return out
     finally:
         if gc_was_enabled:
@@ -537,9 +574,7 @@ def _read_xlsx(path: Path) -> CatalogImport:
                 return result
     finally:
         wb.close()
-    raise CatalogFormatError(
-        f"{path.name}: no sheet with a 'Mã số' / 'Tên' header row was found"
-    )
+    raise CatalogFormatError(f"{path.name}: no sheet with a 'Mã số' / 'Tên' header row was found")
 
 
 def _read_sheet(ws: Any, file_name: str) -> CatalogImport | None:
@@ -579,7 +614,9 @@ def _read_csv(path: Path, text: str) -> CatalogImport:
         header = next(reader)
     except StopIteration as exc:
         raise CatalogFormatError(f"{path.name}: empty CSV file") from exc
-    cols = {i: _CSV_COLUMNS.get(h.strip().lstrip("\ufeff").casefold()) for i, h in enumerate(header)}
+    cols = {
+        i: _CSV_COLUMNS.get(h.strip().lstrip("\ufeff").casefold()) for i, h in enumerate(header)
+    }
     if "code" not in cols.values() or "name" not in cols.values():
         raise CatalogFormatError(f"{path.name}: CSV header lacks 'ma_so' and 'ten' columns")
     out = CatalogImport()

@@ -265,7 +265,9 @@ class Periods:
         return min(self.start, self.month_start, self.trend_start)
 
     def trend_days(self) -> list[date]:
-        return [self.trend_start + timedelta(days=i) for i in range((self.day - self.trend_start).days)]
+        return [
+            self.trend_start + timedelta(days=i) for i in range((self.day - self.trend_start).days)
+        ]
 
 
 def digest_periods(day: date, trend_days: int = TREND_DAYS) -> Periods:
@@ -514,8 +516,12 @@ class Digest:
             periods=periods,
             built_at=datetime.fromisoformat(payload["built_at"]),
             petitions=petitions,
-            dossiers_period=None if dossiers is None else DossierFigures.from_counts(dossiers["period"]),
-            dossiers_month=None if dossiers is None else DossierFigures.from_counts(dossiers["month"]),
+            dossiers_period=None
+            if dossiers is None
+            else DossierFigures.from_counts(dossiers["period"]),
+            dossiers_month=None
+            if dossiers is None
+            else DossierFigures.from_counts(dossiers["month"]),
             satisfaction_period=_satisfaction(satisfaction.get("period")),
             satisfaction_month=_satisfaction(satisfaction.get("month")),
             trend=trend,
@@ -555,9 +561,7 @@ def _satisfaction(raw: Sequence[int] | None) -> Satisfaction:
     return Satisfaction(values)  # type: ignore[arg-type]
 
 
-def sum_days(
-    by_day: Mapping[date, DossierFigures], start: date, end: date
-) -> DossierFigures:
+def sum_days(by_day: Mapping[date, DossierFigures], start: date, end: date) -> DossierFigures:
     """The figures of the days ``start`` .. ``end`` (both included)."""
     return DossierFigures.total_of(v for d, v in by_day.items() if start <= d <= end)
 

@@ -62,7 +62,7 @@ _LEVEL_CANON = {
 
 
 def parse_levels(text: str | None) -> tuple[str, ...]:
-    """"Cấp bộ, Cấp xã" -> ("Cấp bộ", "Cấp xã"); case is normalised ("Cấp Bộ" -> "Cấp bộ")."""
+    """ "Cấp bộ, Cấp xã" -> ("Cấp bộ", "Cấp xã"); case is normalised ("Cấp Bộ" -> "Cấp bộ")."""
     out: list[str] = []
     for part in re.split(r"[,;\n]", clean_text(text)):
         part = part.strip()
@@ -126,7 +126,9 @@ _TIME_WITH_UNIT = re.compile(
 )
 _MONEY = r"\d[\d.,]* ?(?:Việt Nam Đồng|VNĐ|USD|Đồng|đồng)"
 _FEE_START = re.compile(rf"(?:Miễn phí|Không có thông tin|{_MONEY})")
-_AFTER_TIME_OK = re.compile(rf"(?:Miễn phí|Không có thông tin|{_MONEY}|Trực tiếp|Trực tuyến|Dịch vụ bưu chính|$)")
+_AFTER_TIME_OK = re.compile(
+    rf"(?:Miễn phí|Không có thông tin|{_MONEY}|Trực tiếp|Trực tuyến|Dịch vụ bưu chính|$)"
+)
 _ROW_FREE_TIME = re.compile(
     r"(Trực tiếp|Trực tuyến|Dịch vụ bưu chính)([A-ZĐ][^()]{0,80}?)(?=Miễn phí|\d[\d.,]* ?VNĐ)"
 )
@@ -134,7 +136,7 @@ _BARE_GLUED_MONEY = re.compile(r"(\d)(\d[\d.,]* ?(?:Việt Nam Đồng|VNĐ|USD|
 
 
 def parse_time_limit(text: str) -> tuple[float | None, str | None]:
-    """"22 Ngày làm việc" -> (22.0, "working_day"); "1" -> (1.0, None); "" -> (None, None)."""
+    """ "22 Ngày làm việc" -> (22.0, "working_day"); "1" -> (1.0, None); "" -> (None, None)."""
     s = clean_text(text)
     m = _TIME_WITH_UNIT.fullmatch(s) or _TIME_WITH_UNIT.match(s)
     if m:
@@ -206,7 +208,7 @@ def parse_channels(text: str | None) -> tuple[Channel, ...]:
     s = nfc(text)
     if not s:
         return ()
-    body = s[len(_CHANNEL_HEADER):] if s.startswith(_CHANNEL_HEADER) else s
+    body = s[len(_CHANNEL_HEADER) :] if s.startswith(_CHANNEL_HEADER) else s
     starts: list[tuple[int, ChannelKind, str, int]] = []  # (row start, kind, time, time end)
     for m in _ROW_CANDIDATE.finditer(body):
         read = _read_time(body, m.end())
@@ -275,11 +277,11 @@ def _template_start(s: str) -> int | None:
             strong.append(j)
         elif prev == ".":
             before = s[j - 2] if j >= 2 else ""
-            if before.islower() or before == ")" or _LEGAL_CODE_END.search(s[:j - 1]):
+            if before.islower() or before == ")" or _LEGAL_CODE_END.search(s[: j - 1]):
                 strong.append(j)
         elif prev.islower() and ch.isupper():
             weak.append(j)
-        elif prev.isdigit() and ch.isupper() and not s[j - 2:j - 1].isupper():
+        elif prev.isdigit() and ch.isupper() and not s[j - 2 : j - 1].isupper():
             weak.append(j)
         elif prev.isupper() and ch.isupper() and j + 1 < len(s) and s[j + 1].islower():
             weak.append(j)
@@ -298,8 +300,15 @@ def _split_name_template(row: str) -> tuple[str, str]:
     if not _TEMPLATE_TAIL.search(s):
         return s, ""
     # cut trailing consecutive templates: "a.docxb.docx" -> pieces
-    pieces = [p for p in re.split(r"(?<=\.docx)|(?<=\.doc)(?!x)|(?<=\.pdf)|(?<=\.xlsx)|(?<=\.xls)(?!x)",
-                                  s, flags=re.IGNORECASE) if p]
+    pieces = [
+        p
+        for p in re.split(
+            r"(?<=\.docx)|(?<=\.doc)(?!x)|(?<=\.pdf)|(?<=\.xlsx)|(?<=\.xls)(?!x)",
+            s,
+            flags=re.IGNORECASE,
+        )
+        if p
+    ]
     first = pieces[0]
     extra = [p.strip() for p in pieces[1:]]
     # a further template may be glued after the extension with a stray prefix ("…docx31Mẫu…")
@@ -345,7 +354,7 @@ def parse_documents(text: str | None) -> tuple[Document, ...]:
         pos = 0
         rows: list[tuple[str, str]] = []
         for m in _QUANTITY.finditer(part):
-            rows.append((part[pos:m.start()], _format_quantity(m)))
+            rows.append((part[pos : m.start()], _format_quantity(m)))
             pos = m.end()
         tail = part[pos:]
         # text after the last quantity is the heading of the next group (or a row without one)
@@ -371,12 +380,26 @@ def parse_documents(text: str | None) -> tuple[Document, ...]:
 
 _LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
 _SEG = r"(?:[A-ZĐ]*QH\d{2}|TTg|[A-ZĐ]+)"
-_LEGAL_NUMBER = re.compile(
-    rf"(\d+(?:\.\d+)?)/(?:(\d{{4}})/)?({_SEG}(?:\s?[-–/]\s?{_SEG})*)"
-)
+_LEGAL_NUMBER = re.compile(rf"(\d+(?:\.\d+)?)/(?:(\d{{4}})/)?({_SEG}(?:\s?[-–/]\s?{_SEG})*)")
 _TITLE_WORDS = (
-    "Luật", "Bộ luật", "Nghị", "Thông", "Quyết", "Pháp", "Quy", "Sửa", "Hướng", "Văn", "Chỉ",
-    "Công", "Lệnh", "Hiến", "Ban", "Biểu", "Danh", "Về",
+    "Luật",
+    "Bộ luật",
+    "Nghị",
+    "Thông",
+    "Quyết",
+    "Pháp",
+    "Quy",
+    "Sửa",
+    "Hướng",
+    "Văn",
+    "Chỉ",
+    "Công",
+    "Lệnh",
+    "Hiến",
+    "Ban",
+    "Biểu",
+    "Danh",
+    "Về",
 )
 
 
@@ -412,7 +435,7 @@ def parse_legal_basis(text: str | None) -> tuple[LegalBasis, ...]:
     s = nfc(text)
     if not s.startswith(_LEGAL_HEADER):
         return ()
-    body = s[len(_LEGAL_HEADER):]
+    body = s[len(_LEGAL_HEADER) :]
     rows: list[LegalBasis] = []
     title_start = 0
     for m in _LEGAL_NUMBER.finditer(body):
@@ -468,7 +491,7 @@ def _cut_result_junk(text: str) -> tuple[str, str]:
     keywords = ""
     i = s.find("Từ khóa")
     if i >= 0:
-        tail = s[i + len("Từ khóa"):]
+        tail = s[i + len("Từ khóa") :]
         keywords = tail.split("Mô tả", 1)[0]
         s = s[:i]
     return s, keywords

@@ -210,10 +210,15 @@ class SearchIndex:
                 name_tokens = tuple(_name_for_index(p.name))
                 folded = [fold_token(t) for t in name_tokens]
                 term_list = [term_id(t) for t in folded + _pairs(folded)]
-                term_list += [term_id(ACCENT_MARK + t) for t in set(name_tokens) if has_diacritics(t)]
+                term_list += [
+                    term_id(ACCENT_MARK + t) for t in set(name_tokens) if has_diacritics(t)
+                ]
                 unigrams = sorted({term_id(t) for t in folded})
                 cached = name_cache[p.name] = (
-                    name_tokens, " ".join(folded), array("i", term_list), array("i", unigrams)
+                    name_tokens,
+                    " ".join(folded),
+                    array("i", term_list),
+                    array("i", unigrams),
                 )
             name_tokens, folded_name, tids, unis = cached
             accented_names.append(name_tokens)
@@ -259,14 +264,18 @@ class SearchIndex:
         nt = np.frombuffer(postings.name_term, dtype=np.int32)
         nd = np.frombuffer(postings.name_doc, dtype=np.int32)
         order = np.argsort(nt, kind="stable")
-        self._name_post = np.split(nd[order].copy(), np.cumsum(np.bincount(nt, minlength=n_terms))[:-1])
+        self._name_post = np.split(
+            nd[order].copy(), np.cumsum(np.bincount(nt, minlength=n_terms))[:-1]
+        )
         name_mass = np.zeros(n, dtype=np.float32)
         np.add.at(name_mass, nd, self._idf[nt])
         name_mass[name_mass == 0] = 1.0
         self._name_mass = name_mass
         name_len = np.fromiter((len(t) for t in accented_names), dtype=np.float32, count=n)
         typical = float(np.median(name_len)) if n else 1.0
-        self._length_excess = np.maximum(0.0, np.log2(np.maximum(name_len, 1.0) / max(typical, 1.0)))
+        self._length_excess = np.maximum(
+            0.0, np.log2(np.maximum(name_len, 1.0) / max(typical, 1.0))
+        )
         self._level_prior = np.array(
             [max((LEVEL_PRIOR.get(lv, 0.0) for lv in p.levels), default=0.0) for p in self._procs],
             dtype=np.float32,
@@ -301,7 +310,9 @@ class SearchIndex:
         for mod in lexicon.modifiers:
             folded_mod = " " + " ".join(fold_token(t) for t in mod) + " "
             lacking_names = [i for name, i in folded_ids.items() if folded_mod not in f" {name} "]
-            at_head = np.flatnonzero(np.isin(accented_of_doc, head_names.get(mod, []))).astype(np.int32)
+            at_head = np.flatnonzero(np.isin(accented_of_doc, head_names.get(mod, []))).astype(
+                np.int32
+            )
             lacking = np.flatnonzero(np.isin(folded_of_doc, lacking_names)).astype(np.int32)
             self._modifiers.append((mod, at_head, lacking))
 
@@ -322,7 +333,8 @@ class SearchIndex:
                     if key in wanted:
                         spellings_of[key].add(toks[i : i + k])
         self._unmistakable = {
-            m for m in lexicon.modifiers
+            m
+            for m in lexicon.modifiers
             if spellings_of.get(tuple(fold_token(t) for t in m), {m}) <= {m}
         }
         # For the others, the neighbours tell: "cap lai" is written "cấp lại" in the names, "lai
@@ -342,7 +354,9 @@ class SearchIndex:
         term_ids, lexicon = self._term_ids, self._lexicon
         # Every syllable and pair the catalog writes anywhere (steps, documents...) is a real word
         # or phrase, not a typo.
-        text_vocab = vocabulary if vocabulary is not None else TextVocabulary.from_procedures(self._procs)
+        text_vocab = (
+            vocabulary if vocabulary is not None else TextVocabulary.from_procedures(self._procs)
+        )
         self._words: set[str] = {
             t for t in term_ids if " " not in t and not t.startswith(ACCENT_MARK)
         } | text_vocab.words
@@ -350,7 +364,9 @@ class SearchIndex:
         self._stopwords = {fold_token(w[0]) for w in lexicon.stopwords if len(w) == 1}
         # Typo correction: syllables the names know, reached by single deletions (SymSpell).
         self._unigram_df = {
-            t: int(df[i]) for t, i in term_ids.items() if " " not in t and not t.startswith(ACCENT_MARK)
+            t: int(df[i])
+            for t, i in term_ids.items()
+            if " " not in t and not t.startswith(ACCENT_MARK)
         }
         self._deletes: dict[str, list[str]] = defaultdict(list)
         for word in self._unigram_df:
@@ -372,9 +388,7 @@ class SearchIndex:
         # A lexicon phrase the catalog itself writes ("đăng ký doanh nghiệp") is official language:
         # matching it as typed is worth as much as its rewrite. "sổ đỏ" is not.
         padded = " " + " \n ".join(" ".join(toks) for toks in set(accented_names)) + " "
-        self._official_phrases = {
-            key for key in lexicon.synonyms if f" {' '.join(key)} " in padded
-        }
+        self._official_phrases = {key for key in lexicon.synonyms if f" {' '.join(key)} " in padded}
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -433,7 +447,11 @@ class SearchIndex:
                     continue
                 kind, alts = match
                 c, ph, rest = best[i + length]
-                seg = ("synonym", tokens[i : i + length], alts) if kind == "synonym" else ("gap", [], ())
+                seg = (
+                    ("synonym", tokens[i : i + length], alts)
+                    if kind == "synonym"
+                    else ("gap", [], ())
+                )
                 cand = (c + length, ph - 1, [seg] + rest)
                 if cand[:2] > choice[:2]:
                     choice = cand
@@ -450,7 +468,9 @@ class SearchIndex:
         for a, b in zip(folded, folded[1:]):
             tid = self._term_ids.get(f"{a} {b}")
             if tid is not None:
-                w = PAIR_WEIGHT * (STOPWORD_WEIGHT if a in self._stopwords or b in self._stopwords else 1.0)
+                w = PAIR_WEIGHT * (
+                    STOPWORD_WEIGHT if a in self._stopwords or b in self._stopwords else 1.0
+                )
                 terms.append((tid, weight * w))
         return terms
 
@@ -659,7 +679,10 @@ class SearchIndex:
             window = tokens[i : i + m]
             if tuple(window) == mod:
                 return True
-            if any(has_diacritics(t) for t in window) or [fold_token(t) for t in window] != folded_mod:
+            if (
+                any(has_diacritics(t) for t in window)
+                or [fold_token(t) for t in window] != folded_mod
+            ):
                 continue
             if mod in self._unmistakable:
                 return True
@@ -693,7 +716,7 @@ class SearchIndex:
         return self._spelling.get(correction, correction) if has_diacritics(typed) else correction
 
     def suggestions(self, query: str, limit: int = 3) -> list[str]:
-        """"Did you mean" phrases: the query with typos fixed, else the nearest procedure names."""
+        """ "Did you mean" phrases: the query with typos fixed, else the nearest procedure names."""
         q = self._analyze(query)
         out: list[str] = []
         typed = " ".join(q.typed)
@@ -778,7 +801,9 @@ class _QueryBuilder:
         index = self.index
         a, b = folded[k], folded[k + 1]
         pair = f"{a} {b}"
-        w = PAIR_WEIGHT * (STOPWORD_WEIGHT if a in index._stopwords or b in index._stopwords else 1.0)
+        w = PAIR_WEIGHT * (
+            STOPWORD_WEIGHT if a in index._stopwords or b in index._stopwords else 1.0
+        )
         tid = index._term_ids.get(pair)
         alts = [index._alternative([(tid, 1.0)], 1.0) if tid is not None else None]
         if tid is None and not index._written(a, b):
@@ -829,4 +854,3 @@ class _QueryBuilder:
         self.typed.extend(span)
         # words the rewrite keeps still say what the citizen asked ("mất" -> "bị mất")
         self.plain.extend(t for t in span if any(loose_equal(t, a) for alt in alts for a in alt))
-

@@ -37,16 +37,18 @@ async def _petition_figures(
     list_limit: int,
 ) -> tuple[PetitionFigures, dict[date, int]]:
     """The petitions' figures, and the petitions received per day (for the trend)."""
-    by_day = await queries.DigestRepository(session).petitions_by_day(agency_id, periods.first, periods.end)
+    by_day = await queries.DigestRepository(session).petitions_by_day(
+        agency_id, periods.first, periods.end
+    )
     new_items = await queries.DigestRepository(session).new_petitions(
         agency_id, periods.start, periods.end, list_limit
     )
     overdue, due_soon, deadline_items = await queries.DigestRepository(session).petition_deadlines(
         agency_id, now, list_limit
     )
-    awaiting, pub_overdue, pub_soon, pub_items = await queries.DigestRepository(session).awaiting_publication(
-        agency_id, now, list_limit
-    )
+    awaiting, pub_overdue, pub_soon, pub_items = await queries.DigestRepository(
+        session
+    ).awaiting_publication(agency_id, now, list_limit)
     figures = PetitionFigures(
         new=sum(n for d, n in by_day.items() if periods.start <= d <= periods.end),
         new_items=tuple(new_items),

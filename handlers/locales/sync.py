@@ -31,12 +31,12 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "__": None, "lazy_ge
 HEADER = "# Dialog texts of the citizen assistant ({locale}).\n# Source of truth: edit here, then compile (see handlers/locales/README.md).\n"
 
 
-
 def _strings(value: object) -> tuple[str, ...]:
     """A catalog message's translation(s) as a tuple of strings (plural forms or one)."""
     if isinstance(value, tuple | list):
         return tuple(str(v or "") for v in value)
     return (str(value or ""),)
+
 
 def _template() -> Catalog:
     template = Catalog(project="citizen-assistant", version="0.1.0")

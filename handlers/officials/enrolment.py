@@ -86,7 +86,9 @@ async def _enrol(
     channel = channel_of(bot)
     chat_id = str(message.chat.id)
     now = now_utc()
-    failures = await OfficialRepository(session).enroll_failures(channel, chat_id, now - ENROL_WINDOW)
+    failures = await OfficialRepository(session).enroll_failures(
+        channel, chat_id, now - ENROL_WINDOW
+    )
     locked = locked_until(failures, ENROL_MAX_FAILURES, ENROL_WINDOW)
     if locked is not None:
         await state.set_state(None)

@@ -254,7 +254,9 @@ def render_full_text(data: CardData) -> list[str]:
     for event in data.events:
         if event.note:
             sections.append((f"{event_label(event.action)} · {local_time(event.at)}", event.note))
-    if p.answer and not any(e.action == PetitionAction.ANSWER and e.note == p.answer for e in data.events):
+    if p.answer and not any(
+        e.action == PetitionAction.ANSWER and e.note == p.answer for e in data.events
+    ):
         sections.append((_("Answer"), p.answer))
     messages: list[str] = []
     for title, body in sections:

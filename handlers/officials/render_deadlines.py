@@ -52,7 +52,9 @@ def deadlines(petition: Petition, events: Sequence[PetitionEvent], now: datetime
             Deadline(
                 _("Publish by"),
                 petition.publish_by,
-                deadline_status(petition.publish_by, now) if status == PetitionStatus.ANSWERED else None,
+                deadline_status(petition.publish_by, now)
+                if status == PetitionStatus.ANSWERED
+                else None,
             )
         )
     return out

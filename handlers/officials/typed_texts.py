@@ -63,7 +63,11 @@ async def start_typed_text(
     via: str,
 ) -> None:
     """The card's Ask / Answer / Refuse: the prompt, when the petition's stage allows it."""
-    allowed = (PetitionStatus.RECEIVED, PetitionStatus.IN_PROGRESS) if op is PetitionOp.ASK else OPEN_STATUSES
+    allowed = (
+        (PetitionStatus.RECEIVED, PetitionStatus.IN_PROGRESS)
+        if op is PetitionOp.ASK
+        else OPEN_STATUSES
+    )
     await callback.answer()
     if petition.status not in allowed:
         await send(callback, error_text("wrong_status"))

@@ -66,7 +66,11 @@ async def send_reply(
     chat_id, _chat_type = chat_of(target)
     channel = channel_of(bot)
     petition = (
-        await CitizenPetitionRepository(session).own_petition(reply["petition_id"], channel, chat_id) if reply else None
+        await CitizenPetitionRepository(session).own_petition(
+            reply["petition_id"], channel, chat_id
+        )
+        if reply
+        else None
     )
     if reply is None or petition is None:
         await state.set_state(None)
@@ -102,7 +106,9 @@ async def reply_start(
 ) -> None:
     channel = channel_of(bot)
     chat_id, _type = chat_of(callback)
-    petition = await CitizenPetitionRepository(session).own_petition(callback_data.petition_id, channel, chat_id)
+    petition = await CitizenPetitionRepository(session).own_petition(
+        callback_data.petition_id, channel, chat_id
+    )
     if petition is None:
         await callback.answer(petition_not_found_text()[:200], show_alert=True)
         return

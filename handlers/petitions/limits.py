@@ -27,7 +27,9 @@ async def limit_until(
     last_day = await repo.count_since(channel, chat_id, now - timedelta(days=1))
     if last_hour < settings.petitions_per_hour and last_day < settings.petitions_per_day:
         return None
-    times = await CitizenPetitionRepository(session).received_times(channel, chat_id, now - timedelta(days=1))
+    times = await CitizenPetitionRepository(session).received_times(
+        channel, chat_id, now - timedelta(days=1)
+    )
     return next_allowed_at(
         times, now, settings.petitions_per_hour, settings.petitions_per_day
     ) or now + timedelta(minutes=1)

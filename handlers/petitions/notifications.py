@@ -60,7 +60,11 @@ async def enqueue_answer_parts(
 ) -> int:
     """Queue parts 2..n of a long answer for the citizen, after the first part the repository
     queued (same transaction; a chat's rows go out in order). Returns how many were new."""
-    if petition.channel is None or petition.chat_id is None or event.action != PetitionAction.ANSWER:
+    if (
+        petition.channel is None
+        or petition.chat_id is None
+        or event.action != PetitionAction.ANSWER
+    ):
         return 0
     chunks = answer_chunks(event.note or "")
     if len(chunks) < 2:
@@ -90,7 +94,9 @@ async def enqueue_answer_parts(
 
 async def _continuation_queued(session: AsyncSession, petition_id: int, note: str) -> bool:
     """Were parts 2..n queued for this answer? (The first part's payload has no event id.)"""
-    event_id = await PetitionRepository(session).latest_event_id(petition_id, PetitionAction.ANSWER, note)
+    event_id = await PetitionRepository(session).latest_event_id(
+        petition_id, PetitionAction.ANSWER, note
+    )
     if event_id is None:
         return False
     return await outbox_has(session, _part_key(event_id, 2))
@@ -280,7 +286,9 @@ async def _official_notice(session: AsyncSession, row: OutboxRow) -> _OfficialNo
     reply = None
     if reason == PetitionAction.INFO_PROVIDED:
         events = await PetitionRepository(session).events(petition.id)
-        reply = next((e.note for e in reversed(events) if e.action == PetitionAction.INFO_PROVIDED), None)
+        reply = next(
+            (e.note for e in reversed(events) if e.action == PetitionAction.INFO_PROVIDED), None
+        )
     return _OfficialNotice(petition, official, reason, reply)
 
 

@@ -96,7 +96,9 @@ async def thank_again(
     ):
         return False
     chat_id, _type = chat_of(callback)
-    petition = await CitizenPetitionRepository(session).own_petition(last["petition_id"], channel, chat_id)
+    petition = await CitizenPetitionRepository(session).own_petition(
+        last["petition_id"], channel, chat_id
+    )
     if petition is None:
         return False
     await callback.answer()

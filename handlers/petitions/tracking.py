@@ -63,7 +63,9 @@ async def show_petition(target: Target, session: AsyncSession, petition: Petitio
     """The sender's own view of a petition (callers checked that this chat sent it)."""
     agency = await AgencyRepository(session).get(petition.agency_id)
     question = (
-        await latest_question(session, petition) if petition.status == PetitionStatus.INFO_REQUESTED else None
+        await latest_question(session, petition)
+        if petition.status == PetitionStatus.INFO_REQUESTED
+        else None
     )
     attachments = len(await PetitionRepository(session).attachments(petition.id))
     await say_all(
@@ -96,7 +98,9 @@ async def view_petition(
     callback: CallbackQuery, callback_data: PetitionView, session: AsyncSession, bot: Bot
 ) -> None:
     chat_id, _type = chat_of(callback)
-    petition = await CitizenPetitionRepository(session).own_petition(callback_data.id, channel_of(bot), chat_id)
+    petition = await CitizenPetitionRepository(session).own_petition(
+        callback_data.id, channel_of(bot), chat_id
+    )
     if petition is None:
         await callback.answer(petition_not_found_text()[:200], show_alert=True)
         return

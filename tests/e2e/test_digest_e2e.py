@@ -107,7 +107,10 @@ async def populate(factory: Factory) -> None:
     """One agency with six officials (Telegram), five dossiers and twelve petitions."""
     async with factory() as session:
         agency = await AgencyRepository(session).save(
-            "so-tu-phap", AGENCY, sectors=["Hộ tịch"], procedure_codes=["1.001193"],
+            "so-tu-phap",
+            AGENCY,
+            sectors=["Hộ tịch"],
+            procedure_codes=["1.001193"],
             dossier_agency=AGENCY,
         )
         officials = OfficialRepository(session)
@@ -121,7 +124,9 @@ async def populate(factory: Factory) -> None:
                 record(2),
                 record(2, status=9, status_at="2026-11-20 10:00", finished_at="2026-11-16 16:00"),
                 record(3, status=4, status_at="2026-11-16 09:00"),
-                record(4, appointment_at="2026-11-16 17:00", status=4, status_at="2026-11-16 09:00"),
+                record(
+                    4, appointment_at="2026-11-16 17:00", status=4, status_at="2026-11-16 09:00"
+                ),
                 record(5),
             ],
             "test",
@@ -189,12 +194,12 @@ async def test_every_official_gets_one_digest_despite_flood_control(
 
     photos = Counter(c.chat_id for c in digests_only(fake.delivered("sendPhoto")))
     texts = Counter(c.chat_id for c in digests_only(fake.delivered("sendMessage")))
-    assert photos == Counter(OFFICIALS.keys()) and texts == Counter(OFFICIALS.keys())  # each exactly once
+    assert photos == Counter(OFFICIALS.keys()) and texts == Counter(
+        OFFICIALS.keys()
+    )  # each exactly once
     refused = [c for c in fake.calls if c.status == 429]
     assert len(refused) == 1 and refused[0].chat_id == 7003
-    retry = next(
-        c for c in fake.delivered(flooded) if c.chat_id == 7003 and c.at > refused[0].at
-    )
+    retry = next(c for c in fake.delivered(flooded) if c.chat_id == 7003 and c.at > refused[0].at)
     assert retry.at - refused[0].at >= 1.0  # retry_after honoured
     rows = await digest_rows(factory)
     assert sorted(r.state for r in rows) == ["sent"] * 6
@@ -253,9 +258,15 @@ async def run_cli(db_path: Path, fake: FakeTelegram, *args: str) -> tuple[int, s
         TELEGRAM_API_SERVER=fake.base_url,
     )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "digest", *args,
-        cwd=db_path.parent, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "digest",
+        *args,
+        cwd=db_path.parent,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=180)
     return proc.returncode or 0, out.decode(), err.decode()
@@ -338,5 +349,7 @@ async def test_the_command_line_does_not_send_a_future_days_digest_now(
     assert code == 2 and "future" in err, (out, err)
     assert not await digest_rows(factory) and not fake.delivered()
     # A preview of that day is harmless.
-    code, out, err = await run_here(db_path, fake, capsys, "--dry-run", "--date", tomorrow.isoformat())
+    code, out, err = await run_here(
+        db_path, fake, capsys, "--dry-run", "--date", tomorrow.isoformat()
+    )
     assert code == 0 and "===== so-tu-phap" in out, err

@@ -97,9 +97,7 @@ class Running:
 
 
 @pytest.fixture
-async def running(
-    fake: FakeTelegram, tmp_path: Path, index: SearchIndex
-) -> AsyncIterator[Running]:
+async def running(fake: FakeTelegram, tmp_path: Path, index: SearchIndex) -> AsyncIterator[Running]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'dossiers.sqlite3'}"
     await upgrade(url)
     engine = create_engine(url)
@@ -152,8 +150,10 @@ async def say(fake: FakeTelegram, user: FakeUser, text: str) -> Call:
 async def messages_after(fake: FakeTelegram, since: int, count: int) -> list[Call]:
     """The next `count` messages the bot sends (waits for them)."""
     await fake.wait_for(
-        lambda c: c.method == "sendMessage"
-        and len([x for x in fake.calls[since:] if x.method == "sendMessage"]) >= count,
+        lambda c: (
+            c.method == "sendMessage"
+            and len([x for x in fake.calls[since:] if x.method == "sendMessage"]) >= count
+        ),
         since=since,
     )
     return [c for c in fake.calls[since:] if c.method == "sendMessage"][:count]
@@ -199,7 +199,9 @@ async def test_lookup_follow_push_and_rating(
     assert_no_personal_data(card)
 
     followed = await fake.reply_to(
-        fake.callback_update(citizen, fake.message_of(card), button(card, "Báo cho tôi")["callback_data"])
+        fake.callback_update(
+            citizen, fake.message_of(card), button(card, "Báo cho tôi")["callback_data"]
+        )
     )
     assert "Đã đăng ký" in followed.text
 
@@ -215,8 +217,13 @@ async def test_lookup_follow_push_and_rating(
     # The one-door system reports the result returned: one push and one rating request.
     since = fake.mark()
     returned = datetime.now(UTC)
-    await running.ingest(record(status="Đã trả kết quả", status_at=returned.isoformat(),
-                                returned_at=returned.isoformat()))
+    await running.ingest(
+        record(
+            status="Đã trả kết quả",
+            status_at=returned.isoformat(),
+            returned_at=returned.isoformat(),
+        )
+    )
     push, rating = await messages_after(fake, since, 2)
     assert push.params["chat_id"] == citizen.id
     assert f"Hồ sơ {CODE} có cập nhật mới" in push.text
@@ -224,12 +231,21 @@ async def test_lookup_follow_push_and_rating(
     assert_no_personal_data(push)
     assert "đánh giá" in rating.text
     assert [b["text"].split(" ", 1)[1] for b in rating.buttons] == [
-        "Rất hài lòng", "Hài lòng", "Bình thường", "Không hài lòng", "Rất không hài lòng",
+        "Rất hài lòng",
+        "Hài lòng",
+        "Bình thường",
+        "Không hài lòng",
+        "Rất không hài lòng",
     ]
 
     # Re-importing the same row changes nothing and pushes nothing.
-    await running.ingest(record(status="Đã trả kết quả", status_at=returned.isoformat(),
-                                returned_at=returned.isoformat()))
+    await running.ingest(
+        record(
+            status="Đã trả kết quả",
+            status_at=returned.isoformat(),
+            returned_at=returned.isoformat(),
+        )
+    )
     await asyncio.sleep(0.5)
     pushes = [c for c in fake.calls if c.method == "sendMessage" and "cập nhật mới" in c.text]
     assert len(pushes) == 2  # the apology and the status change, each once
@@ -237,7 +253,9 @@ async def test_lookup_follow_push_and_rating(
     # Stopping to follow after the result, with the lookup long expired, still lets the
     # citizen answer the rating request that was sent to them.
     stopped = await fake.reply_to(
-        fake.callback_update(citizen, fake.message_of(push), button(push, "Ngừng theo dõi")["callback_data"])
+        fake.callback_update(
+            citizen, fake.message_of(push), button(push, "Ngừng theo dõi")["callback_data"]
+        )
     )
     assert "ngừng theo dõi" in stopped.text
     import handlers.dossiers.verification as verification
@@ -315,8 +333,10 @@ async def test_forged_buttons_open_nothing(running: Running) -> None:
     for data in ("d:v:1", "d:f:1", "r:1:1"):
         fake.push(fake.callback_update(stranger, fake.message_of(menu), data))
     await fake.wait_for(
-        lambda c: c.method == "answerCallbackQuery"
-        and len([x for x in fake.calls[since:] if x.method == "answerCallbackQuery"]) >= 3,
+        lambda c: (
+            c.method == "answerCallbackQuery"
+            and len([x for x in fake.calls[since:] if x.method == "answerCallbackQuery"]) >= 3
+        ),
         since=since,
     )
     answers = [c for c in fake.calls[since:] if c.method == "answerCallbackQuery"]

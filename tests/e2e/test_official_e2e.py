@@ -79,9 +79,7 @@ class Running:
 
 
 @pytest.fixture
-async def running(
-    fake: FakeTelegram, tmp_path: Path, index: SearchIndex
-) -> AsyncIterator[Running]:
+async def running(fake: FakeTelegram, tmp_path: Path, index: SearchIndex) -> AsyncIterator[Running]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'officials.sqlite3'}"
     await upgrade(url)
     engine = create_engine(url)
@@ -133,7 +131,9 @@ def button(call: Call, contains: str) -> str:
 
 
 def to(user: FakeUser) -> Callable[[Call], bool]:
-    return lambda c: c.ok and c.method in ("sendMessage", "editMessageText") and c.chat_id == user.id
+    return lambda c: (
+        c.ok and c.method in ("sendMessage", "editMessageText") and c.chat_id == user.id
+    )
 
 
 async def expect(
@@ -155,11 +155,11 @@ async def expect(
     )
 
 
-async def press(
-    fake: FakeTelegram, user: FakeUser, call: Call, label: str, contains: str
-) -> Call:
+async def press(fake: FakeTelegram, user: FakeUser, call: Call, label: str, contains: str) -> Call:
     data = button(call, label)
-    return await expect(fake, user, fake.callback_update(user, fake.message_of(call), data), contains)
+    return await expect(
+        fake, user, fake.callback_update(user, fake.message_of(call), data), contains
+    )
 
 
 async def test_from_the_citizens_form_to_the_answer(running: Running) -> None:
@@ -167,7 +167,9 @@ async def test_from_the_citizens_form_to_the_answer(running: Running) -> None:
     official = FakeUser(id=9001, first_name="Hà", last_name="Trần")
     citizen = FakeUser(id=5001, first_name="An")
 
-    enrolled = await expect(fake, official, fake.text_update(official, f"/canbo {running.invitation}"), "Chào mừng")
+    enrolled = await expect(
+        fake, official, fake.text_update(official, f"/canbo {running.invitation}"), "Chào mừng"
+    )
     assert "Sở Tư pháp" in enrolled.text
 
     # the citizen's form, through the chat
@@ -202,7 +204,9 @@ async def test_from_the_citizens_form_to_the_answer(running: Running) -> None:
 
     # answer: typed, previewed, confirmed
     fresh_card = await fake.wait_for(
-        lambda c: to(official)(c) and "Nhận xử lý" not in str(c.buttons) and "Trả lời" in str(c.buttons),
+        lambda c: (
+            to(official)(c) and "Nhận xử lý" not in str(c.buttons) and "Trả lời" in str(c.buttons)
+        ),
         since=took,
     )
     prompt = await press(fake, official, fresh_card, "Trả lời", "Nhập nội dung trả lời")
@@ -227,16 +231,30 @@ async def test_from_the_citizens_form_to_the_answer(running: Running) -> None:
     for marker in ("đang được", "(1/2)", "(2/2)"):
         assert sum(marker in t for t in citizen_texts) == 1, marker
     official_notices = [
-        c for c in fake.delivered("sendMessage")
+        c
+        for c in fake.delivered("sendMessage")
         if c.chat_id == official.id and "Phản ánh mới" in c.text
     ]
     assert len(official_notices) == 1
 
     async with running.factory() as session:
         stored = await PetitionRepository(session).get(petition.id)
-        assert stored is not None and stored.status == PetitionStatus.ANSWERED and stored.answer == LONG_ANSWER
-        audit = (await session.execute(select(AuditEntry.action).where(
-            AuditEntry.petition_id == petition.id).order_by(AuditEntry.id))).scalars().all()
+        assert (
+            stored is not None
+            and stored.status == PetitionStatus.ANSWERED
+            and stored.answer == LONG_ANSWER
+        )
+        audit = (
+            (
+                await session.execute(
+                    select(AuditEntry.action)
+                    .where(AuditEntry.petition_id == petition.id)
+                    .order_by(AuditEntry.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
         assert [a for a in audit if a != "view"] == ["taken", "answered"]
         assert "view" in audit
         states = (await session.execute(select(OutboxMessage.state))).scalars().all()

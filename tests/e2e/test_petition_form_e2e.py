@@ -61,7 +61,9 @@ class OrderCheckingTelegram(FakeTelegram):
         text = str(params.get("text", ""))
         if "PAKN-" in text and self.factory is not None:
             async with self.factory() as session:  # its own connection: committed rows only
-                count = (await session.execute(select(func.count()).select_from(Petition))).scalar_one()
+                count = (
+                    await session.execute(select(func.count()).select_from(Petition))
+                ).scalar_one()
             self.rows_when_sent.append((text, int(count)))
         return super()._m_sendmessage(params)
 
@@ -154,7 +156,9 @@ async def send(fake: FakeTelegram, user: FakeUser, **content: Any) -> Call:
 
 async def last_message(fake: FakeTelegram, since: int, contains: str, timeout: float = 5.0) -> Call:
     return await fake.wait_for(
-        lambda c: c.method == "sendMessage" and c.ok and contains in c.text, since=since, timeout=timeout
+        lambda c: c.method == "sendMessage" and c.ok and contains in c.text,
+        since=since,
+        timeout=timeout,
     )
 
 
@@ -171,25 +175,48 @@ async def test_menu_to_tracking_code_and_the_official_hears_of_it(running: Runni
     step = await press(fake, citizen, results, "khai sinh")
     assert "Bước 2/7" in step.text and "khai sinh" in step.text.lower()
 
-    redirected = await say(fake, citizen, "Tôi muốn khiếu nại quyết định xử phạt của phường vì sai.")
+    redirected = await say(
+        fake, citizen, "Tôi muốn khiếu nại quyết định xử phạt của phường vì sai."
+    )
     assert "Luật Khiếu nại" in redirected.text
     step = await say(fake, citizen, CONTENT)
     assert "Bước 3/7" in step.text
 
     added = await send(
-        fake, citizen,
-        photo=[{"file_id": "AgAD-photo", "file_unique_id": "p1", "width": 1280, "height": 960, "file_size": 150_000}],
+        fake,
+        citizen,
+        photo=[
+            {
+                "file_id": "AgAD-photo",
+                "file_unique_id": "p1",
+                "width": 1280,
+                "height": 960,
+                "file_size": 150_000,
+            }
+        ],
     )
     assert "Đã đính kèm (1/5)" in added.text
     refused = await send(
-        fake, citizen,
-        document={"file_id": "BQAD-zip", "file_unique_id": "z1", "file_name": "hoso.zip", "mime_type": "application/zip"},
+        fake,
+        citizen,
+        document={
+            "file_id": "BQAD-zip",
+            "file_unique_id": "z1",
+            "file_name": "hoso.zip",
+            "mime_type": "application/zip",
+        },
     )
     assert "JPG, PNG, PDF" in refused.text
     added = await send(
-        fake, citizen,
-        document={"file_id": "BQAD-pdf", "file_unique_id": "d1", "file_name": "giay hen.pdf",
-                  "mime_type": "application/pdf", "file_size": 80_000},
+        fake,
+        citizen,
+        document={
+            "file_id": "BQAD-pdf",
+            "file_unique_id": "d1",
+            "file_name": "giay hen.pdf",
+            "mime_type": "application/pdf",
+            "file_size": 80_000,
+        },
     )
     step = await press(fake, citizen, added, "Xong")
     assert "Bước 4/7" in step.text
@@ -199,14 +226,21 @@ async def test_menu_to_tracking_code_and_the_official_hears_of_it(running: Runni
     keyboard = ask_contact.params["reply_markup"]["keyboard"]
     assert keyboard[0][0]["request_contact"] is True
     since = fake.mark()
-    fake.push({"message": fake.make_message(
-        citizen, contact={"phone_number": "84912345678", "first_name": "An", "user_id": citizen.id}
-    )})
+    fake.push(
+        {
+            "message": fake.make_message(
+                citizen,
+                contact={"phone_number": "84912345678", "first_name": "An", "user_id": citizen.id},
+            )
+        }
+    )
     saved = await last_message(fake, since, "0912345678")
     assert saved.params["reply_markup"] == {"remove_keyboard": True}
     await last_message(fake, since, "Bước 6/7")
     review = await say(fake, citizen, "12 Lê Lợi, phường Bến Thành, Quận 1, TP Hồ Chí Minh")
-    assert "Bước 7/7" in review.text and "giay hen.pdf" in review.text and "0912345678" in review.text
+    assert (
+        "Bước 7/7" in review.text and "giay hen.pdf" in review.text and "0912345678" in review.text
+    )
 
     since = fake.mark()
     data = button(review, "Gửi phản ánh")["callback_data"]
@@ -226,7 +260,11 @@ async def test_menu_to_tracking_code_and_the_official_hears_of_it(running: Runni
 
     # The outbox tells the agency's official, with the code.
     notice = await fake.wait_for(
-        lambda c: c.method == "sendMessage" and c.chat_id == OFFICIAL_CHAT and petition.tracking_code in c.text,
+        lambda c: (
+            c.method == "sendMessage"
+            and c.chat_id == OFFICIAL_CHAT
+            and petition.tracking_code in c.text
+        ),
         since=since,
     )
     assert notice.ok
@@ -267,10 +305,19 @@ async def test_bad_input_in_the_form_never_breaks_it(running: Running) -> None:
     for text in ("\u200b\u200b", "😀" * 50, "'; DROP TABLE petitions; --", "đề nghị " * 700):
         reply = await say(fake, citizen, text)
         assert reply.ok and "Bước 3/7" not in reply.text
-    sticker = await send(fake, citizen, sticker={
-        "file_id": "s", "file_unique_id": "s1", "type": "regular", "width": 1, "height": 1,
-        "is_animated": False, "is_video": False,
-    })
+    sticker = await send(
+        fake,
+        citizen,
+        sticker={
+            "file_id": "s",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+        },
+    )
     assert "bằng chữ" in sticker.text
     step = await say(fake, citizen, CONTENT)
     assert "Bước 3/7" in step.text

@@ -53,20 +53,26 @@ async def test_a_half_filled_form_survives_sigkill(tmp_path: Path) -> None:
     second: subprocess.Popen[str] | None = None
     try:
         menu = await fake.reply_to(fake.text_update(citizen, "/phananh"), timeout=STARTUP_TIMEOUT)
-        step = await fake.reply_to(fake.callback_update(
-            citizen, fake.message_of(menu), button(menu, "Gửi phản ánh mới")["callback_data"]
-        ))
+        step = await fake.reply_to(
+            fake.callback_update(
+                citizen, fake.message_of(menu), button(menu, "Gửi phản ánh mới")["callback_data"]
+            )
+        )
         assert "Bước 1/7" in step.text
         topic_message = fake.message_of(step)
-        step = await fake.reply_to(fake.callback_update(
-            citizen, topic_message, button(step, "Dịch vụ tại")["callback_data"]
-        ))
+        step = await fake.reply_to(
+            fake.callback_update(
+                citizen, topic_message, button(step, "Dịch vụ tại")["callback_data"]
+            )
+        )
         assert "Bước 2/7" in step.text
         step = await fake.reply_to(fake.text_update(citizen, CONTENT))
         files_step = step
-        step = await fake.reply_to(fake.callback_update(
-            citizen, fake.message_of(step), button(step, "Bỏ qua")["callback_data"]
-        ))
+        step = await fake.reply_to(
+            fake.callback_update(
+                citizen, fake.message_of(step), button(step, "Bỏ qua")["callback_data"]
+            )
+        )
         assert "Bước 4/7" in step.text
         step = await fake.reply_to(fake.text_update(citizen, "Lê Thị Chi"))
         assert "Bước 5/7" in step.text
@@ -77,16 +83,28 @@ async def test_a_half_filled_form_survives_sigkill(tmp_path: Path) -> None:
 
         second = start(tmp_path, fake, log)
         # The conversation state was in the database: the phone step goes on.
-        step = await fake.reply_to(fake.text_update(citizen, "0987 654 321"), timeout=STARTUP_TIMEOUT)
+        step = await fake.reply_to(
+            fake.text_update(citizen, "0987 654 321"), timeout=STARTUP_TIMEOUT
+        )
         assert "Bước 6/7" in step.text or "0987654321" in step.text
         await fake.wait_for(lambda c: c.method == "sendMessage" and "Bước 6/7" in c.text)
-        review = await fake.reply_to(fake.text_update(citizen, "45 Trần Hưng Đạo, phường Cửa Nam, Hà Nội"))
-        assert "Bước 7/7" in review.text and "Lê Thị Chi" in review.text and CONTENT[:40] in review.text
+        review = await fake.reply_to(
+            fake.text_update(citizen, "45 Trần Hưng Đạo, phường Cửa Nam, Hà Nội")
+        )
+        assert (
+            "Bước 7/7" in review.text
+            and "Lê Thị Chi" in review.text
+            and CONTENT[:40] in review.text
+        )
 
         # A button of a message the killed process sent still belongs to this form.
-        back = await fake.reply_to(fake.callback_update(
-            citizen, fake.message_of(files_step), button(files_step, "Quay lại")["callback_data"]
-        ))
+        back = await fake.reply_to(
+            fake.callback_update(
+                citizen,
+                fake.message_of(files_step),
+                button(files_step, "Quay lại")["callback_data"],
+            )
+        )
         assert "Bước 6/7" in back.text  # from the review, Back goes to the address step
         since = fake.mark()
         data = button(review, "Gửi phản ánh")["callback_data"]
@@ -104,7 +122,9 @@ async def test_a_half_filled_form_survives_sigkill(tmp_path: Path) -> None:
         await fake.stop()
     assert second.returncode == 0, log.read_text()
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
-        rows = db.execute("SELECT tracking_code, sender_name, phone, topic_kind FROM petitions").fetchall()
+        rows = db.execute(
+            "SELECT tracking_code, sender_name, phone, topic_kind FROM petitions"
+        ).fetchall()
     assert len(rows) == 1
     code, name, phone, kind = rows[0]
     assert code in thanks.text and (name, phone, kind) == ("Lê Thị Chi", "0987654321", "service")

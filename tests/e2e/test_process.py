@@ -45,7 +45,9 @@ def stop(proc: subprocess.Popen[str]) -> str:
     return out
 
 
-def run_cli(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    tmp_path: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,
@@ -80,7 +82,9 @@ def test_import_catalog_xlsx_then_search_finds_province_codes(tmp_path):
     ws = wb.active
     ws.append(["DANH SÁCH THỦ TỤC HÀNH CHÍNH"])
     ws.append(["Mã số", "Tên", "Cơ quan ban hành", "Cơ quan thực hiện", "Lĩnh vực"])
-    ws.append(["1.099991.H19", "Cấp giấy phép nuôi chim yến tại nhà", "UBND tỉnh", "Sở NN", "Nông nghiệp"])
+    ws.append(
+        ["1.099991.H19", "Cấp giấy phép nuôi chim yến tại nhà", "UBND tỉnh", "Sở NN", "Nông nghiệp"]
+    )
     ws.append(["not-a-code", "Thủ tục hỏng", "", "", ""])
     path = tmp_path / "province.xlsx"
     wb.save(path)
@@ -172,7 +176,9 @@ async def test_python_m_bot_serves_telegram_and_web_chat_in_one_process(tmp_path
         reply = await fake.reply_to(fake.text_update(citizen, "/start"), timeout=60)
         assert "Xin chào Hoa" in reply.text
         reply = await fake.reply_to(fake.text_update(citizen, "doi bang lai xe"), timeout=10)
-        assert any(b["callback_data"].startswith("po:3.000347") for b in reply.buttons), reply.buttons
+        assert any(b["callback_data"].startswith("po:3.000347") for b in reply.buttons), (
+            reply.buttons
+        )
         assert any(c.method == "setMyCommands" for c in fake.calls)
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/healthz") as r:

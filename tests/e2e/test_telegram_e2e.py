@@ -102,7 +102,9 @@ async def polling_bot(fake: FakeTelegram, database_url: str, index: Any) -> Asyn
     settings = make_settings(fake, database_url)
     engine = create_engine(database_url)
     bot = create_bot(settings)
-    dispatcher = create_dispatcher(settings=settings, index=index, session_factory=create_session_factory(engine))
+    dispatcher = create_dispatcher(
+        settings=settings, index=index, session_factory=create_session_factory(engine)
+    )
     since = fake.mark()
     task = asyncio.create_task(run_polling(bot, dispatcher, polling_timeout=1))
     try:
@@ -116,7 +118,9 @@ async def polling_bot(fake: FakeTelegram, database_url: str, index: Any) -> Asyn
 
 
 @pytest.fixture
-async def running(fake: FakeTelegram, database_url: str, index: SearchIndex) -> AsyncIterator[FakeTelegram]:
+async def running(
+    fake: FakeTelegram, database_url: str, index: SearchIndex
+) -> AsyncIterator[FakeTelegram]:
     async with polling_bot(fake, database_url, FailingIndex(index)):
         yield fake
 
@@ -125,7 +129,9 @@ def button(call: Call, contains: str) -> dict[str, Any]:
     for b in call.buttons:
         if contains.casefold() in b["text"].casefold():
             return b
-    raise AssertionError(f"no button containing {contains!r} in {[b['text'] for b in call.buttons]}")
+    raise AssertionError(
+        f"no button containing {contains!r} in {[b['text'] for b in call.buttons]}"
+    )
 
 
 def assert_within_limits(fake: FakeTelegram) -> None:
@@ -151,19 +157,35 @@ async def test_start_shows_menu_dossier_lookup_and_feedback_menu(running: FakeTe
     fake = running
     assert any(c.method == "deleteWebhook" for c in fake.calls)
     commands = [c for c in fake.calls if c.method == "setMyCommands"]
-    assert {cmd["command"] for cmd in commands[0].params["commands"]} == {"start", "hoso", "phananh", "help", "language"}
+    assert {cmd["command"] for cmd in commands[0].params["commands"]} == {
+        "start",
+        "hoso",
+        "phananh",
+        "help",
+        "language",
+    }
     assert any(c.params.get("language_code") == "en" for c in commands)
 
     menu = await fake.reply_to(fake.text_update(CITIZEN, "/start"))
     assert "Xin chào Lan" in menu.text
     labels = " | ".join(b["text"] for b in menu.buttons)
-    for expected in ("Thủ tục hành chính", "Tra cứu hồ sơ", "Phản ánh, kiến nghị", "Hướng dẫn", "Ngôn ngữ"):
+    for expected in (
+        "Thủ tục hành chính",
+        "Tra cứu hồ sơ",
+        "Phản ánh, kiến nghị",
+        "Hướng dẫn",
+        "Ngôn ngữ",
+    ):
         assert expected in labels
 
     message = fake.message_of(menu)
-    dossiers = await fake.reply_to(fake.callback_update(CITIZEN, message, button(menu, "Tra cứu hồ sơ")["callback_data"]))
+    dossiers = await fake.reply_to(
+        fake.callback_update(CITIZEN, message, button(menu, "Tra cứu hồ sơ")["callback_data"])
+    )
     assert "mã hồ sơ" in dossiers.text and "000.00.17.H12-220615-0001" in dossiers.text
-    feedback = await fake.reply_to(fake.callback_update(CITIZEN, message, button(menu, "Phản ánh")["callback_data"]))
+    feedback = await fake.reply_to(
+        fake.callback_update(CITIZEN, message, button(menu, "Phản ánh")["callback_data"])
+    )
     assert "Phản ánh, kiến nghị" in feedback.text and "Khiếu nại, tố cáo" in feedback.text
     assert any("Gửi phản ánh mới" in b["text"] for b in feedback.buttons)
     help_reply = await fake.reply_to(fake.text_update(CITIZEN, "/help"))
@@ -180,7 +202,9 @@ async def test_question_results_and_card(running: FakeTelegram) -> None:
     assert choice["callback_data"].startswith("po:")
 
     since = fake.mark()
-    card = await fake.reply_to(fake.callback_update(CITIZEN, fake.message_of(results), choice["callback_data"]))
+    card = await fake.reply_to(
+        fake.callback_update(CITIZEN, fake.message_of(results), choice["callback_data"])
+    )
     assert card.method == "sendMessage"
     assert "khai sinh" in card.text.lower()
     for heading in ("Mã thủ tục", "Hồ sơ cần chuẩn bị", "Lĩnh vực"):
@@ -196,12 +220,16 @@ async def test_did_you_mean_button_searches_the_corrected_question(running: Fake
     assert "chưa tìm thấy" in nothing.text
     suggestion = button(nothing, "ket hon")
     assert suggestion["callback_data"].startswith("sg:")
-    results = await fake.reply_to(fake.callback_update(CITIZEN, fake.message_of(nothing), suggestion["callback_data"]))
+    results = await fake.reply_to(
+        fake.callback_update(CITIZEN, fake.message_of(nothing), suggestion["callback_data"])
+    )
     assert "kết hôn" in results.text.lower()
     assert any(b["callback_data"].startswith("po:1.000894") for b in results.buttons)
 
 
-async def test_code_opens_card_and_pages_edit_in_place(running: FakeTelegram, index: SearchIndex) -> None:
+async def test_code_opens_card_and_pages_edit_in_place(
+    running: FakeTelegram, index: SearchIndex
+) -> None:
     fake = running
     procedure = index.get("1.001193")
     assert procedure is not None
@@ -215,13 +243,19 @@ async def test_code_opens_card_and_pages_edit_in_place(running: FakeTelegram, in
     assert any(b["text"] == page_counter for b in card.buttons)
 
     message = fake.message_of(card)
-    page2 = await fake.reply_to(fake.callback_update(CITIZEN, message, button(card, "Tiếp")["callback_data"]))
+    page2 = await fake.reply_to(
+        fake.callback_update(CITIZEN, message, button(card, "Tiếp")["callback_data"])
+    )
     assert page2.method == "editMessageText"
     assert page2.params["message_id"] == message["message_id"]
     assert f"trang 2/{len(pages)}" in page2.text
     assert any(b["text"] == f"2/{len(pages)}" for b in page2.buttons)
 
-    back = await fake.reply_to(fake.callback_update(CITIZEN, fake.message_of(page2), button(page2, "Trước")["callback_data"]))
+    back = await fake.reply_to(
+        fake.callback_update(
+            CITIZEN, fake.message_of(page2), button(page2, "Trước")["callback_data"]
+        )
+    )
     assert back.method == "editMessageText" and "Mã thủ tục" in back.text
 
     # "thủ tục <code>" opens the card directly too.
@@ -232,8 +266,15 @@ async def test_code_opens_card_and_pages_edit_in_place(running: FakeTelegram, in
 
 async def test_bad_input_gets_helpful_replies_and_bot_keeps_serving(running: FakeTelegram) -> None:
     fake = running
-    sticker = {"file_id": "CAACAgIAAxk", "file_unique_id": "AgAD", "type": "regular",
-               "width": 512, "height": 512, "is_animated": False, "is_video": False}
+    sticker = {
+        "file_id": "CAACAgIAAxk",
+        "file_unique_id": "AgAD",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
     photo = [{"file_id": "AgACAgIAAxk", "file_unique_id": "AQAD", "width": 90, "height": 90}]
     contact = {"phone_number": "+84900000000", "first_name": "Lan"}
     for content in ({"sticker": sticker}, {"photo": photo}, {"contact": contact}):
@@ -256,7 +297,9 @@ async def test_bad_input_gets_helpful_replies_and_bot_keeps_serving(running: Fak
     glued = "làm giấy\u200bkhai\u200bsinh"  # a zero-width space is the only separator
     for variant in (nfd, zero_width, glued):
         reply = await fake.reply_to(fake.text_update(CITIZEN, variant))
-        assert "khai sinh" in reply.text.lower() and any(b["callback_data"].startswith("po:") for b in reply.buttons)
+        assert "khai sinh" in reply.text.lower() and any(
+            b["callback_data"].startswith("po:") for b in reply.buttons
+        )
 
     reply = await fake.reply_to(fake.text_update(CITIZEN, "'; DROP TABLE users; --"))
     assert reply.ok and "chưa tìm thấy" in reply.text
@@ -293,7 +336,9 @@ async def test_bad_input_gets_helpful_replies_and_bot_keeps_serving(running: Fak
     assert_within_limits(fake)
 
 
-async def test_language_switch_survives_restart(fake: FakeTelegram, database_url: str, index: SearchIndex) -> None:
+async def test_language_switch_survives_restart(
+    fake: FakeTelegram, database_url: str, index: SearchIndex
+) -> None:
     english_phone = FakeUser(id=2002, first_name="Minh", language_code="en-US")
     async with polling_bot(fake, database_url, index):
         # No stored preference: Telegram's language_code decides.
@@ -302,7 +347,9 @@ async def test_language_switch_survives_restart(fake: FakeTelegram, database_url
 
         prompt = await fake.reply_to(fake.text_update(CITIZEN, "/language"))
         switched = await fake.reply_to(
-            fake.callback_update(CITIZEN, fake.message_of(prompt), button(prompt, "English")["callback_data"])
+            fake.callback_update(
+                CITIZEN, fake.message_of(prompt), button(prompt, "English")["callback_data"]
+            )
         )
         assert "Language changed to English" in switched.text
         assert "Administrative procedures" in " ".join(b["text"] for b in switched.buttons)
@@ -320,23 +367,37 @@ async def test_language_switch_survives_restart(fake: FakeTelegram, database_url
         # Switching back to Vietnamese works the same way.
         prompt = await fake.reply_to(fake.text_update(CITIZEN, "/language"))
         back = await fake.reply_to(
-            fake.callback_update(CITIZEN, fake.message_of(prompt), button(prompt, "Tiếng Việt")["callback_data"])
+            fake.callback_update(
+                CITIZEN, fake.message_of(prompt), button(prompt, "Tiếng Việt")["callback_data"]
+            )
         )
         assert "Đã chuyển sang tiếng Việt" in back.text
     assert_within_limits(fake)
 
 
-async def test_webhook_checks_the_secret_and_replies(fake: FakeTelegram, database_url: str, index: SearchIndex) -> None:
+async def test_webhook_checks_the_secret_and_replies(
+    fake: FakeTelegram, database_url: str, index: SearchIndex
+) -> None:
     settings = make_settings(
-        fake, database_url, telegram_mode="webhook",
-        webhook_base_url="https://assistant.example.gov.vn", webhook_secret=WEBHOOK_SECRET,
+        fake,
+        database_url,
+        telegram_mode="webhook",
+        webhook_base_url="https://assistant.example.gov.vn",
+        webhook_secret=WEBHOOK_SECRET,
     )
     engine = create_engine(database_url)
     bot = create_bot(settings)
-    dispatcher = create_dispatcher(settings=settings, index=index, session_factory=create_session_factory(engine))
+    dispatcher = create_dispatcher(
+        settings=settings, index=index, session_factory=create_session_factory(engine)
+    )
 
     with pytest.raises(ValueError, match="WEBHOOK_SECRET"):
-        setup_webhook(web.Application(), bot, dispatcher, make_settings(fake, database_url, webhook_base_url="https://x.example"))
+        setup_webhook(
+            web.Application(),
+            bot,
+            dispatcher,
+            make_settings(fake, database_url, webhook_base_url="https://x.example"),
+        )
 
     app = web.Application()
     setup_webhook(app, bot, dispatcher, settings)
@@ -360,17 +421,23 @@ async def test_webhook_checks_the_secret_and_replies(fake: FakeTelegram, databas
             assert not [c for c in fake.calls if c.method == "sendMessage"]
 
             since = fake.mark()
-            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}) as response:
+            async with http.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+            ) as response:
                 assert response.status == 200
             reply = await fake.wait_for(lambda c: c.method == "sendMessage", since=since)
             assert reply.ok and "Xin chào Lan" in reply.text
 
             # Telegram re-sends an update it got no timely answer for: handled once only.
             since = fake.mark()
-            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}) as response:
+            async with http.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+            ) as response:
                 assert response.status == 200
             fresh = {"update_id": 900002, **fake.text_update(CITIZEN, "/help")}
-            async with http.post(url, json=fresh, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}) as response:
+            async with http.post(
+                url, json=fresh, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+            ) as response:
                 assert response.status == 200
             answer = await fake.wait_for(lambda c: c.method == "sendMessage", since=since)
             await asyncio.sleep(0.3)

@@ -79,8 +79,9 @@ def create_demo_router() -> Router:
         await query.answer()
         assert isinstance(query.message, Message)
         await query.message.answer(
-            "<b>Đăng ký khai sinh</b>\nTrang 1/2: hồ sơ cần chuẩn bị <script>alert(1)</script>"
-            .replace("<script>", "&lt;script&gt;").replace("</script>", "&lt;/script&gt;"),
+            "<b>Đăng ký khai sinh</b>\nTrang 1/2: hồ sơ cần chuẩn bị <script>alert(1)</script>".replace(
+                "<script>", "&lt;script&gt;"
+            ).replace("</script>", "&lt;/script&gt;"),
             reply_markup=_kb([("1/2", "noop"), ("Trang sau ›", "page:2")]),
         )
 

@@ -92,7 +92,9 @@ async def test_housekeeping_forgets_idle_conversations(tmp_path: Path) -> None:
             official = await OfficialRepository(session).enroll(code, channel="web", chat_id="w")
             tokens = InboxTokenRepository(session)
             await tokens.issue(
-                official, kind="link", ttl=timedelta(minutes=15),
+                official,
+                kind="link",
+                ttl=timedelta(minutes=15),
                 now=datetime.now(UTC) - timedelta(days=2),
             )
             valid = await tokens.issue(official, kind="session", ttl=timedelta(hours=8))

@@ -197,10 +197,16 @@ async def setup_petitions(factory: Factory) -> dict[str, str]:
         await repo.take(p3, officer, via="telegram", now=local("2026-10-27"))
         await repo.take(p4, officer, via="telegram", now=local("2026-11-10"))
         await repo.take(p5, officer, via="telegram", now=local("2026-11-03"))
-        await repo.answer(p5, officer, "Đã xử lý.", via="telegram", now=local("2026-11-12", "10:00"))
+        await repo.answer(
+            p5, officer, "Đã xử lý.", via="telegram", now=local("2026-11-12", "10:00")
+        )
         await repo.take(p6, officer, via="telegram", now=local("2026-11-03"))
-        await repo.answer(p6, officer, "Đã xử lý.", via="telegram", now=local("2026-11-10", "10:00"))
-        await repo.refuse(p8, officer, "Không thuộc phạm vi.", via="telegram", now=local("2026-11-13", "15:00"))
+        await repo.answer(
+            p6, officer, "Đã xử lý.", via="telegram", now=local("2026-11-10", "10:00")
+        )
+        await repo.refuse(
+            p8, officer, "Không thuộc phạm vi.", via="telegram", now=local("2026-11-13", "15:00")
+        )
         await session.commit()
     return codes
 
@@ -210,36 +216,88 @@ async def setup_dossiers(factory: Factory) -> None:
     await load(
         factory,
         # received in the report period (Fri 13 - Sun 15 November)
-        dossier(JUSTICE, vn("2026-11-13"), vn("2026-11-18", "17:00"),  # A: early
-                (9, vn("2026-11-13", "15:00"), {"finished_at": vn("2026-11-13", "15:00")}),
-                (10, vn("2026-11-13", "16:00"), {"returned_at": vn("2026-11-13", "16:00")})),
-        dossier(JUSTICE, vn("2026-11-13", "09:00"), vn("2026-11-13", "17:00"),  # B: on time
-                (9, vn("2026-11-13", "16:00"), {"finished_at": vn("2026-11-13", "16:00")})),
-        dossier(JUSTICE, vn("2026-11-13", "08:30"), vn("2026-11-13", "17:00"),  # C: late
-                (9, vn("2026-11-14", "09:00"), {"finished_at": vn("2026-11-14", "09:00")})),
-        dossier(JUSTICE, vn("2026-11-13", "10:00"), vn("2026-11-20", "17:00"),  # D: in progress
-                (4, vn("2026-11-13", "11:00"))),
-        dossier(JUSTICE, vn("2026-11-13", "10:30"), vn("2026-11-15", "17:00"),  # E: overdue
-                (4, vn("2026-11-13", "11:00"))),
-        dossier(JUSTICE, vn("2026-11-15", "10:00"), vn("2026-11-20", "17:00"),  # G: withdrawn
-                (7, vn("2026-11-15", "11:00"))),
+        dossier(
+            JUSTICE,
+            vn("2026-11-13"),
+            vn("2026-11-18", "17:00"),  # A: early
+            (9, vn("2026-11-13", "15:00"), {"finished_at": vn("2026-11-13", "15:00")}),
+            (10, vn("2026-11-13", "16:00"), {"returned_at": vn("2026-11-13", "16:00")}),
+        ),
+        dossier(
+            JUSTICE,
+            vn("2026-11-13", "09:00"),
+            vn("2026-11-13", "17:00"),  # B: on time
+            (9, vn("2026-11-13", "16:00"), {"finished_at": vn("2026-11-13", "16:00")}),
+        ),
+        dossier(
+            JUSTICE,
+            vn("2026-11-13", "08:30"),
+            vn("2026-11-13", "17:00"),  # C: late
+            (9, vn("2026-11-14", "09:00"), {"finished_at": vn("2026-11-14", "09:00")}),
+        ),
+        dossier(
+            JUSTICE,
+            vn("2026-11-13", "10:00"),
+            vn("2026-11-20", "17:00"),  # D: in progress
+            (4, vn("2026-11-13", "11:00")),
+        ),
+        dossier(
+            JUSTICE,
+            vn("2026-11-13", "10:30"),
+            vn("2026-11-15", "17:00"),  # E: overdue
+            (4, vn("2026-11-13", "11:00")),
+        ),
+        dossier(
+            JUSTICE,
+            vn("2026-11-15", "10:00"),
+            vn("2026-11-20", "17:00"),  # G: withdrawn
+            (7, vn("2026-11-15", "11:00")),
+        ),
         dossier(JUSTICE, vn("2026-11-14", "10:00"), None),  # H: open, no appointment
-        dossier(JUSTICE, vn("2026-11-13", "07:45"), vn("2026-11-18", "17:00"),  # I: refused, early
-                (3, vn("2026-11-13", "11:00"))),
+        dossier(
+            JUSTICE,
+            vn("2026-11-13", "07:45"),
+            vn("2026-11-18", "17:00"),  # I: refused, early
+            (3, vn("2026-11-13", "11:00")),
+        ),
         # received earlier in the year (not in the digest's month)
-        dossier(JUSTICE, vn("2026-03-02"), vn("2026-03-06", "17:00"),  # J: early thanks to a pause
-                (5, vn("2026-03-03", "10:00")), (4, vn("2026-03-05", "09:00")),
-                (9, vn("2026-03-09", "10:00"), {"finished_at": vn("2026-03-09", "10:00")})),
-        dossier(JUSTICE, vn("2026-04-01"), vn("2026-04-10", "17:00"),  # K: two requests -> late
-                (5, vn("2026-04-02")), (4, vn("2026-04-02", "15:00")),
-                (5, vn("2026-04-03")), (4, vn("2026-04-03", "15:00")),
-                (9, vn("2026-04-08"), {"finished_at": vn("2026-04-08")})),
-        dossier(JUSTICE, vn("2026-05-04"), vn("2026-05-08", "17:00"),  # L: 9 without finished_at
-                (9, vn("2026-05-07")), (10, vn("2026-05-11"), {"returned_at": vn("2026-05-11")})),
-        dossier(JUSTICE, vn("2026-11-10"), vn("2026-11-12", "17:00"),  # O: on time, in the trend
-                (9, vn("2026-11-12", "16:00"), {"finished_at": vn("2026-11-12", "16:00")})),
-        dossier(JUSTICE, vn("2025-12-30"), vn("2026-01-05", "17:00"),  # M: last year
-                (9, vn("2026-01-02"), {"finished_at": vn("2026-01-02")})),
+        dossier(
+            JUSTICE,
+            vn("2026-03-02"),
+            vn("2026-03-06", "17:00"),  # J: early thanks to a pause
+            (5, vn("2026-03-03", "10:00")),
+            (4, vn("2026-03-05", "09:00")),
+            (9, vn("2026-03-09", "10:00"), {"finished_at": vn("2026-03-09", "10:00")}),
+        ),
+        dossier(
+            JUSTICE,
+            vn("2026-04-01"),
+            vn("2026-04-10", "17:00"),  # K: two requests -> late
+            (5, vn("2026-04-02")),
+            (4, vn("2026-04-02", "15:00")),
+            (5, vn("2026-04-03")),
+            (4, vn("2026-04-03", "15:00")),
+            (9, vn("2026-04-08"), {"finished_at": vn("2026-04-08")}),
+        ),
+        dossier(
+            JUSTICE,
+            vn("2026-05-04"),
+            vn("2026-05-08", "17:00"),  # L: 9 without finished_at
+            (9, vn("2026-05-07")),
+            (10, vn("2026-05-11"), {"returned_at": vn("2026-05-11")}),
+        ),
+        dossier(
+            JUSTICE,
+            vn("2026-11-10"),
+            vn("2026-11-12", "17:00"),  # O: on time, in the trend
+            (9, vn("2026-11-12", "16:00"), {"finished_at": vn("2026-11-12", "16:00")}),
+        ),
+        dossier(
+            JUSTICE,
+            vn("2025-12-30"),
+            vn("2026-01-05", "17:00"),  # M: last year
+            (9, vn("2026-01-02"), {"finished_at": vn("2026-01-02")}),
+        ),
         dossier(OTHER, vn("2026-11-13"), vn("2026-11-18", "17:00")),  # N: another agency
     )
 
@@ -325,7 +383,11 @@ async def test_digest_figures_worked_out_by_hand(factory: Factory) -> None:
         (codes["P4"], DEADLINE_INFO, date(2026, 11, 16), "due_soon"),
         (codes["P1"], DEADLINE_REFUSE, date(2026, 11, 17), "due_soon"),
     ]
-    assert (pet.awaiting_publication, pet.publication_overdue, pet.publication_due_soon) == (2, 1, 1)
+    assert (pet.awaiting_publication, pet.publication_overdue, pet.publication_due_soon) == (
+        2,
+        1,
+        1,
+    )
     assert [(i.code, i.kind, i.deadline) for i in pet.publication_items] == [
         (codes["P6"], DEADLINE_PUBLISH, date(2026, 11, 12)),
         (codes["P5"], DEADLINE_PUBLISH, date(2026, 11, 16)),
@@ -333,8 +395,15 @@ async def test_digest_figures_worked_out_by_hand(factory: Factory) -> None:
     assert pet.month == 7
 
     # The chart's 14 days (2 - 15 November): dossiers received and of them resolved, petitions.
-    trend = {t.day: (t.dossiers_received, t.dossiers_resolved, t.petitions_received) for t in digest.trend}
-    assert len(digest.trend) == 14 and min(trend) == date(2026, 11, 2) and max(trend) == date(2026, 11, 15)
+    trend = {
+        t.day: (t.dossiers_received, t.dossiers_resolved, t.petitions_received)
+        for t in digest.trend
+    }
+    assert (
+        len(digest.trend) == 14
+        and min(trend) == date(2026, 11, 2)
+        and max(trend) == date(2026, 11, 15)
+    )
     assert trend[date(2026, 11, 13)] == (6, 4, 2)  # A B C D E I; A B C I resolved; P1 P8
     assert trend[date(2026, 11, 14)] == (1, 0, 1)  # H; P7
     assert trend[date(2026, 11, 15)] == (1, 0, 0)  # G (withdrawn is not resolved)
@@ -395,8 +464,18 @@ def generated_dossiers(count: int, seed: int) -> list[list[Any]]:
 
         steps: list[Any] = []
         flow = rng.choices(
-            ["finished", "returned", "no_finish_time", "supplement", "open", "stop", "untimed",
-             "date_only", "reopened", "finish_time_later"],
+            [
+                "finished",
+                "returned",
+                "no_finish_time",
+                "supplement",
+                "open",
+                "stop",
+                "untimed",
+                "date_only",
+                "reopened",
+                "finish_time_later",
+            ],
             weights=[30, 12, 8, 20, 15, 10, 5, 8, 4, 4],
         )[0]
         span = rng.uniform(0.2, 1.6) * max(limit, 1) * 24
@@ -451,9 +530,7 @@ def generated_dossiers(count: int, seed: int) -> list[list[Any]]:
             if rng.random() < 0.5:
                 at = later(span)
                 steps.append((9, at, {"finished_at": at}))
-        out.append(
-            dossier(JUSTICE, received.strftime("%Y-%m-%d %H:%M"), appointment, *steps)
-        )
+        out.append(dossier(JUSTICE, received.strftime("%Y-%m-%d %H:%M"), appointment, *steps))
     return out
 
 
@@ -491,7 +568,9 @@ async def test_the_fast_path_agrees_with_the_national_rule_on_every_dossier(
 async def digest_rows(factory: Factory) -> list[OutboxMessage]:
     async with factory() as session:
         result = await session.execute(
-            select(OutboxMessage).where(OutboxMessage.kind == KIND_DIGEST).order_by(OutboxMessage.id)
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == KIND_DIGEST)
+            .order_by(OutboxMessage.id)
         )
         return list(result.scalars())
 
@@ -543,7 +622,9 @@ async def test_one_digest_per_active_official_and_never_twice(factory: Factory) 
         await session.commit()
     nxt = DAY + timedelta(days=1)
     await run_digests(factory, nxt, NOW.astimezone(UTC) + timedelta(days=1))
-    tomorrow = [r for r in await digest_rows(factory) if f":{nxt.isoformat()}:" in (r.dedup_key or "")]
+    tomorrow = [
+        r for r in await digest_rows(factory) if f":{nxt.isoformat()}:" in (r.dedup_key or "")
+    ]
     assert sorted(r.chat_id for r in tomorrow) == ["501", "601", "w-9"]
 
 
@@ -647,4 +728,10 @@ async def test_scheduler_loop_sleeps_until_the_next_working_day(factory: Factory
     assert all(date.fromisoformat(d).weekday() < 5 for d in days)
     assert len(rows) == 3 * len(days)
     # The first sleep lasts until Monday 07:30 (the weekend is slept through).
-    assert sleeps[0] == (datetime(2026, 11, 23, 7, 30, tzinfo=VN_TZ) - datetime(2026, 11, 20, 7, 45, tzinfo=VN_TZ)).total_seconds()
+    assert (
+        sleeps[0]
+        == (
+            datetime(2026, 11, 23, 7, 30, tzinfo=VN_TZ)
+            - datetime(2026, 11, 20, 7, 45, tzinfo=VN_TZ)
+        ).total_seconds()
+    )

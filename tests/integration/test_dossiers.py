@@ -175,9 +175,7 @@ async def test_subscribers_are_notified_once_per_new_status_and_asked_to_rate_on
         assert await repo.subscribe(view.id, "web", "visitor-1", None) is True
         assert await repo.is_subscribed(view.id, "web", "visitor-1")
         await session.commit()
-        result = await session.execute(
-            select(DossierSubscription.channel, DossierSubscription.id)
-        )
+        result = await session.execute(select(DossierSubscription.channel, DossierSubscription.id))
         subscriptions = dict(result.tuples().all())
 
     processing = record(status=4, status_at="2026-03-16 09:00")
@@ -185,9 +183,7 @@ async def test_subscribers_are_notified_once_per_new_status_and_asked_to_rate_on
     assert (await upsert(session_factory, processing)).notified == 0  # re-import: nothing new
     messages = await outbox(session_factory)
     async with session_factory() as session:
-        event_id = await session.scalar(
-            select(DossierEvent.id).where(DossierEvent.status == 4)
-        )
+        event_id = await session.scalar(select(DossierEvent.id).where(DossierEvent.status == 4))
     assert messages == [
         (
             "dossier_status",
@@ -219,7 +215,6 @@ async def test_subscribers_are_notified_once_per_new_status_and_asked_to_rate_on
     )
 
 
-
 async def test_followers_are_told_once_about_each_new_apology_letter(session_factory) -> None:
     """A new ``new_appointment_at`` of a followed dossier (form 04) enqueues a
     ``dossier_apology`` per subscription in the same transaction; a letter already stored
@@ -234,9 +229,7 @@ async def test_followers_are_told_once_about_each_new_apology_letter(session_fac
         assert await repo.subscribe(view.id, "telegram", "42", "vi")
         assert await repo.subscribe(view.id, "web", "visitor-1", None)
         await session.commit()
-        result = await session.execute(
-            select(DossierSubscription.channel, DossierSubscription.id)
-        )
+        result = await session.execute(select(DossierSubscription.channel, DossierSubscription.id))
         subscriptions = dict(result.tuples().all())
     followers = (("telegram", "42", "vi"), ("web", "visitor-1", None))
 
@@ -420,8 +413,10 @@ async def test_a_new_status_of_the_same_day_becomes_current_and_is_pushed(
     dossier_id = await follow(session_factory)
     assert await upsert(session_factory, cycle[1]) == IngestResult(0, 1, 0, 1, 1)
     assert await upsert(session_factory, cycle[2]) == IngestResult(0, 1, 0, 1, 1)
-    expected = (Status.PROCESSING, [Status.PROCESSING, Status.SUPPLEMENT_REQUESTED,
-                                    Status.PROCESSING])
+    expected = (
+        Status.PROCESSING,
+        [Status.PROCESSING, Status.SUPPLEMENT_REQUESTED, Status.PROCESSING],
+    )
     assert await statuses(session_factory) == expected  # same day: in the order stored
     assert await pushed(session_factory, dossier_id) == [5, 4]  # one push per new status
 
@@ -457,7 +452,8 @@ async def test_processing_after_payment_on_the_same_day_becomes_current(session_
         0, 1, 0, 1, 1
     )
     assert await statuses(session_factory) == (
-        Status.PROCESSING, [Status.PAYMENT_REQUESTED, Status.PROCESSING]
+        Status.PROCESSING,
+        [Status.PAYMENT_REQUESTED, Status.PROCESSING],
     )
     assert await pushed(session_factory, dossier_id) == [4]
     rows = [record(status=6, status_at=day), record(status=4, status_at=day)]
@@ -476,7 +472,8 @@ async def test_a_final_status_is_not_replaced_by_a_non_final_one_of_the_same_tim
     assert await upsert(session_factory, resent) == IngestResult(0, 0, 1, 1, 0)  # history only
     assert await upsert(session_factory, resent) == IngestResult(0, 0, 1, 0, 0)
     assert await statuses(session_factory) == (
-        Status.RETURNED, [Status.RETURNED, Status.PROCESSED]  # same time: in the order stored
+        Status.RETURNED,
+        [Status.RETURNED, Status.PROCESSED],  # same time: in the order stored
     )
     assert await pushed(session_factory, dossier_id) == []
     assert await outbox(session_factory) == []
@@ -489,7 +486,8 @@ async def test_a_final_status_is_not_replaced_by_a_non_final_one_of_the_same_tim
         assert await upsert(session_factory, later) == IngestResult(0, 0, 1, 1, 0)
         assert await upsert(session_factory, later) == IngestResult(0, 0, 1, 0, 0)
         assert await status_of(session_factory, code) == (
-            Status(final), [Status(final), Status.PROCESSING]
+            Status(final),
+            [Status(final), Status.PROCESSING],
         )
         assert await pushed(session_factory, final_id) == []
         # in one chunk too, on a new dossier

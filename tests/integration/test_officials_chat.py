@@ -388,9 +388,7 @@ async def test_enrolment_good_reused_expired_wrong_and_the_limit(harness: Harnes
     assert len(await _audit(h, "enroll")) == 1
 
     other = Chat_(id=7002)
-    expired = await _invite(
-        h, world.justice, "officer", now=datetime.now(UTC) - timedelta(days=8)
-    )
+    expired = await _invite(h, world.justice, "officer", now=datetime.now(UTC) - timedelta(days=8))
     generic = None
     for attempt in (code, expired, "MOI-AAAA-BBBB-CCCC", "xin chào"):
         replies = await h.say(other, f"/canbo {attempt}")
@@ -528,8 +526,16 @@ async def test_the_own_agency_sees_the_card_with_personal_data_and_files(
 
     replies = await h.say(officer, f"mở giúp pakn {world.petition.year} {world.petition.seq}")
     card = replies[-1]
-    for expected in (world.petition.tracking_code, "Nguyễn Văn An", PHONE, "an.nguyen@example.vn",
-                     "Số 12 ngõ 34", "Hạn từ chối", "Hạn trả lời", "Gửi bởi người dân"):
+    for expected in (
+        world.petition.tracking_code,
+        "Nguyễn Văn An",
+        PHONE,
+        "an.nguyen@example.vn",
+        "Số 12 ngõ 34",
+        "Hạn từ chối",
+        "Hạn trả lời",
+        "Gửi bởi người dân",
+    ):
         assert expected in card, expected
     card_buttons = [d for _, d in buttons_of(h.recorder.calls[-1:])]
     assert op(PetitionOp.TAKE, world.petition.id) in card_buttons
@@ -575,7 +581,9 @@ async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
     question = "Anh/chị gửi giúp ảnh <giấy hẹn> & số biên nhận; DROP TABLE petitions; 😀"
     preview = (await h.say(officer, question))[-1]
     assert "&lt;giấy hẹn&gt; &amp; số biên nhận" in preview
-    assert (await _petition(h, pid)).status == PetitionStatus.IN_PROGRESS  # nothing happens before confirming
+    assert (
+        await _petition(h, pid)
+    ).status == PetitionStatus.IN_PROGRESS  # nothing happens before confirming
     send = OfficialConfirm(op=ConfirmOp.SEND, id=pid).pack()
     calls = await h.press(officer, send)
     assert "Đã gửi câu hỏi" in texts_of(calls)[0]
@@ -590,7 +598,9 @@ async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
         await session.commit()
 
     # answer: 4,000 characters of several paragraphs, more than one message for the citizen
-    paragraph = "Sở Tư pháp đã kiểm tra hồ sơ và làm việc với UBND phường về việc trả kết quả. " * 10
+    paragraph = (
+        "Sở Tư pháp đã kiểm tra hồ sơ và làm việc với UBND phường về việc trả kết quả. " * 10
+    )
     answer = "\n\n".join([paragraph.strip()] * 6)[:TEXT_MAX_CHARS].strip()
     await h.press(officer, op(PetitionOp.ANSWER, pid))
     await h.say(officer, answer)
@@ -616,7 +626,11 @@ async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
 
     updates = await _outbox(h, KIND_PETITION_UPDATE)
     assert [u.payload["action"] for u in updates] == [
-        "taken", "info_requested", "answered", "answered", "published"
+        "taken",
+        "info_requested",
+        "answered",
+        "answered",
+        "published",
     ]
     assert all(u.chat_id == str(CITIZEN) for u in updates)
     rendered = [await _render(h, u) for u in updates]
@@ -631,7 +645,11 @@ async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
     # the two answer parts hold the whole answer, in order
     part1, part2 = parse_html(texts[2]), parse_html(texts[3])
     assert "(1/2)" in part1 and "(2/2)" in part2 and "tiếp theo" in part1
-    body = part1.split("\n\n", 1)[1].rsplit("\n\n", 1)[0] + " " + part2.split("\n\n", 1)[1].rsplit("\n\n", 1)[0]
+    body = (
+        part1.split("\n\n", 1)[1].rsplit("\n\n", 1)[0]
+        + " "
+        + part2.split("\n\n", 1)[1].rsplit("\n\n", 1)[0]
+    )
     assert " ".join(body.split()) == " ".join(answer.split())
     assert "công khai" in texts[4]
 
@@ -671,7 +689,10 @@ async def test_refusal_needs_a_reason_and_tells_the_citizen_where_complaints_go(
     await h.press(officer, OfficialConfirm(op=ConfirmOp.SEND, id=pid).pack())
     petition = await _petition(h, pid)
     assert petition.status == PetitionStatus.REFUSED
-    assert petition.refusal_reason == "Nội dung là khiếu nại về quyết định hành chính, không phải phản ánh."
+    assert (
+        petition.refusal_reason
+        == "Nội dung là khiếu nại về quyết định hành chính, không phải phản ánh."
+    )
     [row] = [u for u in await _outbox(h, KIND_PETITION_UPDATE) if u.payload["action"] == "refused"]
     rendered = await _render(h, row)
     assert rendered is not None
@@ -733,9 +754,7 @@ async def test_notices_are_rechecked_when_rendered(harness: Harness) -> None:
     official = await _enrolled(h, officer, world.justice, "officer")
     # a petition submitted after the enrolment notifies the official
     second = await _new_petition(h)
-    rows = [
-        r for r in await _outbox(h, KIND_PETITION_NEW) if r.payload["petition_id"] == second.id
-    ]
+    rows = [r for r in await _outbox(h, KIND_PETITION_NEW) if r.payload["petition_id"] == second.id]
     assert [r.payload["official_id"] for r in rows] == [official.id]
     rendered = await _render(h, rows[0])
     assert rendered is not None
@@ -756,9 +775,7 @@ async def test_notices_are_rechecked_when_rendered(harness: Harness) -> None:
         await PetitionRepository(session).take(petition, admin, via="telegram")
         await session.commit()
     [row] = [
-        u
-        for u in await _outbox(h, KIND_PETITION_UPDATE)
-        if u.payload["petition_id"] == second.id
+        u for u in await _outbox(h, KIND_PETITION_UPDATE) if u.payload["petition_id"] == second.id
     ]
     rendered = await _render(h, row)
     assert rendered is not None and "is being handled by" in rendered[0]
@@ -832,7 +849,8 @@ async def test_a_petition_rerouted_back_is_announced_again(harness: Harness) -> 
         await repo.reroute(petition, None, justice, via="cli")
         await session.commit()
     notices = [
-        r for r in await _outbox(h, KIND_PETITION_NEW)
+        r
+        for r in await _outbox(h, KIND_PETITION_NEW)
         if r.payload["official_id"] == justice_official.id
     ]
     assert [r.payload["reason"] for r in notices] == ["submitted", "rerouted"]
@@ -851,10 +869,16 @@ async def test_an_official_who_sent_a_petition_follows_it_as_a_citizen(harness: 
     async with h.factory() as session:
         result = await PetitionRepository(session).submit(
             PetitionDraft(
-                topic_kind="procedure", topic="Đăng ký khai sinh", procedure_code="1.001193",
+                topic_kind="procedure",
+                topic="Đăng ký khai sinh",
+                procedure_code="1.001193",
                 content="Thủ tục khai sinh yêu cầu giấy tờ đã bãi bỏ, đề nghị bỏ yêu cầu này.",
-                sender_name="Trần Hà", phone=PHONE, address="Số 5 Hàng Bài, Hoàn Kiếm, Hà Nội",
-                channel="telegram", chat_id=str(chat.id), language="vi",
+                sender_name="Trần Hà",
+                phone=PHONE,
+                address="Số 5 Hàng Bài, Hoàn Kiếm, Hà Nội",
+                channel="telegram",
+                chat_id=str(chat.id),
+                language="vi",
             )
         )
         await session.commit()

@@ -70,8 +70,19 @@ def _audit(url: str, action: str) -> list[AuditEntry]:
 
 def test_agencies_add_update_and_list(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(
-        capsys, "agencies", "add", "so-tu-phap", "Sở Tư pháp", "--sector", "Hộ tịch",
-        "--procedure", "1.001193", "--procedure", "1.012753.H19", "--dossier-agency", "Sở Tư pháp",
+        capsys,
+        "agencies",
+        "add",
+        "so-tu-phap",
+        "Sở Tư pháp",
+        "--sector",
+        "Hộ tịch",
+        "--procedure",
+        "1.001193",
+        "--procedure",
+        "1.012753.H19",
+        "--dossier-agency",
+        "Sở Tư pháp",
     )
     assert code == 0 and "created agency so-tu-phap" in out
     code, out, _ = cli(capsys, "agencies", "add", "SO-TU-PHAP", "Sở Tư pháp tỉnh", "--default")
@@ -93,7 +104,10 @@ def test_agencies_add_update_and_list(db: str, capsys: pytest.CaptureFixture[str
         (("agencies", "add", "sở tư pháp", "X"), "agency code"),
         (("agencies", "add", "a" * 65, "X"), "agency code"),
         (("agencies", "add", "so-x", "   "), "name"),
-        (("agencies", "add", "so-x", "X", "--procedure", "1.0011; DROP TABLE agencies"), "procedure"),
+        (
+            ("agencies", "add", "so-x", "X", "--procedure", "1.0011; DROP TABLE agencies"),
+            "procedure",
+        ),
         (("agencies", "add", "so-x", "X", "--sector", "\u200b"), "sector"),
     ],
 )
@@ -122,7 +136,9 @@ def test_invite_enrol_list_and_remove(db: str, capsys: pytest.CaptureFixture[str
 
     official_id = run(db, enrol)
     code, out, _ = cli(capsys, "officials", "list", "--agency", "so-tu-phap")
-    assert code == 0 and f"{official_id:>5}  so-tu-phap" in out and "admin" in out and "Trần Hà" in out
+    assert (
+        code == 0 and f"{official_id:>5}  so-tu-phap" in out and "admin" in out and "Trần Hà" in out
+    )
     assert "officials: 1" in cli(capsys, "agencies", "list")[1]
 
     code, out, _ = cli(capsys, "officials", "remove", str(official_id))
@@ -144,7 +160,9 @@ def test_officials_errors(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(capsys, "agencies", "add", "so-tu-phap", "Sở Tư pháp")[0] == 0
     code, _, err = cli(capsys, "officials", "invite", "--agency", "nope", "--role", "officer")
     assert code == 2 and "unknown agency 'nope'" in err
-    code, _, err = cli(capsys, "officials", "invite", "--agency", "so-tu-phap", "--role", "officer", "--days", "0")
+    code, _, err = cli(
+        capsys, "officials", "invite", "--agency", "so-tu-phap", "--role", "officer", "--days", "0"
+    )
     assert code == 2 and "--days" in err
     with pytest.raises(SystemExit) as exit_info:  # argparse: a role that does not exist
         main(["officials", "invite", "--agency", "so-tu-phap", "--role", "boss"])
@@ -179,12 +197,19 @@ def _petition(db: str) -> Petition:
 
 
 def test_reroute(db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(capsys, "agencies", "add", "so-tu-phap", "Sở Tư pháp", "--procedure", "1.001193")[0] == 0
+    assert (
+        cli(capsys, "agencies", "add", "so-tu-phap", "Sở Tư pháp", "--procedure", "1.001193")[0]
+        == 0
+    )
     assert cli(capsys, "agencies", "add", "so-nnmt", "Sở Nông nghiệp và Môi trường")[0] == 0
-    invitation = cli(capsys, "officials", "invite", "--agency", "so-nnmt", "--role", "officer")[1].strip()
+    invitation = cli(capsys, "officials", "invite", "--agency", "so-nnmt", "--role", "officer")[
+        1
+    ].strip()
 
     async def enrol(session: AsyncSession) -> int:
-        official = await OfficialRepository(session).enroll(invitation, channel="telegram", chat_id="9")
+        official = await OfficialRepository(session).enroll(
+            invitation, channel="telegram", chat_id="9"
+        )
         return official.id
 
     land_official = run(db, enrol)
@@ -200,8 +225,13 @@ def test_reroute(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "already with so-tu-phap" in err
 
     code, out, _ = cli(
-        capsys, "petitions", "reroute", petition.tracking_code.lower().replace("-", " "),
-        "so-nnmt", "--reason", "Thuộc lĩnh vực đất đai",
+        capsys,
+        "petitions",
+        "reroute",
+        petition.tracking_code.lower().replace("-", " "),
+        "so-nnmt",
+        "--reason",
+        "Thuộc lĩnh vực đất đai",
     )
     assert code == 0 and "re-routed to so-nnmt" in out
 

@@ -88,7 +88,9 @@ class RecordingSession(BaseSession):
         try:
             visible = parse_html(text)
         except EntityParseError as error:
-            raise TelegramBadRequest(method=method, message=f"can't parse entities: {error}") from None
+            raise TelegramBadRequest(
+                method=method, message=f"can't parse entities: {error}"
+            ) from None
         if not visible.strip():
             raise TelegramBadRequest(method=method, message="message text is empty")
         if utf16_len(visible) > 4096:
@@ -101,13 +103,19 @@ class RecordingSession(BaseSession):
                         raise TelegramBadRequest(method=method, message="BUTTON_DATA_INVALID")
         return visible
 
-    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
         self.calls.append(method)
         if isinstance(method, SendMessage | EditMessageText):
             self._check(method, method.text, method.reply_markup)
             for hook in self.on_send:
                 await hook(method)
-            markup = method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None
+            markup = (
+                method.reply_markup
+                if isinstance(method.reply_markup, InlineKeyboardMarkup)
+                else None
+            )
             chat_id = int(method.chat_id or 0)
             return Message.model_validate(
                 {
@@ -152,11 +160,15 @@ class Env:
         await self.dispatcher.feed_update(
             self.bot, Update.model_validate(update, context={"bot": self.bot})
         )
-        return [c for c in self.session.calls[since:] if isinstance(c, SendMessage | EditMessageText)]
+        return [
+            c for c in self.session.calls[since:] if isinstance(c, SendMessage | EditMessageText)
+        ]
 
     async def count(self, model: Any) -> int:
         async with self.factory() as session:
-            return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+            return int(
+                (await session.execute(select(func.count()).select_from(model))).scalar_one()
+            )
 
     async def petitions(self) -> list[Petition]:
         async with self.factory() as session:
@@ -281,7 +293,9 @@ async def make_env(
             "so-tu-phap", "Sở Tư pháp", sectors=["Hộ tịch"], procedure_codes=["1.001193"]
         )
         code, _inv = await OfficialRepository(db).create_invitation(justice.id, "officer")
-        await OfficialRepository(db).enroll(code, channel="telegram", chat_id="900", display_name="Cán bộ")
+        await OfficialRepository(db).enroll(
+            code, channel="telegram", chat_id="900", display_name="Cán bộ"
+        )
         await db.commit()
     return Env(dispatcher, bot, session, factory, outbox)
 
@@ -312,13 +326,32 @@ async def fill_form(citizen: Citizen, *, files: bool = False) -> None:
     assert "Bước 3/7" in citizen.text()
     if files:
         await citizen.send(
-            photo=[{"file_id": "ph-small", "file_unique_id": "u1s", "width": 90, "height": 90, "file_size": 900},
-                   {"file_id": "ph-big", "file_unique_id": "u1", "width": 900, "height": 900, "file_size": 90_000}]
+            photo=[
+                {
+                    "file_id": "ph-small",
+                    "file_unique_id": "u1s",
+                    "width": 90,
+                    "height": 90,
+                    "file_size": 900,
+                },
+                {
+                    "file_id": "ph-big",
+                    "file_unique_id": "u1",
+                    "width": 900,
+                    "height": 900,
+                    "file_size": 90_000,
+                },
+            ]
         )
         assert "1. ảnh" in citizen.text()
         await citizen.send(
-            document={"file_id": "doc-1", "file_unique_id": "u2", "file_name": "bien-nhan.pdf",
-                      "mime_type": "application/pdf", "file_size": 120_000}
+            document={
+                "file_id": "doc-1",
+                "file_unique_id": "u2",
+                "file_name": "bien-nhan.pdf",
+                "mime_type": "application/pdf",
+                "file_size": 120_000,
+            }
         )
         await citizen.press("Xong")
     else:
@@ -339,7 +372,14 @@ async def test_full_form_submits_once_and_routes(env_both: Env) -> None:
     citizen = Citizen(env)
     await fill_form(citizen, files=True)
     review = citizen.text()
-    for value in (NAME, "0912345678", ADDRESS, "bien-nhan.pdf", "đăng ký khai sinh (1.001193)", CONTENT[:40]):
+    for value in (
+        NAME,
+        "0912345678",
+        ADDRESS,
+        "bien-nhan.pdf",
+        "đăng ký khai sinh (1.001193)",
+        CONTENT[:40],
+    ):
         assert value in review, value
     assert await env.count(Petition) == 0  # nothing is stored before "Submit"
 
@@ -400,9 +440,14 @@ async def test_a_crash_after_commit_resubmits_to_the_same_petition(env: Env) -> 
     async with env.factory() as session:  # what the lost run had committed
         await PetitionRepository(session).submit(
             PetitionDraft(
-                topic_kind="procedure", topic="Đăng ký khai sinh", content=CONTENT,
-                sender_name=NAME, address=ADDRESS, phone="0912345678",
-                channel="telegram", chat_id="7001",
+                topic_kind="procedure",
+                topic="Đăng ký khai sinh",
+                content=CONTENT,
+                sender_name=NAME,
+                address=ADDRESS,
+                phone="0912345678",
+                channel="telegram",
+                chat_id="7001",
             ),
             idempotency_key=f"telegram:7001:{form_id}",
         )
@@ -473,7 +518,9 @@ async def test_service_topic_is_routed_to_the_default_agency(env: Env) -> None:
     await citizen.say("/phananh")
     await citizen.press("Gửi phản ánh mới")
     await citizen.press("Dịch vụ tại")
-    await citizen.say("Cán bộ bộ phận một cửa phường thu thêm phí photo không có biên lai, đề nghị kiểm tra.")
+    await citizen.say(
+        "Cán bộ bộ phận một cửa phường thu thêm phí photo không có biên lai, đề nghị kiểm tra."
+    )
     await citizen.say("xong")  # typed instead of the button
     await citizen.say(NAME)
     await citizen.say("an.nguyen@example.com")
@@ -506,7 +553,10 @@ async def start_at_content(citizen: Citizen) -> None:
         ("quá lâu", "chi tiết hơn"),
         ("x" * 5000, "không đọc được"),
         ("'; DROP TABLE petitions; --", "chi tiết hơn"),
-        ("The clerk at the ward office was rude and made me wait three hours for nothing.", "tiếng Việt"),
+        (
+            "The clerk at the ward office was rude and made me wait three hours for nothing.",
+            "tiếng Việt",
+        ),
         ("đề nghị " * 700, "quá dài"),
     ],
 )
@@ -516,8 +566,17 @@ async def test_bad_content_gets_a_helpful_reply_and_stores_nothing(
     citizen = Citizen(env)
     await start_at_content(citizen)
     if text == "":
-        await citizen.send(sticker={"file_id": "st", "file_unique_id": "st1", "type": "regular",
-                                    "width": 10, "height": 10, "is_animated": False, "is_video": False})
+        await citizen.send(
+            sticker={
+                "file_id": "st",
+                "file_unique_id": "st1",
+                "type": "regular",
+                "width": 10,
+                "height": 10,
+                "is_animated": False,
+                "is_video": False,
+            }
+        )
         assert "nhập" in citizen.text().lower()
     else:
         await citizen.say(text)
@@ -531,9 +590,18 @@ async def test_bad_content_gets_a_helpful_reply_and_stores_nothing(
 @pytest.mark.parametrize(
     ("text", "where"),
     [
-        ("Tôi muốn khiếu nại quyết định xử phạt của UBND phường vì không đúng quy định.", "Luật Khiếu nại"),
-        ("Tôi tố cáo cán bộ địa chính phường nhận tiền của dân để làm nhanh hồ sơ đất.", "Luật Tố cáo"),
-        ("Nhờ luật sư tư vấn giúp tôi chia thừa kế nhà đất của bố mẹ để lại thế nào?", "trợ giúp pháp lý"),
+        (
+            "Tôi muốn khiếu nại quyết định xử phạt của UBND phường vì không đúng quy định.",
+            "Luật Khiếu nại",
+        ),
+        (
+            "Tôi tố cáo cán bộ địa chính phường nhận tiền của dân để làm nhanh hồ sơ đất.",
+            "Luật Tố cáo",
+        ),
+        (
+            "Nhờ luật sư tư vấn giúp tôi chia thừa kế nhà đất của bố mẹ để lại thế nào?",
+            "trợ giúp pháp lý",
+        ),
     ],
 )
 async def test_complaints_denunciations_and_legal_advice_are_redirected(
@@ -564,13 +632,17 @@ async def test_name_contact_and_address_validation(env: Env) -> None:
         await citizen.say(bad)
         assert "không hợp lệ" in citizen.text() or "không đúng" in citizen.text(), bad
     # someone else's contact is refused, the own one accepted
-    await citizen.send(contact={"phone_number": "+84987654321", "first_name": "Bình", "user_id": 999})
+    await citizen.send(
+        contact={"phone_number": "+84987654321", "first_name": "Bình", "user_id": 999}
+    )
     assert "của chính mình" in citizen.text()
-    await citizen.send(contact={"phone_number": "84987654321", "first_name": "An", "user_id": citizen.user_id})
+    await citizen.send(
+        contact={"phone_number": "84987654321", "first_name": "An", "user_id": citizen.user_id}
+    )
     assert "0987654321" in citizen.text() and "Bước 6/7" in citizen.text()
-    assert any(
-        getattr(c.reply_markup, "remove_keyboard", False) for c in citizen.last
-    ), "the contact keyboard is taken away"
+    assert any(getattr(c.reply_markup, "remove_keyboard", False) for c in citizen.last), (
+        "the contact keyboard is taken away"
+    )
     await citizen.say("ngắn")
     assert "ít nhất" in citizen.text()
     await citizen.say("a" * 400)
@@ -583,19 +655,41 @@ async def test_photos_and_files_are_checked(env: Env) -> None:
     citizen = Citizen(env)
     await start_at_content(citizen)
     await citizen.say(CONTENT)
-    await citizen.send(document={"file_id": "x", "file_unique_id": "ux", "file_name": "virus.exe",
-                                 "mime_type": "application/pdf", "file_size": 1000})
+    await citizen.send(
+        document={
+            "file_id": "x",
+            "file_unique_id": "ux",
+            "file_name": "virus.exe",
+            "mime_type": "application/pdf",
+            "file_size": 1000,
+        }
+    )
     assert "JPG, PNG, PDF" in citizen.text()
-    await citizen.send(document={"file_id": "big", "file_unique_id": "ubig", "file_name": "scan.pdf",
-                                 "mime_type": "application/pdf", "file_size": 21 * 1024 * 1024})
+    await citizen.send(
+        document={
+            "file_id": "big",
+            "file_unique_id": "ubig",
+            "file_name": "scan.pdf",
+            "mime_type": "application/pdf",
+            "file_size": 21 * 1024 * 1024,
+        }
+    )
     assert "20 MB" in citizen.text()
     await citizen.send(voice={"file_id": "v", "file_unique_id": "uv", "duration": 3})
     assert "JPG, PNG, PDF" in citizen.text()
     for i in range(6):
-        await citizen.send(document={"file_id": f"d{i}", "file_unique_id": f"ud{i}",
-                                     "file_name": f"giay-to-{i}.docx", "file_size": 1000})
+        await citizen.send(
+            document={
+                "file_id": f"d{i}",
+                "file_unique_id": f"ud{i}",
+                "file_name": f"giay-to-{i}.docx",
+                "file_size": 1000,
+            }
+        )
     assert "đã đính kèm 5" in citizen.text().lower()
-    await citizen.send(document={"file_id": "d0", "file_unique_id": "ud0", "file_name": "giay-to-0.docx"})
+    await citizen.send(
+        document={"file_id": "d0", "file_unique_id": "ud0", "file_name": "giay-to-0.docx"}
+    )
     await citizen.press("Xong")
     assert "Bước 4/7" in citizen.text()
 
@@ -608,8 +702,14 @@ async def seed_petitions(env: Env, chat_id: str, count: int, ago: timedelta) -> 
         for i in range(count):
             await PetitionRepository(session).submit(
                 PetitionDraft(
-                    topic_kind="other", topic="Khác", content=CONTENT, sender_name=NAME,
-                    address=ADDRESS, phone="0912345678", channel="telegram", chat_id=chat_id,
+                    topic_kind="other",
+                    topic="Khác",
+                    content=CONTENT,
+                    sender_name=NAME,
+                    address=ADDRESS,
+                    phone="0912345678",
+                    channel="telegram",
+                    chat_id=chat_id,
                 ),
                 now=datetime.now(UTC) - ago - timedelta(minutes=i),
             )
@@ -716,16 +816,22 @@ async def test_reply_to_a_request_for_information(env: Env) -> None:
     await citizen.say(petition.tracking_code)
     assert "Anh/chị cho biết ngày nộp hồ sơ?" in citizen.text()
     await citizen.press("Trả lời")
-    await citizen.send(photo=[{"file_id": "reply-ph", "file_unique_id": "rp", "width": 9, "height": 9}])
+    await citizen.send(
+        photo=[{"file_id": "reply-ph", "file_unique_id": "rp", "width": 9, "height": 9}]
+    )
     await citizen.say("   ")
     await citizen.say("Tôi nộp hồ sơ ngày 02/11/2026 tại bộ phận một cửa phường.")
     assert "đã được gửi" in citizen.text()
     async with env.factory() as session:
         stored = await PetitionRepository(session).get(petition.id)
         assert stored is not None and stored.status == "in_progress"
-        events = list((await session.execute(
-            select(PetitionEvent).where(PetitionEvent.petition_id == petition.id)
-        )).scalars())
+        events = list(
+            (
+                await session.execute(
+                    select(PetitionEvent).where(PetitionEvent.petition_id == petition.id)
+                )
+            ).scalars()
+        )
         assert events[-1].action == "info_provided" and "02/11/2026" in (events[-1].note or "")
         files = await PetitionRepository(session).attachments(petition.id)
         assert "reply-ph" in [f.file_id for f in files]
@@ -741,13 +847,20 @@ async def test_published_answers_show_only_public_copies(env: Env) -> None:
         for i in range(7):
             result = await repo.submit(
                 PetitionDraft(
-                    topic_kind="procedure", topic="Đăng ký khai sinh", procedure_code="1.001193",
+                    topic_kind="procedure",
+                    topic="Đăng ký khai sinh",
+                    procedure_code="1.001193",
                     content=f"Tôi là {NAME}, số 0912345678, phản ánh lần {i}: " + CONTENT * 10,
-                    sender_name=NAME, address=ADDRESS, phone="0912345678",
-                    channel="telegram", chat_id="7100",
+                    sender_name=NAME,
+                    address=ADDRESS,
+                    phone="0912345678",
+                    channel="telegram",
+                    chat_id="7100",
                 )
             )
-            await repo.answer(result.petition, official, "Trả lời: " + "Sở đã bỏ yêu cầu. " * 300, via="t")
+            await repo.answer(
+                result.petition, official, "Trả lời: " + "Sở đã bỏ yêu cầu. " * 300, via="t"
+            )
             await repo.publish(result.petition, official, via="t")
         await session.commit()
     reader = Citizen(env, user_id=7200)
@@ -772,11 +885,15 @@ async def test_published_answers_show_only_public_copies(env: Env) -> None:
 # --- web chat ---------------------------------------------------------------------------------------
 
 
-async def test_web_chat_form_skips_attachments_and_contact_sharing(tmp_path: Path, index: SearchIndex) -> None:
+async def test_web_chat_form_skips_attachments_and_contact_sharing(
+    tmp_path: Path, index: SearchIndex
+) -> None:
     async with migrated_database("sqlite", tmp_path, "pweb") as factory:
         env = await make_env(factory, index)
         hub = WebChatHub()
-        web = WebChatChannel(env.dispatcher, hub=hub, bot=WebChatBot(hub, default=default_bot_properties()))
+        web = WebChatChannel(
+            env.dispatcher, hub=hub, bot=WebChatBot(hub, default=default_bot_properties())
+        )
         visitor, _ = hub.visitor(None)
 
         async def say(text: str) -> list[dict[str, Any]]:
@@ -787,7 +904,9 @@ async def test_web_chat_form_skips_attachments_and_contact_sharing(tmp_path: Pat
                 for row in event["buttons"]:
                     for b in row:
                         if contains.casefold() in b["text"].casefold():
-                            out = await web.handle_callback(visitor, event["message_id"], b["callback_data"])
+                            out = await web.handle_callback(
+                                visitor, event["message_id"], b["callback_data"]
+                            )
                             return [e for e in out if e["type"] == "message"]
             raise AssertionError(f"no button {contains!r}")
 
@@ -831,8 +950,15 @@ async def test_leaving_the_form_for_the_menu_keeps_it_for_later(env: Env) -> Non
 
 # --- leaving a step another way ---------------------------------------------------------------------
 
-STICKER = {"file_id": "st", "file_unique_id": "st1", "type": "regular", "width": 10, "height": 10,
-           "is_animated": False, "is_video": False}
+STICKER = {
+    "file_id": "st",
+    "file_unique_id": "st1",
+    "type": "regular",
+    "width": 10,
+    "height": 10,
+    "is_animated": False,
+    "is_video": False,
+}
 
 
 async def start_at_phone(citizen: Citizen) -> None:
@@ -850,7 +976,9 @@ async def test_the_phone_keyboard_left_on_screen_still_works(env: Env) -> None:
     citizen = Citizen(env)
     await start_at_phone(citizen)
     await citizen.say("/start")
-    await citizen.send(contact={"phone_number": "84987654321", "first_name": "An", "user_id": citizen.user_id})
+    await citizen.send(
+        contact={"phone_number": "84987654321", "first_name": "An", "user_id": citizen.user_id}
+    )
     assert "0987654321" in citizen.text() and "Bước 6/7" in citizen.text(), citizen.text()
     assert any(getattr(c.reply_markup, "remove_keyboard", False) for c in citizen.last)
 

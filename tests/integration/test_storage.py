@@ -382,7 +382,9 @@ async def test_fsm_concurrent_first_writes(
 # --- secrets ----------------------------------------------------------------------------------
 
 
-async def test_secret_is_created_once_and_kept(session_factory: async_sessionmaker[AsyncSession]) -> None:
+async def test_secret_is_created_once_and_kept(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
     from storage.repositories.app_secrets import SecretRepository
 
     async with session_factory() as session:

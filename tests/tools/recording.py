@@ -66,7 +66,9 @@ class RecordingSession(BaseSession):
         try:
             visible = parse_html(text)
         except EntityParseError as error:
-            raise TelegramBadRequest(method=method, message=f"can't parse entities: {error}") from None
+            raise TelegramBadRequest(
+                method=method, message=f"can't parse entities: {error}"
+            ) from None
         if not visible.strip():
             raise TelegramBadRequest(method=method, message="message text is empty")
         if utf16_len(visible) > TEXT_LIMIT:
@@ -80,7 +82,9 @@ class RecordingSession(BaseSession):
         return visible
 
     def _message(self, bot: Bot, method: Any) -> Message:
-        markup = method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None
+        markup = (
+            method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None
+        )
         chat_id = int(method.chat_id or 0)
         text = getattr(method, "text", None)
         return Message.model_validate(

@@ -35,8 +35,22 @@ SEND_METHODS = ("sendMessage", "sendPhoto")
 CALLBACK_DATA_LIMIT = 64
 # Tags Telegram's HTML parse mode accepts (https://core.telegram.org/bots/api#html-style).
 ALLOWED_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
-    "tg-emoji", "code", "pre", "blockquote",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "tg-emoji",
+    "code",
+    "pre",
+    "blockquote",
 }
 
 
@@ -52,14 +66,14 @@ class _TelegramHTML(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED_TAGS:
-            raise EntityParseError(f"Unsupported start tag \"{tag}\"")
+            raise EntityParseError(f'Unsupported start tag "{tag}"')
         if tag == "a" and not dict(attrs).get("href"):
             raise EntityParseError("Can't find end of the href attribute")
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack[-1] != tag:
-            raise EntityParseError(f"Unmatched end tag \"{tag}\"")
+            raise EntityParseError(f'Unmatched end tag "{tag}"')
         self.stack.pop()
 
     def handle_data(self, data: str) -> None:
@@ -72,12 +86,14 @@ def parse_html(text: str) -> str:
     stripped = re.sub(r"&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);", "", stripped)
     for ch in "<>&":
         if ch in stripped:
-            raise EntityParseError(f"Unexpected \"{ch}\" outside a tag or an entity")
+            raise EntityParseError(f'Unexpected "{ch}" outside a tag or an entity')
     parser = _TelegramHTML()
     parser.feed(text)
     parser.close()
     if parser.stack:
-        raise EntityParseError(f"Can't find end tag corresponding to start tag \"{parser.stack[-1]}\"")
+        raise EntityParseError(
+            f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"'
+        )
     return "".join(parser.parts)
 
 
@@ -212,7 +228,9 @@ class FakeTelegram:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)  # URLs hold the token
+        self._runner = web.AppRunner(
+            app, shutdown_timeout=0.5, access_log=None
+        )  # URLs hold the token
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -260,7 +278,9 @@ class FakeTelegram:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
         method = request.match_info["method"]
         params = await self._read_params(request)
         handler: Callable[..., Any] | None = getattr(self, "_m_" + method.lower(), None)
@@ -284,7 +304,9 @@ class FakeTelegram:
         try:
             if handler is None:
                 raise BadRequest("Not Found", 404)
-            result = await handler(params) if asyncio.iscoroutinefunction(handler) else handler(params)
+            result = (
+                await handler(params) if asyncio.iscoroutinefunction(handler) else handler(params)
+            )
         except BadRequest as exc:
             return self._refuse(call, exc.code, exc.description)
         call.result = result
@@ -347,7 +369,11 @@ class FakeTelegram:
         """Close the connection of the next `times` calls of `method` without answering (the
         client sees a network error; nothing is delivered)."""
         failure = Failure(
-            method=method, status=None, description="connection dropped", times=times, chat_id=chat_id
+            method=method,
+            status=None,
+            description="connection dropped",
+            times=times,
+            chat_id=chat_id,
         )
         self.failures.append(failure)
         return failure
@@ -365,8 +391,13 @@ class FakeTelegram:
 
     def _bot_user(self) -> dict[str, Any]:
         return {
-            "id": self.bot_id, "is_bot": True, "first_name": "Trợ lý TTHC", "username": "tthc_test_bot",
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False,
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Trợ lý TTHC",
+            "username": "tthc_test_bot",
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
         }
 
     def _m_getme(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -374,8 +405,11 @@ class FakeTelegram:
 
     async def _m_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook is not None:
-            raise BadRequest("Conflict: can't use getUpdates method while webhook is active; "
-                             "use deleteWebhook to delete the webhook first", 409)
+            raise BadRequest(
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+                409,
+            )
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         limit = int(params.get("limit") or 100)
@@ -404,8 +438,11 @@ class FakeTelegram:
         return True
 
     def _m_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False,
-                "pending_update_count": len(self._updates)}
+        return {
+            "url": (self.webhook or {}).get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
 
     def _m_setmycommands(self, params: dict[str, Any]) -> bool:
         for cmd in params.get("commands") or []:
@@ -444,7 +481,9 @@ class FakeTelegram:
         for row in markup.get("inline_keyboard", []):
             for button in row:
                 if not button.get("text"):
-                    raise BadRequest("Bad Request: text buttons are unallowed in the inline keyboard")
+                    raise BadRequest(
+                        "Bad Request: text buttons are unallowed in the inline keyboard"
+                    )
                 data = button.get("callback_data")
                 if data is not None and not (1 <= len(data.encode("utf-8")) <= CALLBACK_DATA_LIMIT):
                     raise BadRequest("Bad Request: BUTTON_DATA_INVALID")
@@ -561,7 +600,9 @@ class FakeTelegram:
         content: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split()[0]
-            content["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
+            content["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
+            ]
         return {"message": self.make_message(user, **content)}
 
     def callback_update(self, user: FakeUser, message: dict[str, Any], data: str) -> dict[str, Any]:
@@ -593,7 +634,9 @@ class FakeTelegram:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 seen = [(c.method, c.text[:80], c.error) for c in self.calls[since:]]
-                raise AssertionError(f"no matching Bot API call within {timeout}s; calls seen: {seen}")
+                raise AssertionError(
+                    f"no matching Bot API call within {timeout}s; calls seen: {seen}"
+                )
             event = self._call_event
             try:
                 await asyncio.wait_for(event.wait(), remaining)

@@ -160,7 +160,9 @@ def test_no_import_cycles() -> None:
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
-    assert _strongly_connected({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _strongly_connected({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [
+        ["a", "b", "c"]
+    ]
 
 
 def _comment_near(lines: list[str], line: int) -> bool:

@@ -37,15 +37,15 @@ RAW = {
     "dia_chi_tiep_nhan": "",
     "trinh_tu_thuc_hien": "Bước 1: Thụ lý giải quyết khiếu nại\nBước 2: Kiểm tra lại quyết định",
     "cach_thuc_thuc_hien": "Hình thức nộpThời gianPhí, lệ phíMô tảDịch vụ bưu chính60 Ngày làm "
-                           "việcKhông có thông tinThời hạn giải quyết khiếu nại lần đầu không quá "
-                           "30 ngày.Trực tiếp60 Ngày làm việcKhông có thông tin",
+    "việcKhông có thông tinThời hạn giải quyết khiếu nại lần đầu không quá "
+    "30 ngày.Trực tiếp60 Ngày làm việcKhông có thông tin",
     "thanh_phan_ho_so": "--Tên giấy tờMẫu đơn, tờ khaiSố lượngTài liệu, chứng cứ do các bên cung "
-                        "cấp1 bản chínhĐơn khiếu nại hoặc bản ghi nội dung khiếu nại1 bản chính",
+    "cấp1 bản chínhĐơn khiếu nại hoặc bản ghi nội dung khiếu nại1 bản chính",
     "can_cu_phap_ly": "Tên văn bản pháp lýMã văn bảnLuật Khiếu nại  năm 201102/2011/QH13",
     "co_quan_thuc_hien": "Thanh tra Bộ",
     "yeu_cau_dieu_kien": "Không có thông tin",
     "ket_qua_xu_ly": "Quyết định giải quyết khiếu nại lần 1, lần 2Mã: KQ.G01.00262Từ khóaKhông có "
-                     "thông tinMô tảKhông có thông tin",
+    "thông tinMô tảKhông có thông tin",
     "_bo_nganh_dir": "bo-cong-an",
 }
 
@@ -62,12 +62,20 @@ def test_procedure_from_chatbot_tthc():
     assert p.conditions == ""
     assert p.steps == ("Bước 1: Thụ lý giải quyết khiếu nại", "Bước 2: Kiểm tra lại quyết định")
     assert p.channels == (
-        Channel("postal", "60 Ngày làm việc", 60.0, "working_day", "",
-                "Thời hạn giải quyết khiếu nại lần đầu không quá 30 ngày."),
+        Channel(
+            "postal",
+            "60 Ngày làm việc",
+            60.0,
+            "working_day",
+            "",
+            "Thời hạn giải quyết khiếu nại lần đầu không quá 30 ngày.",
+        ),
         Channel("direct", "60 Ngày làm việc", 60.0, "working_day", "", ""),
     )
-    assert p.documents == (Document("Tài liệu, chứng cứ do các bên cung cấp", "1 bản chính"),
-                           Document("Đơn khiếu nại hoặc bản ghi nội dung khiếu nại", "1 bản chính"))
+    assert p.documents == (
+        Document("Tài liệu, chứng cứ do các bên cung cấp", "1 bản chính"),
+        Document("Đơn khiếu nại hoặc bản ghi nội dung khiếu nại", "1 bản chính"),
+    )
     assert p.legal_basis == (LegalBasis("Luật Khiếu nại năm 2011", "02/2011/QH13"),)
     assert p.results == ("Quyết định giải quyết khiếu nại lần 1, lần 2",)
     assert p.source == "chatbot_tthc"
@@ -83,27 +91,51 @@ def test_procedure_from_chatbot_tthc_nfd():
 def test_procedure_from_nhdandz():
     raw = {
         "thu_tuc_id": "1.013124",
-        "metadata": {"mã_thủ_tục": "1.013124", "tên_thủ_tục": "Thủ tục thẩm định kế hoạch",
-                     "số_quyết_định": "Quyết định số 6225/QĐ-BQP", "cấp_thực_hiện": "Cấp Bộ",
-                     "loại_thủ_tục": "TTHC được luật giao quy định chi tiết",
-                     "lĩnh_vực": "Ứng phó sự cố tràn dầu"},
-        "content": {"trình_tự_thực_hiện": "Bước 1: Gửi hồ sơ", "cơ_quan_thực_hiện": "Văn phòng",
-                    "kết_quả_thực_hiện": "Quyết định phê duyệt.", "yêu_cầu_điều_kiện_thực_hiện":
-                    "Không", "từ_khóa": "Không có thông tin"},
+        "metadata": {
+            "mã_thủ_tục": "1.013124",
+            "tên_thủ_tục": "Thủ tục thẩm định kế hoạch",
+            "số_quyết_định": "Quyết định số 6225/QĐ-BQP",
+            "cấp_thực_hiện": "Cấp Bộ",
+            "loại_thủ_tục": "TTHC được luật giao quy định chi tiết",
+            "lĩnh_vực": "Ứng phó sự cố tràn dầu",
+        },
+        "content": {
+            "trình_tự_thực_hiện": "Bước 1: Gửi hồ sơ",
+            "cơ_quan_thực_hiện": "Văn phòng",
+            "kết_quả_thực_hiện": "Quyết định phê duyệt.",
+            "yêu_cầu_điều_kiện_thực_hiện": "Không",
+            "từ_khóa": "Không có thông tin",
+        },
         "tables": {
-            "hinh_thuc_nop": [{"hinh_thuc": "Trực tiếp", "thoi_han_giai_quyet": "30 Ngày làm việc",
-                               "phi_le_phi": "Phí : 0 Đồng", "mo_ta": ""}],
-            "thanh_phan_ho_so": [{"ten_giay_to": "Kế hoạch ứng phó", "so_luong": "5-PHLCII.doc",
-                                  "ghi_chu": "Bản chính: 1\nBản sao: 0"}],
-            "can_cu_phap_ly": [{"so_ky_hieu": "12", "trich_yeu": "Quyết định số 12/2021/QĐ-TTg "
-                                "ngày 24/3/2021 ban hành Quy chế"}],
+            "hinh_thuc_nop": [
+                {
+                    "hinh_thuc": "Trực tiếp",
+                    "thoi_han_giai_quyet": "30 Ngày làm việc",
+                    "phi_le_phi": "Phí : 0 Đồng",
+                    "mo_ta": "",
+                }
+            ],
+            "thanh_phan_ho_so": [
+                {
+                    "ten_giay_to": "Kế hoạch ứng phó",
+                    "so_luong": "5-PHLCII.doc",
+                    "ghi_chu": "Bản chính: 1\nBản sao: 0",
+                }
+            ],
+            "can_cu_phap_ly": [
+                {
+                    "so_ky_hieu": "12",
+                    "trich_yeu": "Quyết định số 12/2021/QĐ-TTg ngày 24/3/2021 ban hành Quy chế",
+                }
+            ],
         },
     }
     p = procedure_from_nhdandz(raw)
     assert p.levels == ("Cấp bộ",)
     assert p.decision == "6225/QĐ-BQP"
-    assert p.channels == (Channel("direct", "30 Ngày làm việc", 30.0, "working_day",
-                                  "Phí : 0 Đồng", ""),)
+    assert p.channels == (
+        Channel("direct", "30 Ngày làm việc", 30.0, "working_day", "Phí : 0 Đồng", ""),
+    )
     assert p.documents == (Document("Kế hoạch ứng phó", "1 bản chính", "5-PHLCII.doc"),)
     assert p.legal_basis[0].number == "12/2021/QĐ-TTg"
     assert p.conditions == ""
@@ -169,15 +201,28 @@ def _write_xlsx(path: Path, rows: list[tuple]) -> None:
 
 def test_xlsx_import_generated(tmp_path):
     path = tmp_path / "danh-sach.xlsx"
-    _write_xlsx(path, [
-        ("1.001193.H19", "Thủ tục đăng ký khai sinh", "Bộ Tư pháp", "Ủy ban nhân dân cấp xã",
-         "Hộ tịch"),
-        ("abc", "Bad code", "Bộ Tư pháp", "", ""),
-        ("2.002307.000.00.00.H35", unicodedata.normalize("NFD", "Đăng ký kết hôn"), "Bộ Tư pháp",
-         "Bộ Tư pháp\nỦy ban nhân dân cấp tỉnh", "Hộ tịch"),
-        ("1.000001", "", "Bộ Tư pháp", "", ""),
-        (None, "No code", None, None, None),
-    ])
+    _write_xlsx(
+        path,
+        [
+            (
+                "1.001193.H19",
+                "Thủ tục đăng ký khai sinh",
+                "Bộ Tư pháp",
+                "Ủy ban nhân dân cấp xã",
+                "Hộ tịch",
+            ),
+            ("abc", "Bad code", "Bộ Tư pháp", "", ""),
+            (
+                "2.002307.000.00.00.H35",
+                unicodedata.normalize("NFD", "Đăng ký kết hôn"),
+                "Bộ Tư pháp",
+                "Bộ Tư pháp\nỦy ban nhân dân cấp tỉnh",
+                "Hộ tịch",
+            ),
+            ("1.000001", "", "Bộ Tư pháp", "", ""),
+            (None, "No code", None, None, None),
+        ],
+    )
     res = read_catalog_file(path)
     assert [p.code for p in res.procedures] == ["1.001193.H19", "2.002307.000.00.00.H35"]
     assert res.procedures[0].base_code == "1.001193"
@@ -199,7 +244,9 @@ def test_xlsx_import_real_file():
     assert len(res.procedures) == 271
     assert res.errors == []
     by_code = {p.code: p for p in res.procedures}
-    assert by_code["1.002099"].name == "Đăng ký hoạt động của chi nhánh của tổ chức hành nghề luật sư"
+    assert (
+        by_code["1.002099"].name == "Đăng ký hoạt động của chi nhánh của tổ chức hành nghề luật sư"
+    )
     assert by_code["1.002099"].agencies == ("Sở Tư Pháp",)
 
 
@@ -223,8 +270,10 @@ def test_csv_import(tmp_path):
 def test_jsonl_raw_and_compact_import(tmp_path):
     raw_path = tmp_path / "raw.jsonl"
     bad = dict(RAW, ma_thu_tuc="X.1")
-    raw_path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in (RAW, bad)) + "\n"
-                        + "{not json\n", encoding="utf-8")
+    raw_path.write_text(
+        "\n".join(json.dumps(x, ensure_ascii=False) for x in (RAW, bad)) + "\n" + "{not json\n",
+        encoding="utf-8",
+    )
     res = read_catalog_file(raw_path)
     assert [p.code for p in res.procedures] == ["1.000178"]
     assert [n for n, _ in res.errors] == [2, 3]
@@ -232,24 +281,31 @@ def test_jsonl_raw_and_compact_import(tmp_path):
 
     compact_path = tmp_path / "compact.jsonl"
     p = procedure_from_chatbot_tthc(RAW)
-    lines = [procedure_to_dict(p), {"code": "1.000179", "name": ""}, {"code": "2.000986.H19",
-                                                                     "name": "Tên"}]
-    compact_path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines),
-                            encoding="utf-8")
+    lines = [
+        procedure_to_dict(p),
+        {"code": "1.000179", "name": ""},
+        {"code": "2.000986.H19", "name": "Tên"},
+    ]
+    compact_path.write_text(
+        "\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8"
+    )
     res = read_catalog_file(compact_path)
     assert [x.code for x in res.procedures] == ["1.000178", "2.000986.H19"]
     assert res.procedures[0] == p
     assert res.errors == [(2, "empty procedure name")]
 
 
-@pytest.mark.parametrize("name,content", [
-    ("picture.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
-    ("empty.jsonl", b""),
-    ("random.json", b'{"hello": "world", "n": 1}\n'),
-    ("array.json", b"[1, 2, 3]"),
-    ("notes.txt", "Xin chào".encode()),
-    ("binary.csv", bytes(range(256))),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("picture.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
+        ("empty.jsonl", b""),
+        ("random.json", b'{"hello": "world", "n": 1}\n'),
+        ("array.json", b"[1, 2, 3]"),
+        ("notes.txt", "Xin chào".encode()),
+        ("binary.csv", bytes(range(256))),
+    ],
+)
 def test_not_a_catalog(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
@@ -282,7 +338,10 @@ def test_merge_keeps_the_national_details_of_a_bare_province_row():
     bare_province = Procedure(code="1.001193.H19", name="Đăng ký khai sinh (tỉnh)", source="xlsx")
     brand_new = Procedure(code="1.099999.H19", name="Thủ tục riêng của tỉnh")
 
-    merged = {p.code: p for p in merge_catalogs([national, other], [bare_same_code, bare_province, brand_new])}
+    merged = {
+        p.code: p
+        for p in merge_catalogs([national, other], [bare_same_code, bare_province, brand_new])
+    }
     assert set(merged) == {"1.001193", "1.000894", "1.001193.H19", "1.099999.H19"}
     same = merged["1.001193"]
     assert same.name == "Đăng ký khai sinh" and same.agencies == ("UBND xã A",)  # the import wins

@@ -92,7 +92,9 @@ def digest(**overrides: object) -> Digest:
                 PetitionItem("PAKN-2026-000090", DEADLINE_PUBLISH, date(2026, 11, 12), "overdue"),
             ),
         ),
-        dossiers_period=DossierFigures(early=28, on_time=2, in_progress=80, overdue=3, pending_other=7),
+        dossiers_period=DossierFigures(
+            early=28, on_time=2, in_progress=80, overdue=3, pending_other=7
+        ),
         dossiers_month=REPORT,
         satisfaction_period=Satisfaction((12, 3, 0, 0, 0)),
         satisfaction_month=Satisfaction((2_587, 153, 0, 0, 0)),
@@ -129,7 +131,9 @@ def test_vietnamese_figures_read_like_the_centres_reports(vi: None) -> None:
     assert "<b>📁 Hồ sơ tiếp nhận từ 01/11/2026</b>" in text
     assert "Mới tiếp nhận từ 13/11/2026 đến 15/11/2026: <b>35</b>" in text
     assert "Tiếp nhận từ 01/11/2026: 1.204" in text
-    assert "<code>PAKN-2026-000100</code> — hạn tiếp nhận hoặc từ chối 11/11/2026 — ⚠️ quá hạn" in text
+    assert (
+        "<code>PAKN-2026-000100</code> — hạn tiếp nhận hoặc từ chối 11/11/2026 — ⚠️ quá hạn" in text
+    )
     assert "hạn cuối đề nghị bổ sung thông tin 16/11/2026 — ⏰ sắp đến hạn" in text
     assert "+ 25 mục khác" in text  # 35 new, 10 listed
 
@@ -155,7 +159,9 @@ def test_a_day_period_and_empty_figures(vi: None) -> None:
             petitions=PetitionFigures(),
         )
     )
-    assert "<b>📁 Hồ sơ tiếp nhận ngày 16/11/2026</b>\nTiếp nhận: <b>0</b>\nĐánh giá: chưa có" in text
+    assert (
+        "<b>📁 Hồ sơ tiếp nhận ngày 16/11/2026</b>\nTiếp nhận: <b>0</b>\nĐánh giá: chưa có" in text
+    )
     assert "Mới tiếp nhận ngày 16/11/2026: <b>0</b>" in text
     assert "Phản ánh, kiến nghị mới" not in text  # nothing to list, no empty heading
     assert "Đã giải quyết" in text  # the month still has figures
@@ -185,7 +191,7 @@ def test_a_share_is_never_rounded_to_zero_or_to_the_whole(vi: None) -> None:
 
 @pytest.mark.parametrize("locale", ["vi", "en"])
 def test_the_text_fits_telegram_and_the_caption_holds_the_figures(locale: str) -> None:
-    hostile = "<b>Sở & \"Ban\"</b> " + "Ủy ban nhân dân phường 🏛 " * 12  # 255 characters of name
+    hostile = '<b>Sở & "Ban"</b> ' + "Ủy ban nhân dân phường 🏛 " * 12  # 255 characters of name
     big = digest(
         agency_name=hostile[:255],
         petitions=PetitionFigures(
@@ -202,8 +208,14 @@ def test_the_text_fits_telegram_and_the_caption_holds_the_figures(locale: str) -
             publication_items=items(DEADLINE_PUBLISH, 10),
         ),
         dossiers_month=DossierFigures(
-            early=2_345_678, on_time=123_456, late=98_765, resolved_other=4_321,
-            in_progress=345_678, overdue=23_456, pending_other=1_234, withdrawn=5_678,
+            early=2_345_678,
+            on_time=123_456,
+            late=98_765,
+            resolved_other=4_321,
+            in_progress=345_678,
+            overdue=23_456,
+            pending_other=1_234,
+            withdrawn=5_678,
         ),
         satisfaction_month=Satisfaction((123_456, 23_456, 3_456, 456, 56)),
     )
@@ -239,7 +251,9 @@ def test_periods() -> None:
     assert previous_working_day(date(2026, 11, 16)) == date(2026, 11, 13)  # Monday -> Friday
     tuesday = digest_periods(date(2026, 11, 17))
     assert (tuesday.start, tuesday.end, tuesday.month_start) == (
-        date(2026, 11, 16), date(2026, 11, 16), date(2026, 11, 1)
+        date(2026, 11, 16),
+        date(2026, 11, 16),
+        date(2026, 11, 1),
     )
     # After Tết (16-20 February 2026 off): from Friday 13th to Sunday 22nd.
     after_tet = digest_periods(date(2026, 2, 23))
@@ -249,14 +263,18 @@ def test_periods() -> None:
     # holiday, and 31 December would be in no month-to-date figure at all.
     january = digest_periods(date(2026, 1, 2))
     assert (january.start, january.end, january.month_start) == (
-        date(2025, 12, 31), date(2026, 1, 1), date(2025, 12, 1)
+        date(2025, 12, 31),
+        date(2026, 1, 1),
+        date(2025, 12, 1),
     )
     assert january.first == date(2025, 12, 1)  # December's figures reach further than the chart
     assert january.trend_start == date(2025, 12, 19)
     # On the 1st of a month the report period is the month's last day, and the month is that one.
     first = digest_periods(date(2026, 12, 1))
     assert (first.start, first.end, first.month_start) == (
-        date(2026, 11, 30), date(2026, 11, 30), date(2026, 11, 1)
+        date(2026, 11, 30),
+        date(2026, 11, 30),
+        date(2026, 11, 1),
     )
     assert len(tuesday.trend_days()) == 14 and tuesday.trend_days()[-1] == date(2026, 11, 16)
 
@@ -317,7 +335,6 @@ def test_the_charts_vietnamese_is_legible_without_a_font(font_dir: str | None, m
     pytest.importorskip("PIL")
     from PIL import ImageDraw
 
-
     drawn: list[str] = []
     original = ImageDraw.ImageDraw.text
 
@@ -341,11 +358,16 @@ def test_the_charts_vietnamese_is_legible_without_a_font(font_dir: str | None, m
 def test_the_chart_of_an_empty_fortnight_and_of_an_agency_without_dossiers() -> None:
     pytest.importorskip("PIL")
     empty = digest(
-        trend=tuple(
-            TrendDay(DAY - timedelta(days=14 - i), 0, 0, 0, True) for i in range(14)
-        )
+        trend=tuple(TrendDay(DAY - timedelta(days=14 - i), 0, 0, 0, True) for i in range(14))
     )
-    labels = {"title": "t", "left": "l", "right": "r", "received": "a", "resolved": "b", "petitions": "c"}
+    labels = {
+        "title": "t",
+        "left": "l",
+        "right": "r",
+        "received": "a",
+        "resolved": "b",
+        "petitions": "c",
+    }
     assert _image(chart_png(empty, labels, "en")).size == (900, 450)  # type: ignore[arg-type]
     no_dossiers = digest(dossiers_period=None, dossiers_month=None)
     image = _image(chart_png(no_dossiers, labels, "vi"))  # type: ignore[arg-type]
@@ -410,10 +432,19 @@ def test_the_fast_bucket_is_the_national_rule() -> None:
         now = datetime(2026, 1, 20, tzinfo=UTC) + timedelta(days=rng.randrange(0, 90))
         expected = bucket_of(classify(events, appointment, now, **extra), events)
         assert timeliness_bucket(events, appointment, now, **extra) == expected, (
-            events, appointment, now, extra
+            events,
+            appointment,
+            now,
+            extra,
         )
         seen[expected] += 1
     assert set(seen) == {
-        "early", "on_time", "late", "resolved_other", "in_progress", "overdue",
-        "pending_other", "withdrawn",
+        "early",
+        "on_time",
+        "late",
+        "resolved_other",
+        "in_progress",
+        "overdue",
+        "pending_other",
+        "withdrawn",
     }, seen

@@ -60,7 +60,9 @@ def test_catalogs_cover_the_source_and_nothing_stale() -> None:
     source = _source_msgids()
     for locale in SUPPORTED_LOCALES:
         in_po = {m.id if isinstance(m.id, str) else tuple(m.id) for m in _messages(locale)}
-        assert source - in_po == set(), f"{locale}: msgids missing from the .po (run pybabel update)"
+        assert source - in_po == set(), (
+            f"{locale}: msgids missing from the .po (run pybabel update)"
+        )
         assert in_po - source == set(), f"{locale}: obsolete msgids in the .po"
 
 
@@ -77,7 +79,9 @@ def test_mo_files_are_up_to_date(locale: str) -> None:
             for n, expected in ((1, strings[0]), (2, strings[-1])):
                 assert compiled.ngettext(m.id[0], m.id[1], n) == expected, f"stale .mo: {po_path}"
         else:
-            assert compiled.gettext(m.id) == m.string, f"stale .mo for {m.id!r}: run pybabel compile"
+            assert compiled.gettext(m.id) == m.string, (
+                f"stale .mo for {m.id!r}: run pybabel compile"
+            )
 
 
 def test_i18n_loads_both_locales_and_defaults_to_vietnamese() -> None:

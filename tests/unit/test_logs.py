@@ -15,7 +15,13 @@ def test_secrets_are_masked_in_messages_args_and_tracebacks():
         raise RuntimeError(f"GET https://api.telegram.org/bot{TOKEN}/getMe failed")
     except RuntimeError:
         record = logging.LogRecord(
-            "x", logging.ERROR, __file__, 1, "polling stopped: %s", (f"/bot{TOKEN}/x",), sys.exc_info()
+            "x",
+            logging.ERROR,
+            __file__,
+            1,
+            "polling stopped: %s",
+            (f"/bot{TOKEN}/x",),
+            sys.exc_info(),
         )
     assert record_filter.filter(record)
     formatted = logging.Formatter().format(record)
@@ -27,8 +33,13 @@ def test_bad_configuration_is_reported_without_values(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bot", "search", "x"],
         cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "BOT_TOKEN": TOKEN,
-             "TELEGRAM_API_SERVER": "localhost:8081", "WEBHOOK_SECRET": "not valid!"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_SERVER": "localhost:8081",
+            "WEBHOOK_SECRET": "not valid!",
+        },
         capture_output=True,
         text=True,
         timeout=60,

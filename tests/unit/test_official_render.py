@@ -46,7 +46,7 @@ from tests.tools.telegram_server import TEXT_LIMIT, parse_html, utf16_len
 
 # Monday 2 November 2026, 09:00 in Hanoi
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
-HOSTILE = "<script>alert(1)</script> & \"quoted\" 😀\u200b'; DROP TABLE petitions; --"
+HOSTILE = '<script>alert(1)</script> & "quoted" 😀\u200b\'; DROP TABLE petitions; --'
 
 
 @pytest.fixture(scope="module")
@@ -97,12 +97,18 @@ def official(role: str = "officer") -> Official:
     return Official(id=3, agency_id=1, channel="telegram", chat_id="9", role=role, active=True)
 
 
-def card(p: Petition, *, personal: bool = True, events: list[PetitionEvent] | None = None,
-         attachments: list[PetitionAttachment] | None = None) -> CardData:
+def card(
+    p: Petition,
+    *,
+    personal: bool = True,
+    events: list[PetitionEvent] | None = None,
+    attachments: list[PetitionAttachment] | None = None,
+) -> CardData:
     return CardData(
         petition=p,
         agency=AGENCY,
-        events=events or [PetitionEvent(id=1, petition_id=p.id, action="submitted", actor="citizen", at=NOW)],
+        events=events
+        or [PetitionEvent(id=1, petition_id=p.id, action="submitted", actor="citizen", at=NOW)],
         attachments=attachments or [],
         names={3: "Trần Hà"},
         personal=personal,
@@ -143,25 +149,59 @@ def test_personal_data_only_when_allowed(locale: str) -> None:
 
 
 def test_hostile_text_is_escaped_everywhere(locale: str) -> None:
-    p = petition(topic=HOSTILE, content=HOSTILE * 3, sender_name=HOSTILE, address=HOSTILE,
-                 answer=HOSTILE, status="answered", publish_by=date(2026, 11, 6))
-    events = [PetitionEvent(id=2, petition_id=7, action="answered", actor="official",
-                            official_id=3, note=HOSTILE, at=NOW)]
-    for html in (render_card(card(p, events=events), NOW), *render_full_text(card(p, events=events)),
-                 text_preview(PetitionOp.ANSWER, p.tracking_code, HOSTILE),
-                 render_refused(p, HOSTILE, HOSTILE), render_answer_part(p, HOSTILE, HOSTILE, 1, 1, False),
-                 render_info_requested(p, HOSTILE, HOSTILE, True), render_new_for_official(p, "info_provided", NOW, HOSTILE)):
+    p = petition(
+        topic=HOSTILE,
+        content=HOSTILE * 3,
+        sender_name=HOSTILE,
+        address=HOSTILE,
+        answer=HOSTILE,
+        status="answered",
+        publish_by=date(2026, 11, 6),
+    )
+    events = [
+        PetitionEvent(
+            id=2,
+            petition_id=7,
+            action="answered",
+            actor="official",
+            official_id=3,
+            note=HOSTILE,
+            at=NOW,
+        )
+    ]
+    for html in (
+        render_card(card(p, events=events), NOW),
+        *render_full_text(card(p, events=events)),
+        text_preview(PetitionOp.ANSWER, p.tracking_code, HOSTILE),
+        render_refused(p, HOSTILE, HOSTILE),
+        render_answer_part(p, HOSTILE, HOSTILE, 1, 1, False),
+        render_info_requested(p, HOSTILE, HOSTILE, True),
+        render_new_for_official(p, "info_provided", NOW, HOSTILE),
+    ):
         assert "<script>" in visible(html)  # shown as typed, never as markup
 
 
 def test_the_card_fits_with_everything_at_its_longest(locale: str) -> None:
     long_content = ("Nội dung phản ánh rất dài về thủ tục đăng ký khai sinh 😀. " * 120)[:5000]
-    p = petition(content=long_content, answer="Trả lời. " * 500, status="answered",
-                 refusal_reason=None, publish_by=date(2026, 11, 6), assigned_to=3,
-                 topic="Chủ đề " * 80)
+    p = petition(
+        content=long_content,
+        answer="Trả lời. " * 500,
+        status="answered",
+        refusal_reason=None,
+        publish_by=date(2026, 11, 6),
+        assigned_to=3,
+        topic="Chủ đề " * 80,
+    )
     events = [
-        PetitionEvent(id=i, petition_id=7, action=action, actor="official", official_id=3,
-                      note="Ghi chú dài " * 400, at=NOW + timedelta(minutes=i))
+        PetitionEvent(
+            id=i,
+            petition_id=7,
+            action=action,
+            actor="official",
+            official_id=3,
+            note="Ghi chú dài " * 400,
+            at=NOW + timedelta(minutes=i),
+        )
         for i, action in enumerate(["info_requested", "info_provided"] * 15, start=2)
     ]
     data = card(p, events=events)
@@ -181,7 +221,9 @@ def test_deadline_marks_follow_the_stage(locale: str) -> None:
     assert [d.status for d in deadlines(p, [], NOW)][:3] == [DeadlineStatus.OK] * 3
     tuesday = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
     assert [d.status for d in deadlines(p, [], tuesday)][:3] == [
-        DeadlineStatus.DUE_SOON, DeadlineStatus.OK, DeadlineStatus.OK
+        DeadlineStatus.DUE_SOON,
+        DeadlineStatus.OK,
+        DeadlineStatus.OK,
     ]
     late = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
     assert [d.status for d in deadlines(p, [], late)][0] is DeadlineStatus.OVERDUE
@@ -198,13 +240,30 @@ def test_deadline_marks_follow_the_stage(locale: str) -> None:
 
 def test_buttons_follow_the_status_and_the_role(locale: str) -> None:
     def ops(p: Petition, role: str = "officer", **kw: int | bool) -> set[str]:
-        markup = card_keyboard(p, official(role), attachments=int(kw.get("attachments", 0)),
-                               full_text=bool(kw.get("full_text", False)))
-        return {b.callback_data.split(":")[1] for row in markup.inline_keyboard for b in row
-                if b.callback_data and b.callback_data.startswith("op:")}
+        markup = card_keyboard(
+            p,
+            official(role),
+            attachments=int(kw.get("attachments", 0)),
+            full_text=bool(kw.get("full_text", False)),
+        )
+        return {
+            b.callback_data.split(":")[1]
+            for row in markup.inline_keyboard
+            for b in row
+            if b.callback_data and b.callback_data.startswith("op:")
+        }
 
     assert ops(petition()) == {"k", "a", "n", "x", "r"}
-    assert ops(petition(), "admin", attachments=2, full_text=True) == {"k", "a", "n", "x", "g", "f", "t", "r"}
+    assert ops(petition(), "admin", attachments=2, full_text=True) == {
+        "k",
+        "a",
+        "n",
+        "x",
+        "g",
+        "f",
+        "t",
+        "r",
+    }
     assert ops(petition(status="info_requested")) == {"n", "x", "r"}
     assert ops(petition(status="answered")) == {"p", "r"}
     assert ops(petition(status="published"), "admin") == {"r"}
@@ -222,7 +281,9 @@ def test_list_and_its_keyboard(locale: str) -> None:
     assert OfficialList(kind=ListFilter.NEW, page=0).pack() in data
     assert OfficialList(kind=ListFilter.NEW, page=2).pack() in data
     assert OfficialPetition(op=PetitionOp.OPEN, id=8).pack() in data
-    assert {OfficialList(kind=k, page=0).pack() for k in ListFilter if k is not ListFilter.NEW} <= set(data)
+    assert {
+        OfficialList(kind=k, page=0).pack() for k in ListFilter if k is not ListFilter.NEW
+    } <= set(data)
     assert all(len(b.text) <= 48 for row in markup.inline_keyboard for b in row)
     empty = visible(render_list(AGENCY, [], ListFilter.OPEN, 0, NOW))
     assert "🎉" in empty
@@ -251,7 +312,9 @@ def test_preview_of_the_longest_text(locale: str) -> None:
 def test_split_text_fits_and_keeps_everything(text: str) -> None:
     parts = split_text(text, 3500)
     assert parts and all(text_length(p) <= 3500 for p in parts)
-    assert "".join(parts).replace(" ", "").replace("\n", "") == text.strip().replace(" ", "").replace("\n", "")
+    assert "".join(parts).replace(" ", "").replace("\n", "") == text.strip().replace(
+        " ", ""
+    ).replace("\n", "")
     assert split_text("  \n ", 3500) == []
 
 
@@ -273,7 +336,10 @@ def test_a_long_answer_goes_in_parts_that_fit(locale: str) -> None:
 def test_long_questions_and_reasons_are_cut_to_fit(locale: str) -> None:
     p = petition()
     text = "Lý do " * 700  # 4,200 characters
-    for html in (render_refused(p, "Sở Tư pháp", text), render_info_requested(p, "Sở Tư pháp", text, True)):
+    for html in (
+        render_refused(p, "Sở Tư pháp", text),
+        render_info_requested(p, "Sở Tư pháp", text, True),
+    ):
         shown = visible(html)
         assert "Lý do Lý do" in shown and "…" in shown
     refused = visible(render_refused(p, "Sở Tư pháp", "Không thuộc thẩm quyền."))

@@ -153,9 +153,16 @@ def test_review_escapes_everything_the_citizen_typed(channel: str) -> None:
 
 def test_other_texts_escape_their_values() -> None:
     petition = SimpleNamespace(
-        id=1, tracking_code="PAKN-2026-000001", status="refused", topic_kind="other",
-        topic=HOSTILE, content=HOSTILE, received_at=datetime(2026, 11, 2, 2, tzinfo=UTC),
-        answer_by=date(2026, 11, 23), refusal_reason=HOSTILE, answer=None,
+        id=1,
+        tracking_code="PAKN-2026-000001",
+        status="refused",
+        topic_kind="other",
+        topic=HOSTILE,
+        content=HOSTILE,
+        received_at=datetime(2026, 11, 2, 2, tzinfo=UTC),
+        answer_by=date(2026, 11, 23),
+        refusal_reason=HOSTILE,
+        answer=None,
     )
     for html in [
         *render_petition(petition, HOSTILE),
@@ -198,18 +205,30 @@ def test_splitting_thousands_of_short_lines_is_fast() -> None:
 
 def test_petition_status_and_published_answers_are_split() -> None:
     petition = SimpleNamespace(
-        id=9, tracking_code="PAKN-2026-000009", status="answered", topic_kind="procedure",
-        topic="T" * 500, content=LONG_TEXT[:5000], received_at=datetime.now(UTC),
-        answer_by=date.today(), refusal_reason=None, answer=LONG_TEXT,
+        id=9,
+        tracking_code="PAKN-2026-000009",
+        status="answered",
+        topic_kind="procedure",
+        topic="T" * 500,
+        content=LONG_TEXT[:5000],
+        received_at=datetime.now(UTC),
+        answer_by=date.today(),
+        refusal_reason=None,
+        answer=LONG_TEXT,
     )
     messages = render_petition(petition, "Sở Tư pháp", attachments=3)
     assert len(messages) >= 5
     for m in messages:
         assert_message(m)
     item = PublicItem(
-        id=9, tracking_code="PAKN-2026-000009", topic="T" * 500, agency="A" * 300,
-        received_at=datetime.now(UTC), published_at=datetime.now(UTC),
-        content=LONG_TEXT, answer=LONG_WORD,
+        id=9,
+        tracking_code="PAKN-2026-000009",
+        topic="T" * 500,
+        agency="A" * 300,
+        received_at=datetime.now(UTC),
+        published_at=datetime.now(UTC),
+        content=LONG_TEXT,
+        answer=LONG_WORD,
     )
     parts = render_public(item)
     visible = "".join(assert_message(m) for m in parts)
@@ -373,10 +392,20 @@ def test_next_allowed_at() -> None:
 
 def test_every_problem_code_has_a_helpful_text() -> None:
     codes = [
-        "content_empty", "content_too_long", "content_unclear", "content_too_short",
-        "content_not_vietnamese", "name_missing", "name_invalid", "phone_invalid",
-        "email_invalid", "contact_missing", "address_missing", "address_too_short",
-        "address_too_long", "address_invalid",
+        "content_empty",
+        "content_too_long",
+        "content_unclear",
+        "content_too_short",
+        "content_not_vietnamese",
+        "name_missing",
+        "name_invalid",
+        "phone_invalid",
+        "email_invalid",
+        "contact_missing",
+        "address_missing",
+        "address_too_short",
+        "address_too_long",
+        "address_invalid",
     ]
     texts = {problem_text(Problem("x", code)) for code in codes}
     assert len(texts) >= 10  # not one generic message for everything
@@ -384,7 +413,9 @@ def test_every_problem_code_has_a_helpful_text() -> None:
         assert_message(text)
 
 
-@pytest.mark.parametrize("kind", [RequestKind.COMPLAINT, RequestKind.DENUNCIATION, RequestKind.LEGAL_ADVICE])
+@pytest.mark.parametrize(
+    "kind", [RequestKind.COMPLAINT, RequestKind.DENUNCIATION, RequestKind.LEGAL_ADVICE]
+)
 def test_redirects_name_the_right_place(kind: RequestKind, locale: str) -> None:
     text = redirect_text(Classification(kind, matched="khiếu nại"))
     where = {
@@ -408,7 +439,13 @@ def test_typed_not_done(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["tôi muốn phản ánh", "gui kien nghi ve thu tuc", "Góp ý về thủ tục cấp sổ đỏ", "PAKN", "send feedback"],
+    [
+        "tôi muốn phản ánh",
+        "gui kien nghi ve thu tuc",
+        "Góp ý về thủ tục cấp sổ đỏ",
+        "PAKN",
+        "send feedback",
+    ],
 )
 def test_asks_for_petition(text: str) -> None:
     assert asks_for_petition(text)
@@ -443,9 +480,17 @@ def test_topic_results_list_real_procedures() -> None:
 
 def test_topic_buttons_tell_apart_procedures_of_the_same_name() -> None:
     procedures = [
-        Procedure(code="1.000001", name="Đăng ký khai sinh kết hợp nhận cha, mẹ, con", levels=("Cấp xã",)),
-        Procedure(code="1.000002", name="Đăng ký khai sinh kết hợp nhận cha, mẹ, con", levels=("Cấp huyện",)),
+        Procedure(
+            code="1.000001", name="Đăng ký khai sinh kết hợp nhận cha, mẹ, con", levels=("Cấp xã",)
+        ),
+        Procedure(
+            code="1.000002",
+            name="Đăng ký khai sinh kết hợp nhận cha, mẹ, con",
+            levels=("Cấp huyện",),
+        ),
     ]
     labels = [b.text for b in buttons(topic_keyboard("f", procedures))[:2]]
-    assert labels[0] != labels[1] and labels[0].endswith("Cấp xã") and labels[1].endswith("Cấp huyện")
+    assert (
+        labels[0] != labels[1] and labels[0].endswith("Cấp xã") and labels[1].endswith("Cấp huyện")
+    )
     assert all(len(label) <= BUTTON_TEXT_LIMIT for label in labels)

@@ -506,7 +506,9 @@ def test_redact_the_senders_phone_however_written(written: str) -> None:
     assert out in (f"Gọi {REDACTED} nhé", f"Gọi ({REDACTED} nhé"), out
     assert not any(ch.isdigit() for ch in out)
     # brackets around a whole number stay
-    assert redact_personal_data("ông An (0912345678)", names=["0912345678"]) == f"ông An ({REDACTED})"
+    assert (
+        redact_personal_data("ông An (0912345678)", names=["0912345678"]) == f"ông An ({REDACTED})"
+    )
 
 
 def test_redact_common_phone_forms_without_knowing_the_phone() -> None:

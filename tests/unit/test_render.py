@@ -91,13 +91,20 @@ def huge_procedure(code: str = LONGEST_CODE) -> Procedure:
         levels=("Cấp xã",),
         agencies=("Ủy ban nhân dân cấp xã",),
         receiving_address="Bộ phận Một cửa <UBND> & Trung tâm Phục vụ hành chính công",
-        steps=("Nộp hồ sơ tại Bộ phận Một cửa.", "x" * 9000, "Bước 3: nhận kết quả " + "tại xã " * 900),
+        steps=(
+            "Nộp hồ sơ tại Bộ phận Một cửa.",
+            "x" * 9000,
+            "Bước 3: nhận kết quả " + "tại xã " * 900,
+        ),
         channels=(
             Channel("direct", "5 Ngày làm việc", 5.0, "working_day", "Lệ phí : 8.000 Đồng"),
             Channel("online", "3 Ngày làm việc", 3.0, "working_day", "Miễn phí"),
         ),
         documents=docs,
-        legal_basis=(LegalBasis("Luật Hộ tịch", "60/2014/QH13"), LegalBasis("Nghị định 123/2015/NĐ-CP")),
+        legal_basis=(
+            LegalBasis("Luật Hộ tịch", "60/2014/QH13"),
+            LegalBasis("Nghị định 123/2015/NĐ-CP"),
+        ),
         conditions="Không có",
         results=("Giấy khai sinh",),
         portal_url="https://dichvucong.gov.vn/p/home/dvc-tthc?ma=1&x=<2>",
@@ -138,7 +145,9 @@ def test_card_states_online_and_postal_availability() -> None:
     assert "chưa công bố cách thức thực hiện" in shown
     assert "trực tuyến" not in shown and "bưu chính" not in shown
     offline = Procedure(
-        code="1.000003", name="Chỉ nộp trực tiếp", channels=(Channel(kind="direct", time_limit="3 Ngày"),)
+        code="1.000003",
+        name="Chỉ nộp trực tiếp",
+        channels=(Channel(kind="direct", time_limit="3 Ngày"),),
     )
     assert "chưa hỗ trợ nộp hồ sơ trực tuyến" in visible(render_card_pages(offline)[0])
 
@@ -166,8 +175,12 @@ def test_callback_data_fits_64_bytes_with_the_longest_code() -> None:
     pages = render_card_pages(p)
     data = _callback_data(keyboards.card(p, 1, len(pages)))
     data += _callback_data(keyboards.results([p] * 5))
-    data += _callback_data(keyboards.suggestions(["đăng ký khai sinh có yếu tố nước ngoài cho trẻ em " * 3]))
-    data += _callback_data(common_keyboards.main_menu()) + _callback_data(common_keyboards.language_menu("vi"))
+    data += _callback_data(
+        keyboards.suggestions(["đăng ký khai sinh có yếu tố nước ngoài cho trẻ em " * 3])
+    )
+    data += _callback_data(common_keyboards.main_menu()) + _callback_data(
+        common_keyboards.language_menu("vi")
+    )
     assert data and all(len(d.encode("utf-8")) <= CALLBACK_DATA_LIMIT for d in data)
     assert CardPage.unpack(CardPage(code=LONGEST_CODE, page=2).pack()).code == LONGEST_CODE
 
@@ -207,7 +220,9 @@ def test_english_card() -> None:
     i18n = create_i18n()
     with i18n.context(), i18n.use_locale("en"):
         text = " ".join(visible(x) for x in render_card_pages(huge_procedure()))
-    assert "Documents to bring" in text and "5 working days" in text and "You can apply online" in text
+    assert (
+        "Documents to bring" in text and "5 working days" in text and "You can apply online" in text
+    )
 
 
 def test_steps_keep_the_catalogs_own_numbering() -> None:
@@ -243,7 +258,9 @@ def test_document_notes_are_not_counted_as_papers() -> None:
         code="1.000004",
         name="Thủ tục thử",
         documents=(
-            Document(name="Trường hợp ủy quyền thì nộp thêm văn bản ủy quyền.", quantity="0 bản chính"),
+            Document(
+                name="Trường hợp ủy quyền thì nộp thêm văn bản ủy quyền.", quantity="0 bản chính"
+            ),
             Document(name="Tờ khai theo mẫu", quantity="1 bản chính"),
             Document(name="+ Lưu ý: bản sao phải có chứng thực", quantity=""),
             Document(name="Giấy chứng sinh", quantity="1 bản chính"),

@@ -81,7 +81,11 @@ class StubIndex:
         self._suggestions = suggestions or []
 
     def search(self, query: str, limit: int = 5) -> list[SearchHit]:
-        return [SearchHit(p, 90.0) for p in self.procedures if query.split()[-1] in (p.code, p.base_code) or "khai" in query][:limit]
+        return [
+            SearchHit(p, 90.0)
+            for p in self.procedures
+            if query.split()[-1] in (p.code, p.base_code) or "khai" in query
+        ][:limit]
 
     def get(self, code: str) -> Procedure | None:
         return next((p for p in self.procedures if p.code == code), None)

@@ -124,7 +124,15 @@ def test_codes_national_and_province(small):
 
 @pytest.mark.parametrize(
     "query",
-    ["", "   ", "😀😀😀", "\u200b\u200b", "'; DROP TABLE procedures; --", "asdfghjkl qwerty", "x" * 5000],
+    [
+        "",
+        "   ",
+        "😀😀😀",
+        "\u200b\u200b",
+        "'; DROP TABLE procedures; --",
+        "asdfghjkl qwerty",
+        "x" * 5000,
+    ],
 )
 def test_bad_input_finds_nothing_without_error(small, query):
     assert small.search(query) == []
@@ -208,7 +216,5 @@ def test_real_catalog_quality_floor_on_unaccented_names(real):
 
     sample = [p for p in real.procedures if p.sector == "Hộ tịch"]
     assert len(sample) > 20
-    found = sum(
-        p.code in codes(real, strip_diacritics(p.name), 3) for p in sample
-    )
+    found = sum(p.code in codes(real, strip_diacritics(p.name), 3) for p in sample)
     assert found / len(sample) >= 0.9

@@ -495,7 +495,9 @@ async def test_cookieless_flood_cannot_create_unbounded_visitors(seen: list[Any]
         assert len(hub._by_token) == 10
 
 
-async def test_page_language_becomes_the_users_language_code(client: TestClient, seen: list[Any]) -> None:
+async def test_page_language_becomes_the_users_language_code(
+    client: TestClient, seen: list[Any]
+) -> None:
     await client.get("/")
     response = await post(client, "/api/chat/messages", {"text": "hello", "lang": "en"})
     assert response.status == 200

@@ -147,7 +147,9 @@ async def get_requests(request: web.Request) -> web.StreamResponse:
         services = await config.catalog.load(session)
         ids = query.get("service_request_id")
         if ids is not None and ids.strip():
-            rows = await PublicPetitionRepository(session).find_requests(codes=request_ids(ids), limit=MAX_RESULTS)
+            rows = await PublicPetitionRepository(session).find_requests(
+                codes=request_ids(ids), limit=MAX_RESULTS
+            )
         else:
             topic = None
             code = query.get("service_code", "").strip()

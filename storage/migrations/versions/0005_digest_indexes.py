@@ -38,9 +38,7 @@ DOSSIER_COLUMNS = (
 
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_dossiers_agency_received", "dossiers", list(DOSSIER_COLUMNS), unique=False
-    )
+    op.create_index("ix_dossiers_agency_received", "dossiers", list(DOSSIER_COLUMNS), unique=False)
     op.create_index(
         "ix_dossier_events_irregular",
         "dossier_events",
