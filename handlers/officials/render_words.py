@@ -17,7 +17,7 @@ BUTTON_TEXT_CHARS = 48
 
 
 def status_label(status: str) -> str:
-    labels = {
+    labels: dict[str, str] = {
         PetitionStatus.RECEIVED: _("New"),
         PetitionStatus.IN_PROGRESS: _("In progress"),
         PetitionStatus.INFO_REQUESTED: _("Waiting for the citizen"),
@@ -40,7 +40,7 @@ def filter_label(kind: ListFilter) -> str:
 
 
 def event_label(action: str) -> str:
-    labels = {
+    labels: dict[str, str] = {
         PetitionAction.SUBMITTED: _("Submitted by the citizen"),
         PetitionAction.TAKEN: _("Taken"),
         PetitionAction.INFO_REQUEST: _("More information requested"),
