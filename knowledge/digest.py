@@ -1,6 +1,6 @@
 """The officials' daily digest as figures: periods, dossier buckets, shares, satisfaction.
 
-Pure code, no I/O: ``storage.digest`` counts, ``handlers.digest.build`` assembles a ``Digest``,
+Pure code, no I/O: ``storage.repositories.digest`` counts, ``handlers.digest.build`` assembles a ``Digest``,
 the outbox keeps it as JSON (``to_payload`` / ``from_payload``), and ``handlers.digest.render``
 turns it into text at send time, in the official's language.
 

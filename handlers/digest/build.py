@@ -1,4 +1,4 @@
-"""The figures of one agency's digest, assembled from the queries of ``storage.digest``.
+"""The figures of one agency's digest, assembled from the queries of ``storage.repositories.digest``.
 
 ``build_digest`` only reads: the scheduler (``bot.jobs.digest``), the command line (``python -m
 bot digest``) and ``benchmarks/digest_bench.py`` call it per agency. The petitions' figures come

@@ -35,7 +35,7 @@ from .states import OfficialEnrol, forget_typed_text
 
 logger = logging.getLogger(__name__)
 
-INVITATION_CODE_LENGTH = 12  # letters and digits after "MOI" (storage.petitions)
+INVITATION_CODE_LENGTH = 12  # letters and digits after "MOI" (storage.repositories.officials)
 ENROL_MAX_FAILURES = 5
 ENROL_WINDOW = timedelta(hours=1)
 _ROLE_WORDS = {

@@ -5,7 +5,7 @@ typed (questions, answers, reasons) is escaped here. Cards stay under Telegram's
 characters: long texts are shortened on the card and sent whole, split into messages, by the
 "Full text" button (:func:`render_full_text`). The sender's name, phone, e-mail and address are
 rendered only when the caller says the official may see them (``personal``), which the
-handlers decide with ``storage.petitions.can_see_personal_data``.
+handlers decide with ``knowledge.petition_workflow.can_see_personal_data``.
 """
 
 from __future__ import annotations

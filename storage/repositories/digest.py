@@ -1,4 +1,4 @@
-"""The aggregate queries behind the officials' daily digest (``bot.digest`` assembles them),
+"""The aggregate queries behind the officials' daily digest (``handlers.digest.build`` assembles them),
 as :class:`DigestRepository`.
 
 Dossiers are counted per local day of reception and per bucket (``knowledge.digest``), the

@@ -1,5 +1,5 @@
 """Read-only queries behind the public faces of petitions: the Open311 GeoReport v2 API
-(``bot/web/open311.py``) and the page of published answers (``bot/web/publication.py``),
+(``bot/web/open311/``) and the page of published answers (``bot/web/publication.py``),
 through :class:`PublicPetitionRepository`.
 
 Nothing here writes. The published page gets :class:`PublishedPetition` values built from the

@@ -1,4 +1,4 @@
-"""storage.dossiers on SQLite (always) and PostgreSQL (when reachable): bulk upsert with history,
+"""storage.repositories.dossiers on SQLite (always) and PostgreSQL (when reachable): bulk upsert with history,
 notifications through the outbox, the chat's lookup, subscriptions and API keys."""
 
 from __future__ import annotations

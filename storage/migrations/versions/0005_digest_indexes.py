@@ -23,7 +23,7 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The same text as storage.digest's query (IRREGULAR_EVENT_STATUSES), so that both SQLite and
+# The same text as storage.repositories.digest's query (IRREGULAR_EVENT_STATUSES), so that both SQLite and
 # PostgreSQL can prove the partial index applies to it.
 IRREGULAR = "status IN (3, 5, 7, 8) OR status_at IS NULL"
 DOSSIER_COLUMNS = (
