@@ -16,9 +16,9 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from handlers import create_routers
 from handlers.i18n import create_i18n
 from handlers.middlewares import register_middlewares
+from handlers.routers import create_routers
 from knowledge.search import SearchIndex
 from storage.fsm import SQLAlchemyStorage
 
