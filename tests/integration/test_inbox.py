@@ -28,8 +28,8 @@ from bot.web.inbox.export import csv_cell
 from bot.web.inbox.filters import parse_day
 from bot.web.inbox.routes import setup_inbox
 from bot.web.plumbing import RateLimiter
-from handlers import inbox_texts as tx
 from handlers.i18n import create_i18n
+from handlers.officials import inbox_texts as tx
 from knowledge.petition_workflow import PetitionStatus
 from storage.models import AuditEntry, InboxToken, Official, OutboxMessage, Petition
 from storage.repositories.agencies import AgencyRepository

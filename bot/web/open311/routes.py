@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.outbox import OUTBOX_KEY
 from bot.web.plumbing import BodyTooLarge, RateLimiter, client_key, read_body
-from handlers import publication_texts as texts
 from handlers.formatting import format_date
 from handlers.i18n import create_i18n
+from handlers.petitions import publication_texts as texts
 from knowledge.petitions import parse_tracking_code
 from knowledge.search import SearchIndex
 from storage.repositories.api_keys import ApiKeyRepository
