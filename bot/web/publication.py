@@ -173,13 +173,14 @@ async def list_page(request: web.Request) -> web.StreamResponse:
     query = " ".join(request.query.get("q", "").split())[:MAX_QUERY_CHARS]
     page = _page_number(request)
     async with config.session_factory() as session:
-        items, total = await PublicPetitionRepository(session).search_published(
+        published = PublicPetitionRepository(session)
+        items, total = await published.search_published(
             query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         pages = max(1, math.ceil(total / PAGE_SIZE))
         if page > pages:  # past the end (a stale link): show the last page
             page = pages
-            items, total = await PublicPetitionRepository(session).search_published(
+            items, total = await published.search_published(
                 query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
             )
     formatted = format_number(total, locale)

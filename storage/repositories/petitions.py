@@ -525,13 +525,14 @@ class PetitionRepository:
             note=text.strip(),
             at=now,
         )
+        officials = OfficialRepository(self.session)
         recipients: list[Official] = []
         if petition.assigned_to is not None:
-            assigned = await OfficialRepository(self.session).get(petition.assigned_to)
+            assigned = await officials.get(petition.assigned_to)
             if assigned is not None and can_act_on(assigned, petition):
                 recipients = [assigned]
         if not recipients:
-            recipients = await OfficialRepository(self.session).of_agency(petition.agency_id)
+            recipients = await officials.of_agency(petition.agency_id)
         await enqueue(
             self.session,
             [
