@@ -27,7 +27,7 @@ from bot.web.plumbing import RateLimiter
 from knowledge.models import Procedure
 from knowledge.outbox import OutboxKind
 from knowledge.search import SearchIndex
-from storage import create_engine, create_session_factory
+from storage.db import create_engine, create_session_factory
 from storage.models import AuditEntry, Official, OutboxMessage, Petition
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.api_keys import ApiKeyRepository
