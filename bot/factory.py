@@ -56,7 +56,8 @@ def create_dispatcher(
     """A fresh dispatcher with every feature router, middleware and dependency.
 
     Handlers receive `index`, `settings` and `session_factory` from the workflow data,
-    `session` (one per event, shared by its filters and handler) and `i18n` from the middlewares, and `state` from the FSM.
+    `session` (one per event, shared by its filters and handler) and `i18n` from the
+    middlewares, and `state` from the FSM.
     """
     dispatcher = Dispatcher(
         storage=storage if storage is not None else SQLAlchemyStorage(session_factory),
