@@ -73,8 +73,9 @@ class DbSessionMiddleware(BaseMiddleware):
     to the filters and the handler alike.
 
     The session connects to the database only when first used, so an event that no filter or
-    handler reads the database for costs nothing. Nothing is committed here; handlers that write call `await session.commit()` themselves,
-    and whatever they did not commit is rolled back when the session closes.
+    handler reads the database for costs nothing. Nothing is committed here; handlers that
+    write call `await session.commit()` themselves, and whatever they did not commit is rolled
+    back when the session closes.
     """
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
