@@ -223,7 +223,8 @@ def machine() -> str:
 
 async def bench_import(rows: int) -> list[tuple[str, str]]:
     from bot.cli.dossier_import import import_dossiers
-    from storage import create_engine, create_session_factory, upgrade
+    from storage.db import create_engine, create_session_factory
+    from storage.migrate import upgrade
 
     results: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -287,7 +288,8 @@ async def bench_api(rows: int, batch: int = 1000) -> list[tuple[str, str]]:
 
     from bot.web.dossier_api import setup_dossier_api
     from bot.web.plumbing import RateLimiter
-    from storage import create_engine, create_session_factory, upgrade
+    from storage.db import create_engine, create_session_factory
+    from storage.migrate import upgrade
     from storage.repositories.api_keys import ApiKeyRepository
 
     items = api_items(rows)
@@ -347,7 +349,8 @@ async def bench_api(rows: int, batch: int = 1000) -> list[tuple[str, str]]:
 async def build_lookup_db(path: Path, rows: int) -> None:
     """``rows`` dossiers through ``DossierRepository.upsert_many`` (chunks of 5,000)."""
     from knowledge.dossier_records import parse_record
-    from storage import create_engine, create_session_factory, upgrade
+    from storage.db import create_engine, create_session_factory
+    from storage.migrate import upgrade
     from storage.repositories.dossiers import DossierRepository
 
     partial = path.with_suffix(".partial")
@@ -402,7 +405,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 async def bench_lookup(rows: int, queries: int) -> list[tuple[str, dict[str, float]]]:
     from knowledge.dossier import lookup_key
-    from storage import create_engine, create_session_factory
+    from storage.db import create_engine, create_session_factory
     from storage.repositories.dossiers import DossierRepository
 
     CACHE.mkdir(exist_ok=True)

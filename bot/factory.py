@@ -16,9 +16,9 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from handlers import create_routers
 from handlers.i18n import create_i18n
 from handlers.middlewares import register_middlewares
+from handlers.routers import create_routers
 from knowledge.search import SearchIndex
 from storage.fsm import SQLAlchemyStorage
 
@@ -56,7 +56,8 @@ def create_dispatcher(
     """A fresh dispatcher with every feature router, middleware and dependency.
 
     Handlers receive `index`, `settings` and `session_factory` from the workflow data,
-    `session` (one per handled event) and `i18n` from the middlewares, and `state` from the FSM.
+    `session` (one per event, shared by its filters and handler) and `i18n` from the
+    middlewares, and `state` from the FSM.
     """
     dispatcher = Dispatcher(
         storage=storage if storage is not None else SQLAlchemyStorage(session_factory),

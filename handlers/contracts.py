@@ -5,7 +5,8 @@ imports `bot/`.
 - `DialogSettings`: the settings the dialogs read.
 - The outbox: a `Renderer` turns a stored row into the one `Rendered` shape at send time, a
   `Sender` delivers a `Rendered` to a chat of its channel, and a `Waker` is what a handler
-  calls after committing an enqueue (the worker then looks for due rows at once).
+  calls after committing an enqueue (through `wake()`; the worker then looks for due rows at
+  once).
 """
 
 from __future__ import annotations
@@ -65,3 +66,10 @@ class Waker(Protocol):
     look for due rows now (otherwise it notices them within its idle poll)."""
 
     def wake(self) -> None: ...
+
+
+def wake(outbox: Waker | None) -> None:
+    """Wake the outbox worker after an enqueue was committed; `None` (no worker in the
+    workflow data) does nothing."""
+    if outbox is not None:
+        outbox.wake()

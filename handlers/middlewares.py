@@ -1,5 +1,5 @@
-"""Middlewares: re-delivered Telegram updates dropped, one database session per handled event,
-and the citizen's locale."""
+"""Middlewares: re-delivered Telegram updates dropped, one database session per event (shared
+by its filters and its handler), and the citizen's locale."""
 
 from __future__ import annotations
 
@@ -69,10 +69,13 @@ class UpdateDedupMiddleware(BaseMiddleware):
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """Inner middleware: opens one session for the handler, exposed as `session`.
+    """Outer middleware of each event observer: one session per event, exposed as `session`
+    to the filters and the handler alike.
 
-    Nothing is committed here; handlers that write call `await session.commit()` themselves,
-    and whatever they did not commit is rolled back when the session closes.
+    The session connects to the database only when first used, so an event that no filter or
+    handler reads the database for costs nothing. Nothing is committed here; handlers that
+    write call `await session.commit()` themselves, and whatever they did not commit is rolled
+    back when the session closes.
     """
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
@@ -91,8 +94,8 @@ class UserLocaleMiddleware(I18nMiddleware):
     """Locale = the language the citizen chose (stored per channel), else Telegram's
     `language_code` ("en…" -> English), else Vietnamese.
 
-    Registered as an inner middleware after `DbSessionMiddleware`, it reuses the event's
-    session; on error events (whose session is already closed) it opens a short one.
+    Registered as an inner middleware, so it runs inside `DbSessionMiddleware` and reuses the
+    event's session; on error events (whose session is already closed) it opens a short one.
     """
 
     def __init__(self, i18n: I18n, session_factory: async_sessionmaker[AsyncSession]) -> None:
@@ -132,14 +135,15 @@ def register_middlewares(
     session_factory: async_sessionmaker[AsyncSession],
     i18n: I18n,
 ) -> None:
-    """DB session then locale on every event observer of `router` (inner, so both run only
-    for events a handler actually takes), and the locale on error events too."""
+    """On every event observer of `router`: the DB session as an outer middleware (so the
+    filters and the handler of an event share one session) and the locale as an inner one (so
+    it is looked up only for events a handler actually takes); the locale on error events too."""
     db = DbSessionMiddleware(session_factory)
     locale = UserLocaleMiddleware(i18n, session_factory)
     for name, observer in router.observers.items():
         if name in ("update", "error"):
             continue
-        observer.middleware(db)
+        observer.outer_middleware(db)
         observer.middleware(locale)
     router.errors.middleware(locale)
     if isinstance(router, Dispatcher):

@@ -1,10 +1,10 @@
 """The public page of published answers to petitions: ``GET /cong-khai`` (and ``/cong-khai/{code}``).
 
 Vietnamese by default, English with ``?lang=en`` (the texts are in
-``handlers/publication_texts.py``, translated through the gettext catalogs). The list is newest
-first, 20 a page (``?page=N``), with a search box (``?q=``: a tracking code however typed, or
-words that must all appear in the petition, the answer, the topic or the agency). Each petition
-has its own page with the whole texts.
+``handlers/petitions/publication_texts.py``, translated through the gettext catalogs). The list
+is newest first, 20 a page (``?page=N``), with a search box (``?q=``: a tracking code however
+typed, or words that must all appear in the petition, the answer, the topic or the agency). Each
+petition has its own page with the whole texts.
 
 Only what publishing made public is shown: the tracking code, dates, agency, topic (masked
 like the texts) and the ``public_content`` / ``public_answer`` copies from which
@@ -31,9 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web.plumbing import SECURITY_HEADERS, RateLimiter, client_key, file_response
 from bot.web.rendering import render
-from handlers import publication_texts as texts
 from handlers.formatting import format_date, format_number
 from handlers.i18n import create_i18n
+from handlers.petitions import publication_texts as texts
 from knowledge.workdays import to_local
 from storage.repositories.public_petitions import PublicPetitionRepository, PublishedPetition
 
@@ -173,13 +173,14 @@ async def list_page(request: web.Request) -> web.StreamResponse:
     query = " ".join(request.query.get("q", "").split())[:MAX_QUERY_CHARS]
     page = _page_number(request)
     async with config.session_factory() as session:
-        items, total = await PublicPetitionRepository(session).search_published(
+        published = PublicPetitionRepository(session)
+        items, total = await published.search_published(
             query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         pages = max(1, math.ceil(total / PAGE_SIZE))
         if page > pages:  # past the end (a stale link): show the last page
             page = pages
-            items, total = await PublicPetitionRepository(session).search_published(
+            items, total = await published.search_published(
                 query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
             )
     formatted = format_number(total, locale)

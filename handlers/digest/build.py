@@ -26,7 +26,7 @@ from knowledge.digest import (
 )
 from knowledge.workdays import is_working_day
 from storage.models import Agency
-from storage.repositories import digest as queries
+from storage.repositories.digest import DigestRepository
 
 
 async def _petition_figures(
@@ -37,23 +37,18 @@ async def _petition_figures(
     list_limit: int,
 ) -> tuple[PetitionFigures, dict[date, int]]:
     """The petitions' figures, and the petitions received per day (for the trend)."""
-    by_day = await queries.DigestRepository(session).petitions_by_day(
-        agency_id, periods.first, periods.end
-    )
-    new_items = await queries.DigestRepository(session).new_petitions(
-        agency_id, periods.start, periods.end, list_limit
-    )
-    overdue, due_soon, deadline_items = await queries.DigestRepository(session).petition_deadlines(
+    queries = DigestRepository(session)
+    by_day = await queries.petitions_by_day(agency_id, periods.first, periods.end)
+    new_items = await queries.new_petitions(agency_id, periods.start, periods.end, list_limit)
+    overdue, due_soon, deadline_items = await queries.petition_deadlines(agency_id, now, list_limit)
+    awaiting, pub_overdue, pub_soon, pub_items = await queries.awaiting_publication(
         agency_id, now, list_limit
     )
-    awaiting, pub_overdue, pub_soon, pub_items = await queries.DigestRepository(
-        session
-    ).awaiting_publication(agency_id, now, list_limit)
     figures = PetitionFigures(
         new=sum(n for d, n in by_day.items() if periods.start <= d <= periods.end),
         new_items=tuple(new_items),
         month=sum(n for d, n in by_day.items() if periods.month_start <= d <= periods.end),
-        open=await queries.DigestRepository(session).open_petitions(agency_id),
+        open=await queries.open_petitions(agency_id),
         deadline_overdue=overdue,
         deadline_due_soon=due_soon,
         deadline_items=tuple(deadline_items),
@@ -71,11 +66,10 @@ async def _dossier_days(
     """The dossiers' figures and ratings per day (none without a ``dossier_agency``)."""
     if not dossier_agency:
         return {}, {}
+    queries = DigestRepository(session)
     # One pass over every day any figure needs (at most about 45), summed per period.
-    dossiers = await queries.DigestRepository(session).dossier_figures_by_day(
-        dossier_agency, periods.first, periods.end, now
-    )
-    ratings = await queries.DigestRepository(session).satisfaction_by_day(
+    dossiers = await queries.dossier_figures_by_day(dossier_agency, periods.first, periods.end, now)
+    ratings = await queries.satisfaction_by_day(
         dossier_agency, min(periods.start, periods.month_start), periods.end
     )
     return dossiers, ratings

@@ -26,11 +26,9 @@ from storage.models import Official
 from storage.outbox import OutboxRow, OutgoingMessage
 from storage.repositories.digest import DigestRepository
 
-KIND_DIGEST = OutboxKind.DIGEST
-
 
 def dedup_key(agency_id: int, day: date, official_id: int) -> str:
-    return f"digest:{agency_id}:{day.isoformat()}:{official_id}"
+    return f"{OutboxKind.DIGEST}:{agency_id}:{day.isoformat()}:{official_id}"
 
 
 def digest_messages(digest: Digest, officials: Sequence[Official]) -> list[OutgoingMessage]:
@@ -40,7 +38,7 @@ def digest_messages(digest: Digest, officials: Sequence[Official]) -> list[Outgo
         OutgoingMessage(
             channel=official.channel,
             chat_id=official.chat_id,
-            kind=KIND_DIGEST,
+            kind=OutboxKind.DIGEST,
             payload={"official_id": official.id, "digest": payload},
             language=official.language,
             dedup_key=dedup_key(digest.agency_id, digest.periods.day, official.id),
@@ -69,7 +67,7 @@ def create_digest_renderers(i18n: I18n) -> dict[str, Renderer]:
             text=text, photo=photo, photo_name=f"digest-{digest.periods.day.isoformat()}.png"
         )
 
-    return {KIND_DIGEST: render}
+    return {OutboxKind.DIGEST: render}
 
 
 async def digest_states(
@@ -77,5 +75,5 @@ async def digest_states(
 ) -> dict[str, int]:
     """Outbox states of the digests of ``day`` (of one channel, when given)."""
     return await DigestRepository(session).outbox_states(
-        KIND_DIGEST, f"digest:%:{day.isoformat()}:%", channel=channel
+        OutboxKind.DIGEST, f"{OutboxKind.DIGEST}:%:{day.isoformat()}:%", channel=channel
     )

@@ -145,8 +145,9 @@ async def send_attachments(
 ) -> None:
     """Re-send the petition's photos and documents by their Telegram file ids (the bytes stay
     with Telegram); a link is sent as text. Audited as a view of the attachments."""
-    attachments = await PetitionRepository(session).attachments(petition.id)
-    await PetitionRepository(session).record_view(
+    petitions = PetitionRepository(session)
+    attachments = await petitions.attachments(petition.id)
+    await petitions.record_view(
         petition, official, via=via, details={"attachments": len(attachments)}
     )
     await session.commit()

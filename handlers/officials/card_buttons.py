@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.contracts import Waker
 from handlers.i18n import channel_of
 from knowledge.petition_workflow import PetitionStatus, public_names
 from knowledge.petitions import redact_personal_data
@@ -40,7 +40,7 @@ class _Press:
     official: Official
     petition: Petition
     via: str
-    outbox: Any
+    outbox: Waker | None
 
 
 async def _open(press: _Press) -> None:
@@ -115,7 +115,7 @@ async def petition_button(
     session: AsyncSession,
     bot: Bot,
     official: Official,
-    outbox: Any = None,
+    outbox: Waker | None = None,
 ) -> None:
     via = channel_of(bot)
     petition = await pressed_petition(callback, session, official, callback_data.id, via)

@@ -5,11 +5,11 @@ outbox is woken and the official sees the result and the fresh card."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.contracts import Waker, wake
 from handlers.petitions.notifications import enqueue_answer_parts
 from knowledge.petition_workflow import PetitionError
 from storage.models import Official, Petition
@@ -18,7 +18,7 @@ from storage.repositories.petitions import PetitionRepository
 
 from .callbacks import PetitionOp
 from .card import show_card
-from .messaging import edit, send, wake
+from .messaging import edit, send
 from .render_errors import error_text
 from .render_prompts import done_text
 
@@ -75,7 +75,7 @@ async def act(
     petition: Petition,
     op: PetitionOp,
     via: str,
-    outbox: Any,
+    outbox: Waker | None,
     *,
     text: str | None = None,
 ) -> bool:

@@ -86,9 +86,8 @@ async def _enrol(
     channel = channel_of(bot)
     chat_id = str(message.chat.id)
     now = now_utc()
-    failures = await OfficialRepository(session).enroll_failures(
-        channel, chat_id, now - ENROL_WINDOW
-    )
+    officials = OfficialRepository(session)
+    failures = await officials.enroll_failures(channel, chat_id, now - ENROL_WINDOW)
     locked = locked_until(failures, ENROL_MAX_FAILURES, ENROL_WINDOW)
     if locked is not None:
         await state.set_state(None)
@@ -96,7 +95,7 @@ async def _enrol(
         return
     user = message.from_user
     try:
-        official = await OfficialRepository(session).enroll(
+        official = await officials.enroll(
             code,
             channel=channel,
             chat_id=chat_id,

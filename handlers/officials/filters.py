@@ -15,7 +15,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import channel_of
 from storage.models import Official
@@ -37,21 +37,17 @@ class IsOfficial(Filter):
     """Matches when the chat belongs to an active official and hands the handler that
     ``official`` (the row, with the columns loaded).
 
-    aiogram checks filters before the inner middlewares run, so the event's own ``session``
-    does not exist yet: the look-up uses a short session of its own from the workflow data's
-    ``session_factory``. The filter goes last on each guarded handler, so the database is asked
-    only for updates the handler would otherwise take, as before (a router-wide filter would ask
-    for every citizen's message that reaches the router).
+    The look-up uses the event's ``session`` (opened by the outer ``DbSessionMiddleware``, so
+    the filter and the handler share it). The filter goes last on each guarded handler, so the
+    database is asked only for updates the handler would otherwise take (a router-wide filter
+    would ask for every citizen's message that reaches the router).
     """
 
     async def __call__(
         self,
         event: Message | CallbackQuery,
         bot: Bot,
-        session_factory: async_sessionmaker[AsyncSession],
+        session: AsyncSession,
     ) -> bool | dict[str, Any]:
-        if not is_private(event):
-            return False
-        async with session_factory() as session:
-            official = await current_official(session, bot, event)
+        official = await current_official(session, bot, event)
         return False if official is None else {"official": official}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -32,11 +31,6 @@ def is_private(event: Message | CallbackQuery) -> bool:
     if isinstance(event.message, Message):
         return event.message.chat.type == "private"
     return True  # an inaccessible message: the bot answers in the private chat
-
-
-def wake(outbox: Any) -> None:
-    if outbox is not None:
-        outbox.wake()
 
 
 async def send(

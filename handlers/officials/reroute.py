@@ -4,12 +4,12 @@ confirmation, and the change (it starts again there as new)."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiogram import Bot
 from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.contracts import Waker, wake
 from handlers.i18n import channel_of
 from knowledge.petition_workflow import OPEN_STATUSES, OfficialRole, PetitionError
 from storage.models import Agency, Official, Petition
@@ -18,7 +18,7 @@ from storage.repositories.petitions import PetitionRepository
 
 from .callbacks import OfficialReroute, PetitionOp
 from .card import MAX_DB_ID, own_petition, show_card
-from .messaging import edit, send, wake
+from .messaging import edit, send
 from .render_errors import error_text
 from .render_prompts import (
     done_text,
@@ -69,7 +69,7 @@ async def _reroute(
     petition: Petition,
     agency: Agency,
     via: str,
-    outbox: Any,
+    outbox: Waker | None,
 ) -> None:
     try:
         await PetitionRepository(session).reroute(petition, official, agency, via=via)
@@ -89,7 +89,7 @@ async def reroute_button(
     session: AsyncSession,
     bot: Bot,
     official: Official,
-    outbox: Any = None,
+    outbox: Waker | None = None,
 ) -> None:
     """An agency chosen (asks to confirm) or the confirmation (re-routes)."""
     via = channel_of(bot)

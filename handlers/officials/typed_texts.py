@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
 
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.contracts import Waker
 from handlers.formatting import format_number
 from handlers.i18n import channel_of
 from knowledge.petition_workflow import OPEN_STATUSES, PetitionStatus
@@ -130,7 +130,7 @@ async def _confirm_typed(
     official: Official,
     petition: Petition,
     via: str,
-    outbox: Any,
+    outbox: Waker | None,
 ) -> None:
     """Send or Rewrite under a preview: only for the text kept for this petition."""
     data = await state.get_data()
@@ -163,7 +163,7 @@ async def confirm_button(
     session: AsyncSession,
     bot: Bot,
     official: Official,
-    outbox: Any = None,
+    outbox: Waker | None = None,
 ) -> None:
     via = channel_of(bot)
     if callback_data.op is ConfirmOp.CANCEL:

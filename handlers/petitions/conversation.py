@@ -88,12 +88,6 @@ async def drop_data(state: FSMContext, *keys: str, extra: dict[str, Any] | None 
     await state.set_data(data)
 
 
-def wake_outbox(outbox: Any) -> None:
-    wake = getattr(outbox, "wake", None)
-    if callable(wake):
-        wake()
-
-
 async def leave_contact_step(target: Target, state: FSMContext, channel: str, text: str) -> bool:
     """On Telegram the phone step shows a reply keyboard; take it away when leaving the step.
     Returns True when a message (``text``) was sent to do so."""

@@ -4,15 +4,13 @@ cancel, topic kinds, attachments done, keep, edit a field, review, rewrite, subm
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.contracts import DialogSettings
+from handlers.contracts import DialogSettings, Waker
 from handlers.i18n import channel_of
 from knowledge.search import SearchIndex
 
@@ -78,7 +76,7 @@ async def form_action(
     bot: Bot,
     settings: DialogSettings,
     i18n: I18n,
-    outbox: Any = None,
+    outbox: Waker | None = None,
 ) -> None:
     channel = channel_of(bot)
     form = await load_form(state)

@@ -11,6 +11,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.contracts import Waker, wake
 from handlers.i18n import channel_of
 from knowledge.petition_workflow import PetitionError, PetitionStatus
 from knowledge.petitions import CONTENT_MAX_CHARS, Problem
@@ -27,7 +28,6 @@ from .conversation import (
     drop_data,
     say,
     say_all,
-    wake_outbox,
 )
 from .info_reply_texts import (
     ask_reply_text,
@@ -59,7 +59,7 @@ async def send_reply(
     state: FSMContext,
     session: AsyncSession,
     bot: Bot,
-    outbox: Any,
+    outbox: Waker | None,
     text: str,
 ) -> None:
     reply = await _reply_data(state)
@@ -91,7 +91,7 @@ async def send_reply(
             await say(target, reply_not_waiting_text(), back_to_petitions())
         return
     await session.commit()
-    wake_outbox(outbox)
+    wake(outbox)
     await state.set_state(None)
     await drop_data(state, FSM_REPLY)
     await say(target, reply_sent_text(petition.tracking_code), back_to_petitions())
@@ -132,7 +132,7 @@ async def reply_op(
     state: FSMContext,
     session: AsyncSession,
     bot: Bot,
-    outbox: Any = None,
+    outbox: Waker | None = None,
 ) -> None:
     reply = await _reply_data(state)
     if reply is None or reply["petition_id"] != callback_data.petition_id:
@@ -152,7 +152,7 @@ async def reply_text(
     state: FSMContext,
     session: AsyncSession,
     bot: Bot,
-    outbox: Any = None,
+    outbox: Waker | None = None,
 ) -> None:
     text = clean_multiline(message.text)
     if not any(ch.isalnum() for ch in text):

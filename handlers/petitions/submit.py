@@ -7,7 +7,6 @@ before the outbox is woken, the form cleared and the citizen thanked.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
@@ -15,7 +14,7 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.contracts import DialogSettings
+from handlers.contracts import DialogSettings, Waker, wake
 from handlers.i18n import channel_of
 from knowledge.normalize import clean_text
 from knowledge.petitions import Problem, classify_request, validate_petition
@@ -34,7 +33,6 @@ from .conversation import (
     drop_data,
     leave_contact_step,
     say,
-    wake_outbox,
 )
 from .form_data import (
     ADDRESS,
@@ -169,7 +167,7 @@ async def submit(
     bot: Bot,
     settings: DialogSettings,
     i18n: I18n | None,
-    outbox: Any,
+    outbox: Waker | None,
     form: FormData,
 ) -> None:
     channel = channel_of(bot)
@@ -194,7 +192,7 @@ async def submit(
     # Committed before anything else: the thank-you never announces a petition that is not
     # stored, and the officials' notifications are in the same transaction.
     await session.commit()
-    wake_outbox(outbox)
+    wake(outbox)
     await leave_contact_step(callback, state, channel, "👌")
     await state.set_state(None)
     await drop_data(

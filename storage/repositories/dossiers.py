@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.dossier import DossierChannel, Status
 from knowledge.dossier_records import DATA_FIELDS, DossierRecord, record_row, sqlite_time
+from knowledge.outbox import OutboxKind
 from storage.models import (
     Dossier,
     DossierApology,
@@ -62,11 +63,6 @@ SUBSCRIPTIONS = typing.cast(Table, DossierSubscription.__table__)
 
 # Keeps IN (...) lists under SQLite's (32,766) and asyncpg's (32,767) bound-parameter limits.
 IN_CHUNK = 10_000
-
-KIND_STATUS = "dossier_status"
-KIND_RATING = "dossier_rating"
-KIND_APOLOGY = "dossier_apology"
-
 
 # --- results and views -------------------------------------------------------------------------
 
@@ -275,10 +271,21 @@ def _status_messages(
 ) -> list[OutgoingMessage]:
     """A new status for one follower; with the result returned, the rating request too."""
     payload = {"dossier_id": dossier_id, "event_id": event_id, "status": status}
-    messages = [_message(follower, KIND_STATUS, payload, f"{KIND_STATUS}:{event_id}")]
+    messages = [
+        _message(
+            follower, OutboxKind.DOSSIER_STATUS, payload, f"{OutboxKind.DOSSIER_STATUS}:{event_id}"
+        )
+    ]
     if status == Status.RETURNED:
         rating = {"dossier_id": dossier_id}
-        messages.append(_message(follower, KIND_RATING, rating, f"{KIND_RATING}:{dossier_id}"))
+        messages.append(
+            _message(
+                follower,
+                OutboxKind.DOSSIER_RATING,
+                rating,
+                f"{OutboxKind.DOSSIER_RATING}:{dossier_id}",
+            )
+        )
     return messages
 
 
@@ -287,7 +294,12 @@ def _apology_message(
 ) -> OutgoingMessage:
     """A new apology letter (a new appointment, ``when`` in UTC ISO) for one follower."""
     payload = {"dossier_id": dossier_id, "new_appointment_at": when, "reason": reason}
-    return _message(follower, KIND_APOLOGY, payload, f"{KIND_APOLOGY}:{dossier_id}:{when}")
+    return _message(
+        follower,
+        OutboxKind.DOSSIER_APOLOGY,
+        payload,
+        f"{OutboxKind.DOSSIER_APOLOGY}:{dossier_id}:{when}",
+    )
 
 
 class DossierRepository:

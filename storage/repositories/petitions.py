@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.outbox import OutboxKind
 from knowledge.petition_workflow import (
     CITIZEN_NOTIFIED,
     CITIZEN_REPLY,
@@ -57,11 +58,6 @@ from storage.repositories.audit import AuditRepository
 from storage.repositories.citizen_petitions import CitizenPetitionRepository
 from storage.repositories.common import affected_rows, dialect_name, upsert_insert
 from storage.repositories.officials import OfficialRepository
-
-# Outbox kinds (renderers live in handlers/): a new or re-routed petition for an official, and a
-# step of the citizen's petition for the citizen.
-KIND_PETITION_NEW = "petition_new"
-KIND_PETITION_UPDATE = "petition_update"
 
 
 @dataclass(frozen=True)
@@ -109,7 +105,7 @@ def _official_notice(
     return OutgoingMessage(
         channel=official.channel,
         chat_id=official.chat_id,
-        kind=KIND_PETITION_NEW,
+        kind=OutboxKind.PETITION_NEW,
         payload={
             "petition_id": petition.id,
             "tracking_code": petition.tracking_code,
@@ -361,7 +357,7 @@ class PetitionRepository:
                 OutgoingMessage(
                     channel=petition.channel,
                     chat_id=petition.chat_id,
-                    kind=KIND_PETITION_UPDATE,
+                    kind=OutboxKind.PETITION_UPDATE,
                     payload={
                         "petition_id": petition.id,
                         "tracking_code": petition.tracking_code,
@@ -529,13 +525,14 @@ class PetitionRepository:
             note=text.strip(),
             at=now,
         )
+        officials = OfficialRepository(self.session)
         recipients: list[Official] = []
         if petition.assigned_to is not None:
-            assigned = await OfficialRepository(self.session).get(petition.assigned_to)
+            assigned = await officials.get(petition.assigned_to)
             if assigned is not None and can_act_on(assigned, petition):
                 recipients = [assigned]
         if not recipients:
-            recipients = await OfficialRepository(self.session).of_agency(petition.agency_id)
+            recipients = await officials.of_agency(petition.agency_id)
         await enqueue(
             self.session,
             [

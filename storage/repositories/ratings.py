@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.outbox import OutboxKind
 from storage.models import OutboxMessage, ServiceRating, utcnow
 from storage.outbox import SENT
-from storage.repositories.dossiers import KIND_RATING
 
 
 class RatingRepository:
@@ -60,11 +60,11 @@ class RatingRepository:
         found = await self.session.scalar(
             select(OutboxMessage.id)
             .where(
-                OutboxMessage.kind == KIND_RATING,
+                OutboxMessage.kind == OutboxKind.DOSSIER_RATING,
                 OutboxMessage.channel == channel,
                 OutboxMessage.chat_id == chat_id,
                 OutboxMessage.state == SENT,
-                OutboxMessage.dedup_key.like(f"{KIND_RATING}:{int(dossier_id)}:%"),
+                OutboxMessage.dedup_key.like(f"{OutboxKind.DOSSIER_RATING}:{int(dossier_id)}:%"),
             )
             .limit(1)
         )

@@ -30,9 +30,10 @@ from bot.factory import default_bot_properties
 from bot.jobs.digest import run_digests
 from bot.jobs.outbox import OutboxWorker
 from bot.jobs.senders import TelegramSender
-from handlers.digest.notifications import KIND_DIGEST, create_digest_renderers
+from handlers.digest.notifications import create_digest_renderers
 from handlers.i18n import create_i18n
 from knowledge.dossier_records import parse_record
+from knowledge.outbox import OutboxKind
 from knowledge.workdays import VN_TZ
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -173,7 +174,7 @@ def digests_only(calls: list[Call]) -> list[Call]:
 async def digest_rows(factory: Factory) -> list[OutboxMessage]:
     async with factory() as session:
         result = await session.execute(
-            select(OutboxMessage).where(OutboxMessage.kind == KIND_DIGEST)
+            select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.DIGEST)
         )
         return list(result.scalars())
 

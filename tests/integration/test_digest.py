@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.digest import DigestScheduler, run_digests
 from handlers.digest.build import build_digest
-from handlers.digest.notifications import KIND_DIGEST, dedup_key
+from handlers.digest.notifications import dedup_key
 from handlers.dossiers.render import timeliness_of
 from knowledge.digest import (
     DEADLINE_ANSWER,
@@ -31,6 +31,7 @@ from knowledge.digest import (
     bucket_of,
 )
 from knowledge.dossier_records import parse_record
+from knowledge.outbox import OutboxKind
 from knowledge.petitions import DeadlineStatus, deadline_status, due_soon_until
 from knowledge.timeliness import StatusEvent
 from knowledge.workdays import VN_TZ, add_working_days, local_date
@@ -569,7 +570,7 @@ async def digest_rows(factory: Factory) -> list[OutboxMessage]:
     async with factory() as session:
         result = await session.execute(
             select(OutboxMessage)
-            .where(OutboxMessage.kind == KIND_DIGEST)
+            .where(OutboxMessage.kind == OutboxKind.DIGEST)
             .order_by(OutboxMessage.id)
         )
         return list(result.scalars())

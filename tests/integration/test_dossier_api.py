@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web.dossier_api import MAX_ITEMS, setup_dossier_api
 from knowledge.dossier import Status
-from storage import create_engine, create_session_factory, upgrade
+from storage.db import create_engine, create_session_factory
+from storage.migrate import upgrade
 from storage.models import Dossier, DossierEvent
 from storage.repositories.api_keys import ApiKeyRepository
 from storage.repositories.dossiers import DossierRepository

@@ -28,15 +28,15 @@ from bot.web.inbox.export import csv_cell
 from bot.web.inbox.filters import parse_day
 from bot.web.inbox.routes import setup_inbox
 from bot.web.plumbing import RateLimiter
-from handlers import inbox_texts as tx
 from handlers.i18n import create_i18n
+from handlers.officials import inbox_texts as tx
+from knowledge.outbox import OutboxKind
 from knowledge.petition_workflow import PetitionStatus
 from storage.models import AuditEntry, InboxToken, Official, OutboxMessage, Petition
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.inbox_tokens import LINK_TTL, InboxTokenRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import (
-    KIND_PETITION_UPDATE,
     AttachmentDraft,
     PetitionDraft,
     PetitionRepository,
@@ -273,7 +273,7 @@ async def citizen_messages(env: Env) -> list[OutboxMessage]:
     async with env.sessions() as session:
         stmt = (
             select(OutboxMessage)
-            .where(OutboxMessage.kind == KIND_PETITION_UPDATE)
+            .where(OutboxMessage.kind == OutboxKind.PETITION_UPDATE)
             .order_by(OutboxMessage.id)
         )
         return list((await session.execute(stmt)).scalars())

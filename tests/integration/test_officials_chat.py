@@ -45,6 +45,7 @@ from handlers.officials.render_prompts import TEXT_MAX_CHARS
 from handlers.petitions.notifications import create_petition_renderers
 from handlers.procedures import texts
 from knowledge.models import Procedure
+from knowledge.outbox import OutboxKind
 from knowledge.petition_workflow import PetitionStatus
 from knowledge.search import SearchIndex
 from storage.models import AuditEntry, Official, OutboxMessage, Petition, PetitionEvent
@@ -53,8 +54,6 @@ from storage.repositories.agencies import AgencyRepository
 from storage.repositories.inbox_tokens import InboxTokenRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import (
-    KIND_PETITION_NEW,
-    KIND_PETITION_UPDATE,
     AttachmentDraft,
     PetitionDraft,
     PetitionRepository,
@@ -624,7 +623,7 @@ async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
         assert actions.count(expected) == 1, (expected, actions)
     assert all(e.via == "telegram" for e in await _audit_for(h, pid) if e.action != "view")
 
-    updates = await _outbox(h, KIND_PETITION_UPDATE)
+    updates = await _outbox(h, OutboxKind.PETITION_UPDATE)
     assert [u.payload["action"] for u in updates] == [
         "taken",
         "info_requested",
@@ -693,7 +692,9 @@ async def test_refusal_needs_a_reason_and_tells_the_citizen_where_complaints_go(
         petition.refusal_reason
         == "Nội dung là khiếu nại về quyết định hành chính, không phải phản ánh."
     )
-    [row] = [u for u in await _outbox(h, KIND_PETITION_UPDATE) if u.payload["action"] == "refused"]
+    [row] = [
+        u for u in await _outbox(h, OutboxKind.PETITION_UPDATE) if u.payload["action"] == "refused"
+    ]
     rendered = await _render(h, row)
     assert rendered is not None
     assert "không phải phản ánh" in rendered[0] and "Luật Khiếu nại" in rendered[0]
@@ -734,7 +735,9 @@ async def test_reroute_by_an_admin_only(harness: Harness) -> None:
         "from_agency_id": world.justice,
         "to_agency_id": world.land,
     }
-    notices = [r for r in await _outbox(h, KIND_PETITION_NEW) if r.payload["reason"] == "rerouted"]
+    notices = [
+        r for r in await _outbox(h, OutboxKind.PETITION_NEW) if r.payload["reason"] == "rerouted"
+    ]
     assert [r.payload["official_id"] for r in notices] == [land_official.id]
     rendered = await _render(h, notices[0])
     assert rendered is not None and "chuyển đến" in rendered[0]
@@ -742,7 +745,9 @@ async def test_reroute_by_an_admin_only(harness: Harness) -> None:
     # the old agency no longer sees it, and its earlier notices render nothing
     calls = await h.press(officer, op(PetitionOp.OPEN, pid))
     assert "Không có phản ánh" in texts_of(calls)[-1]
-    first = [r for r in await _outbox(h, KIND_PETITION_NEW) if r.payload["reason"] == "submitted"]
+    first = [
+        r for r in await _outbox(h, OutboxKind.PETITION_NEW) if r.payload["reason"] == "submitted"
+    ]
     assert len(first) == 2  # the justice officer and admin
     assert [await _render(h, r) for r in first] == [None, None]
 
@@ -754,7 +759,11 @@ async def test_notices_are_rechecked_when_rendered(harness: Harness) -> None:
     official = await _enrolled(h, officer, world.justice, "officer")
     # a petition submitted after the enrolment notifies the official
     second = await _new_petition(h)
-    rows = [r for r in await _outbox(h, KIND_PETITION_NEW) if r.payload["petition_id"] == second.id]
+    rows = [
+        r
+        for r in await _outbox(h, OutboxKind.PETITION_NEW)
+        if r.payload["petition_id"] == second.id
+    ]
     assert [r.payload["official_id"] for r in rows] == [official.id]
     rendered = await _render(h, rows[0])
     assert rendered is not None
@@ -775,7 +784,9 @@ async def test_notices_are_rechecked_when_rendered(harness: Harness) -> None:
         await PetitionRepository(session).take(petition, admin, via="telegram")
         await session.commit()
     [row] = [
-        u for u in await _outbox(h, KIND_PETITION_UPDATE) if u.payload["petition_id"] == second.id
+        u
+        for u in await _outbox(h, OutboxKind.PETITION_UPDATE)
+        if u.payload["petition_id"] == second.id
     ]
     rendered = await _render(h, row)
     assert rendered is not None and "is being handled by" in rendered[0]
@@ -850,7 +861,7 @@ async def test_a_petition_rerouted_back_is_announced_again(harness: Harness) -> 
         await session.commit()
     notices = [
         r
-        for r in await _outbox(h, KIND_PETITION_NEW)
+        for r in await _outbox(h, OutboxKind.PETITION_NEW)
         if r.payload["official_id"] == justice_official.id
     ]
     assert [r.payload["reason"] for r in notices] == ["submitted", "rerouted"]

@@ -25,12 +25,13 @@ from bot.web.open311.routes import setup_open311
 from bot.web.open311.services import CENTRE_CODE, OTHER_CODE, slugify
 from bot.web.plumbing import RateLimiter
 from knowledge.models import Procedure
+from knowledge.outbox import OutboxKind
 from knowledge.search import SearchIndex
-from storage import create_engine, create_session_factory
+from storage.db import create_engine, create_session_factory
 from storage.models import AuditEntry, Official, OutboxMessage, Petition
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.api_keys import ApiKeyRepository
-from storage.repositories.petitions import KIND_PETITION_NEW, PetitionDraft, PetitionRepository
+from storage.repositories.petitions import PetitionDraft, PetitionRepository
 from tests.integration.databases import BACKENDS, migrated_database
 
 PROCEDURES = [
@@ -260,7 +261,7 @@ async def test_post_files_a_petition_routes_it_and_tells_the_officials(env: Env)
         assert (attachment.kind, attachment.file_id) == ("url", "https://example.vn/a.jpg")
         messages = (
             await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.kind == KIND_PETITION_NEW)
+                select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.PETITION_NEW)
             )
         ).all()
         assert [m.chat_id for m in messages] == ["77"]

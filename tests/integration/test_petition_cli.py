@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.main import main
+from knowledge.outbox import OutboxKind
 from knowledge.petition_workflow import PetitionStatus
 from storage.db import create_engine, create_session_factory
 from storage.models import Agency, AuditEntry, Dossier, OutboxMessage, Petition
 from storage.repositories.officials import OfficialRepository
-from storage.repositories.petitions import KIND_PETITION_NEW, PetitionDraft, PetitionRepository
+from storage.repositories.petitions import PetitionDraft, PetitionRepository
 
 T = TypeVar("T")
 
@@ -238,7 +239,9 @@ def test_reroute(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     async def after(session: AsyncSession) -> tuple[Petition, list[OutboxMessage]]:
         stored = await PetitionRepository(session).get(petition.id)
         assert stored is not None
-        notices = [m for m in await _all(session, OutboxMessage) if m.kind == KIND_PETITION_NEW]
+        notices = [
+            m for m in await _all(session, OutboxMessage) if m.kind == OutboxKind.PETITION_NEW
+        ]
         return stored, notices
 
     stored, notices = run(db, after)

@@ -41,11 +41,12 @@ from bot.factory import create_dispatcher, default_bot_properties
 from handlers.common.callbacks import MenuAction, MenuCallback
 from handlers.petitions.callbacks import FormAction, FormOp
 from knowledge.catalog import load_default_catalog
+from knowledge.outbox import OutboxKind
 from knowledge.search import SearchIndex
 from storage.models import OutboxMessage, Petition, PetitionAttachment, PetitionEvent
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
-from storage.repositories.petitions import KIND_PETITION_NEW, PetitionDraft, PetitionRepository
+from storage.repositories.petitions import PetitionDraft, PetitionRepository
 from tests.integration.databases import BACKENDS, migrated_database
 from tests.tools.telegram_server import EntityParseError, parse_html, utf16_len
 
@@ -402,7 +403,7 @@ async def test_full_form_submits_once_and_routes(env_both: Env) -> None:
         files = list((await session.execute(select(PetitionAttachment))).scalars())
         assert sorted(f.file_id for f in files) == ["doc-1", "ph-big"]  # the largest photo size
         outbox = list((await session.execute(select(OutboxMessage))).scalars())
-        assert [(o.kind, o.chat_id) for o in outbox] == [(KIND_PETITION_NEW, "900")]
+        assert [(o.kind, o.chat_id) for o in outbox] == [(OutboxKind.PETITION_NEW, "900")]
 
     # A second tap on the same Submit button, and the same callback delivered again: the same
     # petition and code, never a second row.

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from knowledge.outbox import OutboxKind
 from knowledge.petition_workflow import PetitionError, PetitionStatus, can_see_personal_data
 from storage.models import AuditEntry, OutboxMessage, Petition
 from storage.repositories.agencies import AgencyRepository
@@ -19,8 +20,6 @@ from storage.repositories.audit import AuditRepository
 from storage.repositories.inbox_tokens import InboxTokenRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import (
-    KIND_PETITION_NEW,
-    KIND_PETITION_UPDATE,
     AttachmentDraft,
     PetitionDraft,
     PetitionRepository,
@@ -157,7 +156,7 @@ async def test_life_cycle_notifies_audits_and_guards(
                 now=MONDAY_9AM,
             )
         ).petition
-        new = await _outbox(session, KIND_PETITION_NEW)
+        new = await _outbox(session, OutboxKind.PETITION_NEW)
         assert sorted(m.chat_id for m in new) == ["501", "502"]  # not the other agency's
 
         assert can_see_personal_data(officer, petition)
@@ -192,7 +191,7 @@ async def test_life_cycle_notifies_audits_and_guards(
         assert "0912345678" not in (petition.public_content or "")
         await session.commit()
 
-        updates = await _outbox(session, KIND_PETITION_UPDATE)
+        updates = await _outbox(session, OutboxKind.PETITION_UPDATE)
         assert [m.payload["action"] for m in updates] == [
             "taken",
             "info_requested",
@@ -225,7 +224,7 @@ async def test_life_cycle_notifies_audits_and_guards(
         await session.commit()
         reroute_new = [
             m
-            for m in await _outbox(session, KIND_PETITION_NEW)
+            for m in await _outbox(session, OutboxKind.PETITION_NEW)
             if m.payload["petition_id"] == second.id
         ]
         assert "601" in {m.chat_id for m in reroute_new}

@@ -17,19 +17,10 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.models import Channel, Document, LegalBasis, Procedure
-from storage import (
-    Base,
-    ChatUser,
-    FsmRecord,
-    ImportedProcedure,
-    SQLAlchemyStorage,
-    create_engine,
-    create_session_factory,
-    current,
-    downgrade,
-    upgrade,
-)
-from storage.migrate import make_config
+from storage.db import create_engine, create_session_factory
+from storage.fsm import SQLAlchemyStorage
+from storage.migrate import current, downgrade, make_config, upgrade
+from storage.models import Base, ChatUser, FsmRecord, ImportedProcedure
 from storage.repositories.procedures import ProcedureRepository
 from storage.repositories.users import UserRepository
 from tests.integration.databases import BACKENDS, empty_database

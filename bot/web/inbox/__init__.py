@@ -23,8 +23,8 @@ out). Every POST must carry the session's CSRF token (an HMAC of the session coo
 extra is stored) and come from this origin (Origin, else Referer, else Sec-Fetch-Site). Pages
 carry a strict CSP, ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer`` (the sign-in
 token is in the link's URL) and ``Cache-Control: no-store`` (personal data). Texts come from
-``handlers.inbox_texts`` (Vietnamese; English with ``?lang=en``, remembered in a cookie); the
-pages are the autoescaped templates of ``bot/web/templates/inbox/``.
+``handlers.officials.inbox_texts`` (Vietnamese; English with ``?lang=en``, remembered in a
+cookie); the pages are the autoescaped templates of ``bot/web/templates/inbox/``.
 
 Modules: ``context`` (settings, the view, the route wrapper), ``csrf``, ``auth`` (sign-in,
 sessions), ``filters``, ``views`` (the list, one petition), ``actions``, ``export`` (CSV) and

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.jobs.outbox import OUTBOX_KEY
-from handlers import inbox_texts as tx
+from handlers.officials import inbox_texts as tx
 from knowledge.petition_workflow import PetitionError
 from storage.models import Official, Petition
 from storage.repositories.inbox import InboxRepository

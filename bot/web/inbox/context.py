@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.web.plumbing import RateLimiter
 from bot.web.rendering import render
-from handlers import inbox_texts as tx
 from handlers.formatting import format_date, format_datetime, format_number
 from handlers.i18n import SUPPORTED_LOCALES
+from handlers.officials import inbox_texts as tx
 from knowledge.petition_workflow import OPEN_STATUSES, PetitionStatus
 from knowledge.workdays import to_local
 from storage.models import Agency, Official

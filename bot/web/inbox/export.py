@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from handlers import inbox_texts as tx
 from handlers.formatting import format_number
+from handlers.officials import inbox_texts as tx
 from knowledge.petitions import deadline_status
 from knowledge.workdays import local_date, to_local
 from storage.models import Petition

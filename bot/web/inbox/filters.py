@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from handlers import inbox_texts as tx
+from handlers.officials import inbox_texts as tx
 from knowledge.petition_workflow import OPEN_STATUSES, STATUSES
 from storage.repositories.inbox import DUE_FILTERS, InboxFilter
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import inbox_texts as tx
+from handlers.officials import inbox_texts as tx
 from knowledge.petition_workflow import OPEN_STATUSES, STATUSES, PetitionStatus, public_names
 from knowledge.petitions import deadline_status, redact_personal_data
 from knowledge.workdays import local_date

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from aiogram.utils.i18n import I18n
 from aiohttp import web
 
-from handlers import publication_texts as texts
+from handlers.petitions import publication_texts as texts
 from knowledge.dossier import national_phone
 from knowledge.models import Procedure
 from knowledge.normalize import clean_text

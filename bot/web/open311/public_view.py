@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.web.plumbing import SETTINGS_KEY
-from handlers import publication_texts as texts
 from handlers.formatting import format_date
+from handlers.petitions import publication_texts as texts
 from knowledge.petition_workflow import CLOSED_STATUSES, OPEN_STATUSES, PetitionStatus, public_names
 from knowledge.petitions import parse_tracking_code, redact_personal_data
 from knowledge.workdays import VN_TZ, to_local

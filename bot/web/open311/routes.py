@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.outbox import OUTBOX_KEY
 from bot.web.plumbing import BodyTooLarge, RateLimiter, client_key, read_body
-from handlers import publication_texts as texts
 from handlers.formatting import format_date
 from handlers.i18n import create_i18n
+from handlers.petitions import publication_texts as texts
 from knowledge.petitions import parse_tracking_code
 from knowledge.search import SearchIndex
 from storage.repositories.api_keys import ApiKeyRepository
@@ -145,11 +145,10 @@ async def get_requests(request: web.Request) -> web.StreamResponse:
     query = request.query
     async with config.session_factory() as session:
         services = await config.catalog.load(session)
+        published = PublicPetitionRepository(session)
         ids = query.get("service_request_id")
         if ids is not None and ids.strip():
-            rows = await PublicPetitionRepository(session).find_requests(
-                codes=request_ids(ids), limit=MAX_RESULTS
-            )
+            rows = await published.find_requests(codes=request_ids(ids), limit=MAX_RESULTS)
         else:
             topic = None
             code = query.get("service_code", "").strip()
@@ -167,7 +166,7 @@ async def get_requests(request: web.Request) -> web.StreamResponse:
             if received_from is None:
                 anchor = received_to or datetime.now(UTC)
                 received_from = anchor - timedelta(days=DEFAULT_DAYS)
-            rows = await PublicPetitionRepository(session).find_requests(
+            rows = await published.find_requests(
                 topic=topic,
                 received_from=received_from,
                 received_to=received_to,

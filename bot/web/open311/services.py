@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import publication_texts as texts
+from handlers.petitions import publication_texts as texts
 from knowledge.normalize import clean_text, strip_diacritics
 from knowledge.search import SearchIndex
 from storage.models import Petition
