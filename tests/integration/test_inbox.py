@@ -42,6 +42,7 @@ from storage.repositories.petitions import (
     PetitionRepository,
 )
 from tests.integration.databases import BACKENDS, migrated_database
+from tests.tools.recording import WakeCounter
 
 # Monday 2 November 2026, 09:00 in Hanoi
 MONDAY_9AM = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
@@ -57,16 +58,6 @@ def in_locale(locale: str, text: Any, *args: Any) -> Any:
     compared through the catalog, not copied here)."""
     with I18N.context(), I18N.use_locale(locale):
         return text(*args)
-
-
-class WakeCounter:
-    """Stands in for the outbox worker: counts the wake-ups after committed changes."""
-
-    def __init__(self) -> None:
-        self.wakes = 0
-
-    def wake(self) -> None:
-        self.wakes += 1
 
 
 @dataclass

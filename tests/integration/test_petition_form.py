@@ -20,16 +20,12 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.base import BaseSession
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageText,
-    GetMe,
     SendMessage,
-    TelegramMethod,
 )
-from aiogram.types import InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import InlineKeyboardMarkup, Update
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -47,7 +43,8 @@ from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import KIND_PETITION_NEW, PetitionDraft, PetitionRepository
 from tests.integration.databases import BACKENDS, migrated_database
-from tests.tools.telegram_server import EntityParseError, parse_html, utf16_len
+from tests.tools.recording import RecordingSession, WakeCounter, feed_handled
+from tests.tools.telegram_server import parse_html, utf16_len
 
 CONTENT = (
     "Thủ tục đăng ký khai sinh tại phường yêu cầu nộp bản sao sổ hộ khẩu dù đã bỏ sổ hộ khẩu, "
@@ -69,96 +66,23 @@ def index() -> SearchIndex:
 # --- a Telegram stand-in inside the process ------------------------------------------------------
 
 
-class RecordingSession(BaseSession):
-    """Answers Bot API methods like Telegram and records every call."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[TelegramMethod[Any]] = []
-        self._ids = itertools.count(1000)
-        self.on_send: list[Any] = []  # callbacks run when a message is sent (ordering checks)
-
-    async def close(self) -> None:
-        return None
-
-    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError
-
-    def _check(self, method: Any, text: str, markup: Any) -> str:
-        try:
-            visible = parse_html(text)
-        except EntityParseError as error:
-            raise TelegramBadRequest(
-                method=method, message=f"can't parse entities: {error}"
-            ) from None
-        if not visible.strip():
-            raise TelegramBadRequest(method=method, message="message text is empty")
-        if utf16_len(visible) > 4096:
-            raise TelegramBadRequest(method=method, message="message is too long")
-        if isinstance(markup, InlineKeyboardMarkup):
-            for row in markup.inline_keyboard:
-                for button in row:
-                    data = button.callback_data
-                    if data is not None and len(data.encode()) > 64:
-                        raise TelegramBadRequest(method=method, message="BUTTON_DATA_INVALID")
-        return visible
-
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
-    ) -> Any:
-        self.calls.append(method)
-        if isinstance(method, SendMessage | EditMessageText):
-            self._check(method, method.text, method.reply_markup)
-            for hook in self.on_send:
-                await hook(method)
-            markup = (
-                method.reply_markup
-                if isinstance(method.reply_markup, InlineKeyboardMarkup)
-                else None
-            )
-            chat_id = int(method.chat_id or 0)
-            return Message.model_validate(
-                {
-                    "message_id": getattr(method, "message_id", None) or next(self._ids),
-                    "date": datetime.now(UTC),
-                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
-                    "from": {"id": bot.id, "is_bot": True, "first_name": "Bot"},
-                    "text": parse_html(method.text),
-                    "reply_markup": markup.model_dump() if markup else None,
-                },
-                context={"bot": bot},
-            )
-        if isinstance(method, AnswerCallbackQuery):
-            if method.text and len(method.text) > 200:
-                raise TelegramBadRequest(method=method, message="MESSAGE_TOO_LONG")
-            return True
-        if isinstance(method, GetMe):
-            return User(id=bot.id, is_bot=True, first_name="Bot", username="tthc_bot")
-        return True
-
-
-class FakeOutbox:
-    def __init__(self) -> None:
-        self.wakes = 0
-
-    def wake(self) -> None:
-        self.wakes += 1
-
-
 @dataclass
 class Env:
     dispatcher: Dispatcher
     bot: Bot
     session: RecordingSession
     factory: async_sessionmaker[AsyncSession]
-    outbox: FakeOutbox
+    outbox: WakeCounter
     update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    async def feed(self, update: dict[str, Any]) -> list[Any]:
+    async def feed(self, update: dict[str, Any], *, handled: bool = True) -> list[Any]:
         since = len(self.session.calls)
-        await self.dispatcher.feed_update(
-            self.bot, Update.model_validate(update, context={"bot": self.bot})
+        await feed_handled(
+            self.dispatcher,
+            self.bot,
+            Update.model_validate(update, context={"bot": self.bot}),
+            handled=handled,
         )
         return [
             c for c in self.session.calls[since:] if isinstance(c, SendMessage | EditMessageText)
@@ -283,7 +207,7 @@ async def make_env(
     values.update(settings)
     config = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     dispatcher = create_dispatcher(settings=config, index=index, session_factory=factory)
-    outbox = FakeOutbox()
+    outbox = WakeCounter()
     dispatcher["outbox"] = outbox
     session = RecordingSession()
     bot = Bot(token="42:TEST-token", session=session, default=default_bot_properties())
@@ -419,7 +343,8 @@ async def test_the_same_submit_update_fed_twice_makes_one_petition(env: Env) -> 
     await fill_form(citizen)
     update = citizen.callback(citizen.button("Gửi phản ánh"))
     first = await env.feed(update)
-    second = await env.feed(update)  # Telegram re-delivers the very same update
+    # Telegram re-delivers the very same update: the dedup middleware drops it (UNHANDLED).
+    second = await env.feed(update, handled=False)
     assert await env.count(Petition) == 1
     code = (await env.petitions())[0].tracking_code
     assert code in texts(first)
