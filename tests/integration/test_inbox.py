@@ -41,7 +41,7 @@ from storage.repositories.petitions import (
     PetitionDraft,
     PetitionRepository,
 )
-from tests.integration.databases import BACKENDS, migrated_database
+from tests.tools.databases import BACKENDS, migrated_database
 from tests.tools.recording import WakeCounter
 
 # Monday 2 November 2026, 09:00 in Hanoi

@@ -16,7 +16,7 @@ from sqlalchemy import inspect
 
 from storage.db import create_engine
 from storage.migrate import current, downgrade, make_config, upgrade
-from tests.integration.databases import BACKENDS, empty_database
+from tests.tools.databases import BACKENDS, empty_database
 
 
 def _revisions() -> list[Script]:

@@ -58,7 +58,7 @@ from storage.repositories.petitions import (
     PetitionDraft,
     PetitionRepository,
 )
-from tests.integration.databases import BACKENDS, migrated_database
+from tests.tools.databases import BACKENDS, migrated_database
 from tests.tools.recording import RecordingSession, WakeCounter, feed_handled
 from tests.tools.telegram_server import TEXT_LIMIT, parse_html, utf16_len
 

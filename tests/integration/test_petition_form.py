@@ -42,7 +42,7 @@ from storage.models import OutboxMessage, Petition, PetitionAttachment, Petition
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import KIND_PETITION_NEW, PetitionDraft, PetitionRepository
-from tests.integration.databases import BACKENDS, migrated_database
+from tests.tools.databases import BACKENDS, migrated_database
 from tests.tools.recording import RecordingSession, WakeCounter, feed_handled
 from tests.tools.telegram_server import parse_html, utf16_len
 

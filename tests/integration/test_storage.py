@@ -32,7 +32,7 @@ from storage import (
 from storage.migrate import make_config
 from storage.repositories.procedures import ProcedureRepository
 from storage.repositories.users import UserRepository
-from tests.integration.databases import BACKENDS, empty_database
+from tests.tools.databases import BACKENDS, empty_database
 
 APP_TABLES = {
     "chat_users",
