@@ -48,16 +48,6 @@ def index() -> SearchIndex:
     return SearchIndex.build(list(load_default_catalog()))
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(token=TOKEN)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
 # One clock for the whole module: the same row imported twice must be the same row.
 NOW = datetime.now(UTC).replace(microsecond=0)
 

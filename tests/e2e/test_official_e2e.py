@@ -61,16 +61,6 @@ def index() -> SearchIndex:
     return SearchIndex.build(procedures)
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(token=TOKEN)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
 @dataclass
 class Running:
     fake: FakeTelegram

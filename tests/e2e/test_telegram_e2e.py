@@ -70,16 +70,6 @@ class FailingIndex:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(token=TOKEN)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def database_url(tmp_path: Path) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path / 'e2e.sqlite3'}"
     await upgrade(url)
