@@ -18,14 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.telegram import run_polling
 from bot.config import Settings
-from bot.factory import create_bot, create_dispatcher
 from bot.jobs.outbox import OutboxWorker
-from bot.jobs.senders import TelegramSender
 from handlers.dossiers.notifications import create_dossier_renderers
 from knowledge.catalog import load_default_catalog
 from knowledge.dossier_records import parse_record
@@ -34,6 +30,7 @@ from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.repositories.dossiers import DossierRepository
 from storage.repositories.ratings import RatingRepository
+from tests.tools.polling import polling_with_outbox
 from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
@@ -98,31 +95,21 @@ async def running(fake: FakeTelegram, tmp_path: Path, index: SearchIndex) -> Asy
         telegram_api_server=fake.base_url,
         database_url=url,
     )
-    bot: Bot = create_bot(settings)
-    dispatcher = create_dispatcher(settings=settings, index=index, session_factory=factory)
-    worker = OutboxWorker(
-        factory,
-        {"telegram": TelegramSender(bot, part_interval=0.05)},
-        create_dossier_renderers(dispatcher["i18n"], index),
-        idle_poll=0.1,
-    )
-    dispatcher["outbox"] = worker
-    running = Running(fake, factory, worker)
-    await running.ingest(record())
-    since = fake.mark()
-    polling = asyncio.create_task(run_polling(bot, dispatcher, polling_timeout=1))
-    sending = asyncio.create_task(worker.run())
+    holder: list[Running] = []
+
+    async def ingest_first(worker: OutboxWorker) -> None:
+        holder.append(Running(fake, factory, worker))
+        await holder[0].ingest(record())
+
+    def renderers(i18n: Any) -> dict[str, Any]:
+        return create_dossier_renderers(i18n, index)
+
     try:
-        await fake.wait_for(lambda c: c.method == "getUpdates", since=since)
-        yield running
+        async with polling_with_outbox(
+            fake, factory, settings, index, renderers, before_start=ingest_first
+        ):
+            yield holder[0]
     finally:
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sending
-        with contextlib.suppress(RuntimeError):
-            await dispatcher.stop_polling()
-        await asyncio.wait_for(polling, 5)
-        await bot.session.close()
         await engine.dispose()
 
 

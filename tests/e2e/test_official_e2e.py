@@ -7,23 +7,16 @@ answers it; the citizen hears "being handled" and then the answer, in that order
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.telegram import run_polling
 from bot.config import Settings
-from bot.factory import create_bot, create_dispatcher
-from bot.jobs.outbox import OutboxWorker
-from bot.jobs.senders import TelegramSender
 from handlers.dossiers.notifications import create_dossier_renderers
 from handlers.petitions.notifications import create_petition_renderers
 from knowledge.catalog import load_default_catalog
@@ -35,6 +28,7 @@ from storage.models import AuditEntry, OutboxMessage
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionRepository
+from tests.tools.polling import polling_with_outbox
 from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
@@ -86,30 +80,14 @@ async def running(fake: FakeTelegram, tmp_path: Path, index: SearchIndex) -> Asy
         telegram_api_server=fake.base_url,
         database_url=url,
     )
-    bot: Bot = create_bot(settings)
-    dispatcher = create_dispatcher(settings=settings, index=index, session_factory=factory)
-    i18n = dispatcher["i18n"]
-    worker = OutboxWorker(
-        factory,
-        {"telegram": TelegramSender(bot, part_interval=0.05)},
-        {**create_dossier_renderers(i18n, index), **create_petition_renderers(i18n)},
-        idle_poll=0.1,
-    )
-    dispatcher["outbox"] = worker
-    since = fake.mark()
-    polling = asyncio.create_task(run_polling(bot, dispatcher, polling_timeout=1))
-    sending = asyncio.create_task(worker.run())
+
+    def renderers(i18n: Any) -> dict[str, Any]:
+        return {**create_dossier_renderers(i18n, index), **create_petition_renderers(i18n)}
+
     try:
-        await fake.wait_for(lambda c: c.method == "getUpdates", since=since)
-        yield Running(fake, factory, invitation)
+        async with polling_with_outbox(fake, factory, settings, index, renderers):
+            yield Running(fake, factory, invitation)
     finally:
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sending
-        with contextlib.suppress(RuntimeError):
-            await dispatcher.stop_polling()
-        await asyncio.wait_for(polling, 5)
-        await bot.session.close()
         await engine.dispose()
 
 

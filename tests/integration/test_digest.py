@@ -37,7 +37,8 @@ from storage.repositories.agencies import AgencyRepository
 from storage.repositories.digest import DigestRepository
 from storage.repositories.dossiers import DossierRepository
 from storage.repositories.officials import OfficialRepository
-from storage.repositories.petitions import PetitionDraft, PetitionRepository
+from storage.repositories.petitions import PetitionRepository
+from tests.tools.builders import petition_draft as draft
 
 Factory = async_sessionmaker[AsyncSession]
 JUSTICE = "Sở Tư pháp"
@@ -109,24 +110,6 @@ async def rate(factory: Factory, agency: str, level: int, at: datetime) -> None:
 
 def local(day: str, hhmm: str = "09:00") -> datetime:
     return datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=VN_TZ)
-
-
-def draft(**overrides: Any) -> PetitionDraft:
-    values: dict[str, Any] = {
-        "topic_kind": "procedure",
-        "topic": "Đăng ký khai sinh",
-        "procedure_code": "1.001193",
-        "sector": "Hộ tịch",
-        "content": "Cán bộ hẹn trả kết quả khai sinh nhưng đã quá hạn ba ngày mà chưa nhận được.",
-        "sender_name": "Nguyễn Văn An",
-        "phone": "0912345678",
-        "address": "12 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh",
-        "channel": "telegram",
-        "chat_id": "1001",
-        "language": "vi",
-    }
-    values.update(overrides)
-    return PetitionDraft(**values)
 
 
 async def setup_agencies(factory: Factory) -> dict[str, int]:

@@ -41,6 +41,7 @@ from storage.repositories.petitions import (
     PetitionDraft,
     PetitionRepository,
 )
+from tests.tools.builders import petition_draft
 from tests.tools.databases import BACKENDS, migrated_database
 from tests.tools.recording import WakeCounter
 
@@ -79,22 +80,13 @@ class Env:
 
 
 def draft(**overrides: object) -> PetitionDraft:
-    values: dict[str, object] = {
-        "topic_kind": "procedure",
-        "topic": "Đăng ký khai sinh",
-        "procedure_code": "1.001193",
-        "sector": "Hộ tịch",
-        "content": "Cán bộ hẹn trả kết quả khai sinh nhưng đã quá hạn ba ngày mà chưa nhận được.",
-        "sender_name": "Nguyễn Văn An",
-        "phone": "0912345678",
-        "email": "an.nguyen@example.com",
-        "address": "Số 12 ngõ 34 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh",
-        "channel": "telegram",
-        "chat_id": "1001",
-        "language": "vi",
-    }
-    values.update(overrides)
-    return PetitionDraft(**values)  # type: ignore[arg-type]
+    return petition_draft(
+        **{
+            "email": "an.nguyen@example.com",
+            "address": "Số 12 ngõ 34 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh",
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture(params=BACKENDS)

@@ -20,30 +20,12 @@ from storage.repositories.petitions import (
     KIND_PETITION_NEW,
     KIND_PETITION_UPDATE,
     AttachmentDraft,
-    PetitionDraft,
     PetitionRepository,
 )
+from tests.tools.builders import petition_draft as draft
 
 # Monday 2 November 2026, 09:00 in Hanoi
 MONDAY_9AM = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
-
-
-def draft(**overrides: object) -> PetitionDraft:
-    values: dict[str, object] = {
-        "topic_kind": "procedure",
-        "topic": "Đăng ký khai sinh",
-        "procedure_code": "1.001193",
-        "sector": "Hộ tịch",
-        "content": "Cán bộ hẹn trả kết quả khai sinh nhưng đã quá hạn ba ngày mà chưa nhận được.",
-        "sender_name": "Nguyễn Văn An",
-        "phone": "0912345678",
-        "address": "12 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh",
-        "channel": "telegram",
-        "chat_id": "1001",
-        "language": "vi",
-    }
-    values.update(overrides)
-    return PetitionDraft(**values)  # type: ignore[arg-type]
 
 
 async def _setup_agencies(session: AsyncSession) -> tuple[int, int]:
