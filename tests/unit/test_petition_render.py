@@ -113,7 +113,9 @@ def buttons(markup: Any) -> list[Any]:
 
 
 def assert_keyboard(markup: Any) -> None:
-    for b in buttons(markup):
+    keyboard = buttons(markup)
+    assert keyboard, "the keyboard has no buttons"
+    for b in keyboard:
         assert b.callback_data is not None
         assert 1 <= len(b.callback_data.encode()) <= 64, b.callback_data
         assert 1 <= len(b.text) <= BUTTON_TEXT_LIMIT, b.text
