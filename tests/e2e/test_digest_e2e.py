@@ -31,13 +31,12 @@ from handlers.digest.notifications import KIND_DIGEST, create_digest_renderers
 from handlers.i18n import create_i18n
 from knowledge.dossier_records import parse_record
 from knowledge.workdays import VN_TZ
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.dossiers import DossierRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionDraft, PetitionRepository
+from tests.tools.databases import migrated
 from tests.tools.telegram_server import Call, FakeTelegram, parse_html
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,13 +56,8 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def factory(db_path: Path) -> AsyncIterator[Factory]:
-    url = f"sqlite+aiosqlite:///{db_path}"
-    await upgrade(url)
-    engine = create_engine(url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
+    async with migrated(f"sqlite+aiosqlite:///{db_path}") as factory:
+        yield factory
 
 
 def record(n: int, **fields: Any) -> Any:

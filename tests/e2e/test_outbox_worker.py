@@ -28,10 +28,9 @@ from bot.factory import default_bot_properties
 from bot.jobs.outbox import SKIPPED_NOTE, OutboxWorker
 from bot.jobs.senders import CAPTION_LIMIT, TelegramSender, WebChatSender, split_caption
 from handlers.contracts import Rendered, Renderer
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.models import OutboxMessage, utcnow
 from storage.outbox import OutboxRow, OutgoingMessage, claim_due, enqueue
+from tests.tools.databases import migrated
 from tests.tools.telegram_server import Call, FakeTelegram, UploadedFile
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
@@ -42,13 +41,8 @@ Factory = async_sessionmaker[AsyncSession]
 
 @pytest.fixture
 async def factory(tmp_path: Path) -> AsyncIterator[Factory]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.sqlite3'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
+    async with migrated(f"sqlite+aiosqlite:///{tmp_path / 'outbox.sqlite3'}") as factory:
+        yield factory
 
 
 def make_worker(

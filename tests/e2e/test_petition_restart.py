@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.test_process import env_for, free_port, stop
+from tests.tools.cli import env_for, stop
+from tests.tools.net import free_port
 from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
 CONTENT = (
