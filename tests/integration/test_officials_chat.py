@@ -430,6 +430,7 @@ async def test_citizens_do_not_have_the_officials_commands(harness: Harness) -> 
     assert not texts_of(calls)
     assert (await _petition(h, world.petition.id)).status == PetitionStatus.RECEIVED
     replies = await h.say(citizen, world.petition.tracking_code)
+    assert replies, "the tracking code got no answer"
     assert not any(PHONE in r or "Nguyễn Văn An" in r for r in replies)
     assert await _audit(h, "view") == []
 
