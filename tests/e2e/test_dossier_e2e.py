@@ -20,20 +20,17 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
 from bot.jobs.outbox import OutboxWorker
 from handlers.dossiers.notifications import create_dossier_renderers
 from knowledge.catalog import load_default_catalog
 from knowledge.dossier_records import parse_record
 from knowledge.search import SearchIndex
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.repositories.dossiers import DossierRepository
 from storage.repositories.ratings import RatingRepository
-from tests.tools.polling import polling_with_outbox
+from tests.tools.databases import migrated
+from tests.tools.polling import bot_settings, polling_with_outbox
 from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
-TOKEN = "123456:TEST-fake-token_ABCdef"
 CODE = "000.00.17.H12-260302-0042"
 AGENCY = "UBND phường Bến Nghé"
 PHONE = "0912345678"
@@ -86,31 +83,21 @@ class Running:
 @pytest.fixture
 async def running(fake: FakeTelegram, tmp_path: Path, index: SearchIndex) -> AsyncIterator[Running]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'dossiers.sqlite3'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    factory = create_session_factory(engine)
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=TOKEN,
-        telegram_api_server=fake.base_url,
-        database_url=url,
-    )
     holder: list[Running] = []
-
-    async def ingest_first(worker: OutboxWorker) -> None:
-        holder.append(Running(fake, factory, worker))
-        await holder[0].ingest(record())
 
     def renderers(i18n: Any) -> dict[str, Any]:
         return create_dossier_renderers(i18n, index)
 
-    try:
+    async with migrated(url) as factory:
+
+        async def ingest_first(worker: OutboxWorker) -> None:
+            holder.append(Running(fake, factory, worker))
+            await holder[0].ingest(record())
+
         async with polling_with_outbox(
-            fake, factory, settings, index, renderers, before_start=ingest_first
+            fake, factory, bot_settings(fake, url), index, renderers, before_start=ingest_first
         ):
             yield holder[0]
-    finally:
-        await engine.dispose()
 
 
 def button(call: Call, contains: str) -> dict[str, Any]:

@@ -16,22 +16,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
 from handlers.dossiers.notifications import create_dossier_renderers
 from handlers.petitions.notifications import create_petition_renderers
 from knowledge.catalog import load_default_catalog
 from knowledge.petition_workflow import PetitionStatus
 from knowledge.search import SearchIndex
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.models import AuditEntry, OutboxMessage
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionRepository
-from tests.tools.polling import polling_with_outbox
+from tests.tools.databases import migrated
+from tests.tools.polling import bot_settings, polling_with_outbox
 from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
-TOKEN = "123456:TEST-fake-token_ABCdef"
 CONTENT = (
     "Thủ tục đăng ký khai sinh tại phường yêu cầu nộp bản sao sổ hộ khẩu dù đã bỏ sổ hộ khẩu, "
     "đề nghị bỏ yêu cầu này để người dân đỡ mất thời gian."
@@ -65,30 +62,21 @@ class Running:
 @pytest.fixture
 async def running(fake: FakeTelegram, tmp_path: Path, index: SearchIndex) -> AsyncIterator[Running]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'officials.sqlite3'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    factory = create_session_factory(engine)
-    async with factory() as session:
-        justice = await AgencyRepository(session).save(
-            "so-tu-phap", "Sở Tư pháp", sectors=["Hộ tịch"], procedure_codes=["1.001193"]
-        )
-        invitation, _ = await OfficialRepository(session).create_invitation(justice.id, "officer")
-        await session.commit()
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=TOKEN,
-        telegram_api_server=fake.base_url,
-        database_url=url,
-    )
 
     def renderers(i18n: Any) -> dict[str, Any]:
         return {**create_dossier_renderers(i18n, index), **create_petition_renderers(i18n)}
 
-    try:
-        async with polling_with_outbox(fake, factory, settings, index, renderers):
+    async with migrated(url) as factory:
+        async with factory() as session:
+            justice = await AgencyRepository(session).save(
+                "so-tu-phap", "Sở Tư pháp", sectors=["Hộ tịch"], procedure_codes=["1.001193"]
+            )
+            invitation, _ = await OfficialRepository(session).create_invitation(
+                justice.id, "officer"
+            )
+            await session.commit()
+        async with polling_with_outbox(fake, factory, bot_settings(fake, url), index, renderers):
             yield Running(fake, factory, invitation)
-    finally:
-        await engine.dispose()
 
 
 def button(call: Call, contains: str) -> str:

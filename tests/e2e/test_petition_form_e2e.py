@@ -19,19 +19,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
 from bot.jobs.outbox import OutboxWorker
 from handlers.dossiers.notifications import create_dossier_renderers
 from handlers.petitions.notifications import create_petition_renderers
 from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.models import Petition, PetitionAttachment
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionRepository
 from tests.tools.builders import justice_with_official
-from tests.tools.polling import polling_with_outbox
+from tests.tools.databases import migrated
+from tests.tools.polling import bot_settings, polling_with_outbox
 from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
@@ -80,32 +78,26 @@ async def running(tmp_path: Path, index: SearchIndex) -> AsyncIterator[Running]:
     fake = OrderCheckingTelegram(token=TOKEN)
     await fake.start()
     url = f"sqlite+aiosqlite:///{tmp_path / 'petitions.sqlite3'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    factory = create_session_factory(engine)
-    fake.factory = factory
-    async with factory() as session:
-        await justice_with_official(session, chat_id=str(OFFICIAL_CHAT), display_name="Cán bộ Hoa")
-        await session.commit()
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=TOKEN,
-        telegram_api_server=fake.base_url,
-        database_url=url,
-    )
 
     def renderers(i18n: Any) -> dict[str, Any]:
         return {**create_dossier_renderers(i18n, index), **create_petition_renderers(i18n)}
 
     try:
-        async with polling_with_outbox(fake, factory, settings, index, renderers) as (
-            _bot,
-            _dispatcher,
-            worker,
-        ):
-            yield Running(fake, factory, worker)
+        async with migrated(url) as factory:
+            fake.factory = factory
+            async with factory() as session:
+                await justice_with_official(
+                    session, chat_id=str(OFFICIAL_CHAT), display_name="Cán bộ Hoa"
+                )
+                await session.commit()
+            settings = bot_settings(fake, url)
+            async with polling_with_outbox(fake, factory, settings, index, renderers) as (
+                _bot,
+                _dispatcher,
+                worker,
+            ):
+                yield Running(fake, factory, worker)
     finally:
-        await engine.dispose()
         await fake.stop()
 
 

@@ -20,7 +20,6 @@ import pytest
 from aiohttp import web
 
 from bot.channels.telegram import run_polling, setup_webhook
-from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
 from handlers.common.callbacks import CALLBACK_DATA_LIMIT
 from handlers.i18n import create_i18n
@@ -30,6 +29,7 @@ from knowledge.models import Procedure
 from knowledge.search import SearchIndex
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
+from tests.tools.polling import bot_settings
 from tests.tools.telegram_server import (
     TEXT_LIMIT,
     Call,
@@ -39,7 +39,6 @@ from tests.tools.telegram_server import (
     utf16_len,
 )
 
-TOKEN = "123456:TEST-fake-token_ABCdef"
 WEBHOOK_SECRET = "e2e-secret_TOKEN-42"
 
 
@@ -76,20 +75,10 @@ async def database_url(tmp_path: Path) -> str:
     return url
 
 
-def make_settings(fake: FakeTelegram, database_url: str, **overrides: Any) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=TOKEN,
-        telegram_api_server=fake.base_url,
-        database_url=database_url,
-        **overrides,
-    )
-
-
 @contextlib.asynccontextmanager
 async def polling_bot(fake: FakeTelegram, database_url: str, index: Any) -> AsyncIterator[None]:
     """The whole Telegram side of `python -m bot`, long polling the stand-in server."""
-    settings = make_settings(fake, database_url)
+    settings = bot_settings(fake, database_url)
     engine = create_engine(database_url)
     bot = create_bot(settings)
     dispatcher = create_dispatcher(
@@ -368,7 +357,7 @@ async def test_language_switch_survives_restart(
 async def test_webhook_checks_the_secret_and_replies(
     fake: FakeTelegram, database_url: str, index: SearchIndex
 ) -> None:
-    settings = make_settings(
+    settings = bot_settings(
         fake,
         database_url,
         telegram_mode="webhook",
@@ -386,7 +375,7 @@ async def test_webhook_checks_the_secret_and_replies(
             web.Application(),
             bot,
             dispatcher,
-            make_settings(fake, database_url, webhook_base_url="https://x.example"),
+            bot_settings(fake, database_url, webhook_base_url="https://x.example"),
         )
 
     app = web.Application()

@@ -57,3 +57,14 @@ async def polling_with_outbox(
             await dispatcher.stop_polling()
         await asyncio.wait_for(polling, 5)
         await bot.session.close()
+
+
+def bot_settings(fake: FakeTelegram, database_url: str, **overrides: Any) -> Settings:
+    """The settings `python -m bot` would read to talk to `fake` over `database_url`."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=fake.token,
+        telegram_api_server=fake.base_url,
+        database_url=database_url,
+        **overrides,
+    )
