@@ -29,7 +29,7 @@ from storage.repositories.dossiers import DossierRepository
 from storage.repositories.ratings import RatingRepository
 from tests.tools.databases import migrated
 from tests.tools.polling import bot_settings, polling_with_outbox
-from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
+from tests.tools.telegram_server import Call, FakeTelegram, FakeUser, button, say
 
 CODE = "000.00.17.H12-260302-0042"
 AGENCY = "UBND phường Bến Nghé"
@@ -98,17 +98,6 @@ async def running(fake: FakeTelegram, tmp_path: Path, index: SearchIndex) -> Asy
             fake, factory, bot_settings(fake, url), index, renderers, before_start=ingest_first
         ):
             yield holder[0]
-
-
-def button(call: Call, contains: str) -> dict[str, Any]:
-    for b in call.buttons:
-        if contains.casefold() in b["text"].casefold():
-            return b
-    raise AssertionError(f"no button {contains!r} in {[b['text'] for b in call.buttons]}")
-
-
-async def say(fake: FakeTelegram, user: FakeUser, text: str) -> Call:
-    return await fake.reply_to(fake.text_update(user, text))
 
 
 async def messages_after(fake: FakeTelegram, since: int, count: int) -> list[Call]:

@@ -30,7 +30,7 @@ from storage.repositories.petitions import PetitionRepository
 from tests.tools.builders import justice_with_official
 from tests.tools.databases import migrated
 from tests.tools.polling import bot_settings, polling_with_outbox
-from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
+from tests.tools.telegram_server import Call, FakeTelegram, FakeUser, button, say
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
 OFFICIAL_CHAT = 900
@@ -99,17 +99,6 @@ async def running(tmp_path: Path, index: SearchIndex) -> AsyncIterator[Running]:
                 yield Running(fake, factory, worker)
     finally:
         await fake.stop()
-
-
-def button(call: Call, contains: str) -> dict[str, Any]:
-    for b in call.buttons:
-        if contains.casefold() in b["text"].casefold():
-            return b
-    raise AssertionError(f"no button {contains!r} in {[b['text'] for b in call.buttons]}")
-
-
-async def say(fake: FakeTelegram, user: FakeUser, text: str) -> Call:
-    return await fake.reply_to(fake.text_update(user, text))
 
 
 async def press(fake: FakeTelegram, user: FakeUser, call: Call, contains: str) -> Call:

@@ -32,9 +32,9 @@ from storage.migrate import upgrade
 from tests.tools.polling import bot_settings
 from tests.tools.telegram_server import (
     TEXT_LIMIT,
-    Call,
     FakeTelegram,
     FakeUser,
+    button,
     parse_html,
     utf16_len,
 )
@@ -102,15 +102,6 @@ async def running(
 ) -> AsyncIterator[FakeTelegram]:
     async with polling_bot(fake, database_url, FailingIndex(index)):
         yield fake
-
-
-def button(call: Call, contains: str) -> dict[str, Any]:
-    for b in call.buttons:
-        if contains.casefold() in b["text"].casefold():
-            return b
-    raise AssertionError(
-        f"no button containing {contains!r} in {[b['text'] for b in call.buttons]}"
-    )
 
 
 def assert_within_limits(fake: FakeTelegram) -> None:
