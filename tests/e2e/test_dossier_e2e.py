@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.jobs.outbox import OutboxWorker
 from handlers.dossiers.notifications import create_dossier_renderers
-from knowledge.catalog import load_default_catalog
 from knowledge.dossier_records import parse_record
 from knowledge.search import SearchIndex
 from storage.repositories.dossiers import DossierRepository
@@ -35,11 +34,6 @@ CODE = "000.00.17.H12-260302-0042"
 AGENCY = "UBND phường Bến Nghé"
 PHONE = "0912345678"
 ID_NUMBER = "079123456789"
-
-
-@pytest.fixture(scope="module")
-def index() -> SearchIndex:
-    return SearchIndex.build(list(load_default_catalog()))
 
 
 # One clock for the whole module: the same row imported twice must be the same row.

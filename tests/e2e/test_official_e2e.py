@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.dossiers.notifications import create_dossier_renderers
 from handlers.petitions.notifications import create_petition_renderers
-from knowledge.catalog import load_default_catalog
 from knowledge.petition_workflow import PetitionStatus
 from knowledge.search import SearchIndex
 from storage.models import AuditEntry, OutboxMessage
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionRepository
+from tests.tools.builders import birth_registration_index
 from tests.tools.databases import migrated
 from tests.tools.polling import bot_settings, polling_with_outbox
 from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
@@ -46,10 +46,7 @@ LONG_ANSWER = "\n\n".join([ANSWER] * 18)  # about 3,900 characters: two messages
 
 @pytest.fixture(scope="module")
 def index() -> SearchIndex:
-    # A slice of the shipped catalog holding the birth registration (1.001193): quick to build.
-    procedures = list(load_default_catalog())[:300]
-    assert any(p.code == "1.001193" for p in procedures)
-    return SearchIndex.build(procedures)
+    return birth_registration_index()
 
 
 @dataclass

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.jobs.outbox import OutboxWorker
 from handlers.dossiers.notifications import create_dossier_renderers
 from handlers.petitions.notifications import create_petition_renderers
-from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex
 from storage.models import Petition, PetitionAttachment
 from storage.repositories.officials import OfficialRepository
@@ -59,11 +58,6 @@ class OrderCheckingTelegram(FakeTelegram):
                 ).scalar_one()
             self.rows_when_sent.append((text, int(count)))
         return super()._m_sendmessage(params)
-
-
-@pytest.fixture(scope="module")
-def index() -> SearchIndex:
-    return SearchIndex.build(list(load_default_catalog()))
 
 
 @dataclass

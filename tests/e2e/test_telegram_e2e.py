@@ -24,8 +24,6 @@ from bot.factory import create_bot, create_dispatcher
 from handlers.common.callbacks import CALLBACK_DATA_LIMIT
 from handlers.i18n import create_i18n
 from handlers.procedures.render import render_card_pages
-from knowledge.catalog import load_default_catalog
-from knowledge.models import Procedure
 from knowledge.search import SearchIndex
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -40,15 +38,6 @@ from tests.tools.telegram_server import (
 )
 
 WEBHOOK_SECRET = "e2e-secret_TOKEN-42"
-
-
-def _load_catalog() -> list[Procedure]:
-    return list(load_default_catalog())
-
-
-@pytest.fixture(scope="module")
-def index() -> SearchIndex:
-    return SearchIndex.build(_load_catalog())
 
 
 class FailingIndex:

@@ -36,13 +36,12 @@ from bot.config import Settings
 from bot.factory import create_dispatcher, default_bot_properties
 from handlers.common.callbacks import MenuAction, MenuCallback
 from handlers.petitions.callbacks import FormAction, FormOp
-from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex
 from storage.models import OutboxMessage, Petition, PetitionAttachment, PetitionEvent
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import KIND_PETITION_NEW, PetitionDraft, PetitionRepository
-from tests.tools.builders import justice_with_official
+from tests.tools.builders import birth_registration_index, justice_with_official
 from tests.tools.databases import BACKENDS, migrated_database
 from tests.tools.recording import RecordingSession, WakeCounter, feed_handled
 from tests.tools.telegram_server import parse_html, utf16_len
@@ -58,10 +57,7 @@ ADDRESS = "12 Lê Lợi, phường Bến Thành, Quận 1, TP Hồ Chí Minh"
 
 @pytest.fixture(scope="module")
 def index() -> SearchIndex:
-    # A slice of the shipped catalog that holds the birth registration (1.001193): quick to build.
-    procedures = list(load_default_catalog())[:300]
-    assert any(p.code == "1.001193" for p in procedures)
-    return SearchIndex.build(procedures)
+    return birth_registration_index()
 
 
 # --- a Telegram stand-in inside the process ------------------------------------------------------

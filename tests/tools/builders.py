@@ -1,5 +1,5 @@
-"""Builders of the records tests need again and again: a citizen's petition draft, and an agency
-with an enrolled official."""
+"""Builders of the records tests need again and again: a citizen's petition draft, an agency with
+an enrolled official, and a quick search index that holds the birth registration."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.catalog import load_default_catalog
+from knowledge.search import SearchIndex
 from storage.models import Agency
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
@@ -50,3 +52,10 @@ async def justice_with_official(
     code, _ = await officials.create_invitation(justice.id, role)
     await officials.enroll(code, channel=channel, chat_id=chat_id, display_name=display_name)
     return justice
+
+
+def birth_registration_index() -> SearchIndex:
+    """A slice of the shipped catalog holding the birth registration (1.001193): quick to build."""
+    procedures = list(load_default_catalog())[:300]
+    assert any(p.code == "1.001193" for p in procedures)
+    return SearchIndex.build(procedures)
