@@ -1,5 +1,6 @@
 """Fixtures of the end-to-end layer: the stand-in Bot API server on loopback, a real aiogram Bot
-talking to it over HTTP, and headless Chromium. Every test here is marked `slow`."""
+talking to it over HTTP, headless Chromium, and the search index over the whole shipped catalog
+(built once per run). Every test here is marked `slow`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.factory import default_bot_properties
+from knowledge.catalog import load_default_catalog
+from knowledge.search import SearchIndex
 from tests.tools.browser import launch_chromium
 from tests.tools.telegram_server import FakeTelegram
 
@@ -53,3 +56,9 @@ async def browser() -> AsyncIterator[Any]:
     """Headless Chromium (Debian's), for the page tests."""
     async with launch_chromium() as chromium:
         yield chromium
+
+
+@pytest.fixture(scope="session")
+def index() -> SearchIndex:
+    """The search index over the whole shipped catalog (a module may override it)."""
+    return SearchIndex.build(list(load_default_catalog()))

@@ -18,15 +18,12 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli.digest import cmd_digest
 from bot.cli.parser import build_parser
 from bot.config import load_settings
-from bot.factory import default_bot_properties
 from bot.jobs.digest import run_digests
 from bot.jobs.outbox import OutboxWorker
 from bot.jobs.senders import TelegramSender
@@ -35,13 +32,12 @@ from handlers.i18n import create_i18n
 from knowledge.dossier_records import parse_record
 from knowledge.outbox import OutboxKind
 from knowledge.workdays import VN_TZ
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.dossiers import DossierRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionDraft, PetitionRepository
+from tests.tools.databases import migrated
 from tests.tools.telegram_server import Call, FakeTelegram, parse_html
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,39 +51,14 @@ Factory = async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(token=TOKEN)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "digest.sqlite3"
 
 
 @pytest.fixture
 async def factory(db_path: Path) -> AsyncIterator[Factory]:
-    url = f"sqlite+aiosqlite:///{db_path}"
-    await upgrade(url)
-    engine = create_engine(url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
-    telegram = Bot(token=TOKEN, session=session, default=default_bot_properties())
-    try:
-        yield telegram
-    finally:
-        await telegram.session.close()
+    async with migrated(f"sqlite+aiosqlite:///{db_path}") as factory:
+        yield factory
 
 
 def record(n: int, **fields: Any) -> Any:
@@ -181,7 +152,7 @@ async def digest_rows(factory: Factory) -> list[OutboxMessage]:
 
 @pytest.mark.parametrize("flooded", ["sendPhoto", "sendMessage"])
 async def test_every_official_gets_one_digest_despite_flood_control(
-    fake: FakeTelegram, factory: Factory, bot: Bot, flooded: str
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot, flooded: str
 ) -> None:
     await populate(factory)
     runs = await run_digests(factory, DAY, NOW.astimezone(UTC))
@@ -189,7 +160,7 @@ async def test_every_official_gets_one_digest_despite_flood_control(
     # A 429 in the middle of the digests: on a photo (the whole row waits retry_after and the
     # bot pauses), or on the text after a photo (the sender waits it out and sends the rest).
     fake.fail_next(flooded, status=429, retry_after=1, chat_id=7003)
-    worker = worker_for(factory, bot)
+    worker = worker_for(factory, telegram_bot)
 
     await worker.drain(timeout=20)
 
@@ -228,12 +199,12 @@ async def test_every_official_gets_one_digest_despite_flood_control(
     again = await run_digests(factory, DAY, NOW.astimezone(UTC))
     assert [r.skipped for r in again] == [True]
     before = len(fake.delivered())
-    await worker_for(factory, bot).drain(timeout=2)
+    await worker_for(factory, telegram_bot).drain(timeout=2)
     assert len(fake.delivered()) == before
 
 
 async def test_an_official_who_left_gets_nothing(
-    fake: FakeTelegram, factory: Factory, bot: Bot
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
 ) -> None:
     await populate(factory)
     await run_digests(factory, DAY, NOW.astimezone(UTC))
@@ -242,7 +213,7 @@ async def test_an_official_who_left_gets_nothing(
         assert official is not None
         await OfficialRepository(session).deactivate(official.id)
         await session.commit()
-    await worker_for(factory, bot).drain(timeout=10)
+    await worker_for(factory, telegram_bot).drain(timeout=10)
     assert 7002 not in {c.chat_id for c in fake.delivered()}
     assert len(digests_only(fake.delivered("sendPhoto"))) == 5
     states = Counter(r.state for r in await digest_rows(factory))

@@ -18,44 +18,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.telegram import run_polling
-from bot.config import Settings
-from bot.factory import create_bot, create_dispatcher
 from bot.jobs.outbox import OutboxWorker
-from bot.jobs.senders import TelegramSender
 from handlers.dossiers.notifications import create_dossier_renderers
-from knowledge.catalog import load_default_catalog
 from knowledge.dossier_records import parse_record
 from knowledge.search import SearchIndex
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.repositories.dossiers import DossierRepository
 from storage.repositories.ratings import RatingRepository
-from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
+from tests.tools.databases import migrated
+from tests.tools.polling import bot_settings, polling_with_outbox
+from tests.tools.telegram_server import Call, FakeTelegram, FakeUser, button, say
 
-TOKEN = "123456:TEST-fake-token_ABCdef"
 CODE = "000.00.17.H12-260302-0042"
 AGENCY = "UBND phường Bến Nghé"
 PHONE = "0912345678"
 ID_NUMBER = "079123456789"
-
-
-@pytest.fixture(scope="module")
-def index() -> SearchIndex:
-    return SearchIndex.build(list(load_default_catalog()))
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(token=TOKEN)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 # One clock for the whole module: the same row imported twice must be the same row.
@@ -99,52 +77,21 @@ class Running:
 @pytest.fixture
 async def running(fake: FakeTelegram, tmp_path: Path, index: SearchIndex) -> AsyncIterator[Running]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'dossiers.sqlite3'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    factory = create_session_factory(engine)
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=TOKEN,
-        telegram_api_server=fake.base_url,
-        database_url=url,
-    )
-    bot: Bot = create_bot(settings)
-    dispatcher = create_dispatcher(settings=settings, index=index, session_factory=factory)
-    worker = OutboxWorker(
-        factory,
-        {"telegram": TelegramSender(bot, part_interval=0.05)},
-        create_dossier_renderers(dispatcher["i18n"], index),
-        idle_poll=0.1,
-    )
-    dispatcher["outbox"] = worker
-    running = Running(fake, factory, worker)
-    await running.ingest(record())
-    since = fake.mark()
-    polling = asyncio.create_task(run_polling(bot, dispatcher, polling_timeout=1))
-    sending = asyncio.create_task(worker.run())
-    try:
-        await fake.wait_for(lambda c: c.method == "getUpdates", since=since)
-        yield running
-    finally:
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sending
-        with contextlib.suppress(RuntimeError):
-            await dispatcher.stop_polling()
-        await asyncio.wait_for(polling, 5)
-        await bot.session.close()
-        await engine.dispose()
+    holder: list[Running] = []
 
+    def renderers(i18n: Any) -> dict[str, Any]:
+        return create_dossier_renderers(i18n, index)
 
-def button(call: Call, contains: str) -> dict[str, Any]:
-    for b in call.buttons:
-        if contains.casefold() in b["text"].casefold():
-            return b
-    raise AssertionError(f"no button {contains!r} in {[b['text'] for b in call.buttons]}")
+    async with migrated(url) as factory:
 
+        async def ingest_first(worker: OutboxWorker) -> None:
+            holder.append(Running(fake, factory, worker))
+            await holder[0].ingest(record())
 
-async def say(fake: FakeTelegram, user: FakeUser, text: str) -> Call:
-    return await fake.reply_to(fake.text_update(user, text))
+        async with polling_with_outbox(
+            fake, factory, bot_settings(fake, url), index, renderers, before_start=ingest_first
+        ):
+            yield holder[0]
 
 
 async def messages_after(fake: FakeTelegram, since: int, count: int) -> list[Call]:

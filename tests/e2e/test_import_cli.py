@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.tools.cli import run_cli
 
 HEADER = [
     "dossierNo",
@@ -23,27 +20,6 @@ HEADER = [
     "dossierStatusName",
     "status_at",
 ]
-
-
-def env_for(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
-    env.update(
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
-        PYTHONPATH=str(ROOT),
-        LOG_LEVEL="INFO",
-    )
-    return env
-
-
-def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env=env_for(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 def query(tmp_path: Path, sql: str) -> list[tuple[object, ...]]:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import socket
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,68 +25,20 @@ from storage.repositories.agencies import AgencyRepository
 from storage.repositories.inbox_tokens import LINK_TTL, InboxTokenRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import AttachmentDraft, PetitionDraft, PetitionRepository
-from tests.integration.databases import migrated_database
+from tests.tools.browser import BROWSER_MARKS, TIMEOUT_MS
+from tests.tools.builders import petition_draft
+from tests.tools.databases import migrated_database
+from tests.tools.net import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 10_000
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason="/usr/bin/chromium is missing (apt-get install chromium); required when CI is set",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _draft(**overrides: object) -> PetitionDraft:
-    values: dict[str, object] = {
-        "topic_kind": "procedure",
-        "topic": "Đăng ký khai sinh",
-        "procedure_code": "1.001193",
-        "sector": "Hộ tịch",
-        "content": "Cán bộ hẹn trả kết quả khai sinh nhưng đã quá hạn ba ngày mà chưa nhận được.",
-        "sender_name": "Nguyễn Văn An",
-        "phone": "0912345678",
-        "address": "Số 12 ngõ 34 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh",
-        "channel": "telegram",
-        "chat_id": "1001",
-        "language": "vi",
-    }
-    values.update(overrides)
-    return PetitionDraft(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing but CI is set: browser tests must run in CI")
-    async with playwright_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    return petition_draft(
+        **{"address": "Số 12 ngõ 34 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh", **overrides}
+    )
 
 
 async def _seed(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, dict[str, str]]:
@@ -156,7 +105,7 @@ async def _seed(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, dict[s
 async def test_official_signs_in_answers_and_exports(browser: Any, tmp_path: Path) -> None:
     async with migrated_database("sqlite", tmp_path, "inbox_browser") as sessions:
         token, codes = await _seed(sessions)
-        port = _free_port()
+        port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         posted: list[dict[str, str]] = []
 

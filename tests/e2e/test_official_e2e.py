@@ -7,37 +7,28 @@ answers it; the citizen hears "being handled" and then the answer, in that order
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.telegram import run_polling
-from bot.config import Settings
-from bot.factory import create_bot, create_dispatcher
-from bot.jobs.outbox import OutboxWorker
-from bot.jobs.senders import TelegramSender
 from handlers.dossiers.notifications import create_dossier_renderers
 from handlers.petitions.notifications import create_petition_renderers
-from knowledge.catalog import load_default_catalog
 from knowledge.petition_workflow import PetitionStatus
 from knowledge.search import SearchIndex
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.models import AuditEntry, OutboxMessage
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionRepository
+from tests.tools.builders import birth_registration_index
+from tests.tools.databases import migrated
+from tests.tools.polling import bot_settings, polling_with_outbox
 from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
 
-TOKEN = "123456:TEST-fake-token_ABCdef"
 CONTENT = (
     "Thủ tục đăng ký khai sinh tại phường yêu cầu nộp bản sao sổ hộ khẩu dù đã bỏ sổ hộ khẩu, "
     "đề nghị bỏ yêu cầu này để người dân đỡ mất thời gian."
@@ -55,20 +46,7 @@ LONG_ANSWER = "\n\n".join([ANSWER] * 18)  # about 3,900 characters: two messages
 
 @pytest.fixture(scope="module")
 def index() -> SearchIndex:
-    # A slice of the shipped catalog holding the birth registration (1.001193): quick to build.
-    procedures = list(load_default_catalog())[:300]
-    assert any(p.code == "1.001193" for p in procedures)
-    return SearchIndex.build(procedures)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(token=TOKEN)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
+    return birth_registration_index()
 
 
 @dataclass
@@ -81,46 +59,21 @@ class Running:
 @pytest.fixture
 async def running(fake: FakeTelegram, tmp_path: Path, index: SearchIndex) -> AsyncIterator[Running]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'officials.sqlite3'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    factory = create_session_factory(engine)
-    async with factory() as session:
-        justice = await AgencyRepository(session).save(
-            "so-tu-phap", "Sở Tư pháp", sectors=["Hộ tịch"], procedure_codes=["1.001193"]
-        )
-        invitation, _ = await OfficialRepository(session).create_invitation(justice.id, "officer")
-        await session.commit()
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=TOKEN,
-        telegram_api_server=fake.base_url,
-        database_url=url,
-    )
-    bot: Bot = create_bot(settings)
-    dispatcher = create_dispatcher(settings=settings, index=index, session_factory=factory)
-    i18n = dispatcher["i18n"]
-    worker = OutboxWorker(
-        factory,
-        {"telegram": TelegramSender(bot, part_interval=0.05)},
-        {**create_dossier_renderers(i18n, index), **create_petition_renderers(i18n)},
-        idle_poll=0.1,
-    )
-    dispatcher["outbox"] = worker
-    since = fake.mark()
-    polling = asyncio.create_task(run_polling(bot, dispatcher, polling_timeout=1))
-    sending = asyncio.create_task(worker.run())
-    try:
-        await fake.wait_for(lambda c: c.method == "getUpdates", since=since)
-        yield Running(fake, factory, invitation)
-    finally:
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sending
-        with contextlib.suppress(RuntimeError):
-            await dispatcher.stop_polling()
-        await asyncio.wait_for(polling, 5)
-        await bot.session.close()
-        await engine.dispose()
+
+    def renderers(i18n: Any) -> dict[str, Any]:
+        return {**create_dossier_renderers(i18n, index), **create_petition_renderers(i18n)}
+
+    async with migrated(url) as factory:
+        async with factory() as session:
+            justice = await AgencyRepository(session).save(
+                "so-tu-phap", "Sở Tư pháp", sectors=["Hộ tịch"], procedure_codes=["1.001193"]
+            )
+            invitation, _ = await OfficialRepository(session).create_invitation(
+                justice.id, "officer"
+            )
+            await session.commit()
+        async with polling_with_outbox(fake, factory, bot_settings(fake, url), index, renderers):
+            yield Running(fake, factory, invitation)
 
 
 def button(call: Call, contains: str) -> str:

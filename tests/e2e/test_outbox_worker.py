@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,10 +28,9 @@ from bot.factory import default_bot_properties
 from bot.jobs.outbox import SKIPPED_NOTE, OutboxWorker
 from bot.jobs.senders import CAPTION_LIMIT, TelegramSender, WebChatSender, split_caption
 from handlers.contracts import Rendered, Renderer
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.models import OutboxMessage, utcnow
 from storage.outbox import OutboxRow, OutgoingMessage, claim_due, enqueue
+from tests.tools.databases import migrated
 from tests.tools.telegram_server import Call, FakeTelegram, UploadedFile
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
@@ -43,35 +40,9 @@ Factory = async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(token=TOKEN)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def factory(tmp_path: Path) -> AsyncIterator[Factory]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.sqlite3'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    """The production bot set-up (HTML parse mode), pointed at the stand-in server."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
-    telegram = Bot(token=TOKEN, session=session, default=default_bot_properties())
-    try:
-        yield telegram
-    finally:
-        await telegram.session.close()
+    async with migrated(f"sqlite+aiosqlite:///{tmp_path / 'outbox.sqlite3'}") as factory:
+        yield factory
 
 
 def make_worker(
@@ -128,12 +99,12 @@ def sends(fake: FakeTelegram, chat: int | None = None) -> list[Call]:
 
 
 async def test_digest_with_a_429_delivers_every_message_exactly_once(
-    fake: FakeTelegram, factory: Factory, bot: Bot
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
 ) -> None:
     chats = list(range(2001, 2013))
     await add(factory, *(text(chat, f"Báo cáo ngày cho cán bộ {chat}") for chat in chats))
     fake.fail_next("sendMessage", status=429, retry_after=1)
-    worker = make_worker(factory, bot)
+    worker = make_worker(factory, telegram_bot)
 
     assert await worker.drain(timeout=10) == len(chats)
 
@@ -151,12 +122,12 @@ async def test_digest_with_a_429_delivers_every_message_exactly_once(
 
 
 async def test_network_errors_and_5xx_are_retried_with_backoff(
-    fake: FakeTelegram, factory: Factory, bot: Bot
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
 ) -> None:
     fake.drop_next("sendMessage", times=2, chat_id=11)
     fake.fail_next("sendMessage", status=502, chat_id=12)
     await add(factory, text(11, "Hồ sơ đã có kết quả"), text(12, "Hồ sơ cần bổ sung"))
-    worker = make_worker(factory, bot, backoff_base=0.2)
+    worker = make_worker(factory, telegram_bot, backoff_base=0.2)
 
     assert await worker.drain(timeout=10) == 2
 
@@ -172,10 +143,12 @@ async def test_network_errors_and_5xx_are_retried_with_backoff(
     assert (by_chat["12"].state, by_chat["12"].attempts) == ("sent", 1)
 
 
-async def test_gives_up_after_max_attempts(fake: FakeTelegram, factory: Factory, bot: Bot) -> None:
+async def test_gives_up_after_max_attempts(
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
+) -> None:
     fake.drop_next("sendMessage", times=10)
     await add(factory, text(21, "Thông báo"))
-    worker = make_worker(factory, bot, backoff_base=0.05, max_attempts=3)
+    worker = make_worker(factory, telegram_bot, backoff_base=0.05, max_attempts=3)
 
     assert await worker.drain(timeout=5) == 0
 
@@ -187,7 +160,7 @@ async def test_gives_up_after_max_attempts(fake: FakeTelegram, factory: Factory,
 
 
 async def test_blocked_and_bad_requests_fail_at_once_and_leak_nothing(
-    fake: FakeTelegram, factory: Factory, bot: Bot, caplog: pytest.LogCaptureFixture
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.fail_next("sendMessage", status=403, chat_id=32)
     secret = "CCCD 001099012345"
@@ -197,7 +170,7 @@ async def test_blocked_and_bad_requests_fail_at_once_and_leak_nothing(
         text(32, f"Xin chào, {secret}"),
         text(33, f"<blink>{secret}</blink>"),  # Telegram cannot parse it: 400
     )
-    worker = make_worker(factory, bot)
+    worker = make_worker(factory, telegram_bot)
 
     with caplog.at_level(logging.DEBUG):
         assert await worker.drain(timeout=5) == 1
@@ -220,7 +193,7 @@ async def test_blocked_and_bad_requests_fail_at_once_and_leak_nothing(
 
 
 async def test_one_message_per_second_per_chat_without_blocking_other_chats(
-    fake: FakeTelegram, factory: Factory, bot: Bot
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
 ) -> None:
     fake.per_chat_interval = 0.9  # the server itself refuses faster messages to one chat
     await add(
@@ -230,7 +203,7 @@ async def test_one_message_per_second_per_chat_without_blocking_other_chats(
         text(42, "B1"),
         text(43, "C1"),
     )
-    worker = make_worker(factory, bot, per_chat_interval=1.0)
+    worker = make_worker(factory, telegram_bot, per_chat_interval=1.0)
 
     assert await worker.drain(timeout=5) == 4
 
@@ -243,9 +216,11 @@ async def test_one_message_per_second_per_chat_without_blocking_other_chats(
         assert fake.sent_at[other][0] < first + 0.5
 
 
-async def test_global_rate_spreads_a_burst(fake: FakeTelegram, factory: Factory, bot: Bot) -> None:
+async def test_global_rate_spreads_a_burst(
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
+) -> None:
     await add(factory, *(text(chat, "Nhắc lịch hẹn") for chat in range(51, 61)))
-    worker = make_worker(factory, bot, global_rate=10.0)
+    worker = make_worker(factory, telegram_bot, global_rate=10.0)
 
     assert await worker.drain(timeout=5) == 10
 
@@ -258,13 +233,13 @@ async def test_global_rate_spreads_a_burst(fake: FakeTelegram, factory: Factory,
 
 
 async def test_a_row_left_sending_by_a_crash_is_uncertain_and_never_resent(
-    fake: FakeTelegram, factory: Factory, bot: Bot, caplog: pytest.LogCaptureFixture
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot, caplog: pytest.LogCaptureFixture
 ) -> None:
     await add(factory, text(61, "Đã gửi trước khi sập?"), text(62, "Tin nhắn bình thường"))
     async with factory() as session:  # a worker claimed 61, then the process died
         crashed = await claim_due(session, limit=1, now=utcnow(), lease_seconds=0)
     assert [row.chat_id for row in crashed] == ["61"]
-    worker = make_worker(factory, bot, idle_poll=10.0)
+    worker = make_worker(factory, telegram_bot, idle_poll=10.0)
 
     with caplog.at_level(logging.WARNING, logger="storage.outbox"):
         task = asyncio.create_task(worker.run())
@@ -288,12 +263,12 @@ async def test_a_row_left_sending_by_a_crash_is_uncertain_and_never_resent(
 
 
 async def test_the_same_dedup_key_twice_sends_one_message(
-    fake: FakeTelegram, factory: Factory, bot: Bot
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
 ) -> None:
     key = "dossier:000.00.17.H12-220615-0001:status:9"
     assert await add(factory, text(71, "Hồ sơ đã xử lý xong", dedup_key=key)) == 1
     assert await add(factory, text(71, "Hồ sơ đã xử lý xong", dedup_key=key)) == 0
-    worker = make_worker(factory, bot)
+    worker = make_worker(factory, telegram_bot)
 
     assert await worker.drain(timeout=5) == 1
     assert await add(factory, text(71, "Hồ sơ đã xử lý xong", dedup_key=key)) == 0
@@ -314,7 +289,7 @@ async def render_chart(session: AsyncSession, row: OutboxRow) -> Rendered | None
 
 
 async def test_photo_messages_with_short_and_long_captions(
-    fake: FakeTelegram, factory: Factory, bot: Bot
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
 ) -> None:
     short = "<b>Báo cáo tuần</b>: 93,3 % đúng hạn"
     paragraph = ("Tiếp nhận 30.407 hồ sơ; đã giải quyết 28.375 hồ sơ. " * 8).strip()
@@ -325,7 +300,7 @@ async def test_photo_messages_with_short_and_long_captions(
         text(81, short, kind="chart"),
         text(82, long, kind="chart"),
     )
-    worker = make_worker(factory, bot, {"chart": render_chart})
+    worker = make_worker(factory, telegram_bot, {"chart": render_chart})
 
     assert await worker.drain(timeout=5) == 2
 
@@ -346,12 +321,12 @@ async def test_photo_messages_with_short_and_long_captions(
 
 
 async def test_a_photo_whose_text_part_fails_is_not_sent_again(
-    fake: FakeTelegram, factory: Factory, bot: Bot
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
 ) -> None:
     long = "\n\n".join(f"Đoạn {n}: " + "số liệu " * 40 for n in range(1, 6))
     fake.fail_next("sendMessage", status=400, description="Bad Request: chat not found")
     await add(factory, text(85, long, kind="chart"))
-    worker = make_worker(factory, bot, {"chart": render_chart})
+    worker = make_worker(factory, telegram_bot, {"chart": render_chart})
 
     assert await worker.drain(timeout=3) == 0
     assert await worker.drain(timeout=0.3) == 0
@@ -392,13 +367,13 @@ async def test_a_send_that_times_out_is_uncertain_not_retried(factory: Factory) 
 
 
 async def test_nothing_to_send_is_skipped_and_unknown_kinds_fail(
-    fake: FakeTelegram, factory: Factory, bot: Bot
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
 ) -> None:
     async def nothing(session: AsyncSession, row: OutboxRow) -> Rendered | None:
         return None
 
     await add(factory, text(91, "x", kind="gone"), text(92, "x", kind="no_such_kind"))
-    worker = make_worker(factory, bot, {"gone": nothing})
+    worker = make_worker(factory, telegram_bot, {"gone": nothing})
 
     assert await worker.drain(timeout=2) == 0
 
@@ -474,7 +449,7 @@ async def test_web_chat_waits_for_the_visitor_and_gives_up_after_seven_days(
 
 
 async def test_a_chat_gets_its_messages_in_order_across_a_retry(
-    fake: FakeTelegram, factory: Factory, bot: Bot
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
 ) -> None:
     fake.drop_next("sendMessage", chat_id=101)
     await add(
@@ -483,7 +458,7 @@ async def test_a_chat_gets_its_messages_in_order_across_a_retry(
         text(101, "Đánh giá mức độ hài lòng"),
         text(102, "Tin khác"),
     )
-    worker = make_worker(factory, bot, backoff_base=0.2)
+    worker = make_worker(factory, telegram_bot, backoff_base=0.2)
 
     assert await worker.drain(timeout=5) == 3
 
@@ -508,7 +483,7 @@ class StuckSender:
 
 
 async def test_shutdown_gives_back_rows_whose_request_never_started(
-    fake: FakeTelegram, factory: Factory, bot: Bot
+    fake: FakeTelegram, factory: Factory, telegram_bot: Bot
 ) -> None:
     rendering = asyncio.Event()
 
@@ -559,7 +534,7 @@ async def test_shutdown_gives_back_rows_whose_request_never_started(
     async def quick(session: AsyncSession, row: OutboxRow) -> Rendered | None:
         return Rendered(text=row.payload["text"])
 
-    restarted = make_worker(factory, bot, {"slow": quick})
+    restarted = make_worker(factory, telegram_bot, {"slow": quick})
     assert await restarted.drain(timeout=3) == 2
     assert sorted(c.chat_id for c in fake.delivered()) == sorted([111, int(waiting)])
     assert sends(fake, int(started)) == []

@@ -10,34 +10,26 @@ notification's "Reply" button.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram import Bot
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.telegram import run_polling
-from bot.config import Settings
-from bot.factory import create_bot, create_dispatcher
 from bot.jobs.outbox import OutboxWorker
-from bot.jobs.senders import TelegramSender
 from handlers.dossiers.notifications import create_dossier_renderers
 from handlers.petitions.notifications import create_petition_renderers
-from knowledge.catalog import load_default_catalog
 from knowledge.search import SearchIndex
-from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.models import Petition, PetitionAttachment
-from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionRepository
-from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
+from tests.tools.builders import justice_with_official
+from tests.tools.databases import migrated
+from tests.tools.polling import bot_settings, polling_with_outbox
+from tests.tools.telegram_server import Call, FakeTelegram, FakeUser, button, say
 
 TOKEN = "123456:TEST-fake-token_ABCdef"
 OFFICIAL_CHAT = 900
@@ -68,11 +60,6 @@ class OrderCheckingTelegram(FakeTelegram):
         return super()._m_sendmessage(params)
 
 
-@pytest.fixture(scope="module")
-def index() -> SearchIndex:
-    return SearchIndex.build(list(load_default_catalog()))
-
-
 @dataclass
 class Running:
     fake: OrderCheckingTelegram
@@ -85,64 +72,27 @@ async def running(tmp_path: Path, index: SearchIndex) -> AsyncIterator[Running]:
     fake = OrderCheckingTelegram(token=TOKEN)
     await fake.start()
     url = f"sqlite+aiosqlite:///{tmp_path / 'petitions.sqlite3'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    factory = create_session_factory(engine)
-    fake.factory = factory
-    async with factory() as session:
-        justice = await AgencyRepository(session).save(
-            "so-tu-phap", "Sở Tư pháp", sectors=["Hộ tịch"], procedure_codes=["1.001193"]
-        )
-        code, _ = await OfficialRepository(session).create_invitation(justice.id, "officer")
-        await OfficialRepository(session).enroll(
-            code, channel="telegram", chat_id=str(OFFICIAL_CHAT), display_name="Cán bộ Hoa"
-        )
-        await session.commit()
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=TOKEN,
-        telegram_api_server=fake.base_url,
-        database_url=url,
-    )
-    bot: Bot = create_bot(settings)
-    dispatcher = create_dispatcher(settings=settings, index=index, session_factory=factory)
-    worker = OutboxWorker(
-        factory,
-        {"telegram": TelegramSender(bot, part_interval=0.05)},
-        {
-            **create_dossier_renderers(dispatcher["i18n"], index),
-            **create_petition_renderers(dispatcher["i18n"]),
-        },
-        idle_poll=0.1,
-    )
-    dispatcher["outbox"] = worker
-    since = fake.mark()
-    polling = asyncio.create_task(run_polling(bot, dispatcher, polling_timeout=1))
-    sending = asyncio.create_task(worker.run())
+
+    def renderers(i18n: Any) -> dict[str, Any]:
+        return {**create_dossier_renderers(i18n, index), **create_petition_renderers(i18n)}
+
     try:
-        await fake.wait_for(lambda c: c.method == "getUpdates", since=since)
-        yield Running(fake, factory, worker)
+        async with migrated(url) as factory:
+            fake.factory = factory
+            async with factory() as session:
+                await justice_with_official(
+                    session, chat_id=str(OFFICIAL_CHAT), display_name="Cán bộ Hoa"
+                )
+                await session.commit()
+            settings = bot_settings(fake, url)
+            async with polling_with_outbox(fake, factory, settings, index, renderers) as (
+                _bot,
+                _dispatcher,
+                worker,
+            ):
+                yield Running(fake, factory, worker)
     finally:
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sending
-        with contextlib.suppress(RuntimeError):
-            await dispatcher.stop_polling()
-        await asyncio.wait_for(polling, 5)
-        await bot.session.close()
-        await engine.dispose()
         await fake.stop()
-
-
-def button(call: Call, contains: str) -> dict[str, Any]:
-    for b in call.buttons:
-        if contains.casefold() in b["text"].casefold():
-            return b
-    raise AssertionError(f"no button {contains!r} in {[b['text'] for b in call.buttons]}")
-
-
-async def say(fake: FakeTelegram, user: FakeUser, text: str) -> Call:
-    return await fake.reply_to(fake.text_update(user, text))
 
 
 async def press(fake: FakeTelegram, user: FakeUser, call: Call, contains: str) -> Call:

@@ -11,10 +11,10 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-from tests.e2e.test_process import env_for, free_port, stop
-from tests.tools.telegram_server import Call, FakeTelegram, FakeUser
+from tests.tools.cli import env_for, stop
+from tests.tools.net import free_port
+from tests.tools.telegram_server import FakeTelegram, FakeUser, button
 
 CONTENT = (
     "Thời gian chờ tại bộ phận một cửa quận quá lâu, hơn ba giờ mới đến lượt, không có hệ thống "
@@ -35,13 +35,6 @@ def start(tmp_path: Path, fake: FakeTelegram, log: Path) -> subprocess.Popen[str
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def button(call: Call, contains: str) -> dict[str, Any]:
-    for b in call.buttons:
-        if contains.casefold() in b["text"].casefold():
-            return b
-    raise AssertionError(f"no button {contains!r} in {[b['text'] for b in call.buttons]}")
 
 
 async def test_a_half_filled_form_survives_sigkill(tmp_path: Path) -> None:

@@ -20,36 +20,24 @@ import pytest
 from aiohttp import web
 
 from bot.channels.telegram import run_polling, setup_webhook
-from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
 from handlers.common.callbacks import CALLBACK_DATA_LIMIT
 from handlers.i18n import create_i18n
 from handlers.procedures.render import render_card_pages
-from knowledge.catalog import load_default_catalog
-from knowledge.models import Procedure
 from knowledge.search import SearchIndex
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
+from tests.tools.polling import bot_settings
 from tests.tools.telegram_server import (
     TEXT_LIMIT,
-    Call,
     FakeTelegram,
     FakeUser,
+    button,
     parse_html,
     utf16_len,
 )
 
-TOKEN = "123456:TEST-fake-token_ABCdef"
 WEBHOOK_SECRET = "e2e-secret_TOKEN-42"
-
-
-def _load_catalog() -> list[Procedure]:
-    return list(load_default_catalog())
-
-
-@pytest.fixture(scope="module")
-def index() -> SearchIndex:
-    return SearchIndex.build(_load_catalog())
 
 
 class FailingIndex:
@@ -70,36 +58,16 @@ class FailingIndex:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(token=TOKEN)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def database_url(tmp_path: Path) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path / 'e2e.sqlite3'}"
     await upgrade(url)
     return url
 
 
-def make_settings(fake: FakeTelegram, database_url: str, **overrides: Any) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=TOKEN,
-        telegram_api_server=fake.base_url,
-        database_url=database_url,
-        **overrides,
-    )
-
-
 @contextlib.asynccontextmanager
 async def polling_bot(fake: FakeTelegram, database_url: str, index: Any) -> AsyncIterator[None]:
     """The whole Telegram side of `python -m bot`, long polling the stand-in server."""
-    settings = make_settings(fake, database_url)
+    settings = bot_settings(fake, database_url)
     engine = create_engine(database_url)
     bot = create_bot(settings)
     dispatcher = create_dispatcher(
@@ -123,15 +91,6 @@ async def running(
 ) -> AsyncIterator[FakeTelegram]:
     async with polling_bot(fake, database_url, FailingIndex(index)):
         yield fake
-
-
-def button(call: Call, contains: str) -> dict[str, Any]:
-    for b in call.buttons:
-        if contains.casefold() in b["text"].casefold():
-            return b
-    raise AssertionError(
-        f"no button containing {contains!r} in {[b['text'] for b in call.buttons]}"
-    )
 
 
 def assert_within_limits(fake: FakeTelegram) -> None:
@@ -378,7 +337,7 @@ async def test_language_switch_survives_restart(
 async def test_webhook_checks_the_secret_and_replies(
     fake: FakeTelegram, database_url: str, index: SearchIndex
 ) -> None:
-    settings = make_settings(
+    settings = bot_settings(
         fake,
         database_url,
         telegram_mode="webhook",
@@ -396,7 +355,7 @@ async def test_webhook_checks_the_secret_and_replies(
             web.Application(),
             bot,
             dispatcher,
-            make_settings(fake, database_url, webhook_base_url="https://x.example"),
+            bot_settings(fake, database_url, webhook_base_url="https://x.example"),
         )
 
     app = web.Application()

@@ -6,8 +6,6 @@ binary is missing and CI is not set; in CI a missing Chromium is a failure.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,27 +18,10 @@ from aiohttp import web
 
 from bot.channels.webchat.routes import create_web_app
 from bot.config import Settings
+from tests.tools.browser import BROWSER_MARKS, TIMEOUT_MS
+from tests.tools.net import serve as serve_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 10_000
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason="/usr/bin/chromium is missing (apt-get install chromium); required when CI is set",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -98,34 +79,6 @@ def create_demo_router() -> Router:
     return router
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, shutdown_timeout=1.0)
-    await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing but CI is set: browser tests must run in CI")
-    async with playwright_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
 ServeFn = Callable[[Dispatcher], Awaitable[str]]
 
 
@@ -135,7 +88,7 @@ async def serve() -> AsyncIterator[ServeFn]:
 
     async def start(dispatcher: Dispatcher) -> str:
         app = create_web_app(dispatcher=dispatcher, settings=Settings(), visitor_secret=b"e2e")
-        runner, url = await _serve(app)
+        runner, url = await serve_app(app)
         runners.append(runner)
         return url
 
@@ -225,7 +178,7 @@ async def test_real_dialog_in_browser(browser: Any, tmp_path: Path) -> None:
     try:
         app, telegram_bot, _dispatcher = create_app(services)
         assert telegram_bot is None  # no token: web chat only
-        runner, url = await _serve(app)
+        runner, url = await serve_app(app)
         page = await _new_page(browser)
         expect = playwright_api.expect
 

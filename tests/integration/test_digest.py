@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,20 +38,14 @@ from storage.repositories.agencies import AgencyRepository
 from storage.repositories.digest import DigestRepository
 from storage.repositories.dossiers import DossierRepository
 from storage.repositories.officials import OfficialRepository
-from storage.repositories.petitions import PetitionDraft, PetitionRepository
-from tests.integration.databases import BACKENDS, migrated_database
+from storage.repositories.petitions import PetitionRepository
+from tests.tools.builders import petition_draft as draft
 
 Factory = async_sessionmaker[AsyncSession]
 JUSTICE = "Sở Tư pháp"
 OTHER = "UBND Phường Bến Nghé"
 DAY = date(2026, 11, 16)  # Monday: the report period is Friday 13 to Sunday 15 November
 NOW = datetime(2026, 11, 16, 7, 30, tzinfo=VN_TZ)
-
-
-@pytest.fixture(params=BACKENDS)
-async def factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Factory]:
-    async with migrated_database(request.param, tmp_path, "digest") as sessions:
-        yield sessions
 
 
 def vn(day: str, hhmm: str = "08:00") -> str:
@@ -119,24 +111,6 @@ async def rate(factory: Factory, agency: str, level: int, at: datetime) -> None:
 
 def local(day: str, hhmm: str = "09:00") -> datetime:
     return datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=VN_TZ)
-
-
-def draft(**overrides: Any) -> PetitionDraft:
-    values: dict[str, Any] = {
-        "topic_kind": "procedure",
-        "topic": "Đăng ký khai sinh",
-        "procedure_code": "1.001193",
-        "sector": "Hộ tịch",
-        "content": "Cán bộ hẹn trả kết quả khai sinh nhưng đã quá hạn ba ngày mà chưa nhận được.",
-        "sender_name": "Nguyễn Văn An",
-        "phone": "0912345678",
-        "address": "12 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh",
-        "channel": "telegram",
-        "chat_id": "1001",
-        "language": "vi",
-    }
-    values.update(overrides)
-    return PetitionDraft(**values)
 
 
 async def setup_agencies(factory: Factory) -> dict[str, int]:
@@ -303,10 +277,10 @@ async def setup_dossiers(factory: Factory) -> None:
     )
 
 
-async def test_digest_figures_worked_out_by_hand(factory: Factory) -> None:
-    await setup_agencies(factory)
-    codes = await setup_petitions(factory)
-    await setup_dossiers(factory)
+async def test_digest_figures_worked_out_by_hand(session_factory: Factory) -> None:
+    await setup_agencies(session_factory)
+    codes = await setup_petitions(session_factory)
+    await setup_dossiers(session_factory)
     for level, at in (
         (1, local("2026-11-13", "10:00")),
         (1, local("2026-11-15", "20:00")),
@@ -317,10 +291,10 @@ async def test_digest_figures_worked_out_by_hand(factory: Factory) -> None:
         (4, local("2026-11-16", "07:00")),  # today: in no period yet
         (2, local("2025-12-31")),  # last year
     ):
-        await rate(factory, JUSTICE, level, at)
-    await rate(factory, OTHER, 5, local("2026-11-13"))
+        await rate(session_factory, JUSTICE, level, at)
+    await rate(session_factory, OTHER, 5, local("2026-11-13"))
 
-    async with factory() as session:
+    async with session_factory() as session:
         justice = await AgencyRepository(session).by_code("so-tu-phap")
         assert justice is not None
         stats: dict[str, int] = {}
@@ -417,10 +391,10 @@ async def test_digest_figures_worked_out_by_hand(factory: Factory) -> None:
     assert Digest.from_payload(digest.to_payload()) == digest
 
 
-async def test_an_agency_without_dossiers_has_no_dossier_section(factory: Factory) -> None:
-    await setup_agencies(factory)
-    await setup_petitions(factory)
-    async with factory() as session:
+async def test_an_agency_without_dossiers_has_no_dossier_section(session_factory: Factory) -> None:
+    await setup_agencies(session_factory)
+    await setup_petitions(session_factory)
+    async with session_factory() as session:
         land = await AgencyRepository(session).by_code("so-nnmt")
         assert land is not None
         digest = await build_digest(session, land, DAY, NOW)
@@ -536,13 +510,13 @@ def generated_dossiers(count: int, seed: int) -> list[list[Any]]:
 
 
 async def test_the_fast_path_agrees_with_the_national_rule_on_every_dossier(
-    factory: Factory,
+    session_factory: Factory,
 ) -> None:
     generated = generated_dossiers(400, seed=7)
-    await load(factory, *generated)
+    await load(session_factory, *generated)
     now = datetime(2026, 11, 20, 10, 0, tzinfo=VN_TZ)
     expected: dict[date, Counter[str]] = defaultdict(Counter)
-    async with factory() as session:
+    async with session_factory() as session:
         repo = DossierRepository(session)
         ids = (await session.execute(select(Dossier.id).where(Dossier.agency == JUSTICE))).scalars()
         for dossier_id in ids:
@@ -576,17 +550,17 @@ async def digest_rows(factory: Factory) -> list[OutboxMessage]:
         return list(result.scalars())
 
 
-async def test_one_digest_per_active_official_and_never_twice(factory: Factory) -> None:
-    ids = await setup_agencies(factory)
-    await setup_petitions(factory)
-    await setup_dossiers(factory)
+async def test_one_digest_per_active_official_and_never_twice(session_factory: Factory) -> None:
+    ids = await setup_agencies(session_factory)
+    await setup_petitions(session_factory)
+    await setup_dossiers(session_factory)
 
-    runs = await run_digests(factory, DAY, NOW.astimezone(UTC))
+    runs = await run_digests(session_factory, DAY, NOW.astimezone(UTC))
     assert sorted((r.agency_code, r.officials, r.enqueued, r.skipped) for r in runs) == [
         ("so-nnmt", 1, 1, False),
         ("so-tu-phap", 2, 2, False),
     ]
-    rows = await digest_rows(factory)
+    rows = await digest_rows(session_factory)
     assert {r.dedup_key for r in rows} == {
         dedup_key(ids["justice"], DAY, ids["admin"]),
         dedup_key(ids["justice"], DAY, ids["officer"]),
@@ -600,31 +574,33 @@ async def test_one_digest_per_active_official_and_never_twice(factory: Factory) 
     assert len(str(by_chat["501"].payload)) < 8_000  # the outbox stays small
 
     # Again (a restart, the command line): nothing new, nothing even rebuilt.
-    again = await run_digests(factory, DAY, NOW.astimezone(UTC))
+    again = await run_digests(session_factory, DAY, NOW.astimezone(UTC))
     assert {(r.agency_code, r.enqueued, r.skipped) for r in again} == {
         ("so-nnmt", 0, True),
         ("so-tu-phap", 0, True),
     }
     # A new official of the agency gets today's digest; the others do not get it twice.
-    async with factory() as session:
+    async with session_factory() as session:
         officials = OfficialRepository(session)
         code, _ = await officials.create_invitation(ids["justice"], "officer")
         newcomer = await officials.enroll(code, channel="web", chat_id="w-9", language="vi")
         await session.commit()
-    third = await run_digests(factory, DAY, NOW.astimezone(UTC), agency_code="so-tu-phap")
+    third = await run_digests(session_factory, DAY, NOW.astimezone(UTC), agency_code="so-tu-phap")
     assert [(r.enqueued, r.skipped) for r in third] == [(1, False)]
-    rows = await digest_rows(factory)
+    rows = await digest_rows(session_factory)
     assert len(rows) == 4 and rows[-1].chat_id == "w-9" and rows[-1].channel == "web"
     assert rows[-1].dedup_key == dedup_key(ids["justice"], DAY, newcomer.id)
 
     # An inactive official gets nothing the next day.
-    async with factory() as session:
+    async with session_factory() as session:
         await OfficialRepository(session).deactivate(ids["officer"])
         await session.commit()
     nxt = DAY + timedelta(days=1)
-    await run_digests(factory, nxt, NOW.astimezone(UTC) + timedelta(days=1))
+    await run_digests(session_factory, nxt, NOW.astimezone(UTC) + timedelta(days=1))
     tomorrow = [
-        r for r in await digest_rows(factory) if f":{nxt.isoformat()}:" in (r.dedup_key or "")
+        r
+        for r in await digest_rows(session_factory)
+        if f":{nxt.isoformat()}:" in (r.dedup_key or "")
     ]
     assert sorted(r.chat_id for r in tomorrow) == ["501", "601", "w-9"]
 
@@ -640,12 +616,12 @@ class Clock:
         return self.now
 
 
-async def test_scheduler_runs_on_working_days_at_the_digest_time(factory: Factory) -> None:
-    await setup_agencies(factory)
+async def test_scheduler_runs_on_working_days_at_the_digest_time(session_factory: Factory) -> None:
+    await setup_agencies(session_factory)
     woken: list[int] = []
     clock = Clock(datetime(2026, 11, 16, 7, 29, tzinfo=VN_TZ))  # Monday, a minute early
     scheduler = DigestScheduler(
-        factory, digest_time="07:30", wake=lambda: woken.append(1), clock=clock
+        session_factory, digest_time="07:30", wake=lambda: woken.append(1), clock=clock
     )
     assert await scheduler.run_once() is None
     assert scheduler.next_due(clock.now) == datetime(2026, 11, 16, 7, 30, tzinfo=VN_TZ)
@@ -661,49 +637,49 @@ async def test_scheduler_runs_on_working_days_at_the_digest_time(factory: Factor
     assert scheduler.next_due(friday_evening) == datetime(2026, 11, 23, 7, 30, tzinfo=VN_TZ)
     clock.now = datetime(2026, 11, 21, 9, 0, tzinfo=VN_TZ)  # Saturday
     assert await scheduler.run_once() is None
-    assert len(await digest_rows(factory)) == 3
+    assert len(await digest_rows(session_factory)) == 3
 
 
-async def test_scheduler_skips_holidays(factory: Factory) -> None:
-    await setup_agencies(factory)
+async def test_scheduler_skips_holidays(session_factory: Factory) -> None:
+    await setup_agencies(session_factory)
     # Tết 2026: Monday 16 to Friday 20 February are days off; the next digest is Monday 23rd,
     # and it covers the whole holiday (from Friday 13th, the last working day before).
     clock = Clock(datetime(2026, 2, 18, 9, 0, tzinfo=VN_TZ))
-    scheduler = DigestScheduler(factory, digest_time="07:30", clock=clock)
+    scheduler = DigestScheduler(session_factory, digest_time="07:30", clock=clock)
     assert await scheduler.run_once() is None
     assert scheduler.next_due(clock.now) == datetime(2026, 2, 23, 7, 30, tzinfo=VN_TZ)
     clock.now = datetime(2026, 2, 23, 7, 31, tzinfo=VN_TZ)
     assert await scheduler.run_once() is not None
-    rows = await digest_rows(factory)
+    rows = await digest_rows(session_factory)
     digest = Digest.from_payload(rows[0].payload["digest"])
     assert (digest.periods.start, digest.periods.end) == (date(2026, 2, 13), date(2026, 2, 22))
     # 2 September (National Day) is a day off too.
     assert scheduler.next_due(datetime(2026, 9, 1, 18, 0, tzinfo=VN_TZ)).date() != date(2026, 9, 2)
 
 
-async def test_scheduler_catches_up_once_and_survives_restarts(factory: Factory) -> None:
-    await setup_agencies(factory)
+async def test_scheduler_catches_up_once_and_survives_restarts(session_factory: Factory) -> None:
+    await setup_agencies(session_factory)
     # The process was down at 07:30 and starts at 15:00: it sends today's digests once.
     clock = Clock(datetime(2026, 11, 17, 15, 0, tzinfo=VN_TZ))
-    first = DigestScheduler(factory, digest_time="07:30", clock=clock)
+    first = DigestScheduler(session_factory, digest_time="07:30", clock=clock)
     runs = await first.run_once()
     assert runs is not None and sum(r.enqueued for r in runs) == 3
     # Restarted at 16:00: a new scheduler runs again, but every official already has it.
     clock.now = datetime(2026, 11, 17, 16, 0, tzinfo=VN_TZ)
-    second = DigestScheduler(factory, digest_time="07:30", clock=clock)
+    second = DigestScheduler(session_factory, digest_time="07:30", clock=clock)
     runs = await second.run_once()
     assert runs is not None and all(r.skipped and r.enqueued == 0 for r in runs)
-    assert len(await digest_rows(factory)) == 3
+    assert len(await digest_rows(session_factory)) == 3
     # Off: nothing at all.
-    off = DigestScheduler(factory, digest_time="07:30", enabled=False, clock=clock)
+    off = DigestScheduler(session_factory, digest_time="07:30", enabled=False, clock=clock)
     clock.now = datetime(2026, 11, 18, 8, 0, tzinfo=VN_TZ)
     assert await off.run_once() is None
     await off.run()  # returns at once when disabled
-    assert len(await digest_rows(factory)) == 3
+    assert len(await digest_rows(session_factory)) == 3
 
 
-async def test_scheduler_loop_sleeps_until_the_next_working_day(factory: Factory) -> None:
-    await setup_agencies(factory)
+async def test_scheduler_loop_sleeps_until_the_next_working_day(session_factory: Factory) -> None:
+    await setup_agencies(session_factory)
     clock = Clock(datetime(2026, 11, 20, 7, 45, tzinfo=VN_TZ))  # Friday, after 07:30
     sleeps: list[float] = []
 
@@ -717,11 +693,11 @@ async def test_scheduler_loop_sleeps_until_the_next_working_day(factory: Factory
             raise Stop
 
     scheduler = DigestScheduler(
-        factory, digest_time="07:30", clock=clock, sleep=fake_sleep, max_sleep=7 * 86_400
+        session_factory, digest_time="07:30", clock=clock, sleep=fake_sleep, max_sleep=7 * 86_400
     )
     with pytest.raises(Stop):
         await scheduler.run()
-    rows = await digest_rows(factory)
+    rows = await digest_rows(session_factory)
     days = sorted({(r.dedup_key or "").split(":")[2] for r in rows})
     # Friday (caught up at 07:45), then Monday, then Wednesday: Tuesday 24 November is
     # Vietnam Cultural Day, a day off since 2026; never a weekend day.

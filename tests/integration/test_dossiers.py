@@ -3,7 +3,6 @@ notifications through the outbox, the chat's lookup, subscriptions and API keys.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,19 +29,9 @@ from storage.repositories.dossiers import (
     ForeignDossierError,
     IngestResult,
 )
-from tests.integration.databases import BACKENDS, migrated_database
 
 CODE = "000.00.17.H12-260315-0042"
 KEY = "0000017H122603150042"
-
-
-@pytest.fixture(params=BACKENDS)
-async def session_factory(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A fresh database migrated to head, per test."""
-    async with migrated_database(request.param, tmp_path, "test_dossiers") as factory:
-        yield factory
 
 
 def record(**fields: Any) -> DossierRecord:

@@ -41,7 +41,9 @@ from storage.repositories.petitions import (
     PetitionDraft,
     PetitionRepository,
 )
-from tests.integration.databases import BACKENDS, migrated_database
+from tests.tools.builders import petition_draft
+from tests.tools.databases import BACKENDS, migrated_database
+from tests.tools.recording import WakeCounter
 
 # Monday 2 November 2026, 09:00 in Hanoi
 MONDAY_9AM = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
@@ -57,16 +59,6 @@ def in_locale(locale: str, text: Any, *args: Any) -> Any:
     compared through the catalog, not copied here)."""
     with I18N.context(), I18N.use_locale(locale):
         return text(*args)
-
-
-class WakeCounter:
-    """Stands in for the outbox worker: counts the wake-ups after committed changes."""
-
-    def __init__(self) -> None:
-        self.wakes = 0
-
-    def wake(self) -> None:
-        self.wakes += 1
 
 
 @dataclass
@@ -88,22 +80,13 @@ class Env:
 
 
 def draft(**overrides: object) -> PetitionDraft:
-    values: dict[str, object] = {
-        "topic_kind": "procedure",
-        "topic": "Đăng ký khai sinh",
-        "procedure_code": "1.001193",
-        "sector": "Hộ tịch",
-        "content": "Cán bộ hẹn trả kết quả khai sinh nhưng đã quá hạn ba ngày mà chưa nhận được.",
-        "sender_name": "Nguyễn Văn An",
-        "phone": "0912345678",
-        "email": "an.nguyen@example.com",
-        "address": "Số 12 ngõ 34 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh",
-        "channel": "telegram",
-        "chat_id": "1001",
-        "language": "vi",
-    }
-    values.update(overrides)
-    return PetitionDraft(**values)  # type: ignore[arg-type]
+    return petition_draft(
+        **{
+            "email": "an.nguyen@example.com",
+            "address": "Số 12 ngõ 34 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh",
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture(params=BACKENDS)

@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.base import BaseSession
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageText,
@@ -28,7 +27,7 @@ from aiogram.methods import (
     SendPhoto,
     TelegramMethod,
 )
-from aiogram.types import Chat, Message, Update
+from aiogram.types import Update
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,7 +57,8 @@ from storage.repositories.petitions import (
     PetitionDraft,
     PetitionRepository,
 )
-from tests.integration.databases import BACKENDS, migrated_database
+from tests.tools.databases import BACKENDS, migrated_database
+from tests.tools.recording import RecordingSession, WakeCounter, feed_handled
 from tests.tools.telegram_server import TEXT_LIMIT, parse_html, utf16_len
 
 TOKEN = "42:TEST-officials-chat-token"
@@ -68,50 +68,6 @@ CITIZEN = 5001
 
 
 # --- a bot that only records ----------------------------------------------------------------
-
-
-class RecordingSession(BaseSession):
-    """Answers the Bot API methods the dialogs use, as Telegram would, and records them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[TelegramMethod[Any]] = []
-        self._ids = itertools.count(100)
-
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
-    ) -> Any:
-        self.calls.append(method)
-        if isinstance(method, SendMessage | EditMessageText):
-            visible = parse_html(method.text)  # raises like Telegram's "can't parse entities"
-            assert utf16_len(visible) <= TEXT_LIMIT, f"message too long: {utf16_len(visible)}"
-            assert visible.strip(), "empty message"
-        if isinstance(method, SendMessage | SendPhoto | SendDocument | EditMessageText):
-            return Message(
-                message_id=next(self._ids),
-                date=datetime.now(UTC),
-                chat=Chat(id=int(method.chat_id or 0), type="private"),
-                text=getattr(method, "text", None),
-            ).as_(bot)
-        if isinstance(method, AnswerCallbackQuery):
-            return True
-        raise AssertionError(f"unexpected Bot API call {type(method).__name__}")
-
-    async def close(self) -> None:
-        return None
-
-    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError
-
-
-class WakeCounter:
-    """Stands in for the outbox worker: counts the wake-ups after commits."""
-
-    def __init__(self) -> None:
-        self.wakes = 0
-
-    def wake(self) -> None:
-        self.wakes += 1
 
 
 @dataclass
@@ -145,12 +101,14 @@ class Harness:
             return {"id": chat.id, "type": "private", "first_name": chat.first_name}
         return {"id": -chat.id, "type": "group", "title": "Nhóm"}
 
-    async def _feed(self, data: dict[str, Any]) -> list[TelegramMethod[Any]]:
+    async def _feed(
+        self, data: dict[str, Any], *, handled: bool = True
+    ) -> list[TelegramMethod[Any]]:
         since = len(self.recorder.calls)
         update = Update.model_validate(
             {"update_id": next(self.update_ids), **data}, context={"bot": self.bot}
         )
-        await self.dispatcher.feed_update(self.bot, update)
+        await feed_handled(self.dispatcher, self.bot, update, handled=handled)
         return self.recorder.calls[since:]
 
     async def say(self, chat: Chat_, text: str) -> list[str]:
@@ -245,7 +203,7 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         )
         dispatcher = create_dispatcher(settings=settings, index=index, session_factory=factory)
         dispatcher["outbox"] = WakeCounter()
-        recorder = RecordingSession()
+        recorder = RecordingSession(strict=True, first_message_id=100)
         bot = Bot(TOKEN, session=recorder, default=default_bot_properties())
         yield Harness(dispatcher, bot, recorder, factory)
 
@@ -471,6 +429,7 @@ async def test_citizens_do_not_have_the_officials_commands(harness: Harness) -> 
     assert not texts_of(calls)
     assert (await _petition(h, world.petition.id)).status == PetitionStatus.RECEIVED
     replies = await h.say(citizen, world.petition.tracking_code)
+    assert replies, "the tracking code got no answer"
     assert not any(PHONE in r or "Nguyễn Văn An" in r for r in replies)
     assert await _audit(h, "view") == []
 
@@ -502,6 +461,7 @@ async def test_another_agency_sees_nothing_and_cannot_act(harness: Harness) -> N
         "op:zz:1",  # an unknown action: not ours, the usual stale-button answer
     ):
         calls = await h.press(stranger, forged)
+        assert alerts_of(calls) + texts_of(calls), f"nothing answered {forged}"
         assert all("sự cố" not in t for t in texts_of(calls) + alerts_of(calls)), forged
     petition = await _petition(h, world.petition.id)
     assert (petition.status, petition.agency_id) == (PetitionStatus.RECEIVED, world.justice)
@@ -815,7 +775,9 @@ async def test_inbox_link_is_one_time_and_audited(harness: Harness) -> None:
     assert entry.official_id == official.id and entry.via == "telegram"
     # in a group the command does not exist
     group = Chat_(id=7900, type="group")
-    assert "/inbox/login" not in " ".join(await h.say(group, "/inbox"))
+    group_replies = await h.say(group, "/inbox")
+    assert group_replies, "the group got no answer"
+    assert "/inbox/login" not in " ".join(group_replies)
 
 
 async def test_events_history_and_stale_steps(harness: Harness) -> None:

@@ -32,7 +32,7 @@ from storage.models import AuditEntry, Official, OutboxMessage, Petition
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.api_keys import ApiKeyRepository
 from storage.repositories.petitions import PetitionDraft, PetitionRepository
-from tests.integration.databases import BACKENDS, migrated_database
+from tests.tools.databases import BACKENDS, migrated_database
 
 PROCEDURES = [
     Procedure(

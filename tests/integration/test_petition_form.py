@@ -20,16 +20,12 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.base import BaseSession
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageText,
-    GetMe,
     SendMessage,
-    TelegramMethod,
 )
-from aiogram.types import InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import InlineKeyboardMarkup, Update
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,15 +36,16 @@ from bot.config import Settings
 from bot.factory import create_dispatcher, default_bot_properties
 from handlers.common.callbacks import MenuAction, MenuCallback
 from handlers.petitions.callbacks import FormAction, FormOp
-from knowledge.catalog import load_default_catalog
 from knowledge.outbox import OutboxKind
 from knowledge.search import SearchIndex
 from storage.models import OutboxMessage, Petition, PetitionAttachment, PetitionEvent
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionDraft, PetitionRepository
-from tests.integration.databases import BACKENDS, migrated_database
-from tests.tools.telegram_server import EntityParseError, parse_html, utf16_len
+from tests.tools.builders import birth_registration_index, justice_with_official
+from tests.tools.databases import BACKENDS, migrated_database
+from tests.tools.recording import RecordingSession, WakeCounter, feed_handled
+from tests.tools.telegram_server import parse_html, utf16_len
 
 CONTENT = (
     "Thủ tục đăng ký khai sinh tại phường yêu cầu nộp bản sao sổ hộ khẩu dù đã bỏ sổ hộ khẩu, "
@@ -61,89 +58,10 @@ ADDRESS = "12 Lê Lợi, phường Bến Thành, Quận 1, TP Hồ Chí Minh"
 
 @pytest.fixture(scope="module")
 def index() -> SearchIndex:
-    # A slice of the shipped catalog that holds the birth registration (1.001193): quick to build.
-    procedures = list(load_default_catalog())[:300]
-    assert any(p.code == "1.001193" for p in procedures)
-    return SearchIndex.build(procedures)
+    return birth_registration_index()
 
 
 # --- a Telegram stand-in inside the process ------------------------------------------------------
-
-
-class RecordingSession(BaseSession):
-    """Answers Bot API methods like Telegram and records every call."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[TelegramMethod[Any]] = []
-        self._ids = itertools.count(1000)
-        self.on_send: list[Any] = []  # callbacks run when a message is sent (ordering checks)
-
-    async def close(self) -> None:
-        return None
-
-    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError
-
-    def _check(self, method: Any, text: str, markup: Any) -> str:
-        try:
-            visible = parse_html(text)
-        except EntityParseError as error:
-            raise TelegramBadRequest(
-                method=method, message=f"can't parse entities: {error}"
-            ) from None
-        if not visible.strip():
-            raise TelegramBadRequest(method=method, message="message text is empty")
-        if utf16_len(visible) > 4096:
-            raise TelegramBadRequest(method=method, message="message is too long")
-        if isinstance(markup, InlineKeyboardMarkup):
-            for row in markup.inline_keyboard:
-                for button in row:
-                    data = button.callback_data
-                    if data is not None and len(data.encode()) > 64:
-                        raise TelegramBadRequest(method=method, message="BUTTON_DATA_INVALID")
-        return visible
-
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
-    ) -> Any:
-        self.calls.append(method)
-        if isinstance(method, SendMessage | EditMessageText):
-            self._check(method, method.text, method.reply_markup)
-            for hook in self.on_send:
-                await hook(method)
-            markup = (
-                method.reply_markup
-                if isinstance(method.reply_markup, InlineKeyboardMarkup)
-                else None
-            )
-            chat_id = int(method.chat_id or 0)
-            return Message.model_validate(
-                {
-                    "message_id": getattr(method, "message_id", None) or next(self._ids),
-                    "date": datetime.now(UTC),
-                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
-                    "from": {"id": bot.id, "is_bot": True, "first_name": "Bot"},
-                    "text": parse_html(method.text),
-                    "reply_markup": markup.model_dump() if markup else None,
-                },
-                context={"bot": bot},
-            )
-        if isinstance(method, AnswerCallbackQuery):
-            if method.text and len(method.text) > 200:
-                raise TelegramBadRequest(method=method, message="MESSAGE_TOO_LONG")
-            return True
-        if isinstance(method, GetMe):
-            return User(id=bot.id, is_bot=True, first_name="Bot", username="tthc_bot")
-        return True
-
-
-class FakeOutbox:
-    def __init__(self) -> None:
-        self.wakes = 0
-
-    def wake(self) -> None:
-        self.wakes += 1
 
 
 @dataclass
@@ -152,14 +70,17 @@ class Env:
     bot: Bot
     session: RecordingSession
     factory: async_sessionmaker[AsyncSession]
-    outbox: FakeOutbox
+    outbox: WakeCounter
     update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    async def feed(self, update: dict[str, Any]) -> list[Any]:
+    async def feed(self, update: dict[str, Any], *, handled: bool = True) -> list[Any]:
         since = len(self.session.calls)
-        await self.dispatcher.feed_update(
-            self.bot, Update.model_validate(update, context={"bot": self.bot})
+        await feed_handled(
+            self.dispatcher,
+            self.bot,
+            Update.model_validate(update, context={"bot": self.bot}),
+            handled=handled,
         )
         return [
             c for c in self.session.calls[since:] if isinstance(c, SendMessage | EditMessageText)
@@ -284,19 +205,12 @@ async def make_env(
     values.update(settings)
     config = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     dispatcher = create_dispatcher(settings=config, index=index, session_factory=factory)
-    outbox = FakeOutbox()
+    outbox = WakeCounter()
     dispatcher["outbox"] = outbox
     session = RecordingSession()
     bot = Bot(token="42:TEST-token", session=session, default=default_bot_properties())
     async with factory() as db:
-        agencies = AgencyRepository(db)
-        justice = await agencies.save(
-            "so-tu-phap", "Sở Tư pháp", sectors=["Hộ tịch"], procedure_codes=["1.001193"]
-        )
-        code, _inv = await OfficialRepository(db).create_invitation(justice.id, "officer")
-        await OfficialRepository(db).enroll(
-            code, channel="telegram", chat_id="900", display_name="Cán bộ"
-        )
+        await justice_with_official(db, chat_id="900", display_name="Cán bộ")
         await db.commit()
     return Env(dispatcher, bot, session, factory, outbox)
 
@@ -420,7 +334,8 @@ async def test_the_same_submit_update_fed_twice_makes_one_petition(env: Env) -> 
     await fill_form(citizen)
     update = citizen.callback(citizen.button("Gửi phản ánh"))
     first = await env.feed(update)
-    second = await env.feed(update)  # Telegram re-delivers the very same update
+    # Telegram re-delivers the very same update: the dedup middleware drops it (UNHANDLED).
+    second = await env.feed(update, handled=False)
     assert await env.count(Petition) == 1
     code = (await env.petitions())[0].tracking_code
     assert code in texts(first)
@@ -1011,6 +926,7 @@ async def test_help_mid_form_leaves_the_form_for_later(env: Env) -> None:
     await start_at_content(citizen)
     await citizen.say("/help")
     await citizen.say("cấp hộ chiếu phổ thông cần những giấy tờ gì")
+    assert citizen.last, "the question got no answer"
     assert "Bước 3/7" not in citizen.text(), citizen.text()
     await citizen.say("/phananh")
     assert "bước 2/7" in str(citizen.last[-1].reply_markup)
@@ -1023,6 +939,7 @@ async def test_help_mid_form_leaves_the_form_for_later(env: Env) -> None:
         assert "Bước 2/7" in citizen.text()
         await citizen.press_data(MenuCallback(action=action).pack())
         await citizen.say("cấp hộ chiếu phổ thông cần những giấy tờ gì")
+        assert citizen.last, (action, "the question got no answer")
         assert "Bước 3/7" not in citizen.text(), (action, citizen.text())
 
 

@@ -4,9 +4,7 @@ cycle with its events, audit entries and outbox messages, invitations and access
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -21,39 +19,12 @@ from storage.repositories.inbox_tokens import InboxTokenRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import (
     AttachmentDraft,
-    PetitionDraft,
     PetitionRepository,
 )
-from tests.integration.databases import BACKENDS, migrated_database
+from tests.tools.builders import petition_draft as draft
 
 # Monday 2 November 2026, 09:00 in Hanoi
 MONDAY_9AM = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=BACKENDS)
-async def sessions(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    async with migrated_database(request.param, tmp_path, "petitions") as factory:
-        yield factory
-
-
-def draft(**overrides: object) -> PetitionDraft:
-    values: dict[str, object] = {
-        "topic_kind": "procedure",
-        "topic": "Đăng ký khai sinh",
-        "procedure_code": "1.001193",
-        "sector": "Hộ tịch",
-        "content": "Cán bộ hẹn trả kết quả khai sinh nhưng đã quá hạn ba ngày mà chưa nhận được.",
-        "sender_name": "Nguyễn Văn An",
-        "phone": "0912345678",
-        "address": "12 Lê Lợi, phường Bến Thành, TP Hồ Chí Minh",
-        "channel": "telegram",
-        "chat_id": "1001",
-        "language": "vi",
-    }
-    values.update(overrides)
-    return PetitionDraft(**values)  # type: ignore[arg-type]
 
 
 async def _setup_agencies(session: AsyncSession) -> tuple[int, int]:
@@ -77,9 +48,9 @@ async def _outbox(session: AsyncSession, kind: str) -> list[OutboxMessage]:
 
 
 async def test_submit_numbers_routes_and_sets_deadlines(
-    sessions: async_sessionmaker[AsyncSession],
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with sessions() as session:
+    async with session_factory() as session:
         justice_id, land_id = await _setup_agencies(session)
         repo = PetitionRepository(session)
         first = await repo.submit(draft(), now=MONDAY_9AM)
@@ -95,7 +66,7 @@ async def test_submit_numbers_routes_and_sets_deadlines(
     assert first.petition.agency_id == justice_id
     assert second.petition.agency_id == land_id
     assert third.petition.agency_id == justice_id  # province suffix dropped
-    async with sessions() as session:
+    async with session_factory() as session:
         default = await AgencyRepository(session).default()
         assert other.petition.agency_id == default.id
         stored = await PetitionRepository(session).by_code("pakn 2026 1")
@@ -110,21 +81,21 @@ async def test_submit_numbers_routes_and_sets_deadlines(
 
 
 async def test_same_idempotency_key_never_makes_a_second_petition(
-    sessions: async_sessionmaker[AsyncSession],
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with sessions() as session:
+    async with session_factory() as session:
         await _setup_agencies(session)
         await session.commit()
 
     async def submit_once() -> str:
-        async with sessions() as session:
+        async with session_factory() as session:
             result = await PetitionRepository(session).submit(draft(), idempotency_key="tg:1001:f1")
             await session.commit()
             return result.petition.tracking_code
 
     codes = await asyncio.gather(*(submit_once() for _ in range(5)))
     assert len(set(codes)) == 1
-    async with sessions() as session:
+    async with session_factory() as session:
         count = (await session.execute(select(func.count()).select_from(Petition))).scalar_one()
         assert count == 1
         again = await PetitionRepository(session).submit(draft(), idempotency_key="tg:1001:f1")
@@ -134,9 +105,9 @@ async def test_same_idempotency_key_never_makes_a_second_petition(
 
 
 async def test_life_cycle_notifies_audits_and_guards(
-    sessions: async_sessionmaker[AsyncSession],
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with sessions() as session:
+    async with session_factory() as session:
         justice_id, land_id = await _setup_agencies(session)
         officials = OfficialRepository(session)
         code, _ = await officials.create_invitation(justice_id, "officer")
@@ -235,9 +206,9 @@ async def test_life_cycle_notifies_audits_and_guards(
 
 
 async def test_invitation_expiry_and_inbox_tokens(
-    sessions: async_sessionmaker[AsyncSession],
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with sessions() as session:
+    async with session_factory() as session:
         justice_id, _ = await _setup_agencies(session)
         officials = OfficialRepository(session)
         code, _ = await officials.create_invitation(
@@ -263,10 +234,10 @@ async def test_invitation_expiry_and_inbox_tokens(
 
 
 async def test_two_officials_taking_at_once_one_wins(
-    sessions: async_sessionmaker[AsyncSession],
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     """Compare-and-set on the status: the slower of two concurrent takes fails cleanly."""
-    async with sessions() as session:
+    async with session_factory() as session:
         justice_id, _ = await _setup_agencies(session)
         officials = OfficialRepository(session)
         ids = []
@@ -279,7 +250,7 @@ async def test_two_officials_taking_at_once_one_wins(
         await session.commit()
 
     # Both read the petition as "received" before either writes.
-    first, second = sessions(), sessions()
+    first, second = session_factory(), session_factory()
     try:
         p1 = await PetitionRepository(first).get(petition_id)
         p2 = await PetitionRepository(second).get(petition_id)
@@ -296,7 +267,7 @@ async def test_two_officials_taking_at_once_one_wins(
     finally:
         await first.close()
         await second.close()
-    async with sessions() as session:
+    async with session_factory() as session:
         stored = await PetitionRepository(session).get(petition_id)
         assert stored is not None and stored.assigned_to == ids[0]
         events = await PetitionRepository(session).events(petition_id)
@@ -304,11 +275,11 @@ async def test_two_officials_taking_at_once_one_wins(
 
 
 async def test_publication_masks_the_senders_address_and_phone_not_only_the_name(
-    sessions: async_sessionmaker[AsyncSession],
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     """The public copies (/cong-khai, Open311, the chat) must not carry the sender's address
     or phone however written, in the petition or in the official's answer."""
-    async with sessions() as session:
+    async with session_factory() as session:
         justice_id, _land = await _setup_agencies(session)
         officials = OfficialRepository(session)
         code, _ = await officials.create_invitation(justice_id, "officer")
@@ -340,11 +311,11 @@ async def test_publication_masks_the_senders_address_and_phone_not_only_the_name
 
 
 async def test_a_removed_admins_unused_invitations_stop_working(
-    sessions: async_sessionmaker[AsyncSession],
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     """Removing an official must end their access: codes they handed out (or kept for a second
     account) before the removal may not enrol anyone afterwards."""
-    async with sessions() as session:
+    async with session_factory() as session:
         justice_id, land_id = await _setup_agencies(session)
         officials = OfficialRepository(session)
         first, _ = await officials.create_invitation(justice_id, "admin")

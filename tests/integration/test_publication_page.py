@@ -21,7 +21,7 @@ from bot.web.publication import PAGE_SIZE, setup_publication
 from storage.models import Official
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.petitions import PetitionDraft, PetitionRepository
-from tests.integration.databases import BACKENDS, migrated_database
+from tests.tools.databases import BACKENDS, migrated_database
 
 NAME = "Lê Văn Cường"
 PHONE = "0987 654 321"

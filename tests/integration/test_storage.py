@@ -23,7 +23,7 @@ from storage.migrate import current, downgrade, make_config, upgrade
 from storage.models import Base, ChatUser, FsmRecord, ImportedProcedure
 from storage.repositories.procedures import ProcedureRepository
 from storage.repositories.users import UserRepository
-from tests.integration.databases import BACKENDS, empty_database
+from tests.tools.databases import BACKENDS, empty_database
 
 APP_TABLES = {
     "chat_users",

@@ -107,7 +107,7 @@ class RecordingSession(BaseSession):
             self.check_text(method, method.text, method.reply_markup)
             for hook in self.on_send:
                 await hook(method)
-        if isinstance(method, SENT | SendPhoto | SendDocument):
+        if isinstance(method, (*SENT, SendPhoto, SendDocument)):
             return self._message(bot, method)
         if isinstance(method, AnswerCallbackQuery):
             if method.text and len(method.text) > ANSWER_TEXT_LIMIT:

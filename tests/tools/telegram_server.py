@@ -657,3 +657,16 @@ class FakeTelegram:
         """The stored message a successful sendMessage/editMessageText produced."""
         assert call.ok and isinstance(call.result, dict)
         return self.messages[(call.result["chat"]["id"], call.result["message_id"])]
+
+
+def button(call: Call, contains: str) -> dict[str, Any]:
+    """The first inline button of `call` whose label contains `contains` (case-insensitively)."""
+    for b in call.buttons:
+        if contains.casefold() in b["text"].casefold():
+            return b
+    raise AssertionError(f"no button {contains!r} in {[b['text'] for b in call.buttons]}")
+
+
+async def say(fake: FakeTelegram, user: FakeUser, text: str) -> Call:
+    """`user` types `text`; the bot's first message in answer."""
+    return await fake.reply_to(fake.text_update(user, text))

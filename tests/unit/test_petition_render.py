@@ -113,7 +113,9 @@ def buttons(markup: Any) -> list[Any]:
 
 
 def assert_keyboard(markup: Any) -> None:
-    for b in buttons(markup):
+    keyboard = buttons(markup)
+    assert keyboard, "the keyboard has no buttons"
+    for b in keyboard:
         assert b.callback_data is not None
         assert 1 <= len(b.callback_data.encode()) <= 64, b.callback_data
         assert 1 <= len(b.text) <= BUTTON_TEXT_LIMIT, b.text
@@ -302,13 +304,16 @@ def test_keyboards_stay_within_limits() -> None:
     assert_keyboard(my_petitions_keyboard(petitions))
     assert_keyboard(petition_keyboard(petitions[2]))
     assert any("pr:" in b.callback_data for b in buttons(petition_keyboard(petitions[2])))
-    assert not any("pr:" in b.callback_data for b in buttons(petition_keyboard(petitions[0])))
+    received = buttons(petition_keyboard(petitions[0]))
+    assert received, "a received petition's keyboard has no buttons"
+    assert not any("pr:" in b.callback_data for b in received)
 
 
 def test_edit_keyboard_offers_attachments_only_on_telegram() -> None:
     web = [b.callback_data for b in buttons(edit_keyboard("f", "web"))]
     telegram = [b.callback_data for b in buttons(edit_keyboard("f", "telegram"))]
     assert any(d.endswith(":files") for d in telegram)
+    assert web, "the web edit keyboard has no buttons"
     assert not any(d.endswith(":files") for d in web)
 
 

@@ -156,7 +156,9 @@ def test_unsafe_portal_url_is_not_linked() -> None:
     p = Procedure(code="1.000002", name="X", portal_url="javascript:alert(1)")
     assert "javascript" not in "".join(render_card_pages(p))
     markup = keyboards.card(p, 0, 1)
-    assert all(b.url is None for row in markup.inline_keyboard for b in row)
+    card_buttons = [b for row in markup.inline_keyboard for b in row]
+    assert card_buttons, "the card has no buttons"
+    assert all(b.url is None for b in card_buttons)
 
 
 def _callback_data(markup: InlineKeyboardMarkup | None) -> list[str]:
@@ -192,12 +194,16 @@ def test_real_catalog_codes_and_cards_fit() -> None:
     longest = max(catalog, key=lambda p: len(p.code.encode("utf-8")))
     assert len(CardPage(code=longest.code, page=999).pack().encode("utf-8")) <= CALLBACK_DATA_LIMIT
     # Every 7th card keeps this quick while covering every kind of record.
+    checked = 0
     for p in catalog[::7]:
         pages = render_card_pages(p)
+        assert pages, p.code
         for page in pages:
             assert_page_ok(page)
         for d in _callback_data(keyboards.card(p, len(pages) - 1, len(pages))):
             assert len(d.encode("utf-8")) <= CALLBACK_DATA_LIMIT
+            checked += 1
+    assert checked, "no card had a button to check"
 
 
 def test_results_and_no_results() -> None:
@@ -208,6 +214,7 @@ def test_results_and_no_results() -> None:
     assert "300 ký tự đầu tiên" in visible(text)
     markup = keyboards.results([p, p])
     labels = [b.text for row in markup.inline_keyboard for b in row]
+    assert len(labels) >= 2  # one button per result at least
     assert all(len(label) <= keyboards.BUTTON_TEXT_LIMIT + 8 for label in labels)
     assert labels[0].startswith("1. ")
     nothing = render_no_results("'; DROP TABLE users; --", ["đăng ký khai sinh"])

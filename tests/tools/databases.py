@@ -52,10 +52,16 @@ async def migrated_database(
     kind: str, tmp_path: Path, prefix: str
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A session factory over an empty database of `kind` migrated to head."""
-    async with empty_database(kind, tmp_path, prefix) as url:
-        await upgrade(url)
-        engine = create_engine(url)
-        try:
-            yield create_session_factory(engine)
-        finally:
-            await engine.dispose()
+    async with empty_database(kind, tmp_path, prefix) as url, migrated(url) as factory:
+        yield factory
+
+
+@contextlib.asynccontextmanager
+async def migrated(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A session factory over the database at `url`, first migrated to head."""
+    await upgrade(url)
+    engine = create_engine(url)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
