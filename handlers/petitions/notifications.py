@@ -32,10 +32,10 @@ from knowledge.outbox import OutboxKind
 from knowledge.petition_workflow import CLOSED_STATUSES, PetitionAction, PetitionStatus
 from knowledge.petitions import DeadlineStatus, deadline_status
 from storage.models import Official, Petition, PetitionEvent
-from storage.outbox import OutboxRow, OutgoingMessage, enqueue, outbox_has
+from storage.outbox import OutboxRow, enqueue, outbox_has
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
-from storage.repositories.petitions import PetitionRepository
+from storage.repositories.petitions import PetitionRepository, citizen_update
 
 ANSWER_CHUNK = 3500
 """Characters of the answer per message (as Telegram counts them); the rest of the 4096 is
@@ -72,19 +72,14 @@ async def enqueue_answer_parts(
     return await enqueue(
         session,
         [
-            OutgoingMessage(
-                channel=petition.channel,
-                chat_id=petition.chat_id,
-                kind=OutboxKind.PETITION_UPDATE,
-                payload={
-                    "petition_id": petition.id,
-                    "tracking_code": petition.tracking_code,
+            citizen_update(
+                petition,
+                {
                     "action": PetitionAction.ANSWER,
                     "event_id": event.id,
                     "part": part,
                     "parts": len(chunks),
                 },
-                language=petition.language,
                 dedup_key=_part_key(event.id, part),
             )
             for part in range(2, len(chunks) + 1)

@@ -117,6 +117,22 @@ def _official_notice(
     )
 
 
+def citizen_update(
+    petition: Petition, payload: dict[str, Any], *, dedup_key: str
+) -> OutgoingMessage:
+    """A message telling the citizen of a step of their petition, to the chat it came from
+    (the petition has one: callers check ``channel`` and ``chat_id``)."""
+    assert petition.channel is not None and petition.chat_id is not None
+    return OutgoingMessage(
+        channel=petition.channel,
+        chat_id=petition.chat_id,
+        kind=OutboxKind.PETITION_UPDATE,
+        payload={"petition_id": petition.id, "tracking_code": petition.tracking_code, **payload},
+        language=petition.language,
+        dedup_key=dedup_key,
+    )
+
+
 class PetitionRepository:
     """Petitions: reading, submitting, and every step of their life cycle."""
 
@@ -351,23 +367,10 @@ class PetitionRepository:
     async def _notify_citizen(self, petition: Petition, event: PetitionEvent) -> None:
         if petition.channel is None or petition.chat_id is None:
             return  # filed through Open311: the filing system polls requests/{id}.json
+        payload = {"action": event.action, "note": event.note}
         await enqueue(
             self.session,
-            [
-                OutgoingMessage(
-                    channel=petition.channel,
-                    chat_id=petition.chat_id,
-                    kind=OutboxKind.PETITION_UPDATE,
-                    payload={
-                        "petition_id": petition.id,
-                        "tracking_code": petition.tracking_code,
-                        "action": event.action,
-                        "note": event.note,
-                    },
-                    language=petition.language,
-                    dedup_key=f"petition-event:{event.id}",
-                )
-            ],
+            [citizen_update(petition, payload, dedup_key=f"petition-event:{event.id}")],
         )
 
     async def _notify_officials(
