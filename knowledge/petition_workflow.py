@@ -64,6 +64,26 @@ CITIZEN_NOTIFIED = frozenset(
 )
 
 
+class AuditAction(StrEnum):
+    """What the audit log records besides the petition steps (``PetitionAction``): looks at
+    personal data, sign-ins, exports, administration. Values are the stored strings."""
+
+    VIEW = "view"
+    VIEW_DENIED = "view_denied"
+    SEARCH = "search"
+    EXPORT = "export"
+    LOGIN_LINK = "login_link"
+    LOGIN = "login"
+    LOGOUT = "logout"
+    SUBMIT = "submit"  # filed through Open311
+    REROUTE = "reroute"
+    AGENCY_SAVE = "agency_save"
+    INVITE_CREATE = "invite_create"
+    ENROLL = "enroll"
+    ENROLL_FAILED = "enroll_failed"
+    DEACTIVATE = "deactivate"
+
+
 class EventActor(StrEnum):
     """Who caused an event (``petition_events.actor``)."""
 

@@ -27,7 +27,7 @@ from bot.cli.database import open_database
 from bot.config import Settings
 from knowledge.dossier_records import agency_key
 from knowledge.normalize import clean_text
-from knowledge.petition_workflow import PetitionError
+from knowledge.petition_workflow import AuditAction, PetitionError
 from storage.models import Agency
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
@@ -104,7 +104,7 @@ async def _agencies_add(session: AsyncSession, args: argparse.Namespace) -> int:
         is_default=args.default,
     )
     await AuditRepository(session).record(
-        "agency_save",
+        AuditAction.AGENCY_SAVE,
         actor="cli",
         via="cli",
         details={"agency_id": agency.id, "code": code, "created": not existed},

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import channel_of
 from handlers.markup import quote
-from knowledge.petition_workflow import can_see_personal_data
+from knowledge.petition_workflow import AuditAction, can_see_personal_data
 from knowledge.petitions import parse_tracking_code
 from storage.models import Official, Petition, PetitionAttachment
 from storage.repositories.agencies import AgencyRepository
@@ -49,7 +49,7 @@ async def own_petition(
         return None
     if petition.agency_id != official.agency_id:
         await AuditRepository(session).record(
-            "view_denied", official=official, petition_id=petition.id, via=via
+            AuditAction.VIEW_DENIED, official=official, petition_id=petition.id, via=via
         )
         await session.commit()
         return None

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.contracts import DialogSettings
 from handlers.i18n import channel_of
+from knowledge.petition_workflow import AuditAction
 from storage.models import Official
 from storage.repositories.audit import AuditRepository
 from storage.repositories.inbox_tokens import LINK_TTL, InboxTokenRepository
@@ -19,7 +20,9 @@ async def inbox_command(
     message: Message, session: AsyncSession, bot: Bot, settings: DialogSettings, official: Official
 ) -> None:
     token = await InboxTokenRepository(session).issue(official, kind="link", ttl=LINK_TTL)
-    await AuditRepository(session).record("login_link", official=official, via=channel_of(bot))
+    await AuditRepository(session).record(
+        AuditAction.LOGIN_LINK, official=official, via=channel_of(bot)
+    )
     await session.commit()
     url = f"{settings.base_url}/inbox/login?token={token}"
     await message.answer(inbox_link_text(url, int(LINK_TTL.total_seconds() // 60)))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.petition_workflow import AuditAction, PetitionAction
 from storage.models import AuditEntry, Official, utcnow
 
 
@@ -20,7 +21,7 @@ class AuditRepository:
 
     async def record(
         self,
-        action: str,
+        action: AuditAction | PetitionAction,
         *,
         official: Official | None = None,
         actor: str | None = None,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.petition_workflow import (
     ROLES,
+    AuditAction,
     PetitionError,
     Refusal,
     invitation_refusal,
@@ -28,7 +29,6 @@ from storage.repositories.common import affected_rows, sha256_hex
 
 INVITATION_TTL = timedelta(days=7)
 _INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-ENROLL_FAILED = "enroll_failed"
 
 
 def chat_actor(channel: str, chat_id: str) -> str:
@@ -108,7 +108,7 @@ class OfficialRepository:
         self.session.add(invitation)
         await self.session.flush()
         await AuditRepository(self.session).record(
-            "invite_create",
+            AuditAction.INVITE_CREATE,
             official=created_by,
             via=via,
             details={"agency_id": agency_id, "role": role, "invitation_id": invitation.id},
@@ -147,7 +147,7 @@ class OfficialRepository:
         await self.session.flush()
         invitation.used_by = official.id
         await AuditRepository(self.session).record(
-            "enroll",
+            AuditAction.ENROLL,
             official=official,
             via=channel,
             details={"invitation_id": invitation.id, "role": official.role},
@@ -187,7 +187,7 @@ class OfficialRepository:
             return False
         official.active = False
         await AuditRepository(self.session).record(
-            "deactivate",
+            AuditAction.DEACTIVATE,
             official=by,
             via="cli" if by is None else by.channel,
             details={"official_id": official_id},
@@ -202,7 +202,7 @@ class OfficialRepository:
         """One wrong, used or expired code from this chat (the code itself is not stored: a typo
         of a real code would otherwise end up in the log)."""
         await AuditRepository(self.session).record(
-            ENROLL_FAILED, actor=chat_actor(channel, chat_id), via=channel, at=at
+            AuditAction.ENROLL_FAILED, actor=chat_actor(channel, chat_id), via=channel, at=at
         )
 
     async def enroll_failures(self, channel: str, chat_id: str, since: datetime) -> list[datetime]:
@@ -214,7 +214,7 @@ class OfficialRepository:
             .where(
                 AuditEntry.official_id.is_(None),
                 AuditEntry.at >= since,
-                AuditEntry.action == ENROLL_FAILED,
+                AuditEntry.action == AuditAction.ENROLL_FAILED,
                 AuditEntry.actor == chat_actor(channel, chat_id),
             )
             .order_by(AuditEntry.at)

@@ -24,6 +24,7 @@ from knowledge.petition_workflow import (
     CITIZEN_REPLY,
     OFFICIAL_STEPS,
     REROUTE,
+    AuditAction,
     EventActor,
     PetitionAction,
     PetitionError,
@@ -647,7 +648,7 @@ class PetitionRepository:
             at=now,
         )
         await AuditRepository(self.session).record(
-            "reroute",
+            AuditAction.REROUTE,
             official=official,
             actor=None if official else "cli",
             petition_id=petition.id,
@@ -668,7 +669,7 @@ class PetitionRepository:
     ) -> None:
         """Audit an official's look at a petition (whatever they were allowed to see)."""
         await AuditRepository(self.session).record(
-            "view",
+            AuditAction.VIEW,
             official=official,
             petition_id=petition.id,
             via=via,

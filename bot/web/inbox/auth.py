@@ -10,6 +10,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.web.plumbing import client_key, same_origin_form
+from knowledge.petition_workflow import AuditAction
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.inbox import InboxRepository
@@ -120,7 +121,7 @@ async def login(request: web.Request, view: View) -> web.StreamResponse:
             await tokens.end_session(previous, now=now)  # one browser, one session
         session_token = await tokens.issue(official, kind="session", ttl=SESSION_TTL, now=now)
         await AuditRepository(session).record(
-            "login",
+            AuditAction.LOGIN,
             official=official,
             via=VIA,
             at=now,
@@ -154,7 +155,9 @@ async def logout(request: web.Request, view: View) -> web.StreamResponse:
             return signed
         now = inbox.clock()
         await InboxTokenRepository(session).end_session(signed.token, now=now)
-        await AuditRepository(session).record("logout", official=signed.official, via=VIA, at=now)
+        await AuditRepository(session).record(
+            AuditAction.LOGOUT, official=signed.official, via=VIA, at=now
+        )
         await session.commit()
     view.signed = None
     response = view.message(view.t.signed_out_title, view.t.signed_out_text, status=200)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from handlers.formatting import format_number
 from handlers.officials import inbox_texts as tx
+from knowledge.petition_workflow import AuditAction
 from knowledge.petitions import deadline_status
 from knowledge.workdays import local_date, to_local
 from storage.models import Petition
@@ -112,7 +113,7 @@ async def export_csv(request: web.Request, view: View) -> web.StreamResponse:
         petitions = await queries.page(signed.agency.id, where, limit=EXPORT_MAX_ROWS)
         names = await queries.official_names(p.assigned_to for p in petitions)
         await AuditRepository(session).record(
-            "export",
+            AuditAction.EXPORT,
             official=signed.official,
             via=VIA,
             at=now,

@@ -14,7 +14,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.officials import inbox_texts as tx
-from knowledge.petition_workflow import OPEN_STATUSES, STATUSES, PetitionStatus, public_names
+from knowledge.petition_workflow import (
+    OPEN_STATUSES,
+    STATUSES,
+    AuditAction,
+    PetitionStatus,
+    public_names,
+)
 from knowledge.petitions import deadline_status, redact_personal_data
 from knowledge.workdays import local_date
 from storage.models import Petition, PetitionEvent
@@ -171,7 +177,7 @@ async def list_page(request: web.Request, view: View) -> web.StreamResponse:
         if filters.query:
             # a search may be by a sender's name or phone: a look-up of personal data
             await AuditRepository(session).record(
-                "search",
+                AuditAction.SEARCH,
                 official=signed.official,
                 via=VIA,
                 at=now,
@@ -301,7 +307,7 @@ async def audit_denied(session: AsyncSession, view: View, code: str) -> None:
     if other is None:
         return
     await AuditRepository(session).record(
-        "view_denied",
+        AuditAction.VIEW_DENIED,
         official=view.signed.official,
         petition_id=other.id,
         via=VIA,

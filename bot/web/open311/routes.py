@@ -18,6 +18,7 @@ from bot.web.plumbing import BodyTooLarge, RateLimiter, client_key, read_body
 from handlers.formatting import format_date
 from handlers.i18n import create_i18n
 from handlers.petitions import publication_texts as texts
+from knowledge.petition_workflow import AuditAction
 from knowledge.petitions import parse_tracking_code
 from knowledge.search import SearchIndex
 from storage.repositories.api_keys import ApiKeyRepository
@@ -225,7 +226,7 @@ async def post_request(request: web.Request) -> web.StreamResponse:
                 raise Open311Error(409, texts.error_idempotency_conflict())
         else:
             await AuditRepository(session).record(
-                "submit",
+                AuditAction.SUBMIT,
                 actor=f"api:{key.prefix}"[:64],
                 petition_id=petition.id,
                 via="api",
