@@ -7,16 +7,12 @@ chain (`test_storage.py`) would only say that something somewhere is off.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy import inspect
 
 from storage.db import create_engine
 from storage.migrate import current, downgrade, make_config, upgrade
-from tests.tools.databases import BACKENDS, empty_database
 
 
 def _revisions() -> list[Script]:
@@ -45,12 +41,6 @@ async def _schema(url: str) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
             return await conn.run_sync(read)
     finally:
         await engine.dispose()
-
-
-@pytest.fixture(params=BACKENDS)
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with empty_database(request.param, tmp_path, "stairway") as url:
-        yield url
 
 
 def test_there_is_a_chain_to_walk() -> None:

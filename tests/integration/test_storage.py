@@ -23,7 +23,7 @@ from storage.migrate import current, downgrade, make_config, upgrade
 from storage.models import Base, ChatUser, FsmRecord, ImportedProcedure
 from storage.repositories.procedures import ProcedureRepository
 from storage.repositories.users import UserRepository
-from tests.tools.databases import BACKENDS, empty_database
+from tests.tools.databases import migrated
 
 APP_TABLES = {
     "chat_users",
@@ -51,22 +51,11 @@ APP_TABLES = {
 }
 
 
-@pytest.fixture(params=BACKENDS)
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database URL, fresh for every test."""
-    async with empty_database(request.param, tmp_path, "test_storage") as url:
-        yield url
-
-
 @pytest.fixture
 async def session_factory(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A session factory over a database migrated to head."""
-    await upgrade(db_url)
-    engine = create_engine(db_url)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
+    """A session factory over the test's database (``db_url``) migrated to head."""
+    async with migrated(db_url) as factory:
+        yield factory
 
 
 async def _table_names(url: str) -> set[str]:
