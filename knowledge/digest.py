@@ -282,14 +282,6 @@ def digest_periods(day: date, trend_days: int = TREND_DAYS) -> Periods:
     )
 
 
-def days_between(start: date, end: date) -> Iterable[date]:
-    """Every date from ``start`` to ``end``, both included."""
-    d = start
-    while d <= end:
-        yield d
-        d += timedelta(days=1)
-
-
 # --- dossier figures -----------------------------------------------------------------------------
 
 

@@ -90,11 +90,6 @@ class FormData:
         return REVIEW
 
 
-def step_after(step: str, channel: str) -> str:
-    steps = steps_for(channel)
-    return steps[min(steps.index(step) + 1, len(steps) - 1)] if step in steps else REVIEW
-
-
 def step_before(step: str, channel: str) -> str | None:
     steps = steps_for(channel)
     if step not in steps or steps.index(step) == 0:

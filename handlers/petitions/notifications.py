@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.contracts import Rendered, Renderer
 from handlers.formatting import format_date
-from handlers.markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
+from handlers.markup import quote, shorten
 from handlers.officials.render_shared import deadline_mark, open_keyboard, split_text
 from handlers.petitions.callbacks import PetitionReply, PetitionView
 from knowledge.outbox import OutboxKind
@@ -371,8 +371,3 @@ def create_petition_renderers(i18n: I18n) -> dict[str, Renderer]:
             return await _citizen_update(session, petition, agency_name, row.payload)
 
     return {OutboxKind.PETITION_NEW: petition_new, OutboxKind.PETITION_UPDATE: petition_update}
-
-
-def fits_telegram(text: str) -> bool:
-    """For tests and assertions: under Telegram's limit as it counts."""
-    return text_length(text) <= TELEGRAM_TEXT_LIMIT

@@ -73,7 +73,7 @@ from knowledge.digest import (
 )
 from knowledge.dossier import Status
 from knowledge.petition_workflow import OPEN_STATUSES, PetitionAction, PetitionStatus
-from knowledge.petitions import DeadlineStatus, deadline_status, due_soon_until
+from knowledge.petitions import deadline_status, due_soon_until
 from knowledge.workdays import local_date, to_local
 from storage.models import (
     Agency,
@@ -370,10 +370,6 @@ def _unpack(packed: str, now: datetime) -> tuple[date, str]:
 
 def _state(deadline: date | None, now: datetime) -> str:
     return deadline_status(deadline, now).value if deadline is not None else ""
-
-
-def is_urgent(item: PetitionItem) -> bool:
-    return item.state in (DeadlineStatus.OVERDUE.value, DeadlineStatus.DUE_SOON.value)
 
 
 class DigestRepository:
