@@ -154,7 +154,7 @@ REROUTE = Step(OPEN_STATUSES, PetitionStatus.RECEIVED)
 
 
 class OfficialLike(Protocol):
-    """What the rules read of an official (``storage.models.Official`` has it)."""
+    """What the rules read of an official (``storage.records.OfficialRecord`` has it)."""
 
     @property
     def agency_id(self) -> int: ...
@@ -167,7 +167,7 @@ class OfficialLike(Protocol):
 
 
 class PetitionLike(Protocol):
-    """What the rules read of a petition (``storage.models.Petition`` has it)."""
+    """What the rules read of a petition (``storage.records.PetitionRecord`` has it)."""
 
     @property
     def agency_id(self) -> int: ...

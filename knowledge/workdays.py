@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,12 @@ VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HOURS_PER_WORKING_DAY = 8
 AFTERNOON_CUTOFF = time(12, 0)
 """A dossier received at or after this local time counts as received the next working day."""
+
+
+def utcnow() -> datetime:
+    """Current time, timezone-aware UTC (called at insert/update time, never at import)."""
+    return datetime.now(UTC)
+
 
 TIME_UNITS = frozenset({"working_day", "day", "hour", "month", "year"})
 """The units of ``knowledge.models.Channel.time_unit``."""

@@ -29,8 +29,8 @@ from handlers.digest.chart import chart_png
 from handlers.digest.notifications import digest_states
 from handlers.digest.render import chart_labels, plain_text, render_digest
 from handlers.i18n import create_i18n
-from knowledge.workdays import local_date
-from storage.models import Agency, utcnow
+from knowledge.workdays import local_date, utcnow
+from storage.records import AgencyRecord
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.digest import DigestRepository
 
@@ -71,7 +71,7 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
 # --- --dry-run ----------------------------------------------------------------------------------
 
 
-async def _agencies(session: AsyncSession, code: str | None) -> list[Agency]:
+async def _agencies(session: AsyncSession, code: str | None) -> list[AgencyRecord]:
     """The agency ``code`` (none when unknown), else every agency with an official."""
     if code:
         agency = await AgencyRepository(session).by_code(code)

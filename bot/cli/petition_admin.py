@@ -28,7 +28,7 @@ from bot.config import Settings
 from knowledge.dossier_records import agency_key
 from knowledge.normalize import clean_text
 from knowledge.petition_workflow import AuditAction, PetitionError
-from storage.models import Agency
+from storage.records import AgencyRecord
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.dossiers import DossierRepository
@@ -64,7 +64,7 @@ def _agency_code(raw: str) -> str:
     return code
 
 
-async def _agency(session: AsyncSession, raw: str) -> Agency:
+async def _agency(session: AsyncSession, raw: str) -> AgencyRecord:
     code = _agency_code(raw)
     agency = await AgencyRepository(session).by_code(code)
     if agency is None:

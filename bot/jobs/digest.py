@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.digest.build import build_digest
 from handlers.digest.notifications import dedup_key, digest_messages
 from knowledge.workdays import VN_TZ, is_working_day, local_date
-from storage.models import Agency
 from storage.outbox import enqueue
+from storage.repositories.agencies import AgencyRepository
 from storage.repositories.digest import DigestRepository
 from storage.repositories.officials import OfficialRepository
 
@@ -59,7 +59,7 @@ async def _run_agency(
 ) -> AgencyRun | None:
     """Build and enqueue one agency's digests in one transaction (None: nobody to send to)."""
     async with session_factory() as session:
-        agency = await session.get(Agency, agency_id)
+        agency = await AgencyRepository(session).get(agency_id)
         officials = await OfficialRepository(session).of_agency(agency_id)
         if agency is None or not officials:
             return None

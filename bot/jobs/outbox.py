@@ -60,7 +60,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.contracts import Rendered, Renderer, Sender
 from knowledge.outbox import OutboxKind
-from storage.models import utcnow
+from knowledge.workdays import utcnow
 from storage.outbox import (
     OutboxRow,
     claim_due,

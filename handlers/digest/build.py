@@ -25,7 +25,7 @@ from knowledge.digest import (
     sum_satisfaction,
 )
 from knowledge.workdays import is_working_day
-from storage.models import Agency
+from storage.records import AgencyRecord
 from storage.repositories.digest import DigestRepository
 
 
@@ -77,7 +77,7 @@ async def _dossier_days(
 
 async def build_digest(
     session: AsyncSession,
-    agency: Agency,
+    agency: AgencyRecord,
     day: date,
     now: datetime,
     *,

@@ -22,16 +22,17 @@ from handlers.digest.chart import chart_png
 from handlers.digest.render import chart_labels, render_digest
 from knowledge.digest import Digest
 from knowledge.outbox import OutboxKind
-from storage.models import Official
 from storage.outbox import OutboxRow, OutgoingMessage
+from storage.records import OfficialRecord
 from storage.repositories.digest import DigestRepository
+from storage.repositories.officials import OfficialRepository
 
 
 def dedup_key(agency_id: int, day: date, official_id: int) -> str:
     return f"{OutboxKind.DIGEST}:{agency_id}:{day.isoformat()}:{official_id}"
 
 
-def digest_messages(digest: Digest, officials: Sequence[Official]) -> list[OutgoingMessage]:
+def digest_messages(digest: Digest, officials: Sequence[OfficialRecord]) -> list[OutgoingMessage]:
     """One outbox message per official, in their language, de-duplicated per day."""
     payload = digest.to_payload()
     return [
@@ -52,7 +53,7 @@ def create_digest_renderers(i18n: I18n) -> dict[str, Renderer]:
 
     async def render(session: AsyncSession, row: OutboxRow) -> Rendered | None:
         digest = Digest.from_payload(row.payload["digest"])
-        official = await session.get(Official, int(row.payload["official_id"]))
+        official = await OfficialRepository(session).get(int(row.payload["official_id"]))
         if official is None or not official.active or official.agency_id != digest.agency_id:
             return None  # left the agency since: the agency's figures are no longer theirs
         language = official.language or row.language

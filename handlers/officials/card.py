@@ -21,7 +21,7 @@ from handlers.i18n import channel_of
 from handlers.markup import quote
 from knowledge.petition_workflow import AuditAction, can_see_personal_data
 from knowledge.petitions import parse_tracking_code
-from storage.models import Official, Petition, PetitionAttachment
+from storage.records import AttachmentRecord, OfficialRecord, PetitionRecord
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.officials import OfficialRepository
@@ -39,8 +39,8 @@ _TRACKING_HINT_RE = re.compile(r"pakn", re.IGNORECASE)
 
 
 async def own_petition(
-    session: AsyncSession, official: Official, petition_id: int, via: str
-) -> Petition | None:
+    session: AsyncSession, official: OfficialRecord, petition_id: int, via: str
+) -> PetitionRecord | None:
     """The petition if it is of the official's agency; otherwise None (audited)."""
     if not 0 < petition_id <= MAX_DB_ID:  # forged button data: the column is 32-bit
         return None
@@ -57,8 +57,12 @@ async def own_petition(
 
 
 async def pressed_petition(
-    callback: CallbackQuery, session: AsyncSession, official: Official, petition_id: int, via: str
-) -> Petition | None:
+    callback: CallbackQuery,
+    session: AsyncSession,
+    official: OfficialRecord,
+    petition_id: int,
+    via: str,
+) -> PetitionRecord | None:
     """The petition of a pressed button if it is the official's agency's; otherwise the button
     is answered with "not found" and None is returned."""
     petition = await own_petition(session, official, petition_id, via)
@@ -68,7 +72,9 @@ async def pressed_petition(
     return petition
 
 
-async def card_data(session: AsyncSession, official: Official, petition: Petition) -> CardData:
+async def card_data(
+    session: AsyncSession, official: OfficialRecord, petition: PetitionRecord
+) -> CardData:
     repo = PetitionRepository(session)
     events = await repo.events(petition.id)
     attachments = await repo.attachments(petition.id)
@@ -90,8 +96,8 @@ async def card_data(session: AsyncSession, official: Official, petition: Petitio
 async def show_card(
     event: Message | CallbackQuery,
     session: AsyncSession,
-    official: Official,
-    petition: Petition,
+    official: OfficialRecord,
+    petition: PetitionRecord,
     via: str,
     *,
     edit: bool = False,
@@ -111,7 +117,11 @@ async def show_card(
 
 
 async def send_full_text(
-    callback: CallbackQuery, session: AsyncSession, official: Official, petition: Petition, via: str
+    callback: CallbackQuery,
+    session: AsyncSession,
+    official: OfficialRecord,
+    petition: PetitionRecord,
+    via: str,
 ) -> None:
     """The petition's long texts whole, split into messages (audited as a full-text view)."""
     data = await card_data(session, official, petition)
@@ -124,7 +134,7 @@ async def send_full_text(
 
 
 async def _resend(
-    bot: Bot, chat_id: str, petition: Petition, attachment: PetitionAttachment
+    bot: Bot, chat_id: str, petition: PetitionRecord, attachment: AttachmentRecord
 ) -> None:
     caption = f"{petition.tracking_code} · {attachment.file_name or attachment.kind}"[:1000]
     if attachment.kind == "photo":
@@ -138,8 +148,8 @@ async def _resend(
 async def send_attachments(
     callback: CallbackQuery,
     session: AsyncSession,
-    official: Official,
-    petition: Petition,
+    official: OfficialRecord,
+    petition: PetitionRecord,
     bot: Bot,
     via: str,
 ) -> None:
@@ -171,7 +181,7 @@ def mentions_pakn(message: Message) -> bool:
 
 
 async def tracking_code(
-    message: Message, session: AsyncSession, bot: Bot, official: Official
+    message: Message, session: AsyncSession, bot: Bot, official: OfficialRecord
 ) -> None:
     """A tracking code typed by an official opens the card of their agency's petition."""
     parsed = parse_tracking_code(message.text)

@@ -16,7 +16,7 @@ from handlers.contracts import Waker
 from handlers.i18n import channel_of
 from knowledge.petition_workflow import PetitionStatus, public_names
 from knowledge.petitions import redact_personal_data
-from storage.models import Official, Petition
+from storage.records import OfficialRecord, PetitionRecord
 
 from .callbacks import OfficialPetition, PetitionOp
 from .card import pressed_petition, send_attachments, send_full_text, show_card
@@ -37,8 +37,8 @@ class _Press:
     state: FSMContext
     session: AsyncSession
     bot: Bot
-    official: Official
-    petition: Petition
+    official: OfficialRecord
+    petition: PetitionRecord
     via: str
     outbox: Waker | None
 
@@ -114,7 +114,7 @@ async def petition_button(
     state: FSMContext,
     session: AsyncSession,
     bot: Bot,
-    official: Official,
+    official: OfficialRecord,
     outbox: Waker | None = None,
 ) -> None:
     via = channel_of(bot)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.contracts import Waker, wake
 from handlers.petitions.notifications import enqueue_answer_parts
 from knowledge.petition_workflow import PetitionError
-from storage.models import Official, Petition
+from storage.records import OfficialRecord, PetitionRecord
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionRepository
 
@@ -27,27 +27,29 @@ logger = logging.getLogger(__name__)
 
 async def _change(
     session: AsyncSession,
-    official: Official,
-    petition: Petition,
+    official: OfficialRecord,
+    petition: PetitionRecord,
     op: PetitionOp,
     via: str,
     text: str,
-) -> None:
-    """The repository call of ``op``; raises ``PetitionError`` when it is refused."""
+) -> PetitionRecord:
+    """The repository call of ``op``, and the petition after it; raises ``PetitionError``
+    when it is refused."""
     repo = PetitionRepository(session)
     if op is PetitionOp.TAKE:
-        await repo.take(petition, official, via=via)
+        change = await repo.take(petition, official, via=via)
     elif op is PetitionOp.ASK:
-        await repo.request_info(petition, official, text, via=via)
+        change = await repo.request_info(petition, official, text, via=via)
     elif op is PetitionOp.ANSWER:
-        event = await repo.answer(petition, official, text, via=via)
-        await enqueue_answer_parts(session, petition, event)
+        change = await repo.answer(petition, official, text, via=via)
+        await enqueue_answer_parts(session, change.petition, change.event)
     elif op is PetitionOp.REFUSE:
-        await repo.refuse(petition, official, text, via=via)
+        change = await repo.refuse(petition, official, text, via=via)
     elif op is PetitionOp.PUBLISH:
-        await repo.publish(petition, official, via=via)
+        change = await repo.publish(petition, official, via=via)
     else:
         raise ValueError(op)
+    return change.petition
 
 
 async def _show_refusal(
@@ -58,8 +60,8 @@ async def _show_refusal(
     official_id: int,
     via: str,
 ) -> None:
-    """Why the change was refused, and the card as it is now (reloaded: the rollback expired
-    the objects), while the official still belongs to the petition's agency."""
+    """Why the change was refused, and the card as it is now (read again: it may have changed
+    meanwhile), while the official still belongs to the petition's agency."""
     await callback.answer()
     await send(callback, error_text(error.code))
     fresh = await PetitionRepository(session).get(petition_id)
@@ -71,8 +73,8 @@ async def _show_refusal(
 async def act(
     callback: CallbackQuery,
     session: AsyncSession,
-    official: Official,
-    petition: Petition,
+    official: OfficialRecord,
+    petition: PetitionRecord,
     op: PetitionOp,
     via: str,
     outbox: Waker | None,
@@ -81,12 +83,11 @@ async def act(
 ) -> bool:
     """Carry out ``op`` through the repository, commit, wake the outbox, show the result and
     the fresh card; a refused change shows why and the current card. True when done."""
-    petition_id, official_id = petition.id, official.id  # a rollback expires the objects
     try:
-        await _change(session, official, petition, op, via, text or "")
+        petition = await _change(session, official, petition, op, via, text or "")
     except PetitionError as error:
         await session.rollback()
-        await _show_refusal(callback, session, error, petition_id, official_id, via)
+        await _show_refusal(callback, session, error, petition.id, official.id, via)
         return False
     await session.commit()
     wake(outbox)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.i18n import channel_of
 from knowledge.dossier import locked_until
 from knowledge.petition_workflow import OfficialRole, PetitionError
-from storage.models import Official
+from storage.records import OfficialRecord
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository, normalize_invitation_code
 
@@ -162,7 +162,11 @@ async def enrol_not_text(message: Message) -> None:
 
 
 async def invite_command(
-    message: Message, command: CommandObject, session: AsyncSession, bot: Bot, official: Official
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    bot: Bot,
+    official: OfficialRecord,
 ) -> None:
     """An administrator's one-time code for a new official of their agency."""
     if official.role != OfficialRole.ADMIN:

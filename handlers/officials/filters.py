@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import channel_of
-from storage.models import Official
+from storage.records import OfficialRecord
 from storage.repositories.officials import OfficialRepository
 
 from .messaging import chat_id_of, is_private
@@ -26,7 +26,7 @@ from .messaging import chat_id_of, is_private
 
 async def current_official(
     session: AsyncSession, bot: Bot, event: Message | CallbackQuery
-) -> Official | None:
+) -> OfficialRecord | None:
     """The active official behind this chat (private chats only), else None."""
     if not is_private(event):
         return None

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.contracts import DialogSettings
 from handlers.i18n import channel_of
 from knowledge.petition_workflow import AuditAction
-from storage.models import Official
+from storage.records import OfficialRecord
 from storage.repositories.audit import AuditRepository
 from storage.repositories.inbox_tokens import LINK_TTL, InboxTokenRepository
 
@@ -17,7 +17,11 @@ from .render_enrolment import inbox_link_text
 
 
 async def inbox_command(
-    message: Message, session: AsyncSession, bot: Bot, settings: DialogSettings, official: Official
+    message: Message,
+    session: AsyncSession,
+    bot: Bot,
+    settings: DialogSettings,
+    official: OfficialRecord,
 ) -> None:
     token = await InboxTokenRepository(session).issue(official, kind="link", ttl=LINK_TTL)
     await AuditRepository(session).record(

@@ -7,7 +7,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Official
+from storage.records import OfficialRecord
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.petitions import PetitionRepository
 
@@ -22,7 +22,7 @@ MAX_PAGE = 10_000
 async def show_list(
     event: Message | CallbackQuery,
     session: AsyncSession,
-    official: Official,
+    official: OfficialRecord,
     kind: ListFilter,
     page: int,
     *,
@@ -45,7 +45,7 @@ async def show_list(
 
 
 async def petitions_command(
-    message: Message, state: FSMContext, session: AsyncSession, official: Official
+    message: Message, state: FSMContext, session: AsyncSession, official: OfficialRecord
 ) -> None:
     if await state.get_state() in (OfficialText.text.state, OfficialText.confirm.state):
         await state.set_state(None)
@@ -53,7 +53,10 @@ async def petitions_command(
 
 
 async def list_page(
-    callback: CallbackQuery, callback_data: OfficialList, session: AsyncSession, official: Official
+    callback: CallbackQuery,
+    callback_data: OfficialList,
+    session: AsyncSession,
+    official: OfficialRecord,
 ) -> None:
     await callback.answer()
     await show_list(callback, session, official, callback_data.kind, callback_data.page, edit=True)

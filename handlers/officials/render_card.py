@@ -20,7 +20,13 @@ from aiogram.utils.i18n import gettext as _
 from handlers.formatting import format_date
 from handlers.markup import quote, shorten, text_length
 from knowledge.petition_workflow import OPEN_STATUSES, OfficialRole, PetitionAction, PetitionStatus
-from storage.models import Agency, Official, Petition, PetitionAttachment, PetitionEvent
+from storage.records import (
+    AgencyRecord,
+    AttachmentRecord,
+    EventRecord,
+    OfficialRecord,
+    PetitionRecord,
+)
 
 from .callbacks import ListFilter, OfficialList, OfficialPetition, PetitionOp
 from .render_deadlines import deadlines
@@ -38,10 +44,10 @@ HISTORY_SHOWN = 8
 class CardData:
     """What a card shows, loaded by the handler (the renderer does no I/O)."""
 
-    petition: Petition
-    agency: Agency
-    events: Sequence[PetitionEvent]
-    attachments: Sequence[PetitionAttachment]
+    petition: PetitionRecord
+    agency: AgencyRecord
+    events: Sequence[EventRecord]
+    attachments: Sequence[AttachmentRecord]
     names: Mapping[int, str]  # official id -> display name (for "taken by", history)
     personal: bool  # may this official see the sender's personal data?
 
@@ -82,7 +88,7 @@ def _heading_lines(data: CardData) -> list[str]:
     return lines
 
 
-def _sender_lines(p: Petition, personal: bool) -> list[str]:
+def _sender_lines(p: PetitionRecord, personal: bool) -> list[str]:
     if not personal:
         return [_("🔒 The sender's personal data is shown only to the agency handling it.")]
     lines = ["<b>" + _("Sender") + "</b>", "👤 " + quote(p.sender_name)]
@@ -94,7 +100,7 @@ def _sender_lines(p: Petition, personal: bool) -> list[str]:
     return lines
 
 
-def _attachments_line(attachments: Sequence[PetitionAttachment]) -> str | None:
+def _attachments_line(attachments: Sequence[AttachmentRecord]) -> str | None:
     if not attachments:
         return None
     photos = sum(1 for a in attachments if a.kind == "photo")
@@ -189,7 +195,9 @@ def needs_full_text(data: CardData) -> bool:
     )
 
 
-def _action_rows(petition: Petition, official: Official) -> list[list[InlineKeyboardButton]]:
+def _action_rows(
+    petition: PetitionRecord, official: OfficialRecord
+) -> list[list[InlineKeyboardButton]]:
     """The rows of the changes this official may make at the petition's stage."""
 
     def button(text: str, op: PetitionOp) -> InlineKeyboardButton:
@@ -219,8 +227,8 @@ def _petition_button(text: str, op: PetitionOp, petition_id: int) -> InlineKeybo
 
 
 def card_keyboard(
-    petition: Petition,
-    official: Official,
+    petition: PetitionRecord,
+    official: OfficialRecord,
     *,
     attachments: int,
     full_text: bool,

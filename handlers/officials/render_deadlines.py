@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 
 from knowledge.petition_workflow import OPEN_STATUSES, PetitionAction, PetitionStatus
 from knowledge.petitions import DeadlineStatus, deadline_status
-from storage.models import Petition, PetitionEvent
+from storage.records import EventRecord, PetitionRecord
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,9 @@ class Deadline:
     status: DeadlineStatus | None  # None: no longer relevant (done, or not at this stage)
 
 
-def deadlines(petition: Petition, events: Sequence[PetitionEvent], now: datetime) -> list[Deadline]:
+def deadlines(
+    petition: PetitionRecord, events: Sequence[EventRecord], now: datetime
+) -> list[Deadline]:
     """The petition's deadlines with a due-soon / overdue status where they still matter.
 
     Refusing matters while nobody has taken the petition; the first request for information
@@ -60,7 +62,7 @@ def deadlines(petition: Petition, events: Sequence[PetitionEvent], now: datetime
     return out
 
 
-def worst_mark(petition: Petition, now: datetime) -> str:
+def worst_mark(petition: PetitionRecord, now: datetime) -> str:
     """The list's marker: the most urgent of the deadlines that matter at this stage (the
     information request is not known without the events, so the list leaves it out)."""
     relevant: list[date] = []

@@ -8,12 +8,12 @@ from datetime import datetime
 from aiogram.utils.i18n import gettext as _
 
 from handlers.markup import quote
-from storage.models import Agency, Official
+from storage.records import AgencyRecord, OfficialRecord
 
 from .render_words import local_time, role_label
 
 
-def _with_role(text: str, official: Official, agency: Agency) -> str:
+def _with_role(text: str, official: OfficialRecord, agency: AgencyRecord) -> str:
     """``text`` with the official's role and agency filled in."""
     return text.format(role=role_label(official.role), agency=quote(agency.name))
 
@@ -25,7 +25,7 @@ def enrol_prompt() -> str:
     )
 
 
-def enrolled_text(official: Official, agency: Agency) -> str:
+def enrolled_text(official: OfficialRecord, agency: AgencyRecord) -> str:
     welcome = _(
         "✅ Welcome! You are now enrolled as {role} of <b>{agency}</b>.\n\n"
         "/petitions — your agency's open petitions\n"
@@ -53,7 +53,7 @@ def private_only_text() -> str:
     return _("🔐 For security, this works only in a private chat with me.")
 
 
-def official_status_text(official: Official, agency: Agency) -> str:
+def official_status_text(official: OfficialRecord, agency: AgencyRecord) -> str:
     status = _(
         "👤 You are enrolled as {role} of <b>{agency}</b>.\n"
         "/petitions — open petitions · /inbox — inbox sign-in link"
@@ -68,7 +68,7 @@ def invite_usage_text() -> str:
     )
 
 
-def invitation_text(code: str, role: str, agency: Agency, expires_at: datetime) -> str:
+def invitation_text(code: str, role: str, agency: AgencyRecord, expires_at: datetime) -> str:
     return _(
         "🎟 One-time code for a new {role} of <b>{agency}</b>:\n\n<code>{code}</code>\n\n"
         "They send <code>/official {code}</code> to me in a private chat. Valid until {when}; "

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.formatting import format_date
 from handlers.markup import quote, shorten
 from knowledge.petition_workflow import OPEN_STATUSES, PetitionStatus
-from storage.models import Agency, Petition
+from storage.records import AgencyRecord, PetitionRecord
 
 from .callbacks import ListFilter, OfficialList, OfficialPetition, PetitionOp
 from .render_deadlines import worst_mark
@@ -30,8 +30,8 @@ FILTER_STATUSES: dict[ListFilter, tuple[str, ...]] = {
 
 
 def render_list(
-    agency: Agency,
-    petitions: Sequence[Petition],
+    agency: AgencyRecord,
+    petitions: Sequence[PetitionRecord],
     kind: ListFilter,
     page: int,
     now: datetime,
@@ -63,7 +63,7 @@ def _page_button(text: str, kind: ListFilter, page: int) -> InlineKeyboardButton
 
 
 def list_keyboard(
-    petitions: Sequence[Petition], kind: ListFilter, page: int, has_next: bool, now: datetime
+    petitions: Sequence[PetitionRecord], kind: ListFilter, page: int, has_next: bool, now: datetime
 ) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     for petition in petitions:

@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.formatting import format_number
 from handlers.markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
-from storage.models import Agency, Petition
+from storage.records import AgencyRecord, PetitionRecord
 
 from .callbacks import ConfirmOp, OfficialConfirm, OfficialReroute, PetitionOp
 from .render_shared import split_text
@@ -62,7 +62,7 @@ def text_preview(op: PetitionOp, tracking_code: str, text: str) -> str:
     return f"<b>{quote(title)}</b>\n\n{body}\n\n{footer}"
 
 
-def publish_preview(petition: Petition, public_content: str, public_answer: str) -> str:
+def publish_preview(petition: PetitionRecord, public_content: str, public_answer: str) -> str:
     header = (
         "📢 <b>" + _("Publish the answer to {code}?").format(code=petition.tracking_code) + "</b>"
     )
@@ -83,7 +83,7 @@ def reroute_prompt(tracking_code: str) -> str:
     return _("↪️ Which agency should handle <b>{code}</b>?").format(code=tracking_code)
 
 
-def reroute_confirm(tracking_code: str, agency: Agency) -> str:
+def reroute_confirm(tracking_code: str, agency: AgencyRecord) -> str:
     return _(
         "↪️ Send <b>{code}</b> to <b>{agency}</b>? It starts again there as new, and this agency "
         "no longer sees it."
@@ -152,7 +152,7 @@ def publish_keyboard(petition_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def reroute_keyboard(petition_id: int, agencies: Sequence[Agency]) -> InlineKeyboardMarkup:
+def reroute_keyboard(petition_id: int, agencies: Sequence[AgencyRecord]) -> InlineKeyboardMarkup:
     rows = [
         [
             InlineKeyboardButton(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.contracts import Waker, wake
 from handlers.i18n import channel_of
 from knowledge.petition_workflow import OPEN_STATUSES, OfficialRole, PetitionError
-from storage.models import Agency, Official, Petition
+from storage.records import AgencyRecord, OfficialRecord, PetitionRecord
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.petitions import PetitionRepository
 
@@ -36,8 +36,8 @@ MAX_REROUTE_CHOICES = 90  # buttons (Telegram allows 100 per keyboard)
 async def start_reroute(
     callback: CallbackQuery,
     session: AsyncSession,
-    official: Official,
-    petition: Petition,
+    official: OfficialRecord,
+    petition: PetitionRecord,
     via: str,
 ) -> None:
     """The card's Re-route: the other agencies to choose from."""
@@ -65,9 +65,9 @@ async def start_reroute(
 async def _reroute(
     callback: CallbackQuery,
     session: AsyncSession,
-    official: Official,
-    petition: Petition,
-    agency: Agency,
+    official: OfficialRecord,
+    petition: PetitionRecord,
+    agency: AgencyRecord,
     via: str,
     outbox: Waker | None,
 ) -> None:
@@ -88,7 +88,7 @@ async def reroute_button(
     callback_data: OfficialReroute,
     session: AsyncSession,
     bot: Bot,
-    official: Official,
+    official: OfficialRecord,
     outbox: Waker | None = None,
 ) -> None:
     """An agency chosen (asks to confirm) or the confirmation (re-routes)."""

@@ -16,7 +16,7 @@ from handlers.contracts import Waker
 from handlers.formatting import format_number
 from handlers.i18n import channel_of
 from knowledge.petition_workflow import OPEN_STATUSES, PetitionStatus
-from storage.models import Official, Petition
+from storage.records import OfficialRecord, PetitionRecord
 
 from .callbacks import ConfirmOp, OfficialConfirm, PetitionOp
 from .card import own_petition, pressed_petition, show_card
@@ -49,7 +49,7 @@ def clean_typed_text(raw: str | None) -> str:
     return _BLANK_LINES_RE.sub("\n\n", text).strip()
 
 
-async def _send_prompt(callback: CallbackQuery, op: PetitionOp, petition: Petition) -> None:
+async def _send_prompt(callback: CallbackQuery, op: PetitionOp, petition: PetitionRecord) -> None:
     await send(callback, text_prompt(op, petition.tracking_code), cancel_keyboard(petition.id))
 
 
@@ -57,8 +57,8 @@ async def start_typed_text(
     callback: CallbackQuery,
     state: FSMContext,
     session: AsyncSession,
-    official: Official,
-    petition: Petition,
+    official: OfficialRecord,
+    petition: PetitionRecord,
     op: PetitionOp,
     via: str,
 ) -> None:
@@ -90,7 +90,7 @@ def _text_problem(text: str) -> str | None:
 
 
 async def typed_text(
-    message: Message, state: FSMContext, session: AsyncSession, bot: Bot, official: Official
+    message: Message, state: FSMContext, session: AsyncSession, bot: Bot, official: OfficialRecord
 ) -> None:
     data = await state.get_data()
     try:
@@ -127,8 +127,8 @@ async def _confirm_typed(
     callback_data: OfficialConfirm,
     state: FSMContext,
     session: AsyncSession,
-    official: Official,
-    petition: Petition,
+    official: OfficialRecord,
+    petition: PetitionRecord,
     via: str,
     outbox: Waker | None,
 ) -> None:
@@ -162,7 +162,7 @@ async def confirm_button(
     state: FSMContext,
     session: AsyncSession,
     bot: Bot,
-    official: Official,
+    official: OfficialRecord,
     outbox: Waker | None = None,
 ) -> None:
     via = channel_of(bot)

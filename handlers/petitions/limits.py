@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.contracts import DialogSettings
-from storage.models import utcnow
+from knowledge.workdays import utcnow
 from storage.repositories.citizen_petitions import CitizenPetitionRepository
 from storage.repositories.petitions import PetitionRepository
 

@@ -31,8 +31,8 @@ from handlers.petitions.callbacks import PetitionReply, PetitionView
 from knowledge.outbox import OutboxKind
 from knowledge.petition_workflow import CLOSED_STATUSES, PetitionAction, PetitionStatus
 from knowledge.petitions import DeadlineStatus, deadline_status
-from storage.models import Official, Petition, PetitionEvent
 from storage.outbox import OutboxRow, enqueue, outbox_has
+from storage.records import EventRecord, OfficialRecord, PetitionRecord
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionRepository, citizen_update
@@ -56,7 +56,7 @@ def _part_key(event_id: int, part: int) -> str:
 
 
 async def enqueue_answer_parts(
-    session: AsyncSession, petition: Petition, event: PetitionEvent
+    session: AsyncSession, petition: PetitionRecord, event: EventRecord
 ) -> int:
     """Queue parts 2..n of a long answer for the citizen, after the first part the repository
     queued (same transaction; a chat's rows go out in order). Returns how many were new."""
@@ -137,7 +137,7 @@ def _reply_keyboard(petition_id: int) -> InlineKeyboardMarkup:
 
 
 def render_new_for_official(
-    petition: Petition, reason: str, now: datetime, reply: str | None = None
+    petition: PetitionRecord, reason: str, now: datetime, reply: str | None = None
 ) -> str:
     """The notice to an official: what happened, the topic, the answer deadline."""
     code = petition.tracking_code
@@ -158,7 +158,7 @@ def render_new_for_official(
     return "\n".join(lines)
 
 
-def render_taken(petition: Petition, agency_name: str) -> str:
+def render_taken(petition: PetitionRecord, agency_name: str) -> str:
     return _(
         "👷 Your petition <b>{code}</b> is being handled by <b>{agency}</b>. We will tell you "
         "here when there is an answer."
@@ -166,7 +166,7 @@ def render_taken(petition: Petition, agency_name: str) -> str:
 
 
 def render_info_requested(
-    petition: Petition, agency_name: str, question: str, can_reply: bool
+    petition: PetitionRecord, agency_name: str, question: str, can_reply: bool
 ) -> str:
     body, cut = _fit(question, NOTE_BUDGET)
     lines = [
@@ -186,7 +186,7 @@ def render_info_requested(
 
 
 def render_answer_part(
-    petition: Petition, agency_name: str, chunk: str, part: int, parts: int, more_queued: bool
+    petition: PetitionRecord, agency_name: str, chunk: str, part: int, parts: int, more_queued: bool
 ) -> str:
     """Part ``part`` of ``parts`` of the answer (the first with the header)."""
     if part == 1:
@@ -209,7 +209,7 @@ def render_answer_part(
     return text
 
 
-def render_refused(petition: Petition, agency_name: str, reason: str) -> str:
+def render_refused(petition: PetitionRecord, agency_name: str, reason: str) -> str:
     body, cut = _fit(reason, NOTE_BUDGET)
     lines = [
         _("⛔ <b>{agency}</b> did not accept your petition <b>{code}</b>.").format(
@@ -230,7 +230,7 @@ def render_refused(petition: Petition, agency_name: str, reason: str) -> str:
     return "\n".join(lines)
 
 
-def render_published(petition: Petition) -> str:
+def render_published(petition: PetitionRecord) -> str:
     return _(
         "📢 The answer to your petition <b>{code}</b> has been published, with your personal "
         "data removed. Thank you for helping improve public services."
@@ -240,7 +240,7 @@ def render_published(petition: Petition) -> str:
 # --- renderers ---------------------------------------------------------------------------------
 
 
-async def _petition(session: AsyncSession, payload: dict[str, Any]) -> Petition | None:
+async def _petition(session: AsyncSession, payload: dict[str, Any]) -> PetitionRecord | None:
     try:
         petition_id = int(payload["petition_id"])
     except (KeyError, TypeError, ValueError):
@@ -252,8 +252,8 @@ async def _petition(session: AsyncSession, payload: dict[str, Any]) -> Petition 
 class _OfficialNotice:
     """What a `petition_new` row tells its official, read before rendering."""
 
-    petition: Petition
-    official: Official
+    petition: PetitionRecord
+    official: OfficialRecord
     reason: str
     reply: str | None  # the citizen's latest reply, when that is the news
 
@@ -288,7 +288,7 @@ async def _official_notice(session: AsyncSession, row: OutboxRow) -> _OfficialNo
 
 
 async def _citizen_update(
-    session: AsyncSession, petition: Petition, agency_name: str, payload: dict[str, Any]
+    session: AsyncSession, petition: PetitionRecord, agency_name: str, payload: dict[str, Any]
 ) -> Rendered | None:
     """The message of a `petition_update` row for the citizen (in the current locale)."""
     action = str(payload.get("action") or "")
@@ -312,7 +312,7 @@ async def _citizen_update(
 
 async def _answer(
     session: AsyncSession,
-    petition: Petition,
+    petition: PetitionRecord,
     agency_name: str,
     payload: dict[str, Any],
     note: str,
@@ -331,7 +331,7 @@ async def _answer(
         part, event_id = int(part), int(payload["event_id"])
     except (KeyError, TypeError, ValueError):
         return None
-    event = await session.get(PetitionEvent, event_id)
+    event = await PetitionRepository(session).event(event_id)
     if event is None or event.petition_id != petition.id or not event.note:
         return None
     chunks = answer_chunks(event.note)

@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.petitions import redact_personal_data
-from storage.models import Petition
+from storage.records import PetitionRecord
 from storage.repositories.citizen_petitions import CitizenPetitionRepository
 from storage.repositories.petitions import PetitionRepository
 
@@ -19,7 +19,7 @@ from .public_item import PUBLIC_PAGE_SIZE, PublicItem, page_count
 from .published_texts import public_list_text, public_not_found_text, render_public
 
 
-def public_item(petition: Petition, agency: str) -> PublicItem:
+def public_item(petition: PetitionRecord, agency: str) -> PublicItem:
     """Only what may be published: the redacted copies, and the topic with the sender's name
     masked (an Open311 topic is free text)."""
     return PublicItem(

@@ -18,7 +18,7 @@ from handlers.contracts import DialogSettings, Waker, wake
 from handlers.i18n import channel_of
 from knowledge.normalize import clean_text
 from knowledge.petitions import Problem, classify_request, validate_petition
-from storage.models import Petition
+from storage.records import PetitionRecord
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.citizen_petitions import CitizenPetitionRepository
 from storage.repositories.petitions import PetitionDraft, PetitionRepository
@@ -62,7 +62,7 @@ def _locale(i18n: I18n | None) -> str | None:
     return i18n.current_locale if i18n is not None else None
 
 
-async def thank(target: Target, session: AsyncSession, petition: Petition) -> None:
+async def thank(target: Target, session: AsyncSession, petition: PetitionRecord) -> None:
     agency = await AgencyRepository(session).get(petition.agency_id)
     await say(
         target,

@@ -15,7 +15,7 @@ from handlers.i18n import channel_of
 from knowledge.normalize import clean_text
 from knowledge.petition_workflow import PetitionAction, PetitionStatus
 from knowledge.petitions import parse_tracking_code
-from storage.models import Petition
+from storage.records import PetitionRecord
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.citizen_petitions import CitizenPetitionRepository
 from storage.repositories.petitions import PetitionRepository
@@ -53,13 +53,13 @@ async def show_my_petitions(
     await say(target, my_petitions_text(petitions), my_petitions_keyboard(petitions))
 
 
-async def latest_question(session: AsyncSession, petition: Petition) -> str | None:
+async def latest_question(session: AsyncSession, petition: PetitionRecord) -> str | None:
     events = await PetitionRepository(session).events(petition.id)
     questions = [e.note for e in events if e.action == PetitionAction.INFO_REQUEST and e.note]
     return questions[-1] if questions else None
 
 
-async def show_petition(target: Target, session: AsyncSession, petition: Petition) -> None:
+async def show_petition(target: Target, session: AsyncSession, petition: PetitionRecord) -> None:
     """The sender's own view of a petition (callers checked that this chat sent it)."""
     agency = await AgencyRepository(session).get(petition.agency_id)
     question = (

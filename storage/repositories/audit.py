@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.petition_workflow import AuditAction, PetitionAction
-from storage.models import AuditEntry, Official, utcnow
+from storage.models import AuditEntry, utcnow
+from storage.records import AuditRecord, OfficialRecord
 
 
 class AuditRepository:
@@ -23,7 +24,7 @@ class AuditRepository:
         self,
         action: AuditAction | PetitionAction,
         *,
-        official: Official | None = None,
+        official: OfficialRecord | None = None,
         actor: str | None = None,
         petition_id: int | None = None,
         via: str,
@@ -45,16 +46,16 @@ class AuditRepository:
         )
         await self.session.flush()
 
-    async def for_petition(self, petition_id: int) -> list[AuditEntry]:
+    async def for_petition(self, petition_id: int) -> list[AuditRecord]:
         result = await self.session.execute(
             select(AuditEntry)
             .where(AuditEntry.petition_id == petition_id)
             .order_by(AuditEntry.at, AuditEntry.id)
         )
-        return list(result.scalars())
+        return [AuditRecord.of(row) for row in result.scalars()]
 
-    async def recent(self, limit: int = 100) -> list[AuditEntry]:
+    async def recent(self, limit: int = 100) -> list[AuditRecord]:
         result = await self.session.execute(
             select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
         )
-        return list(result.scalars())
+        return [AuditRecord.of(row) for row in result.scalars()]

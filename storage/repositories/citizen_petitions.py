@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Agency, Petition
+from storage.records import PetitionRecord
 
 
 class CitizenPetitionRepository:
@@ -20,14 +21,15 @@ class CitizenPetitionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def by_idempotency_key(self, key: str) -> Petition | None:
+    async def by_idempotency_key(self, key: str) -> PetitionRecord | None:
         """The petition a form already submitted (``<channel>:<chat>:<form id>``), or None.
 
         Checked before the per-chat limits: a re-delivered submission of a stored form must get
         its tracking code again, not "limit reached" because it counts itself.
         """
         result = await self.session.execute(select(Petition).where(Petition.idempotency_key == key))
-        return result.scalar_one_or_none()
+        row = result.scalar_one_or_none()
+        return PetitionRecord.of(row) if row is not None else None
 
     async def received_times(self, channel: str, chat_id: str, since: datetime) -> list[datetime]:
         """When a chat's petitions since ``since`` were received (oldest first), for the
@@ -43,13 +45,15 @@ class CitizenPetitionRepository:
         )
         return list(result.scalars())
 
-    async def own_petition(self, petition_id: int, channel: str, chat_id: str) -> Petition | None:
+    async def own_petition(
+        self, petition_id: int, channel: str, chat_id: str
+    ) -> PetitionRecord | None:
         """Petition ``petition_id`` if it was sent from this chat; None otherwise (same answer
         for a petition that does not exist and one of somebody else, so ids cannot be probed)."""
         petition = await self.session.get(Petition, petition_id)
         if petition is None or petition.channel != channel or petition.chat_id != str(chat_id):
             return None
-        return petition
+        return PetitionRecord.of(petition)
 
     async def agency_names(self, ids: set[int]) -> dict[int, str]:
         """The names of these agencies, by id."""

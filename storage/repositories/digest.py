@@ -85,6 +85,7 @@ from storage.models import (
     PetitionEvent,
     ServiceRating,
 )
+from storage.records import AgencyRecord
 from storage.repositories.common import chunks, dialect_name, local_midnight
 
 D = Dossier.__table__.c
@@ -613,13 +614,13 @@ class DigestRepository:
 
     # -- recipients and the outbox ------------------------------------------------------
 
-    async def agencies_with_officials(self, code: str | None = None) -> list[Agency]:
+    async def agencies_with_officials(self, code: str | None = None) -> list[AgencyRecord]:
         """Agencies with at least one active official (optionally only the one with ``code``)."""
         has_official = exists().where(Official.agency_id == Agency.id, Official.active.is_(True))
         stmt = select(Agency).where(has_official).order_by(Agency.id)
         if code is not None:
             stmt = stmt.where(Agency.code == code)
-        return list((await self.session.execute(stmt)).scalars())
+        return [AgencyRecord.of(row) for row in (await self.session.execute(stmt)).scalars()]
 
     async def existing_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of ``keys`` are already outbox de-duplication keys."""

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from knowledge.petition_workflow import OPEN_STATUSES, PetitionStatus
 from knowledge.petitions import due_soon_until, format_tracking_code, parse_tracking_code
 from storage.models import InboxToken, Official, Petition, utcnow
+from storage.records import PetitionRecord
 from storage.repositories.common import local_midnight, sha256_hex
 from storage.repositories.inbox_tokens import LINK
 from storage.repositories.officials import OfficialRepository
@@ -101,6 +102,10 @@ class InboxFilter:
         )
 
 
+def _record(row: Petition | None) -> PetitionRecord | None:
+    return PetitionRecord.of(row) if row is not None else None
+
+
 class InboxRepository:
     """One agency's petitions as the inbox page filters, counts and pages them."""
 
@@ -112,7 +117,7 @@ class InboxRepository:
 
     async def page(
         self, agency_id: int, where: InboxFilter, *, limit: int, offset: int = 0
-    ) -> list[Petition]:
+    ) -> list[PetitionRecord]:
         """One page of the agency's petitions, newest first."""
         stmt = (
             self._select(agency_id, where)
@@ -120,7 +125,7 @@ class InboxRepository:
             .limit(limit)
             .offset(offset)
         )
-        return list((await self.session.execute(stmt)).scalars())
+        return [PetitionRecord.of(row) for row in (await self.session.execute(stmt)).scalars()]
 
     async def count(self, agency_id: int, where: InboxFilter) -> int:
         stmt = (
@@ -139,15 +144,15 @@ class InboxRepository:
         )
         return {status: int(n) for status, n in (await self.session.execute(stmt)).all()}
 
-    async def of_agency(self, agency_id: int, tracking_code: str) -> Petition | None:
+    async def of_agency(self, agency_id: int, tracking_code: str) -> PetitionRecord | None:
         """The agency's petition of an exact tracking code (another agency's is None: the page
         answers 404 and does not tell that it exists)."""
         stmt = select(Petition).where(
             Petition.tracking_code == tracking_code, Petition.agency_id == agency_id
         )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return _record((await self.session.execute(stmt)).scalar_one_or_none())
 
-    async def for_change(self, agency_id: int, tracking_code: str) -> Petition | None:
+    async def for_change(self, agency_id: int, tracking_code: str) -> PetitionRecord | None:
         """Like :meth:`of_agency`, locked until commit: two officials pressing buttons at once
         are serialised and the second sees the first's status (and is refused).
 
@@ -166,11 +171,11 @@ class InboxRepository:
             .where(Petition.tracking_code == tracking_code, Petition.agency_id == agency_id)
             .with_for_update()
         )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return _record((await self.session.execute(stmt)).scalar_one_or_none())
 
-    async def by_tracking_code(self, tracking_code: str) -> Petition | None:
+    async def by_tracking_code(self, tracking_code: str) -> PetitionRecord | None:
         stmt = select(Petition).where(Petition.tracking_code == tracking_code)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return _record((await self.session.execute(stmt)).scalar_one_or_none())
 
     async def official_names(self, ids: Iterable[int | None]) -> dict[int, str]:
         """Display names of officials by id ("" when they never gave one)."""

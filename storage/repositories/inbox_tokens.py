@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import InboxToken, Official, utcnow
+from storage.models import InboxToken, utcnow
+from storage.records import OfficialRecord
 from storage.repositories.common import sha256_hex
 from storage.repositories.officials import OfficialRepository
 
@@ -27,7 +28,7 @@ class InboxTokenRepository:
         self.session = session
 
     async def issue(
-        self, official: Official, *, kind: str, ttl: timedelta, now: datetime | None = None
+        self, official: OfficialRecord, *, kind: str, ttl: timedelta, now: datetime | None = None
     ) -> str:
         now = now or utcnow()
         token = secrets.token_urlsafe(32)
@@ -43,7 +44,9 @@ class InboxTokenRepository:
         await self.session.flush()
         return token
 
-    async def redeem_link(self, token: str, *, now: datetime | None = None) -> Official | None:
+    async def redeem_link(
+        self, token: str, *, now: datetime | None = None
+    ) -> OfficialRecord | None:
         """Use a sign-in link once; the official it was issued to (still active), or None."""
         now = now or utcnow()
         result = await self.session.execute(
@@ -59,7 +62,9 @@ class InboxTokenRepository:
         )
         return await self._active_official(result.scalar_one_or_none())
 
-    async def session_official(self, token: str, *, now: datetime | None = None) -> Official | None:
+    async def session_official(
+        self, token: str, *, now: datetime | None = None
+    ) -> OfficialRecord | None:
         now = now or utcnow()
         result = await self.session.execute(
             select(InboxToken.official_id).where(
@@ -83,7 +88,7 @@ class InboxTokenRepository:
     async def purge(self, older_than: datetime) -> None:
         await self.session.execute(delete(InboxToken).where(InboxToken.expires_at < older_than))
 
-    async def _active_official(self, official_id: int | None) -> Official | None:
+    async def _active_official(self, official_id: int | None) -> OfficialRecord | None:
         """The official a token was issued to, while still active; else None."""
         if official_id is None:
             return None

@@ -24,6 +24,7 @@ from knowledge.petition_workflow import (
     inviter_still_entitled,
 )
 from storage.models import Agency, AuditEntry, Official, OfficialInvitation, utcnow
+from storage.records import InvitationRecord, OfficialRecord
 from storage.repositories.audit import AuditRepository
 from storage.repositories.common import affected_rows, sha256_hex
 
@@ -55,10 +56,11 @@ class OfficialRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, official_id: int) -> Official | None:
-        return await self.session.get(Official, official_id)
+    async def get(self, official_id: int) -> OfficialRecord | None:
+        row = await self.session.get(Official, official_id)
+        return OfficialRecord.of(row) if row is not None else None
 
-    async def by_chat(self, channel: str, chat_id: str) -> Official | None:
+    async def by_chat(self, channel: str, chat_id: str) -> OfficialRecord | None:
         """The active official behind a chat, or None."""
         result = await self.session.execute(
             select(Official).where(
@@ -67,9 +69,12 @@ class OfficialRepository:
                 Official.active.is_(True),
             )
         )
-        return result.scalar_one_or_none()
+        row = result.scalar_one_or_none()
+        return OfficialRecord.of(row) if row is not None else None
 
-    async def of_agency(self, agency_id: int, *, roles: Sequence[str] = ROLES) -> list[Official]:
+    async def of_agency(
+        self, agency_id: int, *, roles: Sequence[str] = ROLES
+    ) -> list[OfficialRecord]:
         result = await self.session.execute(
             select(Official)
             .where(
@@ -79,18 +84,18 @@ class OfficialRepository:
             )
             .order_by(Official.id)
         )
-        return list(result.scalars())
+        return [OfficialRecord.of(row) for row in result.scalars()]
 
     async def create_invitation(
         self,
         agency_id: int,
         role: str,
         *,
-        created_by: Official | None = None,
+        created_by: OfficialRecord | None = None,
         ttl: timedelta = INVITATION_TTL,
         via: str = "cli",
         now: datetime | None = None,
-    ) -> tuple[str, OfficialInvitation]:
+    ) -> tuple[str, InvitationRecord]:
         """A one-time enrolment code (shown once; only its hash is kept)."""
         refusal = invitation_refusal(role, agency_id, created_by)
         if refusal is not None:
@@ -113,7 +118,7 @@ class OfficialRepository:
             via=via,
             details={"agency_id": agency_id, "role": role, "invitation_id": invitation.id},
         )
-        return code, invitation
+        return code, InvitationRecord.of(invitation)
 
     async def enroll(
         self,
@@ -124,7 +129,7 @@ class OfficialRepository:
         display_name: str = "",
         language: str | None = None,
         now: datetime | None = None,
-    ) -> Official:
+    ) -> OfficialRecord:
         """Use an invitation: the chat becomes (or is moved to) an official of its agency.
 
         Raises ``PetitionError("invitation_invalid")`` for an unknown, used or expired code; the
@@ -146,13 +151,14 @@ class OfficialRepository:
         official.active = True
         await self.session.flush()
         invitation.used_by = official.id
+        enrolled = OfficialRecord.of(official)
         await AuditRepository(self.session).record(
             AuditAction.ENROLL,
-            official=official,
+            official=enrolled,
             via=channel,
             details={"invitation_id": invitation.id, "role": official.role},
         )
-        return official
+        return enrolled
 
     async def _claim_invitation(self, code: str, now: datetime) -> OfficialInvitation:
         """The invitation of ``code``, marked used; ``invitation_invalid`` for an unknown, used
@@ -181,8 +187,8 @@ class OfficialRepository:
             raise PetitionError(Refusal.INVITATION_INVALID)
         return invitation
 
-    async def deactivate(self, official_id: int, *, by: Official | None = None) -> bool:
-        official = await self.get(official_id)
+    async def deactivate(self, official_id: int, *, by: OfficialRecord | None = None) -> bool:
+        official = await self.session.get(Official, official_id)
         if official is None:
             return False
         official.active = False
@@ -237,13 +243,15 @@ class OfficialRepository:
             for row in result
         }
 
-    async def list_officials(self, agency_id: int | None = None) -> list[tuple[Official, str]]:
+    async def list_officials(
+        self, agency_id: int | None = None
+    ) -> list[tuple[OfficialRecord, str]]:
         """Every official (active or not) with their agency's code, by agency then id."""
         stmt = select(Official, Agency.code).join(Agency, Agency.id == Official.agency_id)
         if agency_id is not None:
             stmt = stmt.where(Official.agency_id == agency_id)
         result = await self.session.execute(stmt.order_by(Agency.code, Official.id))
-        return [(row[0], row[1]) for row in result]
+        return [(OfficialRecord.of(row[0]), row[1]) for row in result]
 
     async def count_active_officials(self) -> dict[int, int]:
         """Active officials per agency id."""

@@ -45,8 +45,6 @@ from knowledge.petitions import (
 )
 from knowledge.workdays import to_local
 from storage.models import (
-    Agency,
-    Official,
     Petition,
     PetitionAttachment,
     PetitionCounter,
@@ -54,6 +52,14 @@ from storage.models import (
     utcnow,
 )
 from storage.outbox import OutgoingMessage, enqueue
+from storage.records import (
+    AgencyRecord,
+    AttachmentRecord,
+    EventRecord,
+    OfficialRecord,
+    PetitionChange,
+    PetitionRecord,
+)
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.citizen_petitions import CitizenPetitionRepository
@@ -94,12 +100,12 @@ class PetitionDraft:
 
 @dataclass(frozen=True)
 class SubmitResult:
-    petition: Petition
+    petition: PetitionRecord
     created: bool  # False: the same submission (idempotency key) was already stored
 
 
 def _official_notice(
-    petition: Petition, official: Official, *, reason: str, dedup_key: str
+    petition: PetitionRecord, official: OfficialRecord, *, reason: str, dedup_key: str
 ) -> OutgoingMessage:
     """The message telling an official of a new or re-routed petition, or of the citizen's
     reply to a request for information."""
@@ -119,7 +125,7 @@ def _official_notice(
 
 
 def citizen_update(
-    petition: Petition, payload: dict[str, Any], *, dedup_key: str
+    petition: PetitionRecord, payload: dict[str, Any], *, dedup_key: str
 ) -> OutgoingMessage:
     """A message telling the citizen of a step of their petition, to the chat it came from
     (the petition has one: callers check ``channel`` and ``chat_id``)."""
@@ -142,10 +148,11 @@ class PetitionRepository:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def get(self, petition_id: int) -> Petition | None:
-        return await self.session.get(Petition, petition_id)
+    async def get(self, petition_id: int) -> PetitionRecord | None:
+        row = await self.session.get(Petition, petition_id)
+        return PetitionRecord.of(row) if row is not None else None
 
-    async def by_code(self, text: str) -> Petition | None:
+    async def by_code(self, text: str) -> PetitionRecord | None:
         """The petition of a tracking code however typed (``pakn 2026 123`` ...), or None."""
         parsed = parse_tracking_code(text)
         if parsed is None:
@@ -154,15 +161,16 @@ class PetitionRepository:
         result = await self.session.execute(
             select(Petition).where(Petition.year == year, Petition.seq == seq)
         )
-        return result.scalar_one_or_none()
+        row = result.scalar_one_or_none()
+        return PetitionRecord.of(row) if row is not None else None
 
-    async def attachments(self, petition_id: int) -> list[PetitionAttachment]:
+    async def attachments(self, petition_id: int) -> list[AttachmentRecord]:
         result = await self.session.execute(
             select(PetitionAttachment)
             .where(PetitionAttachment.petition_id == petition_id)
             .order_by(PetitionAttachment.id)
         )
-        return list(result.scalars())
+        return [AttachmentRecord.of(row) for row in result.scalars()]
 
     async def latest_event_id(self, petition_id: int, action: str, note: str) -> int | None:
         """The newest event of ``action`` with exactly this ``note`` (e.g. an answer's text)."""
@@ -178,13 +186,17 @@ class PetitionRepository:
         )
         return result.scalar_one_or_none()
 
-    async def events(self, petition_id: int) -> list[PetitionEvent]:
+    async def events(self, petition_id: int) -> list[EventRecord]:
         result = await self.session.execute(
             select(PetitionEvent)
             .where(PetitionEvent.petition_id == petition_id)
             .order_by(PetitionEvent.at, PetitionEvent.id)
         )
-        return list(result.scalars())
+        return [EventRecord.of(row) for row in result.scalars()]
+
+    async def event(self, event_id: int) -> EventRecord | None:
+        row = await self.session.get(PetitionEvent, event_id)
+        return EventRecord.of(row) if row is not None else None
 
     async def count_since(self, channel: str, chat_id: str, since: datetime) -> int:
         """Petitions a chat submitted since ``since`` (for the per-user limits)."""
@@ -199,14 +211,14 @@ class PetitionRepository:
         )
         return int(result.scalar_one())
 
-    async def of_sender(self, channel: str, chat_id: str, limit: int = 10) -> list[Petition]:
+    async def of_sender(self, channel: str, chat_id: str, limit: int = 10) -> list[PetitionRecord]:
         result = await self.session.execute(
             select(Petition)
             .where(Petition.channel == channel, Petition.chat_id == str(chat_id))
             .order_by(Petition.received_at.desc(), Petition.id.desc())
             .limit(limit)
         )
-        return list(result.scalars())
+        return [PetitionRecord.of(row) for row in result.scalars()]
 
     async def list_for_agency(
         self,
@@ -218,7 +230,7 @@ class PetitionRepository:
         received_to: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> list[Petition]:
+    ) -> list[PetitionRecord]:
         """An agency's petitions, newest first, optionally filtered."""
         stmt = select(Petition).where(Petition.agency_id == agency_id)
         if statuses:
@@ -238,18 +250,18 @@ class PetitionRepository:
             )
         stmt = stmt.order_by(Petition.received_at.desc(), Petition.id.desc())
         result = await self.session.execute(stmt.limit(limit).offset(offset))
-        return list(result.scalars())
+        return [PetitionRecord.of(row) for row in result.scalars()]
 
     async def published(
         self, *, limit: int = 10, offset: int = 0, since: datetime | None = None
-    ) -> list[Petition]:
+    ) -> list[PetitionRecord]:
         """Published petitions, newest first (read their ``public_*`` fields only)."""
         stmt = select(Petition).where(Petition.published_at.is_not(None))
         if since is not None:
             stmt = stmt.where(Petition.published_at >= since)
         stmt = stmt.order_by(Petition.published_at.desc(), Petition.id.desc())
         result = await self.session.execute(stmt.limit(limit).offset(offset))
-        return list(result.scalars())
+        return [PetitionRecord.of(row) for row in result.scalars()]
 
     async def count_published(self) -> int:
         result = await self.session.execute(
@@ -259,7 +271,7 @@ class PetitionRepository:
 
     # -- submitting -------------------------------------------------------------------------
 
-    async def _by_idempotency_key(self, key: str) -> Petition | None:
+    async def _by_idempotency_key(self, key: str) -> PetitionRecord | None:
         return await CitizenPetitionRepository(self.session).by_idempotency_key(key)
 
     async def _next_number(self, year: int) -> int:
@@ -336,25 +348,26 @@ class PetitionRepository:
             if existing is None:
                 raise
             return SubmitResult(existing, created=False)
-        self._add_attachments(petition, draft.attachments, now)
-        await self._event(petition, PetitionAction.SUBMITTED, actor=EventActor.CITIZEN, at=now)
-        await self._notify_officials(petition, reason=PetitionAction.SUBMITTED)
-        return SubmitResult(petition, created=True)
+        self._add_attachments(petition.id, draft.attachments, now)
+        await self._event(petition.id, PetitionAction.SUBMITTED, actor=EventActor.CITIZEN, at=now)
+        stored = PetitionRecord.of(petition)
+        await self._notify_officials(stored, reason=PetitionAction.SUBMITTED)
+        return SubmitResult(stored, created=True)
 
     # -- the life cycle ---------------------------------------------------------------------
 
     async def _event(
         self,
-        petition: Petition,
+        petition_id: int,
         action: str,
         *,
         actor: str,
-        official: Official | None = None,
+        official: OfficialRecord | None = None,
         note: str | None = None,
         at: datetime | None = None,
-    ) -> PetitionEvent:
+    ) -> EventRecord:
         event = PetitionEvent(
-            petition_id=petition.id,
+            petition_id=petition_id,
             action=action,
             actor=actor,
             official_id=official.id if official else None,
@@ -363,9 +376,9 @@ class PetitionRepository:
         )
         self.session.add(event)
         await self.session.flush()
-        return event
+        return EventRecord.of(event)
 
-    async def _notify_citizen(self, petition: Petition, event: PetitionEvent) -> None:
+    async def _notify_citizen(self, petition: PetitionRecord, event: EventRecord) -> None:
         if petition.channel is None or petition.chat_id is None:
             return  # filed through Open311: the filing system polls requests/{id}.json
         payload = {"action": event.action, "note": event.note}
@@ -375,7 +388,7 @@ class PetitionRepository:
         )
 
     async def _notify_officials(
-        self, petition: Petition, *, reason: str, event: PetitionEvent | None = None
+        self, petition: PetitionRecord, *, reason: str, event: EventRecord | None = None
     ) -> None:
         """Tell the agency's officials; a re-route's notices are keyed by its event, so a
         petition sent back to an agency that had it before is announced there again."""
@@ -398,12 +411,12 @@ class PetitionRepository:
         )
 
     def _add_attachments(
-        self, petition: Petition, attachments: Sequence[AttachmentDraft], now: datetime
+        self, petition_id: int, attachments: Sequence[AttachmentDraft], now: datetime
     ) -> None:
         for attachment in attachments:
             self.session.add(
                 PetitionAttachment(
-                    petition_id=petition.id,
+                    petition_id=petition_id,
                     kind=attachment.kind,
                     file_id=attachment.file_id,
                     file_name=attachment.file_name,
@@ -413,8 +426,11 @@ class PetitionRepository:
                 )
             )
 
-    async def _change_status(self, petition: Petition, new_status: str, now: datetime) -> None:
-        """Compare-and-set: the status (and agency) read earlier must still be the stored ones.
+    async def _change_status(
+        self, petition: PetitionRecord, new_status: str, now: datetime
+    ) -> Petition:
+        """Compare-and-set: the status (and agency) the caller read must still be the stored
+        ones; then the row, read again under the lock, for the step to complete.
 
         Two officials pressing "Take" at once, or an answer crossing a re-route: the second
         UPDATE waits for the first transaction's lock, then matches no row, and its caller gets
@@ -431,67 +447,67 @@ class PetitionRepository:
             .execution_options(synchronize_session=False)
         )
         if affected_rows(result) != 1:
-            await self.session.refresh(petition)
             raise PetitionError(Refusal.WRONG_STATUS)
-        petition.status = new_status
-        petition.updated_at = now
+        row = await self.session.get(Petition, petition.id, populate_existing=True)
+        assert row is not None  # the UPDATE above just matched it
+        return row
 
     async def _step(
         self,
-        petition: Petition,
-        official: Official,
+        petition: PetitionRecord,
+        official: OfficialRecord,
         action: PetitionAction,
         *,
         note: str | None = None,
         via: str,
         now: datetime | None = None,
-    ) -> PetitionEvent:
+    ) -> tuple[Petition, EventRecord]:
         """One of ``OFFICIAL_STEPS`` by ``official``: checked by ``step_refusal``, then the
-        status, the event, the audit entry and the citizen's message."""
+        status, the event, the audit entry and the citizen's message; the row, for the step's
+        own fields, and the event."""
         refusal = step_refusal(official, petition, action)
         if refusal is not None:
             raise PetitionError(refusal)
         now = now or utcnow()
-        await self._change_status(petition, OFFICIAL_STEPS[action].new_status, now)
+        row = await self._change_status(petition, OFFICIAL_STEPS[action].new_status, now)
         event = await self._event(
-            petition, action, actor=EventActor.OFFICIAL, official=official, note=note, at=now
+            row.id, action, actor=EventActor.OFFICIAL, official=official, note=note, at=now
         )
         await AuditRepository(self.session).record(
-            action, official=official, petition_id=petition.id, via=via, at=now
+            action, official=official, petition_id=row.id, via=via, at=now
         )
         if action in CITIZEN_NOTIFIED:
             await self._notify_citizen(petition, event)
-        return event
+        return row, event
 
     async def take(
-        self, petition: Petition, official: Official, *, via: str, now: datetime | None = None
-    ) -> PetitionEvent:
+        self,
+        petition: PetitionRecord,
+        official: OfficialRecord,
+        *,
+        via: str,
+        now: datetime | None = None,
+    ) -> PetitionChange:
         """An officer takes the petition (it becomes theirs; the citizen is told it is being
         handled)."""
-        event = await self._step(
-            petition,
-            official,
-            PetitionAction.TAKEN,
-            via=via,
-            now=now,
-        )
-        petition.assigned_to = official.id
-        petition.taken_at = event.at
-        return event
+        row, event = await self._step(petition, official, PetitionAction.TAKEN, via=via, now=now)
+        row.assigned_to = official.id
+        row.taken_at = event.at
+        return PetitionChange(PetitionRecord.of(row), event)
 
     async def request_info(
         self,
-        petition: Petition,
-        official: Official,
+        petition: PetitionRecord,
+        official: OfficialRecord,
         question: str,
         *,
         via: str,
         now: datetime | None = None,
-    ) -> PetitionEvent:
+    ) -> PetitionChange:
         """Ask the citizen for more information (the petition waits for the answer)."""
         if not question.strip():
             raise PetitionError(Refusal.EMPTY_TEXT)
-        event = await self._step(
+        row, event = await self._step(
             petition,
             official,
             PetitionAction.INFO_REQUEST,
@@ -499,19 +515,19 @@ class PetitionRepository:
             via=via,
             now=now,
         )
-        if petition.assigned_to is None:
-            petition.assigned_to = official.id
-            petition.taken_at = event.at
-        return event
+        if row.assigned_to is None:
+            row.assigned_to = official.id
+            row.taken_at = event.at
+        return PetitionChange(PetitionRecord.of(row), event)
 
     async def provide_info(
         self,
-        petition: Petition,
+        petition: PetitionRecord,
         text: str,
         *,
         attachments: Sequence[AttachmentDraft] = (),
         now: datetime | None = None,
-    ) -> PetitionEvent:
+    ) -> PetitionChange:
         """The citizen's reply to a request for information; the assigned officer (else the
         agency's officials) is told."""
         refusal = reply_refusal(petition)
@@ -520,28 +536,29 @@ class PetitionRepository:
         if not text.strip() and not attachments:
             raise PetitionError(Refusal.EMPTY_TEXT)
         now = now or utcnow()
-        await self._change_status(petition, CITIZEN_REPLY.new_status, now)
-        self._add_attachments(petition, attachments, now)
+        row = await self._change_status(petition, CITIZEN_REPLY.new_status, now)
+        self._add_attachments(row.id, attachments, now)
         event = await self._event(
-            petition,
+            row.id,
             PetitionAction.INFO_PROVIDED,
             actor=EventActor.CITIZEN,
             note=text.strip(),
             at=now,
         )
+        current = PetitionRecord.of(row)
         officials = OfficialRepository(self.session)
-        recipients: list[Official] = []
-        if petition.assigned_to is not None:
-            assigned = await officials.get(petition.assigned_to)
-            if assigned is not None and can_act_on(assigned, petition):
+        recipients: list[OfficialRecord] = []
+        if current.assigned_to is not None:
+            assigned = await officials.get(current.assigned_to)
+            if assigned is not None and can_act_on(assigned, current):
                 recipients = [assigned]
         if not recipients:
-            recipients = await officials.of_agency(petition.agency_id)
+            recipients = await officials.of_agency(current.agency_id)
         await enqueue(
             self.session,
             [
                 _official_notice(
-                    petition,
+                    current,
                     o,
                     reason=PetitionAction.INFO_PROVIDED,
                     dedup_key=f"petition-info:{event.id}:{o.id}",
@@ -549,21 +566,21 @@ class PetitionRepository:
                 for o in recipients
             ],
         )
-        return event
+        return PetitionChange(current, event)
 
     async def answer(
         self,
-        petition: Petition,
-        official: Official,
+        petition: PetitionRecord,
+        official: OfficialRecord,
         text: str,
         *,
         via: str,
         now: datetime | None = None,
-    ) -> PetitionEvent:
+    ) -> PetitionChange:
         """The agency's answer; it awaits publication (within 2 working days)."""
         if not text.strip():
             raise PetitionError(Refusal.EMPTY_TEXT)
-        event = await self._step(
+        row, event = await self._step(
             petition,
             official,
             PetitionAction.ANSWER,
@@ -571,26 +588,26 @@ class PetitionRepository:
             via=via,
             now=now,
         )
-        petition.answer = text.strip()
-        petition.answered_at = event.at
-        petition.publish_by = publish_by(event.at)
-        if petition.assigned_to is None:
-            petition.assigned_to = official.id
-        return event
+        row.answer = text.strip()
+        row.answered_at = event.at
+        row.publish_by = publish_by(event.at)
+        if row.assigned_to is None:
+            row.assigned_to = official.id
+        return PetitionChange(PetitionRecord.of(row), event)
 
     async def refuse(
         self,
-        petition: Petition,
-        official: Official,
+        petition: PetitionRecord,
+        official: OfficialRecord,
         reason: str,
         *,
         via: str,
         now: datetime | None = None,
-    ) -> PetitionEvent:
+    ) -> PetitionChange:
         """Refuse the petition, with the reason the citizen is given."""
         if not reason.strip():
             raise PetitionError(Refusal.EMPTY_TEXT)
-        event = await self._step(
+        row, event = await self._step(
             petition,
             official,
             PetitionAction.REFUSAL,
@@ -598,49 +615,47 @@ class PetitionRepository:
             via=via,
             now=now,
         )
-        petition.refused_at = event.at
-        petition.refusal_reason = reason.strip()
-        return event
+        row.refused_at = event.at
+        row.refusal_reason = reason.strip()
+        return PetitionChange(PetitionRecord.of(row), event)
 
     async def publish(
-        self, petition: Petition, official: Official, *, via: str, now: datetime | None = None
-    ) -> PetitionEvent:
+        self,
+        petition: PetitionRecord,
+        official: OfficialRecord,
+        *,
+        via: str,
+        now: datetime | None = None,
+    ) -> PetitionChange:
         """Publish the answer: the public copies have the sender's personal data removed."""
-        event = await self._step(
-            petition,
-            official,
-            PetitionAction.PUBLICATION,
-            via=via,
-            now=now,
+        row, event = await self._step(
+            petition, official, PetitionAction.PUBLICATION, via=via, now=now
         )
-        petition.published_at = event.at
-        petition.public_content, petition.public_answer = public_copies(
-            petition, petition.content, petition.answer
-        )
-        return event
+        row.published_at = event.at
+        row.public_content, row.public_answer = public_copies(row, row.content, row.answer)
+        return PetitionChange(PetitionRecord.of(row), event)
 
     async def reroute(
         self,
-        petition: Petition,
-        official: Official | None,
-        agency: Agency,
+        petition: PetitionRecord,
+        official: OfficialRecord | None,
+        agency: AgencyRecord,
         *,
         via: str,
         reason: str | None = None,
         now: datetime | None = None,
-    ) -> PetitionEvent:
+    ) -> PetitionChange:
         """Send the petition to another agency (an admin of its current agency, or the CLI when
         ``official`` is None). It starts again there as received, unassigned."""
         refusal = reroute_refusal(official, petition, agency.id)
         if refusal is not None:
             raise PetitionError(refusal)
         now = now or utcnow()
-        old_agency = petition.agency_id
-        await self._change_status(petition, REROUTE.new_status, now)
-        petition.agency_id = agency.id
-        petition.assigned_to = None
+        row = await self._change_status(petition, REROUTE.new_status, now)
+        row.agency_id = agency.id
+        row.assigned_to = None
         event = await self._event(
-            petition,
+            row.id,
             PetitionAction.REROUTED,
             actor=EventActor.OFFICIAL if official else EventActor.SYSTEM,
             official=official,
@@ -651,18 +666,19 @@ class PetitionRepository:
             AuditAction.REROUTE,
             official=official,
             actor=None if official else "cli",
-            petition_id=petition.id,
+            petition_id=row.id,
             via=via,
             at=now,
-            details={"from_agency_id": old_agency, "to_agency_id": agency.id},
+            details={"from_agency_id": petition.agency_id, "to_agency_id": agency.id},
         )
-        await self._notify_officials(petition, reason=PetitionAction.REROUTED, event=event)
-        return event
+        current = PetitionRecord.of(row)
+        await self._notify_officials(current, reason=PetitionAction.REROUTED, event=event)
+        return PetitionChange(current, event)
 
     async def record_view(
         self,
-        petition: Petition,
-        official: Official,
+        petition: PetitionRecord,
+        official: OfficialRecord,
         *,
         via: str,
         details: dict[str, Any] | None = None,

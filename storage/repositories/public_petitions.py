@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from knowledge.petition_workflow import AttachmentKind, public_topic
 from knowledge.petitions import parse_tracking_code
 from storage.models import Agency, Petition, PetitionAttachment
+from storage.records import PetitionRecord
 from storage.repositories.common import chunks
 
 MAX_SEARCH_WORDS = 8
@@ -60,7 +61,7 @@ class TopicFilter:
 class RequestRow:
     """One petition for the Open311 serializer, with its agency's name and its first media URL."""
 
-    petition: Petition
+    petition: PetitionRecord
     agency_name: str
     media_url: str | None
 
@@ -170,7 +171,7 @@ class PublicPetitionRepository:
         stmt = stmt.order_by(Petition.received_at.desc(), Petition.id.desc()).limit(limit)
         rows = (await self.session.execute(stmt)).tuples().all()
         urls = await self._media_urls([p.id for p, _ in rows])
-        return [RequestRow(p, name, urls.get(p.id)) for p, name in rows]
+        return [RequestRow(PetitionRecord.of(p), name, urls.get(p.id)) for p, name in rows]
 
     async def _media_urls(self, ids: Sequence[int]) -> dict[int, str]:
         """The first attachment given as a URL (Open311 ``media_url``) of each petition."""

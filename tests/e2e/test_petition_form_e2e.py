@@ -224,9 +224,11 @@ async def test_menu_to_tracking_code_and_the_official_hears_of_it(running: Runni
         official = await OfficialRepository(session).by_chat("telegram", str(OFFICIAL_CHAT))
         stored = await PetitionRepository(session).get(petition.id)
         assert official is not None and stored is not None
-        await PetitionRepository(session).request_info(
-            stored, official, "Anh/chị cho biết tên cán bộ đã tiếp nhận?", via="telegram"
-        )
+        stored = (
+            await PetitionRepository(session).request_info(
+                stored, official, "Anh/chị cho biết tên cán bộ đã tiếp nhận?", via="telegram"
+            )
+        ).petition
         await session.commit()
     since = fake.mark()
     running.worker.wake()

@@ -169,19 +169,29 @@ async def setup_petitions(factory: Factory) -> dict[str, str]:
 
         p3 = await repo.by_code(codes["P3"])
         assert p3 is not None
-        await repo.take(p3, officer, via="telegram", now=local("2026-10-27"))
-        await repo.take(p4, officer, via="telegram", now=local("2026-11-10"))
-        await repo.take(p5, officer, via="telegram", now=local("2026-11-03"))
-        await repo.answer(
-            p5, officer, "Đã xử lý.", via="telegram", now=local("2026-11-12", "10:00")
-        )
-        await repo.take(p6, officer, via="telegram", now=local("2026-11-03"))
-        await repo.answer(
-            p6, officer, "Đã xử lý.", via="telegram", now=local("2026-11-10", "10:00")
-        )
-        await repo.refuse(
-            p8, officer, "Không thuộc phạm vi.", via="telegram", now=local("2026-11-13", "15:00")
-        )
+        p3 = (await repo.take(p3, officer, via="telegram", now=local("2026-10-27"))).petition
+        p4 = (await repo.take(p4, officer, via="telegram", now=local("2026-11-10"))).petition
+        p5 = (await repo.take(p5, officer, via="telegram", now=local("2026-11-03"))).petition
+        p5 = (
+            await repo.answer(
+                p5, officer, "Đã xử lý.", via="telegram", now=local("2026-11-12", "10:00")
+            )
+        ).petition
+        p6 = (await repo.take(p6, officer, via="telegram", now=local("2026-11-03"))).petition
+        p6 = (
+            await repo.answer(
+                p6, officer, "Đã xử lý.", via="telegram", now=local("2026-11-10", "10:00")
+            )
+        ).petition
+        p8 = (
+            await repo.refuse(
+                p8,
+                officer,
+                "Không thuộc phạm vi.",
+                via="telegram",
+                now=local("2026-11-13", "15:00"),
+            )
+        ).petition
         await session.commit()
     return codes
 

@@ -533,7 +533,9 @@ async def test_each_action_changes_the_petition_audits_and_tells_the_citizen(env
     async with env.sessions() as session:  # the citizen answers in the chat
         stored = await PetitionRepository(session).by_code(code)
         assert stored is not None
-        await PetitionRepository(session).provide_info(stored, "Giấy hẹn ngày 20/10.", now=NOW)
+        stored = (
+            await PetitionRepository(session).provide_info(stored, "Giấy hẹn ngày 20/10.", now=NOW)
+        ).petition
         await session.commit()
 
     answer = "Sở đã kiểm tra: hồ sơ của ông Nguyễn Văn An (0912345678) được trả ngày 05/11."

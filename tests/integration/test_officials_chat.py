@@ -553,7 +553,9 @@ async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
     async with h.factory() as session:
         petition = await PetitionRepository(session).get(pid)
         assert petition is not None
-        await PetitionRepository(session).provide_info(petition, "Tôi gửi số biên nhận 0042.")
+        petition = (
+            await PetitionRepository(session).provide_info(petition, "Tôi gửi số biên nhận 0042.")
+        ).petition
         await session.commit()
 
     # answer: 4,000 characters of several paragraphs, more than one message for the citizen
@@ -741,7 +743,9 @@ async def test_notices_are_rechecked_when_rendered(harness: Harness) -> None:
         admin = await _enrolled(h, Chat_(id=7801), world.justice, "admin")
         petition = await PetitionRepository(session).get(second.id)
         assert petition is not None and admin is not None
-        await PetitionRepository(session).take(petition, admin, via="telegram")
+        petition = (
+            await PetitionRepository(session).take(petition, admin, via="telegram")
+        ).petition
         await session.commit()
     [row] = [
         u
@@ -818,8 +822,8 @@ async def test_a_petition_rerouted_back_is_announced_again(harness: Harness) -> 
         petition = await repo.get(pid)
         land, justice = await agencies.get(world.land), await agencies.get(world.justice)
         assert petition is not None and land is not None and justice is not None
-        await repo.reroute(petition, None, land, via="cli")
-        await repo.reroute(petition, None, justice, via="cli")
+        petition = (await repo.reroute(petition, None, land, via="cli")).petition
+        petition = (await repo.reroute(petition, None, justice, via="cli")).petition
         await session.commit()
     notices = [
         r

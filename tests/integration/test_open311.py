@@ -481,14 +481,20 @@ async def _petitions(env: Env) -> dict[str, str]:
 
         await submit("received", now - timedelta(days=1))
         taken = await submit("taken", now - timedelta(days=2), topic_kind="service", sector=None)
-        await repo.take(taken, official, via="test")
+        taken = (await repo.take(taken, official, via="test")).petition
         refused = await submit("refused", now - timedelta(days=3), topic_kind="other", sector=None)
-        await repo.refuse(
-            refused, official, f"Chị {NAME} (SĐT {PHONE}) đã gửi trùng nội dung.", via="test"
-        )
+        refused = (
+            await repo.refuse(
+                refused, official, f"Chị {NAME} (SĐT {PHONE}) đã gửi trùng nội dung.", via="test"
+            )
+        ).petition
         published = await submit("published", now - timedelta(days=10))
-        await repo.answer(published, official, f"Trả lời bà {NAME}: đã bỏ yêu cầu này.", via="test")
-        await repo.publish(published, official, via="test")
+        published = (
+            await repo.answer(
+                published, official, f"Trả lời bà {NAME}: đã bỏ yêu cầu này.", via="test"
+            )
+        ).petition
+        published = (await repo.publish(published, official, via="test")).petition
         await submit("old", now - timedelta(days=120), sector="Đất đai")
         await session.commit()
     return codes

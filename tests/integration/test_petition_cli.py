@@ -253,9 +253,9 @@ def test_reroute(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert (entry.actor, entry.via, entry.official_id) == ("cli", "cli", None)
 
     async def close(session: AsyncSession) -> None:
-        stored = await PetitionRepository(session).get(petition.id)
-        assert stored is not None
-        stored.status = "published"
+        row = await session.get(Petition, petition.id)
+        assert row is not None
+        row.status = "published"
 
     run(db, close)
     code, _, err = cli(capsys, "petitions", "reroute", petition.tracking_code, "so-tu-phap")

@@ -719,9 +719,11 @@ async def test_reply_to_a_request_for_information(env: Env) -> None:
         official = await OfficialRepository(session).by_chat("telegram", "900")
         stored = await PetitionRepository(session).get(petition.id)
         assert official is not None and stored is not None
-        await PetitionRepository(session).request_info(
-            stored, official, "Anh/chị cho biết ngày nộp hồ sơ?", via="telegram"
-        )
+        stored = (
+            await PetitionRepository(session).request_info(
+                stored, official, "Anh/chị cho biết ngày nộp hồ sơ?", via="telegram"
+            )
+        ).petition
         await session.commit()
 
     stranger = Citizen(env, user_id=7010)
@@ -774,10 +776,10 @@ async def test_published_answers_show_only_public_copies(env: Env) -> None:
                     chat_id="7100",
                 )
             )
-            await repo.answer(
+            answered = await repo.answer(
                 result.petition, official, "Trả lời: " + "Sở đã bỏ yêu cầu. " * 300, via="t"
             )
-            await repo.publish(result.petition, official, via="t")
+            await repo.publish(answered.petition, official, via="t")
         await session.commit()
     reader = Citizen(env, user_id=7200)
     await reader.say("/phananh")

@@ -137,26 +137,32 @@ async def test_life_cycle_notifies_audits_and_guards(
         assert denied.value.code == "not_allowed"
 
         await repo.record_view(petition, officer, via="telegram")
-        await repo.take(petition, officer, via="telegram")
+        petition = (await repo.take(petition, officer, via="telegram")).petition
         assert petition.status == PetitionStatus.IN_PROGRESS and petition.assigned_to == officer.id
         with pytest.raises(PetitionError):
             await repo.take(petition, officer, via="telegram")
-        await repo.request_info(petition, officer, "Xin gửi ảnh giấy hẹn.", via="telegram")
+        petition = (
+            await repo.request_info(petition, officer, "Xin gửi ảnh giấy hẹn.", via="telegram")
+        ).petition
         assert petition.status == PetitionStatus.INFO_REQUESTED
-        await repo.provide_info(
-            petition, "Đã gửi ảnh.", attachments=[AttachmentDraft("photo", "file-2")]
-        )
+        petition = (
+            await repo.provide_info(
+                petition, "Đã gửi ảnh.", attachments=[AttachmentDraft("photo", "file-2")]
+            )
+        ).petition
         assert petition.status == PetitionStatus.IN_PROGRESS
-        await repo.answer(
-            petition,
-            officer,
-            "Sở đã kiểm tra, ông Nguyễn Văn An nhận kết quả ngày 5/11.",
-            via="telegram",
-        )
+        petition = (
+            await repo.answer(
+                petition,
+                officer,
+                "Sở đã kiểm tra, ông Nguyễn Văn An nhận kết quả ngày 5/11.",
+                via="telegram",
+            )
+        ).petition
         assert petition.status == PetitionStatus.ANSWERED and petition.publish_by is not None
         with pytest.raises(PetitionError):
             await repo.refuse(petition, officer, "muộn", via="telegram")
-        await repo.publish(petition, officer, via="telegram")
+        petition = (await repo.publish(petition, officer, via="telegram")).petition
         assert petition.status == PetitionStatus.PUBLISHED
         assert "Nguyễn Văn An" not in (petition.public_answer or "")
         assert "0912345678" not in (petition.public_content or "")
@@ -187,10 +193,14 @@ async def test_life_cycle_notifies_audits_and_guards(
         assert land is not None
         with pytest.raises(PetitionError):
             await repo.reroute(second, officer, land, via="telegram")
-        await repo.reroute(second, admin, land, via="telegram", reason="Thuộc lĩnh vực đất đai")
+        second = (
+            await repo.reroute(second, admin, land, via="telegram", reason="Thuộc lĩnh vực đất đai")
+        ).petition
         assert second.agency_id == land_id and second.status == PetitionStatus.RECEIVED
         assert can_see_personal_data(outsider, second) and not can_see_personal_data(admin, second)
-        await repo.refuse(second, outsider, "Nội dung là khiếu nại", via="telegram")
+        second = (
+            await repo.refuse(second, outsider, "Nội dung là khiếu nại", via="telegram")
+        ).petition
         assert second.status == PetitionStatus.REFUSED
         await session.commit()
         reroute_new = [
@@ -258,7 +268,7 @@ async def test_two_officials_taking_at_once_one_wins(
         o2 = await OfficialRepository(second).get(ids[1])
         assert p1 is not None and p2 is not None and o1 is not None and o2 is not None
         assert p1.status == p2.status == PetitionStatus.RECEIVED
-        await PetitionRepository(first).take(p1, o1, via="telegram")
+        p1 = (await PetitionRepository(first).take(p1, o1, via="telegram")).petition
         await first.commit()
         with pytest.raises(PetitionError) as lost:
             await PetitionRepository(second).take(p2, o2, via="telegram")
@@ -296,13 +306,15 @@ async def test_publication_masks_the_senders_address_and_phone_not_only_the_name
                 now=MONDAY_9AM,
             )
         ).petition
-        await repo.answer(
-            petition,
-            officer,
-            "Đã cử người đến 12 Lê Lợi thay nắp hố ga; đã gọi ông An qua số 0912 345 678.",
-            via="telegram",
-        )
-        await repo.publish(petition, officer, via="telegram")
+        petition = (
+            await repo.answer(
+                petition,
+                officer,
+                "Đã cử người đến 12 Lê Lợi thay nắp hố ga; đã gọi ông An qua số 0912 345 678.",
+                via="telegram",
+            )
+        ).petition
+        petition = (await repo.publish(petition, officer, via="telegram")).petition
         await session.commit()
         public = (petition.public_content or "") + (petition.public_answer or "")
     for secret in ("12 Lê Lợi", "912", "345", "678"):

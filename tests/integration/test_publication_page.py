@@ -66,9 +66,11 @@ class Env:
             petition = (await repo.submit(draft, now=when)).petition
             if state in ("answered", "published"):
                 text = answer or f"Trả lời ông {NAME} về {topic}: đã chấn chỉnh bộ phận một cửa."
-                await repo.answer(petition, official, text, via="test", now=when)
+                petition = (
+                    await repo.answer(petition, official, text, via="test", now=when)
+                ).petition
             if state == "published":
-                await repo.publish(petition, official, via="test", now=when)
+                petition = (await repo.publish(petition, official, via="test", now=when)).petition
             await session.commit()
             return petition.tracking_code
 

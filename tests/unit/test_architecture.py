@@ -2,6 +2,8 @@
 
 - Imports point one way: `bot/` -> `handlers/` -> `storage/` -> `knowledge/`; `knowledge/`
   imports nothing of ours, `storage/` only `knowledge/`, `handlers/` never `bot/`.
+- The SQLAlchemy rows (`storage.models`) stay inside `storage/`: the layers above get the
+  repositories' records (`storage.records`).
 - No import cycle between our modules (imports under `if TYPE_CHECKING:` do not count).
 - No import inside a function unless its line (or the line above) says why in a comment.
 - No function over 80 lines, unless a comment in its first lines says why (`# long: ...`).
@@ -110,6 +112,15 @@ def test_imports_point_one_way() -> None:
         if _ours(e.target) and e.target.split(".")[0] not in MAY_IMPORT[e.module.split(".")[0]]
     ]
     assert not wrong, "imports against the layering:\n" + "\n".join(wrong)
+
+
+def test_rows_stay_in_storage() -> None:
+    leaking = [
+        f"{e.module}:{e.line} imports {e.target}"
+        for e in EDGES
+        if e.target == "storage.models" and not e.module.startswith("storage")
+    ]
+    assert not leaking, "use the repositories' records instead:\n" + "\n".join(leaking)
 
 
 def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.jobs.outbox import OUTBOX_KEY
 from handlers.officials import inbox_texts as tx
 from knowledge.petition_workflow import PetitionError
-from storage.models import Official, Petition
+from storage.records import OfficialRecord, PetitionRecord
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.petitions import PetitionRepository
 
@@ -114,8 +114,8 @@ async def _refused(
 
 async def _apply(
     session: AsyncSession,
-    petition: Petition,
-    official: Official,
+    petition: PetitionRecord,
+    official: OfficialRecord,
     action: str,
     text: str,
     now: datetime,

@@ -24,7 +24,7 @@ from handlers.i18n import SUPPORTED_LOCALES
 from handlers.officials import inbox_texts as tx
 from knowledge.petition_workflow import OPEN_STATUSES, PetitionStatus
 from knowledge.workdays import to_local
-from storage.models import Agency, Official
+from storage.records import AgencyRecord, OfficialRecord
 
 from .csrf import csrf_token
 
@@ -91,8 +91,8 @@ INBOX_KEY = web.AppKey("inbox", Inbox)
 
 @dataclass
 class Signed:
-    official: Official
-    agency: Agency
+    official: OfficialRecord
+    agency: AgencyRecord
     token: str
     # copied when signing in: the page header must render even after a rollback expired the
     # ORM objects (and on the error page, outside the database session)
@@ -154,7 +154,7 @@ class View:
         return format_number(value, locale=self.lang)
 
 
-def official_name(view: View, official: Official) -> str:
+def official_name(view: View, official: OfficialRecord) -> str:
     return official.display_name or view.t.official_fallback.format(id=official.id)
 
 

@@ -19,7 +19,7 @@ from handlers.officials import inbox_texts as tx
 from knowledge.petition_workflow import AuditAction
 from knowledge.petitions import deadline_status
 from knowledge.workdays import local_date, to_local
-from storage.models import Petition
+from storage.records import PetitionRecord
 from storage.repositories.audit import AuditRepository
 from storage.repositories.inbox import InboxRepository
 
@@ -51,7 +51,7 @@ def _iso_day(value: date | None) -> str:
 
 
 def csv_row(
-    p: Petition, names: Mapping[int, str], now: datetime, fallback: Callable[[int], str]
+    p: PetitionRecord, names: Mapping[int, str], now: datetime, fallback: Callable[[int], str]
 ) -> list[str]:
     deadline = main_deadline(p)
     state = tx.deadline_state_label(deadline_status(deadline, now).value) if deadline else ""

@@ -23,7 +23,7 @@ from knowledge.petition_workflow import (
 )
 from knowledge.petitions import deadline_status, redact_personal_data
 from knowledge.workdays import local_date
-from storage.models import Petition, PetitionEvent
+from storage.records import EventRecord, PetitionRecord
 from storage.repositories.audit import AuditRepository
 from storage.repositories.inbox import OVERDUE, InboxFilter, InboxRepository
 from storage.repositories.petitions import PetitionRepository
@@ -46,7 +46,7 @@ from .context import (
 from .filters import Filters, parse_filters
 
 
-def main_deadline(petition: Petition) -> date | None:
+def main_deadline(petition: PetitionRecord) -> date | None:
     """The deadline that matters now: the answer's while open, the publication's once answered,
     none when closed."""
     if petition.status in OPEN_STATUSES:
@@ -64,7 +64,7 @@ class Deadline:
     state: str
 
 
-def deadline_of(view: View, petition: Petition, now: datetime) -> Deadline | None:
+def deadline_of(view: View, petition: PetitionRecord, now: datetime) -> Deadline | None:
     deadline = main_deadline(petition)
     if deadline is None:
         return None
@@ -107,7 +107,7 @@ def _list_href(filters: Filters, page: int) -> str:
 def _list_page(
     view: View,
     filters: Filters,
-    petitions: list[Petition],
+    petitions: list[PetitionRecord],
     names: Mapping[int, str],
     counts: Mapping[str, int],
     total: int,
@@ -204,7 +204,7 @@ async def detail(
     request: web.Request,
     session: AsyncSession,
     view: View,
-    petition: Petition,
+    petition: PetitionRecord,
     *,
     flash: str = "",
     error: str = "",
@@ -228,7 +228,7 @@ async def detail(
     view.self_query = {}
     p = petition
 
-    def actor(event: PetitionEvent) -> str:
+    def actor(event: EventRecord) -> str:
         if event.actor == "citizen":
             return view.t.actor_citizen
         if event.official_id is not None:
@@ -288,7 +288,7 @@ async def petition_page(request: web.Request, view: View) -> web.StreamResponse:
 
 async def agency_petition(
     session: AsyncSession, view: View, code: str, *, for_change: bool = False
-) -> Petition | None:
+) -> PetitionRecord | None:
     """The petition ``code`` of the signed-in official's agency (locked for a change with
     ``for_change``); None when there is none, and another agency's asked for is audited."""
     assert view.signed is not None

@@ -19,7 +19,7 @@ from knowledge.models import Procedure
 from knowledge.normalize import clean_text
 from knowledge.petitions import classify_request, validate_petition
 from knowledge.search import SearchIndex
-from storage.models import Petition
+from storage.records import PetitionRecord
 from storage.repositories.api_keys import ApiKeyInfo
 from storage.repositories.petitions import AttachmentDraft, PetitionDraft
 
@@ -267,7 +267,7 @@ def _vietnamese() -> Iterator[None]:
         yield
 
 
-def same_petition(stored: Petition, draft: PetitionDraft) -> bool:
+def same_petition(stored: PetitionRecord, draft: PetitionDraft) -> bool:
     return (
         stored.content == draft.content
         and stored.sender_name == draft.sender_name

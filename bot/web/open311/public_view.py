@@ -15,7 +15,7 @@ from handlers.petitions import publication_texts as texts
 from knowledge.petition_workflow import CLOSED_STATUSES, OPEN_STATUSES, PetitionStatus, public_names
 from knowledge.petitions import parse_tracking_code, redact_personal_data
 from knowledge.workdays import VN_TZ, to_local
-from storage.models import Petition
+from storage.records import PetitionRecord
 from storage.repositories.public_petitions import RequestRow
 
 from .responses import Open311Error
@@ -53,11 +53,11 @@ def _coordinate(value: float | None) -> float | None:
     return round(value, COORDINATE_DECIMALS)
 
 
-def _personal_strings(petition: Petition) -> list[str]:
+def _personal_strings(petition: PetitionRecord) -> list[str]:
     return public_names(petition)
 
 
-def _public_description(petition: Petition) -> str | None:
+def _public_description(petition: PetitionRecord) -> str | None:
     """Only a published petition's text leaves through GET: that copy was redacted when an
     official published it. An unpublished one has not been reviewed by anyone, and pattern
     redaction alone misses what it cannot recognise (a lone first name, a neighbour's name, an
@@ -67,7 +67,7 @@ def _public_description(petition: Petition) -> str | None:
     return None
 
 
-def _status_notes(petition: Petition) -> str | None:
+def _status_notes(petition: PetitionRecord) -> str | None:
     if petition.status == PetitionStatus.PUBLISHED and petition.public_answer is not None:
         return petition.public_answer
     if petition.status == PetitionStatus.REFUSED and petition.refusal_reason:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.petitions import publication_texts as texts
 from knowledge.normalize import clean_text, strip_diacritics
 from knowledge.search import SearchIndex
-from storage.models import Petition
+from storage.records import PetitionRecord
 from storage.repositories.agencies import AgencyRepository
 from storage.repositories.public_petitions import TopicFilter
 
@@ -187,7 +187,7 @@ class ServiceList:
             return None
         return self._by_spelling.get(sector) or self._by_key.get(_sector_key(sector))
 
-    def of_petition(self, petition: Petition) -> Service:
+    def of_petition(self, petition: PetitionRecord) -> Service:
         """The service a stored petition belongs to (see :meth:`topic_filter`)."""
         if petition.topic_kind == "service":
             return self._by_code[CENTRE_CODE]
