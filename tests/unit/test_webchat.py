@@ -264,6 +264,19 @@ async def test_dialog_round_trip_through_dispatcher(channel: WebChatChannel) -> 
     assert unknown.value.status == 404
 
 
+def test_the_channel_uses_the_hub_it_is_given_even_while_empty() -> None:
+    """An empty hub is falsy (it has a length): the channel, and `create_web_app`'s
+    `visitor_secret`, once fell back to a fresh hub without the secret."""
+    hub = WebChatHub(secret=b"k")
+    assert len(hub) == 0 and WebChatChannel(Dispatcher(), hub=hub).hub is hub
+    app = create_web_app(dispatcher=Dispatcher(), settings=Settings(), visitor_secret=b"k")
+    assert app[WEBCHAT_CHANNEL_KEY].hub.chat_id_for("A" * 32) == hub.chat_id_for("A" * 32)
+    bot = WebChatBot(hub)
+    assert WebChatChannel(Dispatcher(), bot=bot).hub is hub
+    with pytest.raises(ValueError, match="differ"):
+        WebChatChannel(Dispatcher(), hub=WebChatHub(), bot=bot)
+
+
 def test_clean_user_text() -> None:
     assert clean_user_text("  a\x00b\x07c\r\nd\u202e  ") == "abc\nd"
     assert clean_user_text("Thu\u0309 tu\u0323c") == "Thủ tục"  # NFC

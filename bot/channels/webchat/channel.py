@@ -49,10 +49,13 @@ class WebChatChannel:
         feed_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.dispatcher = dispatcher
-        self.hub = bot.hub if bot is not None else hub or WebChatHub()
-        if hub is not None and bot is not None and bot.hub is not hub:
+        # `is None`, never `or`: a hub without visitors yet is falsy (it has a length)
+        if hub is None:
+            hub = bot.hub if bot is not None else WebChatHub()
+        elif bot is not None and bot.hub is not hub:
             raise ValueError("bot.hub and hub differ")
-        self.bot = bot or WebChatBot(self.hub)
+        self.hub = hub
+        self.bot = bot if bot is not None else WebChatBot(hub)
         self.feed_kwargs = dict(feed_kwargs or {})
         self._update_ids = itertools.count(1)
 
