@@ -13,6 +13,7 @@ import pytest
 
 from tests.tools.cli import env_for, run_cli, stop
 from tests.tools.net import free_port
+from tests.tools.webchat import assert_none_logged
 
 
 def test_search_json_and_stdin(tmp_path):
@@ -104,6 +105,8 @@ async def test_python_m_bot_serves_the_web_chat(tmp_path):
         out = stop(proc)
     assert proc.returncode == 0, out  # SIGTERM shuts down cleanly
     assert "Traceback" not in out, out
+    assert "Web chat: http://" in out  # the log is at INFO, where unhandled updates are logged
+    assert_none_logged(out)
 
 
 async def _sleep(seconds: float) -> None:

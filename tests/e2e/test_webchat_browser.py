@@ -20,6 +20,7 @@ from bot.channels.webchat.routes import create_web_app
 from bot.config import Settings
 from tests.tools.browser import BROWSER_MARKS, TIMEOUT_MS
 from tests.tools.net import serve as serve_app
+from tests.tools.webchat import assert_all_handled
 
 pytestmark = BROWSER_MARKS
 
@@ -84,6 +85,7 @@ ServeFn = Callable[[Dispatcher], Awaitable[str]]
 
 @pytest.fixture
 async def serve() -> AsyncIterator[ServeFn]:
+    """Serves a dispatcher's web chat; at the end, every update the page sent was handled."""
     runners: list[web.AppRunner] = []
 
     async def start(dispatcher: Dispatcher) -> str:
@@ -95,6 +97,8 @@ async def serve() -> AsyncIterator[ServeFn]:
     yield start
     for runner in runners:
         await runner.cleanup()
+    for runner in runners:
+        assert_all_handled(runner.app)
 
 
 async def _new_page(browser: Any) -> Any:
@@ -217,6 +221,7 @@ async def test_real_dialog_in_browser(browser: Any, tmp_path: Path) -> None:
         assert await english.locator("html").get_attribute("lang") == "en"
         await expect(english.locator("#lang-switch")).to_have_text("Tiếng Việt")
         assert english.js_errors == []  # type: ignore[attr-defined]
+        assert_all_handled(app)
     finally:
         if runner is not None:
             await runner.cleanup()

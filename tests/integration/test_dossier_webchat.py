@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.jobs.outbox import OUTBOX_KEY
 from bot.services import create_services
 from storage.repositories.api_keys import ApiKeyRepository
+from tests.tools.webchat import assert_all_handled
 
 CODE = "000.00.01.H29-261120-0007"
 
@@ -55,6 +56,7 @@ async def client(tmp_path: Path) -> AsyncIterator[tuple[TestClient, str, Any]]:
     await test_client.start_server()
     try:
         yield test_client, key, app[OUTBOX_KEY]
+        assert_all_handled(app)
     finally:
         await test_client.close()
         await services.close()

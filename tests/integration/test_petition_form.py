@@ -46,6 +46,7 @@ from tests.tools.builders import birth_registration_index, justice_with_official
 from tests.tools.databases import BACKENDS, migrated_database
 from tests.tools.recording import RecordingSession, WakeCounter, feed_handled
 from tests.tools.telegram_server import parse_html, utf16_len
+from tests.tools.webchat import assert_all_handled
 
 CONTENT = (
     "Thủ tục đăng ký khai sinh tại phường yêu cầu nộp bản sao sổ hộ khẩu dù đã bỏ sổ hộ khẩu, "
@@ -810,7 +811,10 @@ async def test_web_chat_form_skips_attachments_and_contact_sharing(
         env = await make_env(factory, index)
         hub = WebChatHub()
         web = WebChatChannel(
-            env.dispatcher, hub=hub, bot=WebChatBot(hub, default=default_bot_properties())
+            env.dispatcher,
+            hub=hub,
+            bot=WebChatBot(hub, default=default_bot_properties()),
+            strict=True,
         )
         visitor, _ = hub.visitor(None)
 
@@ -844,6 +848,7 @@ async def test_web_chat_form_skips_attachments_and_contact_sharing(
         [petition] = await env.petitions()
         assert petition.tracking_code in events[-1]["html"]
         assert petition.channel == "web" and petition.chat_id == str(visitor.chat_id)
+        assert_all_handled(web)
         await web.close()
 
 

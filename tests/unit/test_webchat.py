@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -23,12 +24,18 @@ from aiogram.types import (
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.channels.telegram_html import parse_telegram_html
-from bot.channels.webchat.channel import WebChatChannel
+from bot.channels.webchat.channel import (
+    UNHANDLED_KEPT,
+    Unhandled,
+    UnhandledUpdateError,
+    WebChatChannel,
+)
 from bot.channels.webchat.hub import WebChatHub
 from bot.channels.webchat.input import MAX_TEXT_CHARS, WebChatInputError, clean_user_text
 from bot.channels.webchat.routes import COOKIE_NAME, WEBCHAT_CHANNEL_KEY, create_web_app
 from bot.channels.webchat.session import WebChatBot
 from bot.config import Settings
+from tests.tools.webchat import assert_all_handled, assert_none_logged, take_unhandled
 
 
 def keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -81,10 +88,14 @@ def seen() -> list[Any]:
 
 
 @pytest.fixture
-def channel(hub: WebChatHub, seen: list[Any]) -> WebChatChannel:
+def channel(hub: WebChatHub, seen: list[Any]) -> Iterator[WebChatChannel]:
+    """A strict channel over the test router: an update no router takes fails the call, and the
+    end of the test checks the record too."""
     dispatcher = Dispatcher()
     dispatcher.include_router(create_test_router(seen))
-    return WebChatChannel(dispatcher, hub=hub)
+    web_chat = WebChatChannel(dispatcher, hub=hub, strict=True)
+    yield web_chat
+    assert_all_handled(web_chat)
 
 
 # ------------------------------------------------------------------- session adapter
@@ -264,6 +275,88 @@ async def test_dialog_round_trip_through_dispatcher(channel: WebChatChannel) -> 
     assert unknown.value.status == 404
 
 
+def test_the_channel_uses_the_hub_it_is_given_even_while_empty() -> None:
+    """An empty hub is falsy (it has a length): the channel, and `create_web_app`'s
+    `visitor_secret`, once fell back to a fresh hub without the secret."""
+    hub = WebChatHub(secret=b"k")
+    assert len(hub) == 0 and WebChatChannel(Dispatcher(), hub=hub).hub is hub
+    app = create_web_app(dispatcher=Dispatcher(), settings=Settings(), visitor_secret=b"k")
+    assert app[WEBCHAT_CHANNEL_KEY].hub.chat_id_for("A" * 32) == hub.chat_id_for("A" * 32)
+    bot = WebChatBot(hub)
+    assert WebChatChannel(Dispatcher(), bot=bot).hub is hub
+    with pytest.raises(ValueError, match="differ"):
+        WebChatChannel(Dispatcher(), hub=WebChatHub(), bot=bot)
+
+
+# ------------------------------------------------------------------ unhandled updates
+
+
+async def test_an_update_no_router_takes_is_logged_and_recorded(
+    hub: WebChatHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = WebChatChannel(Dispatcher(), hub=hub)  # no routers at all, not strict
+    visitor, _ = hub.visitor(None)
+    with caplog.at_level(logging.INFO, logger="bot.channels.webchat.channel"):
+        events = await channel.handle_text(visitor, "xin chào")
+    assert [e["type"] for e in events] == ["user"]  # the visitor's answer is as before: none
+    [record] = channel.unhandled_updates
+    assert record == Unhandled(record.update_id, "message") and channel.unhandled_total == 1
+    assert f"web chat update {record.update_id} (message) was not handled" in caplog.text
+    assert "xin chào" not in caplog.text  # what the visitor typed is neither logged nor kept
+    with pytest.raises(AssertionError, match="no handler took web chat updates"):
+        assert_all_handled(channel)
+    with pytest.raises(AssertionError, match="web chat updates not handled"):
+        assert_none_logged(caplog.text)  # the check of a `python -m bot` subprocess's log
+    assert take_unhandled(channel) == [record]
+    assert_all_handled(channel)
+    assert channel.unhandled_total == 1  # taking the record does not reset the count
+
+
+async def test_a_handled_update_is_not_recorded_and_a_strict_channel_raises(
+    hub: WebChatHub,
+) -> None:
+    router = Router()
+
+    @router.message(CommandStart())
+    async def start(message: Message) -> None:
+        await message.answer("Chọn", reply_markup=keyboard([("Nút", "nobody:1")]))
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)  # nothing takes callbacks or other texts
+    channel = WebChatChannel(dispatcher, hub=hub, strict=True)
+    visitor, _ = hub.visitor(None)
+    [menu] = await channel.handle_text(visitor, "/start", echo=False)
+    assert not channel.unhandled_updates and channel.unhandled_total == 0
+    with pytest.raises(UnhandledUpdateError, match=r"\(callback_query, data='nobody:1'\)"):
+        await channel.handle_callback(visitor, menu["message_id"], "nobody:1")
+    with pytest.raises(UnhandledUpdateError, match=r"\(message, text='hỏi gì đó'\)"):
+        await channel.handle_text(visitor, "hỏi gì đó")
+    assert [r.event_type for r in take_unhandled(channel)] == ["callback_query", "message"]
+    assert visitor.pending == 0 and not visitor.lock.locked()  # the visitor can go on
+    assert [e["type"] for e in await channel.handle_text(visitor, "/start")] == ["user", "message"]
+    assert_all_handled(channel)
+
+
+async def test_the_record_is_bounded_but_the_count_is_not(hub: WebChatHub) -> None:
+    channel = WebChatChannel(Dispatcher(), hub=hub)
+    visitor, _ = hub.visitor(None)
+    for i in range(UNHANDLED_KEPT + 5):
+        await channel.handle_text(visitor, f"q{i}")
+    assert channel.unhandled_total == UNHANDLED_KEPT + 5
+    kept = take_unhandled(channel)
+    assert len(kept) == UNHANDLED_KEPT and kept[-1].update_id == UNHANDLED_KEPT + 5
+
+
+async def test_an_unhandled_update_over_http_is_a_quiet_200_and_recorded() -> None:
+    app = create_web_app(dispatcher=Dispatcher(), settings=Settings(), visitor_secret=b"k")
+    async with TestClient(TestServer(app)) as test_client:
+        response = await post(test_client, "/api/chat/messages", {"text": "có ai không"})
+        assert response.status == 200
+        assert [e["type"] for e in (await response.json())["events"]] == ["user"]
+    [record] = take_unhandled(app)
+    assert record.event_type == "message"
+
+
 def test_clean_user_text() -> None:
     assert clean_user_text("  a\x00b\x07c\r\nd\u202e  ") == "abc\nd"
     assert clean_user_text("Thu\u0309 tu\u0323c") == "Thủ tục"  # NFC
@@ -311,6 +404,7 @@ async def client(seen: list[Any]) -> AsyncIterator[TestClient]:
     app = create_web_app(dispatcher=dispatcher, settings=Settings(), visitor_secret=b"k")
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
+    assert_all_handled(app)
 
 
 async def post(client: TestClient, path: str, payload: Any, **headers: str) -> Any:
@@ -455,6 +549,7 @@ async def test_handler_crash_is_a_json_500() -> None:
         # What was sent before the crash still reaches the page.
         poll = await (await test_client.get("/api/chat/events?after=0&timeout=0")).json()
         assert [e["type"] for e in poll["events"]] == ["user", "message"]
+    assert_all_handled(app)  # a crash is not "no handler"
 
 
 def test_rate_limiter_buckets() -> None:
@@ -493,6 +588,7 @@ async def test_cookieless_flood_cannot_create_unbounded_visitors(seen: list[Any]
         assert statuses[:10] == [200] * 10 and set(statuses[10:]) == {429}
         hub = app[WEBCHAT_CHANNEL_KEY].hub
         assert len(hub._by_token) == 10
+    assert_all_handled(app)
 
 
 async def test_page_language_becomes_the_users_language_code(

@@ -5,6 +5,10 @@ The dialogs (handlers/) never know they are talking to a browser: `WebChatChanne
 visitor types or clicks into `Update`s; `WebChatSession` answers the Bot API methods the
 handlers call by appending events to that visitor's log, which the page reads. A button press is
 accepted only for a `callback_data` that is on that message right now.
+
+An update no router takes gets no answer: the channel logs it and keeps a record of it
+(`unhandled_total`, and the latest ones in `unhandled_updates`), so tests and operators can see
+it; `strict=True` (tests) also raises `UnhandledUpdateError`.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import itertools
 import logging
 import re
 import secrets
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiogram import Dispatcher
 from aiogram.dispatcher.event.bases import UNHANDLED
@@ -31,6 +36,21 @@ logger = logging.getLogger(__name__)
 
 _COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 
+UNHANDLED_KEPT = 100  # the latest unhandled updates kept in `WebChatChannel.unhandled_updates`
+UNHANDLED_LOG = "web chat update %s (%s) was not handled by any router"
+
+
+class Unhandled(NamedTuple):
+    """An update no router took: its id and its kind ("message", "callback_query"), never what
+    the visitor typed."""
+
+    update_id: int
+    event_type: str
+
+
+class UnhandledUpdateError(AssertionError):
+    """Raised by a strict channel (tests) when no router took an update."""
+
 
 class WebChatChannel:
     """Browser input -> `Update` -> `dispatcher.feed_update`, one update at a time per visitor.
@@ -38,6 +58,10 @@ class WebChatChannel:
     The `handle_*` methods return the events produced while the update was handled (the POST
     response carries them so the page feels instant; long-polling delivers the same events
     again and the page de-duplicates them by `seq`).
+
+    An update no router took is logged and recorded: `unhandled_total` counts them all,
+    `unhandled_updates` keeps the latest `UNHANDLED_KEPT`. The visitor's answer does not change
+    (no events); with `strict=True` the `handle_*` call also raises `UnhandledUpdateError`.
     """
 
     def __init__(
@@ -47,14 +71,21 @@ class WebChatChannel:
         hub: WebChatHub | None = None,
         bot: WebChatBot | None = None,
         feed_kwargs: dict[str, Any] | None = None,
+        strict: bool = False,
     ) -> None:
         self.dispatcher = dispatcher
-        self.hub = bot.hub if bot is not None else hub or WebChatHub()
-        if hub is not None and bot is not None and bot.hub is not hub:
+        # `is None`, never `or`: a hub without visitors yet is falsy (it has a length)
+        if hub is None:
+            hub = bot.hub if bot is not None else WebChatHub()
+        elif bot is not None and bot.hub is not hub:
             raise ValueError("bot.hub and hub differ")
-        self.bot = bot or WebChatBot(self.hub)
+        self.hub = hub
+        self.bot = bot if bot is not None else WebChatBot(hub)
         self.feed_kwargs = dict(feed_kwargs or {})
         self._update_ids = itertools.count(1)
+        self.strict = strict
+        self.unhandled_total = 0
+        self.unhandled_updates: deque[Unhandled] = deque(maxlen=UNHANDLED_KEPT)
 
     async def close(self) -> None:
         self.hub.wake_all()
@@ -161,5 +192,19 @@ class WebChatChannel:
 
     async def _feed(self, visitor: Visitor, update: Update) -> None:
         result = await self.dispatcher.feed_update(self.bot, update, **self.feed_kwargs)
-        if result is UNHANDLED:
-            logger.info("web chat update %s was not handled by any router", update.update_id)
+        if result is not UNHANDLED:
+            return
+        record = Unhandled(update.update_id, update.event_type)
+        logger.info(UNHANDLED_LOG, *record)
+        self.unhandled_total += 1
+        self.unhandled_updates.append(record)
+        if self.strict:
+            raise UnhandledUpdateError(f"no router took web chat update {_describe(update)}")
+
+
+def _describe(update: Update) -> str:
+    """The update for a strict channel's error (a test's): its id, kind and content."""
+    if update.callback_query is not None:
+        return f"{update.update_id} (callback_query, data={update.callback_query.data!r})"
+    text = update.message.text if update.message is not None else None
+    return f"{update.update_id} ({update.event_type}, text={text!r})"
