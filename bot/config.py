@@ -62,6 +62,28 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Petitions one chat may send per day"
     )
     petitions_per_hour: int = Field(default=2, ge=1, description="... and per hour")
+    # Zalo Official Account: served when the app id, the OA secret key and the app secret are set
+    zalo_app_id: str | None = Field(default=None, description="The Zalo app's id")
+    zalo_oa_secret_key: SecretStr | None = Field(
+        default=None, description="The OA secret key that signs webhook events"
+    )
+    zalo_app_secret: SecretStr | None = Field(
+        default=None, description="The app's secret key, sent when refreshing the access token"
+    )
+    zalo_access_token: SecretStr | None = Field(
+        default=None, description="First access token (stored in the database on first start)"
+    )
+    zalo_refresh_token: SecretStr | None = Field(
+        default=None, description="First refresh token (single use; stored with the above)"
+    )
+    zalo_webhook_path: str = "/zalo/webhook"
+    zalo_api_base: str = "https://openapi.zalo.me"
+    zalo_oauth_base: str = "https://oauth.zaloapp.com"
+    zalo_business_base: str = "https://business.openapi.zalo.me"
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return bool(self.zalo_app_id and self.zalo_oa_secret_key and self.zalo_app_secret)
 
     @property
     def base_url(self) -> str:
@@ -79,7 +101,14 @@ class Settings(BaseSettings):
             raise ValueError("DIGEST_TIME must be HH:MM, e.g. 07:30")
         return f"{hour:02d}:{minute:02d}"
 
-    @field_validator("telegram_api_server", "webhook_base_url", "public_base_url")
+    @field_validator(
+        "telegram_api_server",
+        "webhook_base_url",
+        "public_base_url",
+        "zalo_api_base",
+        "zalo_oauth_base",
+        "zalo_business_base",
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -89,7 +118,17 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL with a host, e.g. https://api.telegram.org")
         return value.rstrip("/")
 
-    @field_validator("bot_token", "webhook_secret", "web_secret", mode="before")
+    @field_validator(
+        "bot_token",
+        "webhook_secret",
+        "web_secret",
+        "zalo_app_id",
+        "zalo_oa_secret_key",
+        "zalo_app_secret",
+        "zalo_access_token",
+        "zalo_refresh_token",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value

@@ -520,3 +520,64 @@ class ProcessedUpdate(Base):
     bot_id: Mapped[str] = mapped_column(String(32))
     update_id: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ZaloUser(Base):
+    """A citizen or official on the Zalo Official Account: the OA's user id (a string, per OA)
+    and the chat id the dialogs know them by (this row's id, so ids never collide within the
+    channel; every stored chat carries its channel, so none collides with Telegram's either).
+
+    ``last_inbound_at`` and ``window_replies`` are the reply window: free replies are allowed
+    for 48 h after the user's last message, a limited number of them per window.
+    """
+
+    __tablename__ = "zalo_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    phone: Mapped[str | None] = mapped_column(String(32))  # given through "request user info"
+    last_inbound_at: Mapped[datetime | None] = mapped_column()
+    window_replies: Mapped[int] = mapped_column(Integer, default=0)
+    last_message_id: Mapped[int] = mapped_column(Integer, default=0)  # the dialogs' message ids
+    followed: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ZaloButton(Base):
+    """A button sent to a Zalo user: its ``oa.query.show`` payload comes back as the user's text
+    and is accepted as a press only when it is on a message sent to that user."""
+
+    __tablename__ = "zalo_buttons"
+    __table_args__ = (Index("ix_zalo_buttons_chat_payload", "chat_id", "payload"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("zalo_users.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(String(1000))
+    callback_data: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ZaloToken(Base):
+    """The OA's access token and its single-use refresh token (never logged). ``version`` is
+    bumped by each refresh, so two processes cannot both spend one refresh token."""
+
+    __tablename__ = "zalo_tokens"
+
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    access_expires_at: Mapped[datetime] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ZaloEvent(Base):
+    """A Zalo webhook event already taken (Zalo retries until it gets a 200); kept 2 days."""
+
+    __tablename__ = "zalo_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    event_key: Mapped[str] = mapped_column(String(128), unique=True)  # msg_id, or a hash
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
