@@ -168,3 +168,18 @@ class PetitionChange:
 
     petition: PetitionRecord
     event: EventRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ZaloUserRecord(_Record):
+    """A Zalo user of the OA and the chat id the dialogs know them by (``id``)."""
+
+    id: int
+    user_id: str
+    display_name: str
+    phone: str | None
+    last_inbound_at: datetime | None
+    window_replies: int
+    last_message_id: int
+    followed: bool
+    created_at: datetime

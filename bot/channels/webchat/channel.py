@@ -15,41 +15,39 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 import secrets
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from aiogram import Dispatcher
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import Message, Update
 
-from bot.channels.telegram_html import utf16_len
+from bot.channels.updates import (
+    UNHANDLED_KEPT,
+    UNHANDLED_LOG,
+    Unhandled,
+    UnhandledUpdateError,
+    UnhandledUpdates,
+    callback_update,
+    person,
+    text_update,
+)
 
 from .hub import JsonEvent, Visitor, WebChatHub
 from .input import WebChatInputError, clean_user_text, validate_callback_data
 from .session import WebChatBot, callback_data_on
 
+__all__ = [
+    "UNHANDLED_KEPT",
+    "UNHANDLED_LOG",
+    "Unhandled",
+    "UnhandledUpdateError",
+    "WebChatChannel",
+]
+
 logger = logging.getLogger(__name__)
-
-_COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
-
-UNHANDLED_KEPT = 100  # the latest unhandled updates kept in `WebChatChannel.unhandled_updates`
-UNHANDLED_LOG = "web chat update %s (%s) was not handled by any router"
-
-
-class Unhandled(NamedTuple):
-    """An update no router took: its id and its kind ("message", "callback_query"), never what
-    the visitor typed."""
-
-    update_id: int
-    event_type: str
-
-
-class UnhandledUpdateError(AssertionError):
-    """Raised by a strict channel (tests) when no router took an update."""
 
 
 class WebChatChannel:
@@ -83,9 +81,19 @@ class WebChatChannel:
         self.bot = bot if bot is not None else WebChatBot(hub)
         self.feed_kwargs = dict(feed_kwargs or {})
         self._update_ids = itertools.count(1)
-        self.strict = strict
-        self.unhandled_total = 0
-        self.unhandled_updates: deque[Unhandled] = deque(maxlen=UNHANDLED_KEPT)
+        self.unhandled = UnhandledUpdates("web chat", logger, strict=strict)
+
+    @property
+    def strict(self) -> bool:
+        return self.unhandled.strict
+
+    @property
+    def unhandled_total(self) -> int:
+        return self.unhandled.total
+
+    @property
+    def unhandled_updates(self) -> deque[Unhandled]:
+        return self.unhandled.latest
 
     async def close(self) -> None:
         self.hub.wake_all()
@@ -96,41 +104,29 @@ class WebChatChannel:
     def _user(self, visitor: Visitor) -> dict[str, Any]:
         # language_code is the page's language (Vietnamese unless opened with ?lang=en), like
         # a Telegram client's; a language chosen in the dialog is stored and wins over it.
-        user: dict[str, Any] = {
-            "id": visitor.user_id,
-            "is_bot": False,
-            "first_name": visitor.display_name,
-        }
-        if visitor.language:
-            user["language_code"] = visitor.language
-        return user
+        return person(visitor.user_id, visitor.display_name, visitor.language)
 
     def text_update(self, visitor: Visitor, text: str, message_id: int) -> Update:
-        message: dict[str, Any] = {
-            "message_id": message_id,
-            "date": datetime.now(UTC),
-            "chat": visitor.chat(),
-            "from": self._user(visitor),
-            "text": text,
-        }
-        if command := _COMMAND_RE.match(text):
-            message["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": utf16_len(command.group(0))}
-            ]
-        data = {"update_id": next(self._update_ids), "message": message}
-        return Update.model_validate(data, context={"bot": self.bot})
+        return text_update(
+            self.bot,
+            update_id=next(self._update_ids),
+            message_id=message_id,
+            chat=visitor.chat(),
+            user=self._user(visitor),
+            text=text,
+        )
 
     def callback_update(self, visitor: Visitor, message: Message, data: str) -> Update:
-        query = {
-            "id": f"{visitor.chat_id}:{secrets.token_hex(8)}",
-            "from": self._user(visitor),
+        return callback_update(
+            self.bot,
+            update_id=next(self._update_ids),
+            query_id=f"{visitor.chat_id}:{secrets.token_hex(8)}",
+            user=self._user(visitor),
             # Stable per chat, like Telegram's; derived, not the chat id itself.
-            "chat_instance": str(self.hub.chat_id_for(f"instance:{visitor.chat_id}")),
-            "message": message.model_dump(by_alias=True, exclude_none=True),
-            "data": data,
-        }
-        payload = {"update_id": next(self._update_ids), "callback_query": query}
-        return Update.model_validate(payload, context={"bot": self.bot})
+            chat_instance=str(self.hub.chat_id_for(f"instance:{visitor.chat_id}")),
+            message=message.model_dump(by_alias=True, exclude_none=True),
+            data=data,
+        )
 
     # -- feeding
 
@@ -192,19 +188,5 @@ class WebChatChannel:
 
     async def _feed(self, visitor: Visitor, update: Update) -> None:
         result = await self.dispatcher.feed_update(self.bot, update, **self.feed_kwargs)
-        if result is not UNHANDLED:
-            return
-        record = Unhandled(update.update_id, update.event_type)
-        logger.info(UNHANDLED_LOG, *record)
-        self.unhandled_total += 1
-        self.unhandled_updates.append(record)
-        if self.strict:
-            raise UnhandledUpdateError(f"no router took web chat update {_describe(update)}")
-
-
-def _describe(update: Update) -> str:
-    """The update for a strict channel's error (a test's): its id, kind and content."""
-    if update.callback_query is not None:
-        return f"{update.update_id} (callback_query, data={update.callback_query.data!r})"
-    text = update.message.text if update.message is not None else None
-    return f"{update.update_id} ({update.event_type}, text={text!r})"
+        if result is UNHANDLED:
+            self.unhandled.record(update)

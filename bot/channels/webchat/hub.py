@@ -24,6 +24,8 @@ from typing import Any
 
 from aiogram.types import Message
 
+from bot.channels.updates import private_chat
+
 logger = logging.getLogger(__name__)
 
 # secrets.token_urlsafe(16) (128 random bits), then "." and 16 characters of an HMAC of it that
@@ -64,7 +66,7 @@ class Visitor:
 
     def chat(self) -> dict[str, Any]:
         """The visitor's private chat, as Telegram describes one."""
-        return {"id": self.chat_id, "type": "private", "first_name": self.display_name}
+        return private_chat(self.chat_id, self.display_name)
 
     def next_message_id(self) -> int:
         self._last_message_id += 1

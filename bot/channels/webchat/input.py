@@ -4,14 +4,22 @@ cleaning of typed text and pressed buttons before they become aiogram Updates.""
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from bot.channels.updates import MAX_TEXT_CHARS, clean_user_text
 
 MAX_BODY_BYTES = 16 * 1024
-MAX_TEXT_CHARS = 4096  # Telegram's limit for one message
 MAX_CALLBACK_DATA_BYTES = 64  # Telegram's limit for callback_data
 MAX_CLIENT_ID_CHARS = 64
 
 _CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "WebChatInputError",
+    "clean_user_text",
+    "validate_callback_data",
+    "validate_client_id",
+]
 
 
 class WebChatInputError(ValueError):
@@ -22,28 +30,6 @@ class WebChatInputError(ValueError):
         self.status = status
         self.code = code
         self.message = message
-
-
-def clean_user_text(raw: str, limit: int = MAX_TEXT_CHARS) -> str:
-    """NFC; NUL, control, lone-surrogate and format-override characters removed (newlines and
-    tabs kept, CRLF -> LF); trimmed; cut to `limit` characters like Telegram does."""
-    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    kept: list[str] = []
-    for ch in text:
-        if ch in "\n\t":
-            kept.append(ch)
-            continue
-        category = unicodedata.category(ch)
-        # Cc: C0/C1 controls incl. NUL; Cs: lone surrogates from "\ud800" JSON escapes, which
-        # could not even be encoded as UTF-8 later.
-        if category in ("Cc", "Cs"):
-            continue
-        # Bidi overrides/isolates can visually disguise text; zero-width joiners are kept
-        # (emoji sequences need them).
-        if "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069":
-            continue
-        kept.append(ch)
-    return "".join(kept).strip()[:limit]
 
 
 def validate_callback_data(data: object) -> str:

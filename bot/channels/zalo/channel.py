@@ -1,0 +1,192 @@
+"""The Zalo channel: a verified webhook event in, an aiogram `Update` through the same
+`Dispatcher` as Telegram and the web chat.
+
+- ``user_send_text``: when the text is the payload of a button sent to this user (see
+  ``session.py``), it is that button's press (a callback query on the message it was on);
+  otherwise a typed message (commands included).
+- ``follow``: the OA's welcome, as ``/start``; ``unfollow``: remembered, nothing sent.
+- ``user_send_image`` / ``user_send_file``: a photo / document message (its "file id" is the
+  media URL); stickers, GIFs, audio, video and locations: a message the dialogs answer as
+  "not text".
+- ``user_submit_info`` (the "request user info" flow): a shared contact with the phone given.
+
+The webhook runs one user's events one at a time, in order; every event opens that user's reply
+window (``storage.repositories.zalo_users``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Dispatcher
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import Update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.updates import (
+    UnhandledUpdates,
+    callback_update,
+    clean_user_text,
+    person,
+    private_chat,
+    text_update,
+)
+from knowledge.workdays import utcnow
+from storage.records import ZaloUserRecord
+from storage.repositories.zalo_users import ZaloUserRepository
+
+from .events import ZaloEvent
+from .session import ZaloBot, callback_query_id
+
+logger = logging.getLogger(__name__)
+
+UNSUPPORTED_MEDIA = frozenset(
+    {
+        "user_send_sticker",
+        "user_send_gif",
+        "user_send_audio",
+        "user_send_video",
+        "user_send_location",
+        "user_send_link",
+        "user_send_business_card",
+    }
+)
+
+
+def _file_unique_id(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+
+
+class ZaloChannel:
+    """Zalo events -> `Update`s -> ``dispatcher.feed_update`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        bot: ZaloBot,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        feed_kwargs: dict[str, Any] | None = None,
+        strict: bool = False,
+        clock: Callable[[], Any] = utcnow,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.bot = bot
+        self.session_factory = session_factory
+        self.feed_kwargs = dict(feed_kwargs or {})
+        self.unhandled = UnhandledUpdates("Zalo", logger, strict=strict)
+        self.clock = clock
+        self._update_ids = itertools.count(1)
+
+    async def handle(self, event: ZaloEvent) -> None:
+        """One verified, de-duplicated event of the webhook."""
+        if not event.user_id:
+            logger.info("Zalo event %s without a user: acknowledged", event.name)
+            return
+        if event.name == "unfollow":
+            async with self.session_factory() as session:
+                await ZaloUserRepository(session).set_followed(event.user_id, False)
+                await session.commit()
+            return
+        async with self.session_factory() as session:
+            users = ZaloUserRepository(session)
+            user = await users.inbound(event.user_id, at=self.clock())
+            press = None
+            if event.name == "user_send_text" and event.text:
+                press = await users.press(user.id, clean_user_text(event.text))
+            await session.commit()
+        update = self._update(event, user, press)
+        if update is None:
+            logger.info("Zalo event %s is not for the dialogs: acknowledged", event.name)
+            return
+        result = await self.dispatcher.feed_update(self.bot, update, **self.feed_kwargs)
+        if result is UNHANDLED:
+            self.unhandled.record(update)
+
+    # -- Update construction ----------------------------------------------------------------
+
+    def _update(
+        self, event: ZaloEvent, user: ZaloUserRecord, press: tuple[int, str] | None
+    ) -> Update | None:
+        chat = private_chat(user.id, user.display_name or "Zalo")
+        sender = person(user.id, user.display_name or "Zalo", None)
+        if press is not None:
+            message_id, data = press
+            return callback_update(
+                self.bot,
+                update_id=next(self._update_ids),
+                query_id=callback_query_id(user.id),
+                user=sender,
+                chat_instance=f"zalo:{user.id}",
+                message={
+                    "message_id": message_id,
+                    "date": int(self.clock().timestamp()),
+                    "chat": chat,
+                    "text": "…",
+                },
+                data=data,
+            )
+        text, extra = self._content(event, user)
+        if text is None and extra is None:
+            return None
+        return text_update(
+            self.bot,
+            update_id=next(self._update_ids),
+            message_id=event_message_id(event),
+            chat=chat,
+            user=sender,
+            text=text or "",
+            extra=extra,
+        )
+
+    def _content(
+        self, event: ZaloEvent, user: ZaloUserRecord
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """The text and the other message fields an event becomes (None, None: nothing)."""
+        if event.name == "follow":
+            return "/start", None
+        if event.name == "user_send_text":
+            text = clean_user_text(event.text or "")
+            return (text, None) if text else (None, None)
+        media = event.attachments[0] if event.attachments else None
+        if event.name == "user_send_image" and media is not None and media.url:
+            size = {"file_id": media.url, "file_unique_id": _file_unique_id(media.url)}
+            return None, {"photo": [{**size, "width": 0, "height": 0}]}
+        if event.name == "user_send_file" and media is not None and media.url:
+            document = {
+                "file_id": media.url,
+                "file_unique_id": _file_unique_id(media.url),
+                "file_name": media.name,
+                "file_size": media.size,
+            }
+            return None, {"document": {k: v for k, v in document.items() if v is not None}}
+        if event.name in UNSUPPORTED_MEDIA or event.name.startswith("user_send_"):
+            sticker = {
+                "file_id": f"zalo:{event.name}",
+                "file_unique_id": _file_unique_id(event.name),
+                "type": "regular",
+                "width": 0,
+                "height": 0,
+                "is_animated": False,
+                "is_video": False,
+            }
+            return None, {"sticker": sticker}
+        if event.name == "user_submit_info" and event.info is not None and event.info.phone:
+            contact = {
+                "phone_number": event.info.phone,
+                "first_name": event.info.name or user.display_name or "Zalo",
+                "user_id": user.id,
+            }
+            return None, {"contact": contact}
+        return None, None
+
+
+def event_message_id(event: ZaloEvent) -> int:
+    """A message id for what the user sent (Zalo's msg_id is a string; the dialogs only need
+    an int that differs between messages)."""
+    key = event.msg_id or f"{event.name}:{event.timestamp}"
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "big") or 1

@@ -1,0 +1,314 @@
+"""The Zalo channel's aiogram `BaseSession`: the Bot API methods the dialogs call, carried out
+with the OA's message API.
+
+- Text: Telegram HTML rendered as plain text (links spelled out), split within Zalo's 2,000
+  characters (``render.py``).
+- Inline buttons: ``oa.query.show`` buttons (their title comes back as the user's text and is
+  recognised as the press, see ``channel.py``), URL buttons as ``oa.open.url``; five per
+  template, more in further messages. Reply-keyboard buttons the same way (they type their text).
+- Edits are sent anew (Zalo cannot edit): the new message keeps the dialog's message id and
+  replaces that message's buttons; deleting a message forgets its buttons.
+- A callback answer with ``show_alert`` is sent as a message; a toast is dropped.
+- Photos (digest charts) are uploaded and sent as images.
+
+Methods returning ``bool`` that mean nothing here (setMyCommands ...) answer True; any other
+unsupported method raises ``TelegramBadRequest`` naming it, so a dialog that starts using one
+fails loudly in the tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncGenerator, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar, cast
+
+from aiogram import Bot
+from aiogram.client.default import Default, DefaultBotProperties
+from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    DeleteMessages,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetMe,
+    SendChatAction,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message, User
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.telegram_html import TelegramHTMLError, parse_telegram_html
+from bot.channels.updates import private_chat
+from storage.repositories.zalo_users import ZaloUserRepository
+
+from .api import ZaloApi, ZaloApiError, ZaloButton, ZaloRateLimited
+from .render import MORE_TEXT, ButtonSpec, ZaloMessagePlan, buttons_of, plan, spell_out_links
+
+logger = logging.getLogger(__name__)
+
+PLACEHOLDER_TOKEN = "1000000002:zalo"
+"""Syntactically valid token; the Zalo bot never talks to Telegram. Its id is 1000000002."""
+
+
+def callback_query_id(chat_id: int) -> str:
+    """A callback query id that says which chat pressed (to answer an alert there)."""
+    return f"{chat_id}:{secrets.token_hex(8)}"
+
+
+def _chat_of_query(query_id: str) -> int | None:
+    head, _, _ = query_id.partition(":")
+    return int(head) if head.isdigit() else None
+
+
+def zalo_button(spec: ButtonSpec) -> ZaloButton:
+    if spec.kind == "url":
+        return ZaloButton(spec.title, "oa.open.url", {"url": spec.value})
+    return ZaloButton(spec.title, "oa.query.show", spec.title)
+
+
+def presses_of(buttons: Sequence[ButtonSpec]) -> list[tuple[str, str]]:
+    """(payload, callback data) of each button whose press comes back: inline buttons become
+    the callback; a reply-keyboard button is just its text typed, nothing to register."""
+    return [(spec.title, spec.value) for spec in buttons if spec.kind == "press"]
+
+
+class ZaloSession(BaseSession):
+    """Answers Bot API methods through the OA's message API (see the module docstring)."""
+
+    BOT_FIRST_NAME = "Trợ lý thủ tục hành chính"
+    BOT_USERNAME = "zalo_oa"
+
+    def __init__(self, api: ZaloApi, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__()
+        self.api = api
+        self.session_factory = session_factory
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        raise NotImplementedError("the Zalo channel cannot download Telegram files")
+        yield b""  # pragma: no cover - makes this an async generator
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,
+    ) -> TelegramType:
+        try:
+            result = await self._carry_out(bot, method)
+        except ZaloRateLimited as error:
+            raise TelegramRetryAfter(
+                method=method, message="Zalo: too many requests", retry_after=error.retry_after
+            ) from error
+        except ZaloApiError as error:
+            raise TelegramBadRequest(
+                method=method, message=f"Bad Request: Zalo error {error.code}"
+            ) from error
+        return cast(TelegramType, result)
+
+    async def _carry_out(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        if isinstance(method, SendMessage):
+            return await self._send(bot, method, method.chat_id, method.text, method.reply_markup)
+        if isinstance(method, EditMessageText):
+            return await self._send(
+                bot,
+                method,
+                method.chat_id,
+                method.text,
+                method.reply_markup,
+                message_id=method.message_id,
+            )
+        if isinstance(method, EditMessageReplyMarkup):
+            return await self._edit_markup(bot, method)
+        if isinstance(method, DeleteMessage):
+            return await self._forget(method.chat_id, [method.message_id])
+        if isinstance(method, DeleteMessages):
+            return await self._forget(method.chat_id, list(method.message_ids))
+        if isinstance(method, AnswerCallbackQuery):
+            return await self._answer_callback(bot, method)
+        if isinstance(method, SendPhoto):
+            return await self._send_photo(bot, method)
+        if isinstance(method, SendChatAction):
+            return True
+        if isinstance(method, GetMe):
+            return self.bot_user(bot)
+        if method.__returning__ is bool:
+            logger.debug("Zalo answers True to %s", type(method).__name__)
+            return True
+        logger.warning("Zalo cannot deliver %s", type(method).__name__)
+        raise TelegramBadRequest(
+            method=method,
+            message=f"Bad Request: method {type(method).__name__} is not supported by the "
+            "Zalo channel",
+        )
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def bot_user(self, bot: Bot) -> User:
+        return User(
+            id=bot.id, is_bot=True, first_name=self.BOT_FIRST_NAME, username=self.BOT_USERNAME
+        )
+
+    def _plain(self, bot: Bot, method: TelegramMethod[Any], text: str, parse_mode: Any) -> str:
+        if isinstance(parse_mode, Default):
+            parse_mode = bot.default[parse_mode.name]
+        if parse_mode is None or str(getattr(parse_mode, "value", parse_mode)).upper() != "HTML":
+            return text
+        try:
+            plain, entities = parse_telegram_html(text)
+        except TelegramHTMLError as error:
+            raise TelegramBadRequest(
+                method=method, message=f"Bad Request: can't parse entities: {error}"
+            ) from error
+        return spell_out_links(plain, entities)
+
+    async def _user_id(self, method: TelegramMethod[Any], chat_id: int | str | None) -> str:
+        async with self.session_factory() as session:
+            user = await ZaloUserRepository(session).by_chat_id(int(chat_id or 0))
+        if user is None:
+            raise TelegramBadRequest(method=method, message="Bad Request: chat not found")
+        return user.user_id
+
+    def _message(
+        self,
+        bot: Bot,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+    ) -> Message:
+        data = {
+            "message_id": message_id,
+            "date": datetime.now(UTC),
+            "chat": private_chat(chat_id, ""),
+            "from": self.bot_user(bot).model_dump(exclude_none=True),
+            "text": text,
+            "reply_markup": markup.model_dump(exclude_none=True) if markup else None,
+        }
+        return Message.model_validate(data, context={"bot": bot})
+
+    async def _send(
+        self,
+        bot: Bot,
+        method: SendMessage | EditMessageText,
+        chat_id: int | str | None,
+        text: str,
+        markup: Any,
+        *,
+        message_id: int | None = None,
+    ) -> Message:
+        """One dialog message (new, or an edit sent anew under its id) as Zalo messages."""
+        plain = self._plain(bot, method, text, method.parse_mode)
+        if not plain.strip():
+            raise TelegramBadRequest(method=method, message="Bad Request: message text is empty")
+        user_id = await self._user_id(method, chat_id)
+        buttons = buttons_of(markup)
+        chat = int(chat_id or 0)
+        async with self.session_factory() as session:
+            users = ZaloUserRepository(session)
+            if message_id is None:
+                message_id = await users.next_message_id(chat)
+            # registered before sending: a quick press must find its button
+            await users.register_buttons(chat, message_id, presses_of(buttons))
+            await session.commit()
+        await self._deliver(user_id, plan(plain, buttons))
+        inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+        return self._message(bot, chat, message_id, plain, inline)
+
+    async def _deliver(self, user_id: str, messages: list[ZaloMessagePlan]) -> None:
+        for message in messages:
+            if message.buttons:
+                await self.api.send_buttons(
+                    user_id, message.text, [zalo_button(b) for b in message.buttons]
+                )
+            else:
+                await self.api.send_text(user_id, message.text)
+
+    async def _edit_markup(self, bot: Bot, method: EditMessageReplyMarkup) -> Message | bool:
+        chat = int(method.chat_id or 0)
+        if method.message_id is None:
+            raise TelegramBadRequest(method=method, message="Bad Request: message not found")
+        buttons = buttons_of(method.reply_markup)
+        if not buttons:  # the keyboard removed: its presses no longer count
+            await self._forget(chat, [method.message_id])
+            return True
+        user_id = await self._user_id(method, chat)
+        async with self.session_factory() as session:
+            await ZaloUserRepository(session).register_buttons(
+                chat, method.message_id, presses_of(buttons)
+            )
+            await session.commit()
+        await self._deliver(user_id, plan(MORE_TEXT, buttons))
+        return self._message(bot, chat, method.message_id, MORE_TEXT, method.reply_markup)
+
+    async def _forget(self, chat_id: int | str, message_ids: list[int]) -> bool:
+        async with self.session_factory() as session:
+            users = ZaloUserRepository(session)
+            for message_id in message_ids:
+                await users.forget_buttons(int(chat_id), message_id)
+            await session.commit()
+        return True
+
+    async def _answer_callback(self, bot: Bot, method: AnswerCallbackQuery) -> bool:
+        chat = _chat_of_query(method.callback_query_id)
+        if method.show_alert and method.text and chat is not None:
+            user_id = await self._user_id(method, chat)
+            await self.api.send_text(user_id, method.text)
+        return True
+
+    async def _send_photo(self, bot: Bot, method: SendPhoto) -> Message:
+        photo = method.photo
+        if not isinstance(photo, BufferedInputFile):
+            raise TelegramBadRequest(
+                method=method, message="Bad Request: Zalo sends uploaded photos only"
+            )
+        user_id = await self._user_id(method, method.chat_id)
+        caption = (
+            self._plain(bot, method, method.caption, method.parse_mode) if method.caption else None
+        )
+        attachment = await self.api.upload_image(
+            photo.data, photo.filename or "photo.png", "image/png"
+        )
+        await self.api.send_image(user_id, attachment, caption)
+        chat = int(method.chat_id)
+        async with self.session_factory() as session:
+            message_id = await ZaloUserRepository(session).next_message_id(chat)
+            await session.commit()
+        return self._message(bot, chat, message_id, caption or "", None)
+
+
+class ZaloBot(Bot):
+    """An aiogram `Bot` whose API calls are carried out by `ZaloSession` (never by Telegram).
+    ``channel_name`` tells the channel-aware middlewares and dialogs which channel this is."""
+
+    channel_name: ClassVar[str] = "zalo"
+
+    def __init__(
+        self,
+        api: ZaloApi,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        token: str = PLACEHOLDER_TOKEN,
+        default: DefaultBotProperties | None = None,
+    ) -> None:
+        super().__init__(
+            token=token,
+            session=ZaloSession(api, session_factory),
+            default=default or DefaultBotProperties(parse_mode="HTML"),
+        )
