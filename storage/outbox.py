@@ -380,6 +380,24 @@ async def stats(session: AsyncSession) -> dict[str, int]:
     return counts
 
 
+async def release_held(
+    session: AsyncSession, channel: str, chat_id: str, now: datetime | None = None
+) -> int:
+    """Make a chat's pending messages due now (a Zalo user who wrote again can receive the
+    pushes held while their reply window was closed). Returns how many."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == str(chat_id),
+            OutboxMessage.state == PENDING,
+            OutboxMessage.available_at > (now or utcnow()),
+        )
+        .values(available_at=now or utcnow())
+    )
+    return _rowcount(result)
+
+
 async def purge_sent(session: AsyncSession, older_than: datetime) -> int:
     """Delete rows sent before ``older_than``; returns how many. Does not commit.
 

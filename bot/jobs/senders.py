@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.webchat.hub import WebChatHub
 from bot.channels.webchat.session import WebChatBot
+from bot.channels.zalo.render import TEXT_LIMIT, split_text
+from bot.channels.zalo.window import window_open
 from bot.jobs.outbox import Deferred, PartiallyDelivered
 from handlers.contracts import Rendered
+from knowledge.workdays import utcnow
+from storage.repositories.zalo_users import ZaloUserRepository
 
 CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption
 MAX_PART_WAIT = 30  # seconds of flood control waited out before the text after a photo
@@ -136,4 +142,44 @@ class WebChatSender:
             raise Deferred("web chat visitor not connected")
         await self.bot.send_message(
             chat_id=visitor.chat_id, text=rendered.text, reply_markup=rendered.reply_markup
+        )
+
+
+class ZaloSender:
+    """Sends to a Zalo user through the `ZaloBot`, inside Zalo's reply window only.
+
+    Outside it (48 h since the user's last message, or its free messages used up) the message
+    raises `Deferred` and waits, uncounted; when the user writes again the channel makes the
+    chat's waiting messages due at once (`storage.outbox.release_held`). A user the OA never
+    heard from fails like an unknown chat. A photo goes first, its text after it."""
+
+    def __init__(
+        self, bot: Bot, session_factory: async_sessionmaker[AsyncSession], *, clock: Any = utcnow
+    ) -> None:
+        self.bot = bot
+        self.session_factory = session_factory
+        self.clock = clock
+
+    async def send(self, chat_id: str, rendered: Rendered) -> None:
+        async with self.session_factory() as session:
+            user = await ZaloUserRepository(session).by_chat_id(int(chat_id))
+        if user is None:
+            raise Deferred("unknown Zalo chat")
+        needed = len(split_text(rendered.text, TEXT_LIMIT)) + (1 if rendered.photo else 0)
+        if not window_open(user.last_inbound_at, user.window_replies, self.clock(), needed=needed):
+            raise Deferred("outside the Zalo reply window")
+        if rendered.photo is not None:
+            await self.bot.send_photo(
+                chat_id=user.id,
+                photo=BufferedInputFile(rendered.photo, filename=rendered.photo_name),
+            )
+            try:
+                await self.bot.send_message(
+                    chat_id=user.id, text=rendered.text, reply_markup=rendered.reply_markup
+                )
+            except Exception as error:
+                raise PartiallyDelivered(error) from error
+            return
+        await self.bot.send_message(
+            chat_id=user.id, text=rendered.text, reply_markup=rendered.reply_markup
         )

@@ -79,12 +79,12 @@ class ZaloUserRepository:
         )
         return int(result.scalar_one())
 
-    async def count_reply(self, chat_id: int) -> None:
-        """One more message sent in the user's current reply window."""
+    async def count_replies(self, chat_id: int, sent: int = 1) -> None:
+        """``sent`` more messages went out in the user's current reply window."""
         await self.session.execute(
             update(ZaloUser)
             .where(ZaloUser.id == chat_id)
-            .values(window_replies=ZaloUser.window_replies + 1)
+            .values(window_replies=ZaloUser.window_replies + sent)
         )
 
     # -- buttons ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 - ``user_submit_info`` (the "request user info" flow): a shared contact with the phone given.
 
 The webhook runs one user's events one at a time, in order; every event opens that user's reply
-window (``storage.repositories.zalo_users``).
+window (``storage.repositories.zalo_users``) and releases the pushes held while it was closed.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from bot.channels.updates import (
     private_chat,
     text_update,
 )
+from handlers.contracts import Waker, wake
 from knowledge.workdays import utcnow
+from storage.outbox import release_held
 from storage.records import ZaloUserRecord
 from storage.repositories.zalo_users import ZaloUserRepository
 
@@ -80,6 +82,7 @@ class ZaloChannel:
         self.feed_kwargs = dict(feed_kwargs or {})
         self.unhandled = UnhandledUpdates("Zalo", logger, strict=strict)
         self.clock = clock
+        self.outbox: Waker | None = None  # set by the composition root
         self._update_ids = itertools.count(1)
 
     async def handle(self, event: ZaloEvent) -> None:
@@ -98,7 +101,10 @@ class ZaloChannel:
             press = None
             if event.name == "user_send_text" and event.text:
                 press = await users.press(user.id, clean_user_text(event.text))
+            held = await release_held(session, "zalo", str(user.id), self.clock())
             await session.commit()
+        if held:
+            wake(self.outbox)  # the window is open again: what waited for it goes now
         update = self._update(event, user, press)
         if update is None:
             logger.info("Zalo event %s is not for the dialogs: acknowledged", event.name)

@@ -227,18 +227,30 @@ class ZaloSession(BaseSession):
             # registered before sending: a quick press must find its button
             await users.register_buttons(chat, message_id, presses_of(buttons))
             await session.commit()
-        await self._deliver(user_id, plan(plain, buttons))
+        await self._deliver(chat, user_id, plan(plain, buttons))
         inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
         return self._message(bot, chat, message_id, plain, inline)
 
-    async def _deliver(self, user_id: str, messages: list[ZaloMessagePlan]) -> None:
-        for message in messages:
-            if message.buttons:
-                await self.api.send_buttons(
-                    user_id, message.text, [zalo_button(b) for b in message.buttons]
-                )
-            else:
-                await self.api.send_text(user_id, message.text)
+    async def _deliver(self, chat: int, user_id: str, messages: list[ZaloMessagePlan]) -> None:
+        """Send the pieces in order; each one counts against the user's reply window."""
+        sent = 0
+        try:
+            for message in messages:
+                if message.buttons:
+                    await self.api.send_buttons(
+                        user_id, message.text, [zalo_button(b) for b in message.buttons]
+                    )
+                else:
+                    await self.api.send_text(user_id, message.text)
+                sent += 1
+        finally:
+            await self._count(chat, sent)
+
+    async def _count(self, chat: int, sent: int) -> None:
+        if sent:
+            async with self.session_factory() as session:
+                await ZaloUserRepository(session).count_replies(chat, sent)
+                await session.commit()
 
     async def _edit_markup(self, bot: Bot, method: EditMessageReplyMarkup) -> Message | bool:
         chat = int(method.chat_id or 0)
@@ -254,7 +266,7 @@ class ZaloSession(BaseSession):
                 chat, method.message_id, presses_of(buttons)
             )
             await session.commit()
-        await self._deliver(user_id, plan(MORE_TEXT, buttons))
+        await self._deliver(chat, user_id, plan(MORE_TEXT, buttons))
         return self._message(bot, chat, method.message_id, MORE_TEXT, method.reply_markup)
 
     async def _forget(self, chat_id: int | str, message_ids: list[int]) -> bool:
@@ -269,7 +281,7 @@ class ZaloSession(BaseSession):
         chat = _chat_of_query(method.callback_query_id)
         if method.show_alert and method.text and chat is not None:
             user_id = await self._user_id(method, chat)
-            await self.api.send_text(user_id, method.text)
+            await self._deliver(chat, user_id, [ZaloMessagePlan(method.text)])
         return True
 
     async def _send_photo(self, bot: Bot, method: SendPhoto) -> Message:
@@ -285,8 +297,9 @@ class ZaloSession(BaseSession):
         attachment = await self.api.upload_image(
             photo.data, photo.filename or "photo.png", "image/png"
         )
-        await self.api.send_image(user_id, attachment, caption)
         chat = int(method.chat_id)
+        await self.api.send_image(user_id, attachment, caption)
+        await self._count(chat, 1)
         async with self.session_factory() as session:
             message_id = await ZaloUserRepository(session).next_message_id(chat)
             await session.commit()
