@@ -78,8 +78,13 @@ SKIPPED_NOTE = "skipped: nothing to send any more"
 
 
 class Deferred(Exception):
-    """The recipient cannot receive anything now (a web visitor who is not connected):
-    try again later without counting an attempt."""
+    """The recipient cannot receive anything now (a web visitor who is not connected, a Zalo
+    user outside the reply window): try again later without counting an attempt, in
+    ``retry_after`` seconds when given (else the worker's ``defer_seconds``)."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class PartiallyDelivered(Exception):
@@ -494,7 +499,7 @@ class OutboxWorker:
         await self._record(
             mark_retry,
             row.id,
-            available_at=now + timedelta(seconds=self.defer_seconds),
+            available_at=now + timedelta(seconds=error.retry_after or self.defer_seconds),
             error=f"deferred: {error}",
             count_attempt=False,
         )

@@ -28,6 +28,7 @@ from knowledge.workdays import utcnow
 from storage.repositories.zalo_users import ZaloUserRepository
 
 CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption
+ZALO_HOLD_RETRY = 3600.0  # seconds between looks at a push held for a closed Zalo window
 MAX_PART_WAIT = 30  # seconds of flood control waited out before the text after a photo
 
 _TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>")
@@ -167,7 +168,8 @@ class ZaloSender:
             raise Deferred("unknown Zalo chat")
         needed = len(split_text(rendered.text, TEXT_LIMIT)) + (1 if rendered.photo else 0)
         if not window_open(user.last_inbound_at, user.window_replies, self.clock(), needed=needed):
-            raise Deferred("outside the Zalo reply window")
+            # released at once when the user writes again; the hourly retry is a safety net
+            raise Deferred("outside the Zalo reply window", retry_after=ZALO_HOLD_RETRY)
         if rendered.photo is not None:
             await self.bot.send_photo(
                 chat_id=user.id,

@@ -50,6 +50,8 @@ async def dossier_action(
     if callback_data.op is DossierOp.FOLLOW:
         await repo.subscribe(view.id, channel, chat_id, _current_language())
         text, markup = texts.followed_text(), push_keyboard(view.id)
+        if channel == "zalo":
+            text = f"{text}\n\n{texts.followed_zalo_note()}"
     elif callback_data.op is DossierOp.UNFOLLOW:
         await repo.unsubscribe(view.id, channel, chat_id)
         text, markup = texts.unfollowed_text(), back_to_menu()

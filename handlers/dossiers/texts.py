@@ -98,6 +98,13 @@ def followed_text() -> str:
     return _("🔔 Done. I will send you a message here whenever the status of this dossier changes.")
 
 
+def followed_zalo_note() -> str:
+    return _(
+        "Zalo lets us write to you only within 48 hours of your last message: a change after "
+        "that reaches you as soon as you send us any message."
+    )
+
+
 def unfollowed_text() -> str:
     return _("🔕 You no longer follow this dossier.")
 
