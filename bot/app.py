@@ -15,6 +15,7 @@ from bot.channels.telegram import run_polling, setup_webhook
 from bot.channels.webchat.hub import WebChatHub
 from bot.channels.webchat.routes import create_web_app
 from bot.channels.webchat.session import WebChatBot
+from bot.channels.zalo.webhook import KEYS_KEPT as ZALO_EVENT_KEYS_KEPT
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher, default_bot_properties
 from bot.jobs.digest import start_scheduler
@@ -35,6 +36,7 @@ from storage.repositories.fsm_records import FsmRepository
 from storage.repositories.inbox_tokens import InboxTokenRepository
 from storage.repositories.lookup_failures import LookupFailureRepository
 from storage.repositories.processed_updates import ProcessedUpdateRepository
+from storage.repositories.zalo_events import ZaloEventRepository
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ async def housekeeping(services: Services, *, every: float = HOUSEKEEPING_EVERY)
                     now - timedelta(days=PROCESSED_UPDATES_KEEP_DAYS)
                 )
                 await InboxTokenRepository(session).purge(now - timedelta(days=1))
+                await ZaloEventRepository(session).purge(now - ZALO_EVENT_KEYS_KEPT)
                 await session.commit()
             if removed:
                 logger.info("Housekeeping: forgot %d idle conversation states", removed)
