@@ -14,12 +14,13 @@ import re
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.webchat.hub import WebChatHub
 from bot.channels.webchat.session import WebChatBot
+from bot.channels.zalo.api import ZaloOutsideWindow
 from bot.channels.zalo.render import TEXT_LIMIT, split_text
 from bot.channels.zalo.window import window_open
 from bot.jobs.outbox import Deferred, PartiallyDelivered
@@ -162,6 +163,16 @@ class ZaloSender:
         self.clock = clock
 
     async def send(self, chat_id: str, rendered: Rendered) -> None:
+        try:
+            await self._send(chat_id, rendered)
+        except TelegramBadRequest as error:
+            if isinstance(error.__cause__, ZaloOutsideWindow):  # Zalo knows better than our clock
+                raise Deferred(
+                    "outside the Zalo reply window", retry_after=ZALO_HOLD_RETRY
+                ) from error
+            raise
+
+    async def _send(self, chat_id: str, rendered: Rendered) -> None:
         async with self.session_factory() as session:
             user = await ZaloUserRepository(session).by_chat_id(int(chat_id))
         if user is None:

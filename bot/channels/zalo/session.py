@@ -27,7 +27,7 @@ from typing import Any, ClassVar, cast
 from aiogram import Bot
 from aiogram.client.default import Default, DefaultBotProperties
 from aiogram.client.session.base import BaseSession
-from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteMessage,
@@ -55,6 +55,10 @@ logger = logging.getLogger(__name__)
 
 PLACEHOLDER_TOKEN = "1000000002:zalo"
 """Syntactically valid token; the Zalo bot never talks to Telegram. Its id is 1000000002."""
+
+
+class ZaloUncertain(RuntimeError):
+    """A send that failed after Zalo may have received it: not to be tried again."""
 
 
 def callback_query_id(chat_id: int) -> str:
@@ -110,13 +114,27 @@ class ZaloSession(BaseSession):
         method: TelegramMethod[TelegramType],
         timeout: int | None = None,
     ) -> TelegramType:
+        """Zalo's errors as the aiogram errors the outbox worker classifies: a rate limit as
+        flood control, a retryable failure that surely did not deliver as a network error, one
+        that may have delivered as an unexpected error (never re-sent), the rest as a bad
+        request (its ``__cause__`` is the Zalo error, e.g. ``ZaloOutsideWindow``)."""
         try:
             result = await self._carry_out(bot, method)
         except ZaloRateLimited as error:
             raise TelegramRetryAfter(
-                method=method, message="Zalo: too many requests", retry_after=error.retry_after
+                method=method,
+                message="Zalo: too many requests",
+                retry_after=max(1, int(error.retry_after)),
             ) from error
         except ZaloApiError as error:
+            if error.uncertain:
+                raise ZaloUncertain(
+                    f"Zalo error {error.code}: the message may have gone"
+                ) from error
+            if error.retryable:
+                raise TelegramNetworkError(
+                    method=method, message=f"Zalo error {error.code}"
+                ) from error
             raise TelegramBadRequest(
                 method=method, message=f"Bad Request: Zalo error {error.code}"
             ) from error
