@@ -17,6 +17,7 @@ from storage.records import (
     InvitationRecord,
     OfficialRecord,
     PetitionRecord,
+    ZaloTokenRecord,
 )
 
 MIRRORS = [
@@ -28,6 +29,7 @@ MIRRORS = [
     (AuditRecord, models.AuditEntry, set()),
     # the hash of the code never leaves the repository
     (InvitationRecord, models.OfficialInvitation, {"code_hash"}),
+    (ZaloTokenRecord, models.ZaloToken, set()),
 ]
 
 
