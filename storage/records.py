@@ -8,7 +8,7 @@ with it). Field names are the column names, so the ``knowledge`` rules' Protocol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
 
@@ -183,3 +183,16 @@ class ZaloUserRecord(_Record):
     last_message_id: int
     followed: bool
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ZaloTokenRecord(_Record):
+    """The Zalo OA's token pair as stored. The tokens stay out of ``repr`` (and so out of logs and
+    test failure messages)."""
+
+    app_id: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    access_expires_at: datetime
+    version: int
+    updated_at: datetime

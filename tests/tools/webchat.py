@@ -16,9 +16,7 @@ from aiohttp import web
 from bot.channels.webchat.channel import UNHANDLED_LOG, Unhandled, WebChatChannel
 from bot.channels.webchat.routes import WEBCHAT_CHANNEL_KEY
 
-_LOGGED = re.compile(
-    re.escape(UNHANDLED_LOG % ("web chat", "ANY", "ANY")).replace("ANY", r"\S+")
-)
+_LOGGED = re.compile(re.escape(UNHANDLED_LOG % ("web chat", "ANY", "ANY")).replace("ANY", r"\S+"))
 
 
 def channel_of(target: WebChatChannel | web.Application) -> WebChatChannel:

@@ -17,6 +17,8 @@ from storage.records import (
     InvitationRecord,
     OfficialRecord,
     PetitionRecord,
+    ZaloTokenRecord,
+    ZaloUserRecord,
 )
 
 MIRRORS = [
@@ -28,6 +30,8 @@ MIRRORS = [
     (AuditRecord, models.AuditEntry, set()),
     # the hash of the code never leaves the repository
     (InvitationRecord, models.OfficialInvitation, {"code_hash"}),
+    (ZaloTokenRecord, models.ZaloToken, set()),
+    (ZaloUserRecord, models.ZaloUser, set()),
 ]
 
 
