@@ -15,12 +15,13 @@ from bot.channels.telegram import run_polling, setup_webhook
 from bot.channels.webchat.hub import WebChatHub
 from bot.channels.webchat.routes import create_web_app
 from bot.channels.webchat.session import WebChatBot
+from bot.channels.zalo.setup import Zalo, create_zalo, setup_zalo
 from bot.channels.zalo.webhook import KEYS_KEPT as ZALO_EVENT_KEYS_KEPT
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher, default_bot_properties
 from bot.jobs.digest import start_scheduler
 from bot.jobs.outbox import OUTBOX_KEY, OutboxWorker
-from bot.jobs.senders import TelegramSender, WebChatSender
+from bot.jobs.senders import TelegramSender, WebChatSender, ZaloSender
 from bot.logs import PathOnlyAccessLogger
 from bot.services import Services, create_services
 from bot.web.dossier_api import setup_dossier_api
@@ -42,7 +43,8 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(services: Services) -> tuple[web.Application, Bot | None, Dispatcher]:
-    """The aiohttp app serving the web chat (and the Telegram webhook in webhook mode)."""
+    """The aiohttp app serving the web chat (and the Telegram webhook in webhook mode, and the
+    Zalo webhook when Zalo is configured)."""
     settings = services.settings
     dispatcher = create_dispatcher(
         settings=settings, index=services.index, session_factory=services.session_factory
@@ -53,9 +55,17 @@ def create_app(services: Services) -> tuple[web.Application, Bot | None, Dispatc
     telegram_bot = create_bot(settings) if settings.bot_token is not None else None
     if telegram_bot is not None and settings.telegram_mode == "webhook":
         setup_webhook(app, telegram_bot, dispatcher, settings)
-    worker = create_outbox_worker(services, web_bot, hub, telegram_bot, dispatcher)
+    zalo = None
+    if settings.zalo_enabled:
+        zalo = create_zalo(
+            settings, dispatcher, services.session_factory, default=default_bot_properties()
+        )
+        setup_zalo(app, zalo)
+    worker = create_outbox_worker(services, web_bot, hub, telegram_bot, dispatcher, zalo)
     dispatcher["outbox"] = worker
     app[OUTBOX_KEY] = worker
+    if zalo is not None:
+        zalo.channel.outbox = worker
     setup_dossier_api(app, services.session_factory)
     setup_open311(app, services.session_factory, services.index)
     setup_publication(app, services.session_factory)
@@ -69,12 +79,15 @@ def create_outbox_worker(
     hub: WebChatHub,
     telegram_bot: Bot | None,
     dispatcher: Dispatcher,
+    zalo: Zalo | None = None,
 ) -> OutboxWorker:
-    """The worker that sends what the outbox holds: to the web chat always, to Telegram when
-    configured (Telegram rows wait, pending, while BOT_TOKEN is unset)."""
+    """The worker that sends what the outbox holds: to the web chat always, to Telegram and
+    Zalo when configured (their rows wait, pending, while they are not)."""
     senders: dict[str, Sender] = {"web": WebChatSender(web_bot, hub)}
     if telegram_bot is not None:
         senders["telegram"] = TelegramSender(telegram_bot)
+    if zalo is not None:
+        senders["zalo"] = ZaloSender(zalo.bot, services.session_factory)
     renderers: dict[str, Renderer] = {
         **create_dossier_renderers(dispatcher["i18n"], services.index),
         **create_petition_renderers(dispatcher["i18n"]),

@@ -23,6 +23,11 @@ class RedactSecrets(logging.Filter):
         super().__init__()
         self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
 
+    def add(self, secret: str) -> None:
+        """One more secret to mask (a token that arrived at run time)."""
+        if secret and len(secret) >= 6 and secret not in self.secrets:
+            self.secrets = sorted([*self.secrets, secret], key=len, reverse=True)
+
     def _redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
@@ -70,3 +75,11 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+def redact_from_now_on(secret: str) -> None:
+    """Mask ``secret`` in every record from now on (the root handlers' redaction filters)."""
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactSecrets):
+                found.add(secret)

@@ -48,7 +48,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     secrets = [
         s.get_secret_value()
-        for s in (settings.bot_token, settings.webhook_secret, settings.web_secret)
+        for s in (
+            settings.bot_token,
+            settings.webhook_secret,
+            settings.web_secret,
+            settings.zalo_oa_secret_key,
+            settings.zalo_app_secret,
+            settings.zalo_access_token,
+            settings.zalo_refresh_token,
+        )
         if s is not None
     ]
     setup_logging(settings.log_level, secrets)

@@ -73,8 +73,8 @@ def _chat_of_query(query_id: str) -> int | None:
 
 def zalo_button(spec: ButtonSpec) -> ZaloButton:
     if spec.kind == "url":
-        return ZaloButton(spec.title, "oa.open.url", {"url": spec.value})
-    return ZaloButton(spec.title, "oa.query.show", spec.title)
+        return ZaloButton.url(spec.title, spec.value)
+    return ZaloButton.query(spec.title, spec.title)
 
 
 def presses_of(buttons: Sequence[ButtonSpec]) -> list[tuple[str, str]]:
@@ -91,7 +91,7 @@ class ZaloSession(BaseSession):
 
     def __init__(self, api: ZaloApi, session_factory: async_sessionmaker[AsyncSession]) -> None:
         super().__init__()
-        self.api = api
+        self.zalo = api
         self.session_factory = session_factory
 
     async def close(self) -> None:
@@ -148,7 +148,7 @@ class ZaloSession(BaseSession):
                 bot,
                 method,
                 method.chat_id,
-                method.text,
+                method.text or "",
                 method.reply_markup,
                 message_id=method.message_id,
             )
@@ -234,7 +234,10 @@ class ZaloSession(BaseSession):
         """One dialog message (new, or an edit sent anew under its id) as Zalo messages."""
         plain = self._plain(bot, method, text, method.parse_mode)
         if not plain.strip():
-            raise TelegramBadRequest(method=method, message="Bad Request: message text is empty")
+            raise TelegramBadRequest(
+                method=cast(TelegramMethod[Any], method),
+                message="Bad Request: message text is empty",
+            )
         user_id = await self._user_id(method, chat_id)
         buttons = buttons_of(markup)
         chat = int(chat_id or 0)
@@ -255,11 +258,11 @@ class ZaloSession(BaseSession):
         try:
             for message in messages:
                 if message.buttons:
-                    await self.api.send_buttons(
+                    await self.zalo.send_buttons(
                         user_id, message.text, [zalo_button(b) for b in message.buttons]
                     )
                 else:
-                    await self.api.send_text(user_id, message.text)
+                    await self.zalo.send_text(user_id, message.text)
                 sent += 1
         finally:
             await self._count(chat, sent)
@@ -312,11 +315,11 @@ class ZaloSession(BaseSession):
         caption = (
             self._plain(bot, method, method.caption, method.parse_mode) if method.caption else None
         )
-        attachment = await self.api.upload_image(
+        attachment = await self.zalo.upload_image(
             photo.data, photo.filename or "photo.png", "image/png"
         )
         chat = int(method.chat_id)
-        await self.api.send_image(user_id, attachment, caption)
+        await self.zalo.send_image(user_id, attachment, caption)
         await self._count(chat, 1)
         async with self.session_factory() as session:
             message_id = await ZaloUserRepository(session).next_message_id(chat)
