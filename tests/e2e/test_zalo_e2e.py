@@ -20,9 +20,13 @@ from bot.channels.zalo.setup import ZALO_KEY, Zalo
 from bot.config import Settings
 from bot.jobs.outbox import OUTBOX_KEY, OutboxWorker
 from bot.services import Services, create_services
+from handlers.petitions.notifications import enqueue_answer_parts
 from knowledge.dossier_records import parse_record
 from storage.models import ZaloUser
 from storage.repositories.dossiers import DossierRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import PetitionRepository
+from tests.tools.builders import justice_with_official
 from tests.tools.zalo_chat import ZaloCitizen, settle
 from tests.tools.zalo_server import FakeZalo
 from tests.tools.zalo_signing import APP_ID, OA_SECRET_KEY, signed, text_event
@@ -186,3 +190,48 @@ async def test_dossier_lookup_follow_and_pushes_inside_and_outside_the_window(
     await zapp.fake.wait_for_messages(CITIZEN, citizen.seen + 1, timeout=10)
     held = zapp.fake.messages(CITIZEN)[citizen.seen - len(reply) :]
     assert any(CODE in (m.text or "") for m in held), [m.text for m in held]
+
+
+CONTENT = (
+    "Tôi nộp hồ sơ đăng ký khai sinh cho con tại UBND phường từ 10 ngày trước, đến hẹn vẫn "
+    "chưa có kết quả và không ai báo lý do. Đề nghị cơ quan kiểm tra và trả lời."
+)
+
+
+async def test_a_petition_to_its_tracking_code_and_the_officials_answer(zapp: ZaloApp) -> None:
+    async with zapp.services.session_factory() as session:
+        await justice_with_official(session, chat_id="900")
+        await session.commit()
+    citizen = zapp.citizen()
+    await citizen.say("/phananh")
+    await citizen.press(next(t for t in citizen.titles() if "Gửi phản ánh mới" in t))
+    assert "Bước 1/6" in citizen.text()  # no attachments step on Zalo (yet)
+    await citizen.say("khai sinh")
+    await citizen.press(next(t for t in citizen.titles() if "khai sinh" in t.lower()))
+    await citizen.say(CONTENT)
+    assert "Họ và tên" in citizen.text()
+    await citizen.say("Nguyễn Văn An")
+    await citizen.say("0987 654 321")
+    await citizen.say("12 Lê Lợi, phường Bến Thành, Quận 1, TP Hồ Chí Minh")
+    assert "Bước 6/6" in citizen.text()
+    await citizen.press(next(t for t in citizen.titles() if "Gửi phản ánh" in t))
+    async with zapp.services.session_factory() as session:
+        [petition] = await PetitionRepository(session).of_sender("zalo", "1")
+    assert petition.tracking_code in citizen.text()
+    assert petition.channel == "zalo"
+
+    async with zapp.services.session_factory() as session:
+        repo = PetitionRepository(session)
+        official = await OfficialRepository(session).by_chat("telegram", "900")
+        assert official is not None
+        taken = await repo.take(petition, official, via="test")
+        answered = await repo.answer(
+            taken.petition, official, "Sở đã kiểm tra: kết quả được trả ngày 05/12.", via="test"
+        )
+        await enqueue_answer_parts(session, answered.petition, answered.event)
+        await session.commit()
+    zapp.worker.wake()
+    before = citizen.seen
+    await zapp.fake.wait_for_messages(CITIZEN, before + 2, timeout=10)
+    news = "\n".join(m.text or "" for m in citizen.news())
+    assert petition.tracking_code in news and "05/12" in news
