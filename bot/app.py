@@ -38,6 +38,7 @@ from storage.repositories.inbox_tokens import InboxTokenRepository
 from storage.repositories.lookup_failures import LookupFailureRepository
 from storage.repositories.processed_updates import ProcessedUpdateRepository
 from storage.repositories.zalo_events import ZaloEventRepository
+from storage.repositories.zalo_users import ZaloUserRepository
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ FSM_IDLE_DAYS = 30  # conversation state untouched this long is forgotten
 OUTBOX_KEEP_DAYS = 30  # sent messages (and their de-duplication keys) are kept this long
 LOOKUP_FAILURES_KEEP_DAYS = 2  # failed lookups matter for 15 min (per user) and 24 h (per code)
 PROCESSED_UPDATES_KEEP_DAYS = 2  # Telegram gives up re-sending an update within a day
+ZALO_BUTTONS_KEEP_DAYS = 30  # a Zalo button older than this no longer counts as a press
 HOUSEKEEPING_EVERY = 3600.0  # seconds
 
 
@@ -120,6 +122,9 @@ async def housekeeping(services: Services, *, every: float = HOUSEKEEPING_EVERY)
                 )
                 await InboxTokenRepository(session).purge(now - timedelta(days=1))
                 await ZaloEventRepository(session).purge(now - ZALO_EVENT_KEYS_KEPT)
+                await ZaloUserRepository(session).purge_buttons(
+                    now - timedelta(days=ZALO_BUTTONS_KEEP_DAYS)
+                )
                 await session.commit()
             if removed:
                 logger.info("Housekeeping: forgot %d idle conversation states", removed)

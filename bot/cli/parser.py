@@ -26,6 +26,7 @@ COMMANDS: dict[str | None, str] = {
     "agencies": "bot.cli.petition_admin:cmd_petition_admin",
     "officials": "bot.cli.petition_admin:cmd_petition_admin",
     "petitions": "bot.cli.petition_admin:cmd_petition_admin",
+    "zalo": "bot.cli.zalo:cmd_zalo",
 }
 """The function that runs each command, as ``module:function`` (``None``: no command given)."""
 
@@ -136,6 +137,23 @@ def _add_digest(sub: Subparsers) -> None:
     )
 
 
+def _add_zalo(sub: Subparsers) -> None:
+    """``zalo set-tokens`` and ``zalo status``."""
+    p = sub.add_parser("zalo", help="the Zalo Official Account's tokens")
+    actions = p.add_subparsers(dest="action", required=True)
+    q = actions.add_parser(
+        "set-tokens",
+        help="store a new access and refresh token pair (read from standard input, two lines)",
+    )
+    q.add_argument(
+        "--expires-in",
+        type=int,
+        default=90_000,
+        help="seconds the access token is valid (Zalo gives about 25 hours: 90000)",
+    )
+    actions.add_parser("status", help="whether tokens are stored and when the access one expires")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Citizen assistant for public administration"
@@ -145,4 +163,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dossiers(sub)
     _add_petition_admin(sub)
     _add_digest(sub)
+    _add_zalo(sub)
     return parser
