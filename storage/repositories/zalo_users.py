@@ -69,6 +69,12 @@ class ZaloUserRepository:
             update(ZaloUser).where(ZaloUser.user_id == user_id).values(followed=followed)
         )
 
+    async def set_phone(self, user_id: str, phone: str) -> None:
+        """The phone the user gave through the OA's "request user info" form (for ZNS)."""
+        await self.session.execute(
+            update(ZaloUser).where(ZaloUser.user_id == user_id).values(phone=phone[:32])
+        )
+
     async def next_message_id(self, chat_id: int) -> int:
         """The next message id of this chat (the dialogs edit and answer by message id)."""
         result = await self.session.execute(

@@ -26,10 +26,19 @@ from storage.models import ZaloUser
 from storage.repositories.dossiers import DossierRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionRepository
+from storage.repositories.zalo_users import ZaloUserRepository
 from tests.tools.builders import justice_with_official
 from tests.tools.zalo_chat import ZaloCitizen, settle
 from tests.tools.zalo_server import FakeZalo
-from tests.tools.zalo_signing import APP_ID, OA_SECRET_KEY, signed, text_event
+from tests.tools.zalo_signing import (
+    APP_ID,
+    OA_SECRET_KEY,
+    follow_event,
+    message_event,
+    signed,
+    submit_info_event,
+    text_event,
+)
 
 CITIZEN = "2468458835296117922"
 CODE = "000.00.17.H12-260302-0042"
@@ -236,3 +245,31 @@ async def test_a_petition_to_its_tracking_code_and_the_officials_answer(zapp: Za
     await zapp.fake.wait_for_messages(CITIZEN, before + 2, timeout=10)
     news = "\n".join(m.text or "" for m in citizen.news())
     assert petition.tracking_code in news and "05/12" in news
+
+
+async def test_stickers_images_unfollow_and_submitted_info(zapp: ZaloApp) -> None:
+    citizen = zapp.citizen()
+    now = datetime.now(UTC)
+    sticker = message_event(
+        "user_send_sticker",
+        CITIZEN,
+        now,
+        attachments=[{"type": "sticker", "payload": {"id": "abc", "url": "https://s.zalo.me/1"}}],
+    )
+    await citizen.send(sticker)
+    assert "không phải" in citizen.text().lower() or "chỉ đọc" in citizen.text().lower()
+    image = message_event(
+        "user_send_image",
+        CITIZEN,
+        now,
+        attachments=[{"type": "image", "payload": {"url": "https://photo.zalo.me/a.jpg"}}],
+    )
+    assert await citizen.send(image)  # outside a form, a photo gets the same polite answer
+
+    assert await citizen.send(submit_info_event(CITIZEN, now, name="An", phone="84912345678")) == []
+    assert await citizen.send(follow_event(CITIZEN, now, name="unfollow")) == []
+    async with zapp.services.session_factory() as session:
+        user = await ZaloUserRepository(session).by_user_id(CITIZEN)
+    assert user is not None and user.phone == "84912345678" and not user.followed
+    unknown = {**text_event(CITIZEN, "x", now), "event_name": "oa_send_text"}
+    assert await citizen.send(unknown) == []  # Zalo's echo of our own message: acknowledged

@@ -8,7 +8,10 @@
 - ``user_send_image`` / ``user_send_file``: a photo / document message (its "file id" is the
   media URL); stickers, GIFs, audio, video and locations: a message the dialogs answer as
   "not text".
-- ``user_submit_info`` (the "request user info" flow): a shared contact with the phone given.
+- ``user_submit_info`` (the "request user info" form): the phone given is kept for ZNS
+  messages, and is *not* turned into a shared contact — unlike Telegram's contact, Zalo does not
+  vouch that the number typed into its form is the user's own, so it proves nothing to the
+  dossier lookup (which keeps asking for the 4 digits there).
 
 The webhook runs one user's events one at a time, in order; every event opens that user's reply
 window (``storage.repositories.zalo_users``) and releases the pushes held while it was closed.
@@ -98,6 +101,8 @@ class ZaloChannel:
         async with self.session_factory() as session:
             users = ZaloUserRepository(session)
             user = await users.inbound(event.user_id, at=self.clock())
+            if event.name == "user_submit_info" and event.info is not None and event.info.phone:
+                await users.set_phone(event.user_id, event.info.phone)
             press = None
             if event.name == "user_send_text" and event.text:
                 press = await users.press(user.id, clean_user_text(event.text))
@@ -181,13 +186,6 @@ class ZaloChannel:
                 "is_video": False,
             }
             return None, {"sticker": sticker}
-        if event.name == "user_submit_info" and event.info is not None and event.info.phone:
-            contact = {
-                "phone_number": event.info.phone,
-                "first_name": event.info.name or user.display_name or "Zalo",
-                "user_id": user.id,
-            }
-            return None, {"contact": contact}
         return None, None
 
 
