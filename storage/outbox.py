@@ -381,10 +381,16 @@ async def stats(session: AsyncSession) -> dict[str, int]:
 
 
 async def release_held(
-    session: AsyncSession, channel: str, chat_id: str, now: datetime | None = None
+    session: AsyncSession,
+    channel: str,
+    chat_id: str,
+    reason: str,
+    now: datetime | None = None,
 ) -> int:
-    """Make a chat's pending messages due now (a Zalo user who wrote again can receive the
-    pushes held while their reply window was closed). Returns how many."""
+    """Make due now the chat's pending messages deferred for ``reason`` (a Zalo user who wrote
+    again can receive the pushes held while their reply window was closed; rows waiting out a
+    network error or a rate limit keep their backoff). Returns how many."""
+    escaped = reason.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     result = await session.execute(
         update(OutboxMessage)
         .where(
@@ -392,6 +398,7 @@ async def release_held(
             OutboxMessage.chat_id == str(chat_id),
             OutboxMessage.state == PENDING,
             OutboxMessage.available_at > (now or utcnow()),
+            OutboxMessage.last_error.like(f"deferred: {escaped}%", escape="\\"),
         )
         .values(available_at=now or utcnow())
     )

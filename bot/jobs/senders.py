@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.webchat.hub import WebChatHub
 from bot.channels.webchat.session import WebChatBot
-from bot.channels.zalo.api import ZaloOutsideWindow
+from bot.channels.zalo.api import ZaloOutsideWindow, ZaloQuotaExceeded
 from bot.channels.zalo.render import TEXT_LIMIT, split_text
-from bot.channels.zalo.window import window_open
+from bot.channels.zalo.session import ZaloPartlySent
+from bot.channels.zalo.window import WINDOW_CLOSED, window_open
 from bot.jobs.outbox import Deferred, PartiallyDelivered
 from handlers.contracts import Rendered
 from knowledge.workdays import utcnow
@@ -165,11 +166,14 @@ class ZaloSender:
     async def send(self, chat_id: str, rendered: Rendered) -> None:
         try:
             await self._send(chat_id, rendered)
+        except ZaloPartlySent as error:
+            raise PartiallyDelivered(error) from error
         except TelegramBadRequest as error:
-            if isinstance(error.__cause__, ZaloOutsideWindow):  # Zalo knows better than our clock
-                raise Deferred(
-                    "outside the Zalo reply window", retry_after=ZALO_HOLD_RETRY
-                ) from error
+            cause = error.__cause__
+            if isinstance(cause, ZaloOutsideWindow):  # Zalo knows better than our clock
+                raise Deferred(WINDOW_CLOSED, retry_after=ZALO_HOLD_RETRY) from error
+            if isinstance(cause, ZaloQuotaExceeded):  # this user's own limit: this chat waits
+                raise Deferred("the Zalo user's limit", retry_after=cause.retry_after) from error
             raise
 
     async def _send(self, chat_id: str, rendered: Rendered) -> None:
@@ -180,7 +184,7 @@ class ZaloSender:
         needed = len(split_text(rendered.text, TEXT_LIMIT)) + (1 if rendered.photo else 0)
         if not window_open(user.last_inbound_at, user.window_replies, self.clock(), needed=needed):
             # released at once when the user writes again; the hourly retry is a safety net
-            raise Deferred("outside the Zalo reply window", retry_after=ZALO_HOLD_RETRY)
+            raise Deferred(WINDOW_CLOSED, retry_after=ZALO_HOLD_RETRY)
         if rendered.photo is not None:
             await self.bot.send_photo(
                 chat_id=user.id,

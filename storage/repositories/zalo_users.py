@@ -98,9 +98,8 @@ class ZaloUserRepository:
     async def register_buttons(
         self, chat_id: int, message_id: int, presses: Sequence[tuple[str, str]]
     ) -> None:
-        """The buttons now on message ``message_id``: (payload, callback data) pairs; those it
-        had before are gone (an edit replaces them)."""
-        await self.forget_buttons(chat_id, message_id)
+        """Buttons on (a copy of) message ``message_id``: (payload, callback data) pairs, each
+        payload unique in the chat."""
         now = utcnow()
         self.session.add_all(
             ZaloButton(
@@ -122,8 +121,8 @@ class ZaloUserRepository:
         )
 
     async def press(self, chat_id: int, text: str) -> tuple[int, str] | None:
-        """The (message id, callback data) of the newest button of this chat whose payload is
-        ``text``; None when the text is not a button sent to this user."""
+        """The (message id, callback data) of this chat's button whose payload is ``text``;
+        None when the text is not a button sent to this user."""
         result = await self.session.execute(
             select(ZaloButton.message_id, ZaloButton.callback_data)
             .where(ZaloButton.chat_id == chat_id, ZaloButton.payload == text)

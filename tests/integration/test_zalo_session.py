@@ -9,13 +9,17 @@ from dataclasses import dataclass
 
 import aiohttp
 import pytest
-from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.zalo.api import ZaloApi
+from bot.channels.zalo.api import ZaloApi, ZaloApiError
 from bot.channels.zalo.session import ZaloBot, callback_query_id
+from bot.channels.zalo.tokens import ZaloTokenError
 from bot.factory import default_bot_properties
+from bot.jobs.outbox import Deferred, PartiallyDelivered
+from bot.jobs.senders import ZaloSender
+from handlers.contracts import Rendered
 from storage.repositories.zalo_users import ZaloUserRepository
 from tests.tools.zalo_server import CurrentToken, FakeZalo
 
@@ -71,19 +75,25 @@ async def test_text_and_buttons_five_per_template_registered_as_presses(env: Env
     messages = env.fake.messages(USER)
     assert [len(m.buttons) for m in messages] == [5, 2]
     assert messages[0].text == "Kết quả cho «khai sinh»:"
+    tag = f"#{sent.message_id}"
     assert messages[0].buttons[0] == {
         "title": "Thủ tục 0",
         "type": "oa.query.show",
-        "payload": "Thủ tục 0",
+        "payload": f"Thủ tục 0 {tag}",
     }
     assert messages[1].buttons[-1]["type"] == "oa.open.url"
-    assert await env.press("Thủ tục 5") == (sent.message_id, "proc:5")
-    assert await env.press("Cổng Dịch vụ công") is None  # a link is not a press
-    assert await env.press("thủ tục 5") is None  # only the exact payload
+    assert await env.press(f"Thủ tục 5 {tag}") == (sent.message_id, "proc:5")
+    assert await env.press("Thủ tục 5") is None  # only the exact payload
+    assert await env.press(f"Cổng Dịch vụ công {tag}") is None  # a link is not a press
     assert await env.replies() == 2
 
 
-async def test_an_edit_is_sent_anew_and_replaces_the_buttons(env: Env) -> None:
+def _payloads(env: Env, index: int) -> dict[str, str]:
+    """Title -> payload of the buttons on the ``index``-th Zalo message the user got."""
+    return {b["title"]: b["payload"] for b in env.fake.messages(USER)[index].buttons}
+
+
+async def test_an_edit_is_sent_anew_and_each_copy_keeps_its_buttons(env: Env) -> None:
     first = await env.bot.send_message(env.chat, "Trang 1", reply_markup=keyboard(2))
     edited = await env.bot.edit_message_text(
         "Trang 2",
@@ -95,10 +105,28 @@ async def test_an_edit_is_sent_anew_and_replaces_the_buttons(env: Env) -> None:
     )
     assert not isinstance(edited, bool) and edited.message_id == first.message_id
     assert env.fake.texts(USER) == ["Trang 1", "Trang 2"]
-    assert await env.press("Thủ tục 0") is None  # the old keyboard is gone
-    assert await env.press("◀ Trước") == (first.message_id, "page:1")
+    old, new = _payloads(env, 0), _payloads(env, 1)
+    # the old copy is still on the screen: its button does what it said, on the same message
+    assert await env.press(old["Thủ tục 0"]) == (first.message_id, "proc:0")
+    assert await env.press(new["◀ Trước"]) == (first.message_id, "page:1")
     second = await env.bot.send_message(env.chat, "Khác")
-    assert second.message_id == first.message_id + 1
+    assert second.message_id > first.message_id
+
+
+async def test_equal_titles_on_two_messages_reach_their_own_targets(env: Env) -> None:
+    def card(dossier: int) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text="🔔 Theo dõi", callback_data=f"f:{dossier}")]
+            ]
+        )
+
+    a = await env.bot.send_message(env.chat, "Hồ sơ A", reply_markup=card(1))
+    b = await env.bot.send_message(env.chat, "Hồ sơ B", reply_markup=card(2))
+    first, second = _payloads(env, 0)["🔔 Theo dõi"], _payloads(env, 1)["🔔 Theo dõi"]
+    assert first != second
+    assert await env.press(first) == (a.message_id, "f:1")  # the older card, not the newer
+    assert await env.press(second) == (b.message_id, "f:2")
 
 
 async def test_alerts_become_messages_and_toasts_are_dropped(env: Env) -> None:
@@ -143,3 +171,53 @@ async def test_zalo_rate_limits_become_flood_control(env: Env) -> None:
     env.fake.fail_next("/v3.0/oa/message/cs", code=-32)
     with pytest.raises(TelegramRetryAfter):
         await env.bot.send_message(env.chat, "xin chào")
+
+
+class BrokenTokens:
+    """A token source whose refresh server is down."""
+
+    async def access_token(self) -> str:
+        raise ZaloTokenError("Zalo's OAuth server did not answer", retryable=True)
+
+    async def refresh(self, stale: str) -> str:
+        raise ZaloTokenError("Zalo's OAuth server did not answer", retryable=True)
+
+
+async def test_the_outbox_learns_what_to_do_with_each_zalo_failure(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender = ZaloSender(env.bot, env.factory)
+    # this user's own limit: only this chat waits (a rate limit would pause every chat)
+    env.fake.fail_next("/v3.0/oa/message/cs", code=-218)
+    with pytest.raises(Deferred):
+        await sender.send(str(env.chat), Rendered(text="Hồ sơ đã có kết quả."))
+    assert env.fake.messages(USER) == []
+
+    # the second piece of a long message fails: not retried, the first would come twice
+    api = env.bot.session.zalo  # type: ignore[attr-defined]
+    real_send_text = api.send_text
+    calls = 0
+
+    async def second_fails(user_id: str, text: str) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise ZaloApiError(-1, "no answer", retryable=True)
+        return await real_send_text(user_id, text)
+
+    monkeypatch.setattr(api, "send_text", second_fails)
+    long_text = "\n\n".join("Đoạn dài về hồ sơ của anh/chị. " * 40 for _ in range(3))
+    with pytest.raises(PartiallyDelivered):
+        await sender.send(str(env.chat), Rendered(text=long_text))
+    assert len(env.fake.messages(USER)) == 1
+    monkeypatch.setattr(api, "send_text", real_send_text)
+
+    async with aiohttp.ClientSession() as http:
+        broken = ZaloBot(
+            ZaloApi(http, BrokenTokens(), api_base=env.fake.base_url),
+            env.factory,
+            default=default_bot_properties(),
+        )
+        # the token server is down: nothing went out, so the worker retries (not "uncertain")
+        with pytest.raises(TelegramNetworkError):
+            await broken.send_message(env.chat, "xin chào")

@@ -45,7 +45,8 @@ from storage.records import ZaloUserRecord
 from storage.repositories.zalo_users import ZaloUserRepository
 
 from .events import ZaloEvent
-from .session import ZaloBot, callback_query_id
+from .session import ZaloBot, ZaloSession, callback_query_id
+from .window import WINDOW_CLOSED
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +107,15 @@ class ZaloChannel:
             press = None
             if event.name == "user_send_text" and event.text:
                 press = await users.press(user.id, clean_user_text(event.text))
-            held = await release_held(session, "zalo", str(user.id), self.clock())
+            held = await release_held(session, "zalo", str(user.id), WINDOW_CLOSED, self.clock())
+            if event.name == "follow":
+                await users.set_followed(event.user_id, True)
             await session.commit()
         if held:
             wake(self.outbox)  # the window is open again: what waited for it goes now
+        session_of_bot = self.bot.session
+        if isinstance(session_of_bot, ZaloSession):
+            session_of_bot.remember(user.id, user.user_id)
         update = self._update(event, user, press)
         if update is None:
             logger.info("Zalo event %s is not for the dialogs: acknowledged", event.name)

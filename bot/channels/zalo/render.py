@@ -29,6 +29,17 @@ class ButtonSpec:
     title: str
     kind: Literal["press", "url", "reply"]
     value: str  # callback data, URL, or the text a reply button types
+    payload: str = ""  # what a press sends back (``tagged``); a reply button sends its text
+
+
+def tagged(buttons: list[ButtonSpec], sending: int) -> list[ButtonSpec]:
+    """The buttons of the ``sending``-th message sent to a chat, each press with a payload no
+    other message of that chat has ("Chi tiết #12"): the same title on two messages (every
+    dossier push has "Chi tiết") must still reach its own message's target."""
+    return [
+        ButtonSpec(b.title, b.kind, b.value, f"{b.title} #{sending}" if b.kind == "press" else "")
+        for b in buttons
+    ]
 
 
 @dataclass(frozen=True)
@@ -94,8 +105,8 @@ def _title(text: str) -> str:
 
 
 def buttons_of(markup: object) -> list[ButtonSpec]:
-    """The buttons of an inline or reply keyboard, titles made unique (a press is found by its
-    title: two "Xem" on one message become "Xem" and "Xem (2)")."""
+    """The buttons of an inline or reply keyboard, titles made unique within the message (two
+    "Xem" become "Xem" and "Xem (2)")."""
     specs: list[ButtonSpec] = []
     if isinstance(markup, InlineKeyboardMarkup):
         for row in markup.inline_keyboard:

@@ -6,8 +6,10 @@ with the OA's message API.
 - Inline buttons: ``oa.query.show`` buttons (their title comes back as the user's text and is
   recognised as the press, see ``channel.py``), URL buttons as ``oa.open.url``; five per
   template, more in further messages. Reply-keyboard buttons the same way (they type their text).
-- Edits are sent anew (Zalo cannot edit): the new message keeps the dialog's message id and
-  replaces that message's buttons; deleting a message forgets its buttons.
+- Every press's payload is its title tagged with the number of the Zalo message it is on
+  ("Chi tiết #12"), unique in the chat, so equal titles on two messages reach their own targets.
+- Edits are sent anew (Zalo cannot edit): the new message keeps the dialog's message id; the
+  old copy's buttons keep their callbacks; deleting a message forgets its buttons.
 - A callback answer with ``show_alert`` is sent as a message; a toast is dropped.
 - Photos (digest charts) are uploaded and sent as images.
 
@@ -27,7 +29,12 @@ from typing import Any, ClassVar, cast
 from aiogram import Bot
 from aiogram.client.default import Default, DefaultBotProperties
 from aiogram.client.session.base import BaseSession
-from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteMessage,
@@ -48,17 +55,39 @@ from bot.channels.telegram_html import TelegramHTMLError, parse_telegram_html
 from bot.channels.updates import private_chat
 from storage.repositories.zalo_users import ZaloUserRepository
 
-from .api import ZaloApi, ZaloApiError, ZaloButton, ZaloRateLimited
-from .render import MORE_TEXT, ButtonSpec, ZaloMessagePlan, buttons_of, plan, spell_out_links
+from .api import (
+    ZaloApi,
+    ZaloApiError,
+    ZaloButton,
+    ZaloQuotaExceeded,
+    ZaloRateLimited,
+    ZaloTokenRejected,
+)
+from .render import (
+    MORE_TEXT,
+    ButtonSpec,
+    ZaloMessagePlan,
+    buttons_of,
+    plan,
+    spell_out_links,
+    tagged,
+)
+from .tokens import ZaloTokenError
 
 logger = logging.getLogger(__name__)
 
+USER_LIMIT = -218  # the user's own receiving limit (the OA's quota is -211)
 PLACEHOLDER_TOKEN = "1000000002:zalo"
 """Syntactically valid token; the Zalo bot never talks to Telegram. Its id is 1000000002."""
 
 
 class ZaloUncertain(RuntimeError):
     """A send that failed after Zalo may have received it: not to be tried again."""
+
+
+class ZaloPartlySent(RuntimeError):
+    """The first pieces of a long message went out, a later one did not: not to be tried
+    again (the citizen would get the first pieces twice)."""
 
 
 def callback_query_id(chat_id: int) -> str:
@@ -74,13 +103,13 @@ def _chat_of_query(query_id: str) -> int | None:
 def zalo_button(spec: ButtonSpec) -> ZaloButton:
     if spec.kind == "url":
         return ZaloButton.url(spec.title, spec.value)
-    return ZaloButton.query(spec.title, spec.title)
+    return ZaloButton.query(spec.title, spec.payload or spec.value)
 
 
 def presses_of(buttons: Sequence[ButtonSpec]) -> list[tuple[str, str]]:
     """(payload, callback data) of each button whose press comes back: inline buttons become
     the callback; a reply-keyboard button is just its text typed, nothing to register."""
-    return [(spec.title, spec.value) for spec in buttons if spec.kind == "press"]
+    return [(spec.payload, spec.value) for spec in buttons if spec.kind == "press"]
 
 
 class ZaloSession(BaseSession):
@@ -93,6 +122,7 @@ class ZaloSession(BaseSession):
         super().__init__()
         self.zalo = api
         self.session_factory = session_factory
+        self._user_ids: dict[int, str] = {}  # chat id -> Zalo user id (never changes)
 
     async def close(self) -> None:
         return None
@@ -120,6 +150,29 @@ class ZaloSession(BaseSession):
         request (its ``__cause__`` is the Zalo error, e.g. ``ZaloOutsideWindow``)."""
         try:
             result = await self._carry_out(bot, method)
+        except ZaloTokenError as error:  # nothing was sent: no token to send with
+            if error.retryable:
+                raise TelegramNetworkError(
+                    method=method, message="Zalo: token refresh failed"
+                ) from error
+            raise TelegramUnauthorizedError(
+                method=method, message="Zalo: the OA's tokens are not valid"
+            ) from error
+        except ZaloTokenRejected as error:
+            raise TelegramUnauthorizedError(
+                method=method, message=f"Zalo error {error.code}: token refused"
+            ) from error
+        except ZaloQuotaExceeded as error:
+            if error.code != USER_LIMIT:  # the OA's quota: every chat waits
+                raise TelegramRetryAfter(
+                    method=method,
+                    message="Zalo: quota used up",
+                    retry_after=max(1, int(error.retry_after)),
+                ) from error
+            # this user's own limit (-218): only this chat waits (see ZaloSender)
+            raise TelegramBadRequest(
+                method=method, message="Bad Request: Zalo error -218"
+            ) from error
         except ZaloRateLimited as error:
             raise TelegramRetryAfter(
                 method=method,
@@ -138,6 +191,8 @@ class ZaloSession(BaseSession):
             raise TelegramBadRequest(
                 method=method, message=f"Bad Request: Zalo error {error.code}"
             ) from error
+        except ValueError as error:  # what Zalo would refuse, found before sending
+            raise TelegramBadRequest(method=method, message=f"Bad Request: {error}") from error
         return cast(TelegramType, result)
 
     async def _carry_out(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
@@ -196,11 +251,22 @@ class ZaloSession(BaseSession):
             ) from error
         return spell_out_links(plain, entities)
 
+    def remember(self, chat_id: int, user_id: str) -> None:
+        """The Zalo user behind a chat (the channel knows it from the event)."""
+        if len(self._user_ids) > 100_000:
+            self._user_ids.clear()
+        self._user_ids[chat_id] = user_id
+
     async def _user_id(self, method: TelegramMethod[Any], chat_id: int | str | None) -> str:
+        chat = int(chat_id or 0)
+        known = self._user_ids.get(chat)
+        if known is not None:
+            return known
         async with self.session_factory() as session:
-            user = await ZaloUserRepository(session).by_chat_id(int(chat_id or 0))
+            user = await ZaloUserRepository(session).by_chat_id(chat)
         if user is None:
             raise TelegramBadRequest(method=method, message="Bad Request: chat not found")
+        self.remember(chat, user.user_id)
         return user.user_id
 
     def _message(
@@ -239,13 +305,16 @@ class ZaloSession(BaseSession):
                 message="Bad Request: message text is empty",
             )
         user_id = await self._user_id(method, chat_id)
-        buttons = buttons_of(markup)
         chat = int(chat_id or 0)
         async with self.session_factory() as session:
             users = ZaloUserRepository(session)
+            sending = await users.next_message_id(chat)
             if message_id is None:
-                message_id = await users.next_message_id(chat)
-            # registered before sending: a quick press must find its button
+                message_id = sending
+            buttons = tagged(buttons_of(markup), sending)
+            # registered before sending: a quick press must find its button. An edit adds
+            # the new copy's buttons; the old copy's keep their own callbacks (Zalo still
+            # shows it), and the dialog re-checks whatever they ask for.
             await users.register_buttons(chat, message_id, presses_of(buttons))
             await session.commit()
         await self._deliver(chat, user_id, plan(plain, buttons))
@@ -264,6 +333,10 @@ class ZaloSession(BaseSession):
                 else:
                     await self.zalo.send_text(user_id, message.text)
                 sent += 1
+        except Exception as error:
+            if sent:  # a retry would send the first pieces again
+                raise ZaloPartlySent(f"{sent} of {len(messages)} pieces sent") from error
+            raise
         finally:
             await self._count(chat, sent)
 
@@ -283,9 +356,9 @@ class ZaloSession(BaseSession):
             return True
         user_id = await self._user_id(method, chat)
         async with self.session_factory() as session:
-            await ZaloUserRepository(session).register_buttons(
-                chat, method.message_id, presses_of(buttons)
-            )
+            users = ZaloUserRepository(session)
+            buttons = tagged(buttons, await users.next_message_id(chat))
+            await users.register_buttons(chat, method.message_id, presses_of(buttons))
             await session.commit()
         await self._deliver(chat, user_id, plan(MORE_TEXT, buttons))
         return self._message(bot, chat, method.message_id, MORE_TEXT, method.reply_markup)

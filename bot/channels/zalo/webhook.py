@@ -87,6 +87,7 @@ class ZaloWebhook:
         clock: Callable[[], datetime],
         max_body: int,
         max_pending: int,
+        max_concurrent: int = 4,
     ) -> None:
         self.app_id = app_id
         self._oa_secret_key = oa_secret_key
@@ -99,6 +100,10 @@ class ZaloWebhook:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._pending = 0
         self._closing = False
+        # Citizens handled at once: each handling holds a database connection (and the Zalo
+        # session takes another for a moment), so this stays well under the pool's size —
+        # more would only wait for connections (SQLite has one writer anyway).
+        self._running = asyncio.Semaphore(max_concurrent)
 
     @property
     def pending(self) -> int:
@@ -221,7 +226,8 @@ class ZaloWebhook:
 
     async def _run(self, event: ZaloEvent) -> None:
         try:
-            await self._handle(event)
+            async with self._running:
+                await self._handle(event)
         except Exception:  # one event's failure must not stop the citizen's line
             logger.exception("Zalo webhook: handling a %s event failed", event.name)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 WINDOW = timedelta(hours=48)
+WINDOW_CLOSED = "outside the Zalo reply window"  # why a push waits (the outbox's note)
 FREE_REPLIES = 8  # messages per window
 
 
