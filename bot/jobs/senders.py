@@ -153,8 +153,9 @@ class ZaloSender:
 
     Outside it (48 h since the user's last message, or its free messages used up) the message
     raises `Deferred` and waits, uncounted; when the user writes again the channel makes the
-    chat's waiting messages due at once (`storage.outbox.release_held`). A user the OA never
-    heard from fails like an unknown chat. A photo goes first, its text after it."""
+    chat's waiting messages due at once (`storage.outbox.release_held`). A chat id with no Zalo
+    user behind it waits the same way (and fails after the worker's 7 days). A photo goes
+    first, its text after it; a message cut off after its first piece is not tried again."""
 
     def __init__(
         self, bot: Bot, session_factory: async_sessionmaker[AsyncSession], *, clock: Any = utcnow
