@@ -11,23 +11,19 @@ Behaviour that mirrors Telegram on purpose, so dialogs that work here work there
 - `editMessageText` without `reply_markup` drops the inline keyboard, and an edit that changes
   nothing raises "message is not modified".
 
-Unknown Bot API methods: those that return `bool` (setMyCommands, deleteWebhook, ...) are
-configuration side effects with no meaning for a browser, so they are logged and answered `True`;
-every other unknown method raises `TelegramBadRequest` naming the method, so a dialog that starts
-sending, say, documents fails loudly in the web e2e tests instead of silently showing nothing.
+Unknown Bot API methods are answered as `bot.channels.sessions` says: `True` for those returning
+`bool` (setMyCommands, deleteWebhook, ...), `TelegramBadRequest` naming any other.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
 from aiogram import Bot
 from aiogram.client.default import Default, DefaultBotProperties
-from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -47,10 +43,10 @@ from aiogram.types import (
     MessageEntity,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
-    User,
 )
 from aiogram.utils.text_decorations import html_decoration
 
+from bot.channels.sessions import ChannelSession
 from bot.channels.telegram_html import TelegramHTMLError, parse_telegram_html
 
 from .hub import JsonEvent, Visitor, WebChatHub
@@ -94,30 +90,15 @@ def callback_data_on(message: Message) -> set[str]:
     return {b.callback_data for row in markup.inline_keyboard for b in row if b.callback_data}
 
 
-class WebChatSession(BaseSession):
+class WebChatSession(ChannelSession):
     """Answers Bot API methods by writing events to the visitor's log (see module docstring)."""
 
-    BOT_FIRST_NAME = "Trợ lý thủ tục hành chính"
+    CHANNEL = "web chat"
     BOT_USERNAME = "webchat_bot"
 
     def __init__(self, hub: WebChatHub) -> None:
         super().__init__()
         self.hub = hub
-
-    async def close(self) -> None:
-        return None
-
-    async def stream_content(
-        self,
-        url: str,
-        headers: dict[str, Any] | None = None,
-        timeout: int = 30,
-        chunk_size: int = 65536,
-        raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:
-        # There are no Telegram files behind the web chat; never fall back to real HTTP.
-        raise NotImplementedError("the web chat channel cannot download files")
-        yield b""  # pragma: no cover - makes this an async generator
 
     async def make_request(
         self,
@@ -144,24 +125,11 @@ class WebChatSession(BaseSession):
             result = True
         elif isinstance(method, GetMe):
             result = self.bot_user(bot)
-        elif method.__returning__ is bool:
-            logger.debug("web chat answers True to %s", type(method).__name__)
-            result = True
         else:
-            logger.warning("web chat cannot deliver %s", type(method).__name__)
-            raise TelegramBadRequest(
-                method=method,
-                message=f"Bad Request: method {type(method).__name__} is not supported by the "
-                "web chat channel",
-            )
+            result = self.not_carried_out(method)
         return cast(TelegramType, result)
 
     # -- helpers
-
-    def bot_user(self, bot: Bot) -> User:
-        return User(
-            id=bot.id, is_bot=True, first_name=self.BOT_FIRST_NAME, username=self.BOT_USERNAME
-        )
 
     def _visitor(self, method: TelegramMethod[Any], chat_id: int | str | None) -> Visitor:
         visitor = self.hub.by_chat_id(chat_id) if chat_id is not None else None

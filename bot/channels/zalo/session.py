@@ -3,8 +3,8 @@ with the OA's message API.
 
 - Text: Telegram HTML rendered as plain text (links spelled out), split within Zalo's 2,000
   characters (``render.py``).
-- Inline buttons: ``oa.query.show`` buttons (their title comes back as the user's text and is
-  recognised as the press, see ``channel.py``), URL buttons as ``oa.open.url``; five per
+- Inline buttons: ``oa.query.show`` buttons (their payload comes back as the user's text and
+  is recognised as the press, see ``channel.py``), URL buttons as ``oa.open.url``; five per
   template, more in further messages. Reply-keyboard buttons the same way (they type their text).
 - Every press's payload is its title tagged with the number of the Zalo message it is on
   ("Chi tiết #12"), unique in the chat, so equal titles on two messages reach their own targets.
@@ -13,22 +13,19 @@ with the OA's message API.
 - A callback answer with ``show_alert`` is sent as a message; a toast is dropped.
 - Photos (digest charts) are uploaded and sent as images.
 
-Methods returning ``bool`` that mean nothing here (setMyCommands ...) answer True; any other
-unsupported method raises ``TelegramBadRequest`` naming it, so a dialog that starts using one
-fails loudly in the tests.
+What it does not carry out is answered as ``bot.channels.sessions`` says.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
 from aiogram import Bot
 from aiogram.client.default import Default, DefaultBotProperties
-from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramNetworkError,
@@ -48,9 +45,10 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
-from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message, User
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.sessions import ChannelSession
 from bot.channels.telegram_html import TelegramHTMLError, parse_telegram_html
 from bot.channels.updates import private_chat
 from storage.repositories.zalo_users import ZaloUserRepository
@@ -112,10 +110,10 @@ def presses_of(buttons: Sequence[ButtonSpec]) -> list[tuple[str, str]]:
     return [(spec.payload, spec.value) for spec in buttons if spec.kind == "press"]
 
 
-class ZaloSession(BaseSession):
+class ZaloSession(ChannelSession):
     """Answers Bot API methods through the OA's message API (see the module docstring)."""
 
-    BOT_FIRST_NAME = "Trợ lý thủ tục hành chính"
+    CHANNEL = "Zalo"
     BOT_USERNAME = "zalo_oa"
 
     def __init__(self, api: ZaloApi, session_factory: async_sessionmaker[AsyncSession]) -> None:
@@ -123,20 +121,6 @@ class ZaloSession(BaseSession):
         self.zalo = api
         self.session_factory = session_factory
         self._user_ids: dict[int, str] = {}  # chat id -> Zalo user id (never changes)
-
-    async def close(self) -> None:
-        return None
-
-    async def stream_content(
-        self,
-        url: str,
-        headers: dict[str, Any] | None = None,
-        timeout: int = 30,
-        chunk_size: int = 65536,
-        raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:
-        raise NotImplementedError("the Zalo channel cannot download Telegram files")
-        yield b""  # pragma: no cover - makes this an async generator
 
     async def make_request(
         self,
@@ -221,22 +205,9 @@ class ZaloSession(BaseSession):
             return True
         if isinstance(method, GetMe):
             return self.bot_user(bot)
-        if method.__returning__ is bool:
-            logger.debug("Zalo answers True to %s", type(method).__name__)
-            return True
-        logger.warning("Zalo cannot deliver %s", type(method).__name__)
-        raise TelegramBadRequest(
-            method=method,
-            message=f"Bad Request: method {type(method).__name__} is not supported by the "
-            "Zalo channel",
-        )
+        return self.not_carried_out(method)
 
     # -- helpers ----------------------------------------------------------------------------
-
-    def bot_user(self, bot: Bot) -> User:
-        return User(
-            id=bot.id, is_bot=True, first_name=self.BOT_FIRST_NAME, username=self.BOT_USERNAME
-        )
 
     def _plain(self, bot: Bot, method: TelegramMethod[Any], text: str, parse_mode: Any) -> str:
         if isinstance(parse_mode, Default):
