@@ -19,7 +19,6 @@ import asyncio
 import bisect
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,6 +91,10 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 120) -
                 raise RuntimeError("the server exited during start-up") from None
             time.sleep(0.05)
     raise RuntimeError("the server did not start")
+
+
+def start_bare(port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(port)])
 
 
 def start_bot(fake: FakeZalo, tmp: str, port: int) -> subprocess.Popen[bytes]:
@@ -188,7 +191,7 @@ async def bench(rate: float, seconds: float, n_users: int) -> None:
     await fake.start()
     with tempfile.TemporaryDirectory() as tmp:
         bare_port = free_port()
-        bare = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(bare_port)])
+        bare = start_bare(bare_port)
         try:
             wait_ready(bare_port, bare)
             base_acks, _, base_statuses, base_rate = await load(
