@@ -372,3 +372,23 @@ async def test_close_gives_up_on_a_dialog_that_does_not_end(make_env: EnvMaker) 
     await env.webhook.close(timeout=0.1)
     assert env.webhook.pending == 0
     assert env.handle.done == []
+
+
+async def test_one_citizen_cannot_fill_everyones_queue(make_env: EnvMaker) -> None:
+    gate = asyncio.Event()
+
+    class Blocked(Recorder):
+        async def __call__(self, event: ZaloEvent) -> None:
+            await gate.wait()
+            await super().__call__(event)
+
+    env = await make_env(Blocked(), max_per_citizen=2)
+    assert await env.post(text_event("u1", "một", NOW)) == (200, OK)
+    assert await env.post(text_event("u1", "hai", NOW)) == (200, OK)
+    status, answer = await env.post(text_event("u1", "ba", NOW))
+    assert (status, answer["error"]) == (503, "busy")
+    assert await env.post(text_event("u2", "xin chào", NOW)) == (200, OK)  # others still served
+    assert await env.claimed() == 3
+    gate.set()
+    await env.settle()
+    assert sorted(e.text or "" for e in env.handle.done) == ["hai", "một", "xin chào"]

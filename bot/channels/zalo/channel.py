@@ -23,6 +23,7 @@ import hashlib
 import itertools
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Dispatcher
@@ -101,7 +102,7 @@ class ZaloChannel:
             return
         async with self.session_factory() as session:
             users = ZaloUserRepository(session)
-            user = await users.inbound(event.user_id, at=self.clock())
+            user = await users.inbound(event.user_id, at=self._written_at(event))
             if event.name == "user_submit_info" and event.info is not None and event.info.phone:
                 await users.set_phone(event.user_id, event.info.phone)
             press = None
@@ -123,6 +124,14 @@ class ZaloChannel:
         result = await self.dispatcher.feed_update(self.bot, update, **self.feed_kwargs)
         if result is UNHANDLED:
             self.unhandled.record(update)
+
+    def _written_at(self, event: ZaloEvent) -> datetime:
+        """When the user wrote: the event's time (a retry may come hours later, and Zalo's
+        window runs from the message), never later than now."""
+        now: datetime = self.clock()
+        if event.timestamp is None:
+            return now
+        return min(now, datetime.fromtimestamp(event.timestamp / 1000, UTC))
 
     # -- Update construction ----------------------------------------------------------------
 

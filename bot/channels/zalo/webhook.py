@@ -50,6 +50,7 @@ HandleEvent = Callable[[ZaloEvent], Awaitable[None]]
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_PENDING = 1000  # events claimed (or being claimed) and not yet handled, all citizens
+MAX_PER_CITIZEN = 20  # of those, one citizen's
 FUTURE_SKEW = timedelta(minutes=5)  # how far ahead of our clock an event's time may be
 RETRY_HORIZON = timedelta(hours=12)  # Zalo re-sends an unacknowledged event this long
 KEYS_KEPT = timedelta(days=2)  # claimed keys outlive Zalo's retries; housekeeping purges them
@@ -88,6 +89,7 @@ class ZaloWebhook:
         max_body: int,
         max_pending: int,
         max_concurrent: int = 4,
+        max_per_citizen: int = MAX_PER_CITIZEN,
     ) -> None:
         self.app_id = app_id
         self._oa_secret_key = oa_secret_key
@@ -96,6 +98,7 @@ class ZaloWebhook:
         self._clock = clock
         self.max_body = max_body
         self.max_pending = max_pending
+        self.max_per_citizen = max_per_citizen
         self._lines: dict[str, deque[_Slot]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._pending = 0
@@ -165,6 +168,12 @@ class ZaloWebhook:
             if self._pending >= self.max_pending:
                 logger.warning("Zalo webhook: %d events wait; asking Zalo to retry", self._pending)
                 return json_error(503, "busy", "Too many events are waiting; retry later.")
+            if len(self._lines.get(event.user_id or "", ())) >= self.max_per_citizen:
+                # one citizen (or a script behind one account) must not fill everyone's queue
+                logger.warning(
+                    "Zalo webhook: one citizen has %d events waiting", self.max_per_citizen
+                )
+                return json_error(503, "busy", "Too many events of this user wait; retry later.")
             slot = self._reserve(event.user_id or "")
         outcome: ZaloEvent | None = None
         try:
@@ -257,6 +266,7 @@ def create_zalo_webhook(
     clock: Callable[[], datetime] = utcnow,
     max_body: int = MAX_BODY_BYTES,
     max_pending: int = MAX_PENDING,
+    max_per_citizen: int = MAX_PER_CITIZEN,
 ) -> ZaloWebhook:
     """The webhook of the OA ``app_id``: route ``app.router.add_post(path, webhook.handler)``
     and ``await webhook.close()`` on shutdown. ``clock`` gives the aware UTC time."""
@@ -273,6 +283,7 @@ def create_zalo_webhook(
         clock=clock,
         max_body=max_body,
         max_pending=max_pending,
+        max_per_citizen=max_per_citizen,
     )
 
 
