@@ -11,10 +11,13 @@ from collections.abc import AsyncGenerator
 from typing import Any, ClassVar
 
 from aiogram import Bot
+from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import TelegramMethod
-from aiogram.types import User
+from aiogram.types import MessageEntity, User
+
+from bot.channels.telegram_html import TelegramHTMLError, parse_telegram_html
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,30 @@ class ChannelSession(BaseSession):
         return User(
             id=bot.id, is_bot=True, first_name=self.BOT_FIRST_NAME, username=self.BOT_USERNAME
         )
+
+    def parsed(
+        self,
+        bot: Bot,
+        method: TelegramMethod[Any],
+        text: str,
+        parse_mode: Any,
+        entities: list[MessageEntity] | None = None,
+    ) -> tuple[str, list[MessageEntity]]:
+        """Plain text and entities, as Telegram would parse ``text`` (the bot's default parse
+        mode applies); HTML Telegram refuses raises ``TelegramBadRequest`` like Telegram."""
+        if isinstance(parse_mode, Default):
+            parse_mode = bot.default[parse_mode.name]
+        # ParseMode is a str enum: compare its value, str() of it is "ParseMode.HTML"
+        if parse_mode is None or str(getattr(parse_mode, "value", parse_mode)).upper() != "HTML":
+            if parse_mode is not None:
+                logger.warning("%s channel shows %s text as plain text", self.CHANNEL, parse_mode)
+            return text, list(entities or [])
+        try:
+            return parse_telegram_html(text)
+        except TelegramHTMLError as error:
+            raise TelegramBadRequest(
+                method=method, message=f"Bad Request: can't parse entities: {error}"
+            ) from error
 
     def not_carried_out(self, method: TelegramMethod[Any]) -> bool:
         """True for a ``bool`` method; raises for any other (see the module docstring)."""

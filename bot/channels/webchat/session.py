@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
 from aiogram import Bot
-from aiogram.client.default import Default, DefaultBotProperties
+from aiogram.client.default import DefaultBotProperties
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -47,7 +47,6 @@ from aiogram.types import (
 from aiogram.utils.text_decorations import html_decoration
 
 from bot.channels.sessions import ChannelSession
-from bot.channels.telegram_html import TelegramHTMLError, parse_telegram_html
 
 from .hub import JsonEvent, Visitor, WebChatHub
 from .input import MAX_TEXT_CHARS
@@ -137,10 +136,6 @@ class WebChatSession(ChannelSession):
             raise TelegramBadRequest(method=method, message="Bad Request: chat not found")
         return visitor
 
-    @staticmethod
-    def _resolve(bot: Bot, value: Any) -> Any:
-        return bot.default[value.name] if isinstance(value, Default) else value
-
     def _render(
         self,
         bot: Bot,
@@ -150,22 +145,7 @@ class WebChatSession(ChannelSession):
         entities: list[MessageEntity] | None,
     ) -> tuple[str, list[MessageEntity], str]:
         """Plain text, entities and the HTML the page shows, as Telegram would parse them."""
-        parse_mode = self._resolve(bot, parse_mode)
-        # ParseMode is a str enum: compare its value, str() of it is "ParseMode.HTML"
-        if (
-            parse_mode is not None
-            and str(getattr(parse_mode, "value", parse_mode)).upper() == "HTML"
-        ):
-            try:
-                plain, parsed = parse_telegram_html(text)
-            except TelegramHTMLError as error:
-                raise TelegramBadRequest(
-                    method=method, message=f"Bad Request: can't parse entities: {error}"
-                ) from error
-        else:
-            if parse_mode is not None:
-                logger.warning("web chat shows %s text as plain text", parse_mode)
-            plain, parsed = text, list(entities or [])
+        plain, parsed = self.parsed(bot, method, text, parse_mode, entities)
         if not plain.strip():
             raise TelegramBadRequest(method=method, message="Bad Request: message text is empty")
         if len(plain) > MAX_TEXT_CHARS:

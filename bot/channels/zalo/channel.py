@@ -45,23 +45,11 @@ from storage.outbox import release_held
 from storage.records import ZaloUserRecord
 from storage.repositories.zalo_users import ZaloUserRepository
 
-from .events import ZaloEvent
+from .events import EventKind, ZaloEvent
 from .session import ZaloBot, ZaloSession, callback_query_id
 from .window import WINDOW_CLOSED
 
 logger = logging.getLogger(__name__)
-
-UNSUPPORTED_MEDIA = frozenset(
-    {
-        "user_send_sticker",
-        "user_send_gif",
-        "user_send_audio",
-        "user_send_video",
-        "user_send_location",
-        "user_send_link",
-        "user_send_business_card",
-    }
-)
 
 
 def _file_unique_id(url: str) -> str:
@@ -95,7 +83,7 @@ class ZaloChannel:
         if not event.user_id:
             logger.info("Zalo event %s without a user: acknowledged", event.name)
             return
-        if event.name == "unfollow":
+        if event.kind is EventKind.UNFOLLOW:
             async with self.session_factory() as session:
                 await ZaloUserRepository(session).set_followed(event.user_id, False)
                 await session.commit()
@@ -103,13 +91,13 @@ class ZaloChannel:
         async with self.session_factory() as session:
             users = ZaloUserRepository(session)
             user = await users.inbound(event.user_id, at=self._written_at(event))
-            if event.name == "user_submit_info" and event.info is not None and event.info.phone:
+            if event.kind is EventKind.SUBMIT_INFO and event.info is not None and event.info.phone:
                 await users.set_phone(event.user_id, event.info.phone)
             press = None
-            if event.name == "user_send_text" and event.text:
+            if event.kind is EventKind.TEXT and event.text:
                 press = await users.press(user.id, clean_user_text(event.text))
             held = await release_held(session, "zalo", str(user.id), WINDOW_CLOSED, self.clock())
-            if event.name == "follow":
+            if event.kind is EventKind.FOLLOW:
                 await users.set_followed(event.user_id, True)
             await session.commit()
         if held:
@@ -173,16 +161,16 @@ class ZaloChannel:
         self, event: ZaloEvent, user: ZaloUserRecord
     ) -> tuple[str | None, dict[str, Any] | None]:
         """The text and the other message fields an event becomes (None, None: nothing)."""
-        if event.name == "follow":
+        if event.kind is EventKind.FOLLOW:
             return "/start", None
-        if event.name == "user_send_text":
+        if event.kind is EventKind.TEXT:
             text = clean_user_text(event.text or "")
             return (text, None) if text else (None, None)
         media = event.attachments[0] if event.attachments else None
-        if event.name == "user_send_image" and media is not None and media.url:
+        if event.kind is EventKind.IMAGE and media is not None and media.url:
             size = {"file_id": media.url, "file_unique_id": _file_unique_id(media.url)}
             return None, {"photo": [{**size, "width": 0, "height": 0}]}
-        if event.name == "user_send_file" and media is not None and media.url:
+        if event.kind is EventKind.FILE and media is not None and media.url:
             document = {
                 "file_id": media.url,
                 "file_unique_id": _file_unique_id(media.url),
@@ -190,7 +178,7 @@ class ZaloChannel:
                 "file_size": media.size,
             }
             return None, {"document": {k: v for k, v in document.items() if v is not None}}
-        if event.name in UNSUPPORTED_MEDIA or event.name.startswith("user_send_"):
+        if event.kind in (EventKind.STICKER, EventKind.UNSUPPORTED_MEDIA):
             sticker = {
                 "file_id": f"zalo:{event.name}",
                 "file_unique_id": _file_unique_id(event.name),

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
 from aiogram import Bot
-from aiogram.client.default import Default, DefaultBotProperties
+from aiogram.client.default import DefaultBotProperties
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramNetworkError,
@@ -49,7 +49,6 @@ from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.sessions import ChannelSession
-from bot.channels.telegram_html import TelegramHTMLError, parse_telegram_html
 from bot.channels.updates import private_chat
 from storage.repositories.zalo_users import ZaloUserRepository
 
@@ -210,16 +209,7 @@ class ZaloSession(ChannelSession):
     # -- helpers ----------------------------------------------------------------------------
 
     def _plain(self, bot: Bot, method: TelegramMethod[Any], text: str, parse_mode: Any) -> str:
-        if isinstance(parse_mode, Default):
-            parse_mode = bot.default[parse_mode.name]
-        if parse_mode is None or str(getattr(parse_mode, "value", parse_mode)).upper() != "HTML":
-            return text
-        try:
-            plain, entities = parse_telegram_html(text)
-        except TelegramHTMLError as error:
-            raise TelegramBadRequest(
-                method=method, message=f"Bad Request: can't parse entities: {error}"
-            ) from error
+        plain, entities = self.parsed(bot, method, text, parse_mode)
         return spell_out_links(plain, entities)
 
     def remember(self, chat_id: int, user_id: str) -> None:
