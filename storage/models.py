@@ -574,10 +574,16 @@ class ZaloToken(Base):
 
 
 class ZaloEvent(Base):
-    """A Zalo webhook event already taken (Zalo retries until it gets a 200); kept 2 days."""
+    """A Zalo webhook event taken (Zalo retries until it gets a 200); kept 2 days.
+
+    ``body`` is the event as Zalo sent it while it waits for its handling, so that a restart
+    loses no event acknowledged; it is cleared (the message's text with it) when the handling
+    starts, at ``started_at``. Events the assistant does not act on are stored without one."""
 
     __tablename__ = "zalo_events"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     event_key: Mapped[str] = mapped_column(String(128), unique=True)  # msg_id, or a hash
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.zalo.events import EventKind, ZaloEvent, parse_event
@@ -354,14 +355,70 @@ async def test_events_not_acted_on_are_claimed_and_acknowledged(
     assert "a user_seen_message event, not acted on" in caplog.text
 
 
-async def test_close_waits_for_queued_events_and_then_refuses(make_env: EnvMaker) -> None:
-    env = await make_env(Recorder(delay=0.05))
+async def test_close_leaves_events_not_started_for_the_next_start(make_env: EnvMaker) -> None:
+    env = await make_env(Recorder(delay=0.2))
     for n in range(3):
         assert await env.post(text_event("u1", f"m{n}", NOW)) == (200, OK)
+    await asyncio.sleep(0.05)  # m0 is being handled, m1 and m2 wait
     await env.webhook.close()
-    assert [e.text for e in env.handle.done] == ["m0", "m1", "m2"]
+    assert [e.text for e in env.handle.done] == ["m0"]  # the handling under way ended
     status, answer = await env.post(text_event("u1", "late", NOW))
     assert (status, answer["error"]) == (503, "closing")
+    async with env.factory() as session:
+        rows = (await session.scalars(select(ZaloEventRow).order_by(ZaloEventRow.id))).all()
+    assert [(r.body is None, r.started_at is None) for r in rows] == [
+        (True, False),  # m0: started, its text dropped
+        (False, True),
+        (False, True),
+    ]
+
+    after = await make_env(Recorder())  # the next process
+    assert await after.webhook.recover() == 2
+    assert await after.post(text_event("u1", "m3", NOW)) == (200, OK)
+    await after.settle()
+    assert [e.text for e in after.handle.done] == ["m1", "m2", "m3"]  # in the order they came
+    assert await after.webhook.recover() == 0  # nothing is taken up twice
+    async with env.factory() as session:
+        bodies = (await session.scalars(select(ZaloEventRow.body))).all()
+    assert bodies == [None] * 4
+
+
+async def test_a_handling_under_way_at_a_crash_is_not_repeated(make_env: EnvMaker) -> None:
+    env = await make_env(Recorder(delay=30))  # never ends: the process "dies" during it
+    assert await env.post(text_event("u1", "m0", NOW)) == (200, OK)
+    for _ in range(200):
+        if env.handle.seen:
+            break
+        await asyncio.sleep(0.01)
+    after = await make_env(Recorder())
+    assert await after.webhook.recover() == 0
+    assert after.handle.seen == []
+
+
+async def test_claims_arriving_together_share_a_commit(make_env: EnvMaker) -> None:
+    env = await make_env()
+    bodies = [text_event(f"u{n}", f"câu {n}", NOW) for n in range(40)]
+    answers = await asyncio.gather(*(env.post(body) for body in bodies))
+    assert answers == [(200, OK)] * 40
+    await env.settle()
+    assert len(env.handle.done) == 40 and await env.claimed() == 40
+    # 40 claims and 40 starts written in fewer transactions than events
+    assert env.webhook.journal.commits < 40
+
+
+class _DatabaseDown(SQLAlchemyError):
+    pass
+
+
+async def test_a_database_that_fails_to_claim_gets_503(make_env: EnvMaker) -> None:
+    class Failing:
+        def __call__(self) -> Any:
+            raise _DatabaseDown("no database")
+
+    env = await make_env(factory=Failing())
+    status, answer = await env.post(text_event("u1", "xin chào", NOW))
+    assert (status, answer["error"]) == (503, "storage_unavailable")
+    assert env.webhook.pending == 0 and env.handle.seen == []
 
 
 async def test_close_gives_up_on_a_dialog_that_does_not_end(make_env: EnvMaker) -> None:

@@ -38,7 +38,8 @@ class Zalo:
 
     async def start(self, _app: web.Application | None = None) -> None:
         """Store the first token pair from the settings, unless a pair is stored already (a
-        refreshed one: the settings' refresh token has been spent)."""
+        refreshed one: the settings' refresh token has been spent), and queue again the events
+        acknowledged before the last stop and never handled."""
         access, refresh = self.settings.zalo_access_token, self.settings.zalo_refresh_token
         if access is not None and refresh is not None:
             stored = await self.tokens.seed(
@@ -48,6 +49,7 @@ class Zalo:
                 replace=False,
             )
             logger.info("Zalo: %s", "first tokens stored" if stored else "stored tokens kept")
+        await self.webhook.recover()  # before the endpoint takes requests: the order holds
         logger.info("Zalo: webhook at %s", self.settings.zalo_webhook_path)
 
     async def close(self, _app: web.Application | None = None) -> None:

@@ -1,7 +1,7 @@
 """The HTTP endpoint Zalo posts the OA's events to.
 
 Zalo wants a 200 within 2 seconds; without one it re-sends the same body for up to 12 hours,
-then disables the webhook. So the endpoint only checks and records an event, answers at once,
+then disables the webhook. So the endpoint only checks and stores an event, answers at once,
 and leaves the dialogs to background work. Per request, in this order:
 
 1. the body, read no further than ``max_body`` bytes (413), must be a JSON object (400);
@@ -9,15 +9,22 @@ and leaves the dialogs to background work. Per request, in this order:
    ``app_id`` and ``timestamp`` (401);
 3. the ``app_id`` must be ours (403), the timestamp neither more than 5 minutes ahead nor older
    than Zalo's 12 hours of retries (400) -- a retry is the same body, so it is still accepted;
-4. the event's key (:func:`~bot.channels.zalo.events.event_key`) is claimed in its own short
-   transaction: a key already there is a retry of an event taken, answered 200 and nothing
-   more (the keys are kept 2 days, longer than Zalo retries);
-5. the event is queued for ``handle`` and 200 ``{"ok": true}`` goes back.
+4. the event's key (:func:`~bot.channels.zalo.events.event_key`) is claimed, with the body of
+   an event to act on, in the database: a key already there is a retry of an event taken,
+   answered 200 and nothing more (the keys are kept 2 days, longer than Zalo retries);
+5. 200 ``{"ok": true}`` goes back, and the event waits in its citizen's line.
+
+Claims are written by one task, all the claims that arrived meanwhile in one transaction (a
+group commit): under a burst a request waits for one short commit, not for a queue of them.
+An event's handling starts by clearing its stored body in the same way, so after a crash or a
+shutdown the events acknowledged and never started are taken up again at start-up
+(:meth:`ZaloWebhook.recover`), and an event whose handling had started is not repeated.
 
 Events of one citizen are handled one at a time in the order their requests arrived (a
-dialog's steps depend on it), different citizens' concurrently. At most ``max_pending`` events
-wait: beyond that an event is not claimed and gets 503, so Zalo sends it again later. Events the
-assistant does not act on (receipts, reactions, the OA's own messages) are claimed, logged with
+dialog's steps depend on it), different citizens' concurrently, at most ``max_concurrent`` at
+once. At most ``max_pending`` events wait (``max_per_citizen`` of one citizen): beyond that an
+event is not claimed and gets 503, so Zalo sends it again later. Events the assistant does not
+act on (receipts, reactions, the OA's own messages) are claimed without a body, logged with
 their name and acknowledged. Errors are ``{"error": code, "detail": message}``. Nothing secret
 is logged: not the OA secret key, not the signature, not the body, not a message's text.
 """
@@ -29,6 +36,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
@@ -39,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web.plumbing import BodyTooLarge, json_error, json_response, read_body
 from knowledge.workdays import utcnow
-from storage.repositories.zalo_events import ZaloEventRepository
+from storage.repositories.zalo_events import Claim, ZaloEventRepository
 
 from .events import EventKind, ZaloEvent, event_key, parse_event
 from .signature import HEADER, mac_of, verify
@@ -49,14 +57,15 @@ logger = logging.getLogger(__name__)
 HandleEvent = Callable[[ZaloEvent], Awaitable[None]]
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_PENDING = 1000  # events claimed (or being claimed) and not yet handled, all citizens
+MAX_PENDING = 5000  # events claimed (or being claimed) and not yet handled, all citizens
 MAX_PER_CITIZEN = 20  # of those, one citizen's
 FUTURE_SKEW = timedelta(minutes=5)  # how far ahead of our clock an event's time may be
 RETRY_HORIZON = timedelta(hours=12)  # Zalo re-sends an unacknowledged event this long
 KEYS_KEPT = timedelta(days=2)  # claimed keys outlive Zalo's retries; housekeeping purges them
-CLOSE_TIMEOUT = 10.0  # seconds close() waits for queued events before dropping them
+CLOSE_TIMEOUT = 5.0  # seconds close() waits for the events being handled
+START_RETRIES = (0.5, 2.0, 8.0)  # seconds between tries to mark a handling as started
 
-_Slot: TypeAlias = "asyncio.Future[ZaloEvent | None]"  # an event's place in its line
+_Slot: TypeAlias = "asyncio.Future[_Taken | None]"  # an event's place in its line
 
 
 def _signed_text(value: object) -> str:
@@ -74,9 +83,85 @@ def _refuse(status: int, code: str, detail: str) -> web.Response:
     return json_error(status, code, detail)
 
 
+@dataclass(frozen=True, slots=True)
+class _Taken:
+    """An event claimed to be acted on: the event and its row in ``zalo_events``."""
+
+    event: ZaloEvent
+    row_id: int
+
+
+class _Journal:
+    """Writes claims and starts of handlings to ``zalo_events``: one task, everything that
+    arrived while the previous transaction ran in the next one (a group commit)."""
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
+    ) -> None:
+        self._session_factory = session_factory
+        self._clock = clock
+        self._claims: list[tuple[Claim, asyncio.Future[int | None]]] = []
+        self._starts: list[tuple[int, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.commits = 0  # transactions written (a benchmark's and a test's figure)
+
+    async def claim(self, claim: Claim) -> int | None:
+        """The event's row id, or None when its key was claimed before (a retry). Raises
+        `SQLAlchemyError` when the database failed."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._claims.append((claim, future))
+        self._kick()
+        return await future
+
+    async def start(self, row_id: int) -> None:
+        """Mark the handling of the event as started (its body dropped)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._starts.append((row_id, future))
+        self._kick()
+        await future
+
+    def _kick(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="zalo-journal")
+
+    async def _run(self) -> None:
+        while self._claims or self._starts:
+            claims, self._claims = self._claims, []
+            starts, self._starts = self._starts, []
+            try:
+                ids, _ = await self._write([c for c, _ in claims], [r for r, _ in starts])
+            except Exception as error:  # the database failed: every waiter hears it
+                futures: list[asyncio.Future[Any]] = [f for _, f in claims] + [f for _, f in starts]
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for claim, claimed in claims:
+                if not claimed.done():
+                    claimed.set_result(ids.pop(claim.key, None))  # a repeated key: its first
+            for _, started in starts:
+                if not started.done():
+                    started.set_result(None)
+
+    async def _write(self, claims: list[Claim], starts: list[int]) -> tuple[dict[str, int], int]:
+        now = self._clock()
+        async with self._session_factory() as session:
+            repo = ZaloEventRepository(session)
+            ids = await repo.claim_many(claims, now) if claims else {}
+            started = await repo.start(starts, now) if starts else 0
+            await session.commit()
+        self.commits += 1
+        return ids, started
+
+    async def close(self) -> None:
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
 class ZaloWebhook:
-    """The endpoint (:meth:`handler`) and the background work behind it (:meth:`close` waits
-    for it on shutdown). Build it with :func:`create_zalo_webhook`."""
+    """The endpoint (:meth:`handler`), the events taken up again at start-up (:meth:`recover`)
+    and the background work behind them (:meth:`close` waits for it on shutdown). Build it
+    with :func:`create_zalo_webhook`."""
 
     def __init__(
         self,
@@ -99,6 +184,7 @@ class ZaloWebhook:
         self.max_body = max_body
         self.max_pending = max_pending
         self.max_per_citizen = max_per_citizen
+        self.journal = _Journal(session_factory, clock)
         self._lines: dict[str, deque[_Slot]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._pending = 0
@@ -118,19 +204,23 @@ class ZaloWebhook:
         body = await self._verified_body(request)
         if isinstance(body, web.Response):
             return body
-        event = parse_event(body)
+        raw, parsed = body
+        event = parse_event(parsed)
         refusal = self._refusal(event)
         if refusal is not None:
             return refusal
-        return await self._take(event)
+        return await self._take(event, raw)
 
-    async def _verified_body(self, request: web.Request) -> Mapping[str, Any] | web.Response:
+    async def _verified_body(
+        self, request: web.Request
+    ) -> tuple[str, Mapping[str, Any]] | web.Response:
         try:
             raw = await read_body(request, self.max_body)
         except BodyTooLarge:
             return _refuse(413, "body_too_large", f"The body is over {self.max_body} bytes.")
         try:
-            body = json.loads(raw)
+            text = raw.decode("utf-8")
+            body = json.loads(text)
         except ValueError:  # not UTF-8, or not JSON
             return _refuse(400, "malformed_json", "The body is not valid JSON.")
         if not isinstance(body, dict):
@@ -142,7 +232,7 @@ class ZaloWebhook:
         secret = self._oa_secret_key.get_secret_value()
         if not verify(app_id, raw, timestamp, secret, mac):
             return _refuse(401, "bad_signature", "The signature does not match the body.")
-        return body
+        return text, body
 
     def _refusal(self, event: ZaloEvent) -> web.Response | None:
         """A signed event that is not for us, or not of now."""
@@ -158,11 +248,16 @@ class ZaloWebhook:
             return _refuse(400, "timestamp_too_old", "The event is older than Zalo's retries.")
         return None
 
-    async def _take(self, event: ZaloEvent) -> web.Response:
-        """Claim the event and queue it (or, for an event we do not act on, just claim it)."""
+    @staticmethod
+    def _acted_on(event: ZaloEvent) -> bool:
+        return event.kind is not EventKind.UNKNOWN and event.user_id is not None
+
+    async def _take(self, event: ZaloEvent, raw: str) -> web.Response:
+        """Claim the event with its body and queue it (or, for an event we do not act on,
+        claim its key only)."""
         if self._closing:
             return _refuse(503, "closing", "The assistant is shutting down; retry later.")
-        acted_on = event.kind is not EventKind.UNKNOWN and event.user_id is not None
+        acted_on = self._acted_on(event)
         slot = None
         if acted_on:
             if self._pending >= self.max_pending:
@@ -175,31 +270,49 @@ class ZaloWebhook:
                 )
                 return json_error(503, "busy", "Too many events of this user wait; retry later.")
             slot = self._reserve(event.user_id or "")
-        outcome: ZaloEvent | None = None
+        outcome: _Taken | None = None
         try:
             try:
-                claimed = await self._claim(event_key(event))
+                row_id = await self.journal.claim(
+                    Claim(event_key(event), raw if acted_on else None)
+                )
             except SQLAlchemyError:
                 logger.warning(
                     "Zalo webhook: could not record a %s event", event.name, exc_info=True
                 )
                 return json_error(503, "storage_unavailable", "The event could not be recorded.")
-            if not claimed:
+            if row_id is None:
                 logger.debug("Zalo webhook: a %s event already taken; acknowledged", event.name)
             elif slot is None:
                 logger.info("Zalo webhook: a %s event, not acted on; acknowledged", event.name)
             else:
-                outcome = event
+                outcome = _Taken(event, row_id)
             return json_response({"ok": True})
         finally:
             if slot is not None and not slot.done():
                 slot.set_result(outcome)  # the event, or None: its line moves on
 
-    async def _claim(self, key: str) -> bool:
+    async def recover(self) -> int:
+        """Queue again the events acknowledged before the last stop and never started, in
+        the order they came; how many. Call it before the endpoint takes requests."""
+        since = self._clock() - RETRY_HORIZON - FUTURE_SKEW
         async with self._session_factory() as session:
-            claimed = await ZaloEventRepository(session).claim(key, self._clock())
-            await session.commit()
-        return claimed
+            waiting = await ZaloEventRepository(session).waiting(since)
+        queued = 0
+        for row in waiting:
+            try:
+                body = json.loads(row.body)
+            except ValueError:  # not written by us, then: leave it
+                logger.warning("Zalo webhook: a stored event is not JSON; left")
+                continue
+            event = parse_event(body) if isinstance(body, dict) else None
+            if event is None or not self._acted_on(event):
+                continue
+            self._reserve(event.user_id or "").set_result(_Taken(event, row.id))
+            queued += 1
+        if queued:
+            logger.info("Zalo webhook: %d events taken up again from before the restart", queued)
+        return queued
 
     def _reserve(self, user_id: str) -> _Slot:
         """A place at the end of the citizen's line, taken when the request arrives (before
@@ -219,30 +332,51 @@ class ZaloWebhook:
         try:
             while line:
                 try:
-                    event = await line[0]
-                    if event is not None:
-                        await self._run(event)
+                    taken = await line[0]
+                    if taken is not None:
+                        await self._run(taken)
                 finally:
                     line.popleft()
                     self._pending -= 1
         finally:
             del self._lines[user_id], self._workers[user_id]
-            if line:  # cancelled by close(): what was still waiting is dropped
-                logger.warning("Zalo webhook: %d queued events dropped at shutdown", len(line))
+            if line:  # cancelled by close(): what was still waiting stays stored for recover()
+                logger.info("Zalo webhook: %d queued events left for the next start", len(line))
                 self._pending -= len(line)
                 for slot in line:
                     slot.cancel()
 
-    async def _run(self, event: ZaloEvent) -> None:
+    async def _run(self, taken: _Taken) -> None:
+        event = taken.event
         try:
             async with self._running:
+                if self._closing:  # not started: it stays stored for the next start
+                    return
+                if not await self._started(taken):
+                    return
                 await self._handle(event)
         except Exception:  # one event's failure must not stop the citizen's line
             logger.exception("Zalo webhook: handling a %s event failed", event.name)
 
+    async def _started(self, taken: _Taken) -> bool:
+        """Record that the event's handling starts; False when the database would not (the
+        event stays stored, and is taken up again at the next start)."""
+        for delay in (*START_RETRIES, None):
+            try:
+                await self.journal.start(taken.row_id)
+                return True
+            except SQLAlchemyError:
+                if delay is None or self._closing:
+                    break
+                await asyncio.sleep(delay)
+        logger.error(
+            "Zalo webhook: could not start a %s event; left for the next start", taken.event.name
+        )
+        return False
+
     async def close(self, timeout: float | None = CLOSE_TIMEOUT) -> None:
-        """Take no more events and wait for the queued ones (at most ``timeout`` seconds,
-        then cancel what is left)."""
+        """Take no more events, let the handlings under way end (at most ``timeout``
+        seconds, then cancel them); the events not started stay stored for :meth:`recover`."""
         self._closing = True
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
@@ -255,6 +389,7 @@ class ZaloWebhook:
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        await self.journal.close()
 
 
 def create_zalo_webhook(
