@@ -16,7 +16,6 @@ from bot.channels.webchat.hub import WebChatHub
 from bot.channels.webchat.routes import create_web_app
 from bot.channels.webchat.session import WebChatBot
 from bot.channels.zalo.setup import Zalo, create_zalo, setup_zalo
-from bot.channels.zalo.webhook import KEYS_KEPT as ZALO_EVENT_KEYS_KEPT
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher, default_bot_properties
 from bot.jobs.digest import start_scheduler
@@ -37,7 +36,6 @@ from storage.repositories.fsm_records import FsmRepository
 from storage.repositories.inbox_tokens import InboxTokenRepository
 from storage.repositories.lookup_failures import LookupFailureRepository
 from storage.repositories.processed_updates import ProcessedUpdateRepository
-from storage.repositories.zalo_events import ZaloEventRepository
 from storage.repositories.zalo_users import ZaloUserRepository
 
 logger = logging.getLogger(__name__)
@@ -121,7 +119,6 @@ async def housekeeping(services: Services, *, every: float = HOUSEKEEPING_EVERY)
                     now - timedelta(days=PROCESSED_UPDATES_KEEP_DAYS)
                 )
                 await InboxTokenRepository(session).purge(now - timedelta(days=1))
-                await ZaloEventRepository(session).purge(now - ZALO_EVENT_KEYS_KEPT)
                 await ZaloUserRepository(session).purge_buttons(
                     now - timedelta(days=ZALO_BUTTONS_KEEP_DAYS)
                 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -53,6 +54,28 @@ def create_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
         return engine
     engine_kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(parsed, **engine_kwargs)
+
+
+def sqlite_file_of(engine: AsyncEngine) -> Path | None:
+    """The file of a SQLite engine's database (None for another database, or in memory)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.database.startswith("file:"):
+        return None
+    return Path(url.database).expanduser()
+
+
+def sqlite_file_engine(path: Path) -> Engine:
+    """A synchronous engine on the SQLite file ``path`` (created with its folder), with the
+    pragmas of the application's engines (WAL, busy timeout), holding one connection: for a
+    store that a thread of its own writes in one go."""
+    _prepare_sqlite_file(str(path))
+    engine = create_sync_engine(
+        f"sqlite:///{path}", hide_parameters=True, pool_size=1, max_overflow=0
+    )
+    event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -10,15 +10,22 @@ step applied twice is worse than one lost. Keys are kept about 2 days.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from storage.db import sqlite_file_engine, sqlite_file_of
 from storage.models import ZaloEvent
 from storage.repositories.common import affected_rows, dialect_name, upsert_insert
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,49 @@ class WaitingEvent:
     body: str
 
 
+def claim_statement(dialect: str, claims: Sequence[Claim], at: datetime) -> Any:
+    """The INSERT of :meth:`ZaloEventRepository.claim_many` (None for no claims); it
+    returns the ``(event_key, id)`` of the rows it inserted."""
+    first: dict[str, Claim] = {}
+    for claim in claims:
+        first.setdefault(claim.key, claim)
+    if not first:
+        return None
+    rows = [
+        {
+            "event_key": claim.key,
+            "at": at,
+            "body": claim.body,
+            "started_at": None if claim.body is not None else at,
+        }
+        for claim in first.values()
+    ]
+    return (
+        upsert_insert(dialect, ZaloEvent)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["event_key"])
+        .returning(ZaloEvent.event_key, ZaloEvent.id)
+    )
+
+
+def start_statement(ids: Sequence[int], at: datetime) -> Any:
+    """The UPDATE of :meth:`ZaloEventRepository.start`."""
+    return (
+        update(ZaloEvent)
+        .where(ZaloEvent.id.in_(list(ids)), ZaloEvent.started_at.is_(None))
+        .values(started_at=at, body=None)
+    )
+
+
+def waiting_statement(since: datetime) -> Any:
+    """The SELECT of :meth:`ZaloEventRepository.waiting`: ``(id, body)`` oldest first."""
+    return (
+        select(ZaloEvent.id, ZaloEvent.body)
+        .where(ZaloEvent.started_at.is_(None), ZaloEvent.body.is_not(None), ZaloEvent.at >= since)
+        .order_by(ZaloEvent.id)
+    )
+
+
 class ZaloEventRepository:
     """The ``zalo_events`` table: claims, the start of handlings, what waits, purging."""
 
@@ -51,26 +101,9 @@ class ZaloEventRepository:
         """Record the keys in one statement; the keys newly claimed, with their row ids. The
         insert skips conflicting keys (ON CONFLICT DO NOTHING), so duplicates leave the
         transaction usable; a key given twice is claimed by its first occurrence."""
-        first: dict[str, Claim] = {}
-        for claim in claims:
-            first.setdefault(claim.key, claim)
-        if not first:
+        statement = claim_statement(dialect_name(self.session), claims, at)
+        if statement is None:
             return {}
-        rows = [
-            {
-                "event_key": claim.key,
-                "at": at,
-                "body": claim.body,
-                "started_at": None if claim.body is not None else at,
-            }
-            for claim in first.values()
-        ]
-        statement = (
-            upsert_insert(dialect_name(self.session), ZaloEvent)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(ZaloEvent.event_key, ZaloEvent.id)
-        )
         result = await self.session.execute(statement)
         return {str(key): int(row_id) for key, row_id in result.all()}
 
@@ -79,24 +112,12 @@ class ZaloEventRepository:
         waiting (an id already started is not counted)."""
         if not ids:
             return 0
-        result = await self.session.execute(
-            update(ZaloEvent)
-            .where(ZaloEvent.id.in_(list(ids)), ZaloEvent.started_at.is_(None))
-            .values(started_at=at, body=None)
-        )
+        result = await self.session.execute(start_statement(ids, at))
         return int(affected_rows(result) or 0)
 
     async def waiting(self, since: datetime) -> list[WaitingEvent]:
         """The events claimed since ``since`` whose handling never started, oldest first."""
-        result = await self.session.execute(
-            select(ZaloEvent.id, ZaloEvent.body)
-            .where(
-                ZaloEvent.started_at.is_(None),
-                ZaloEvent.body.is_not(None),
-                ZaloEvent.at >= since,
-            )
-            .order_by(ZaloEvent.id)
-        )
+        result = await self.session.execute(waiting_statement(since))
         return [WaitingEvent(int(row_id), str(body)) for row_id, body in result.all()]
 
     async def purge(self, older_than: datetime) -> int:
@@ -105,5 +126,161 @@ class ZaloEventRepository:
         result = await self.session.execute(delete(ZaloEvent).where(ZaloEvent.at < older_than))
         return int(affected_rows(result) or 0)
 
+    async def count(self) -> int:
+        """How many events are recorded."""
+        return int(await self.session.scalar(select(func.count()).select_from(ZaloEvent)) or 0)
 
-__all__ = ["Claim", "WaitingEvent", "ZaloEventRepository"]
+
+class ZaloEventStore(Protocol):
+    """Where the webhook keeps its events: claims and starts written together (one
+    transaction per batch), what still waits, purging."""
+
+    async def write(
+        self, claims: Sequence[Claim], starts: Sequence[int], at: datetime
+    ) -> dict[str, int]:
+        """The keys newly claimed with their row ids (the starts are written with them)."""
+        ...
+
+    async def waiting(self, since: datetime) -> list[WaitingEvent]: ...
+
+    async def purge(self, older_than: datetime) -> int: ...
+
+    async def count(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+class SessionEventStore:
+    """The ``zalo_events`` table of the application's database, through its async sessions:
+    on PostgreSQL a claim's insert waits for nobody's lock but its own row's."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def write(
+        self, claims: Sequence[Claim], starts: Sequence[int], at: datetime
+    ) -> dict[str, int]:
+        async with self._session_factory() as session:
+            repo = ZaloEventRepository(session)
+            ids = await repo.claim_many(claims, at) if claims else {}
+            await repo.start(starts, at)
+            await session.commit()
+        return ids
+
+    async def waiting(self, since: datetime) -> list[WaitingEvent]:
+        async with self._session_factory() as session:
+            return await ZaloEventRepository(session).waiting(since)
+
+    async def purge(self, older_than: datetime) -> int:
+        async with self._session_factory() as session:
+            purged = await ZaloEventRepository(session).purge(older_than)
+            await session.commit()
+        return purged
+
+    async def count(self) -> int:
+        async with self._session_factory() as session:
+            return await ZaloEventRepository(session).count()
+
+    async def close(self) -> None:
+        return None
+
+
+class SqliteFileEventStore:
+    """The events in a SQLite file of their own, beside the application's database.
+
+    SQLite lets one connection write a file at a time: in the application's file, an
+    acknowledgement's claim would queue behind the dialogs' transactions (and SQLite's busy
+    back-off, which sleeps up to 100 ms between tries). Here only this store writes, through
+    a synchronous engine in a thread of its own, so that a batch is one hop from the event
+    loop and one back (the async engine needs a round trip through the loop per statement).
+    The file is created with its one table (the ``zalo_events`` of the models, so the same
+    statements serve both stores); it holds message texts only until their handling starts.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._engine: Engine | None = None
+        self._thread: ThreadPoolExecutor | None = None
+
+    def _connected(self) -> Engine:
+        if self._engine is None:
+            self._engine = sqlite_file_engine(self.path)
+            with self._engine.begin() as connection:
+                ZaloEvent.metadata.tables[ZaloEvent.__tablename__].create(
+                    connection, checkfirst=True
+                )
+        return self._engine
+
+    async def _in_thread(self, work: Callable[[Connection], _T]) -> _T:
+        def run() -> _T:
+            with self._connected().begin() as connection:
+                return work(connection)
+
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zalo-events")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, run)
+
+    async def write(
+        self, claims: Sequence[Claim], starts: Sequence[int], at: datetime
+    ) -> dict[str, int]:
+        def work(connection: Connection) -> dict[str, int]:
+            ids: dict[str, int] = {}
+            statement = claim_statement("sqlite", claims, at)
+            if statement is not None:
+                ids = {str(k): int(i) for k, i in connection.execute(statement).all()}
+            if starts:
+                connection.execute(start_statement(starts, at))
+            return ids
+
+        return await self._in_thread(work)
+
+    async def waiting(self, since: datetime) -> list[WaitingEvent]:
+        def work(connection: Connection) -> list[WaitingEvent]:
+            rows = connection.execute(waiting_statement(since)).all()
+            return [WaitingEvent(int(row_id), str(body)) for row_id, body in rows]
+
+        return await self._in_thread(work)
+
+    async def purge(self, older_than: datetime) -> int:
+        def work(connection: Connection) -> int:
+            result = connection.execute(delete(ZaloEvent).where(ZaloEvent.at < older_than))
+            return int(result.rowcount or 0)
+
+        return await self._in_thread(work)
+
+    async def count(self) -> int:
+        def work(connection: Connection) -> int:
+            return int(connection.scalar(select(func.count()).select_from(ZaloEvent)) or 0)
+
+        return await self._in_thread(work)
+
+    async def close(self) -> None:
+        """Close the file and end the thread (a later call opens them again)."""
+        engine, self._engine = self._engine, None
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        if engine is not None:
+            await asyncio.get_running_loop().run_in_executor(thread, engine.dispose)
+        thread.shutdown(wait=True)
+
+
+def open_event_store(session_factory: async_sessionmaker[AsyncSession]) -> ZaloEventStore:
+    """The store that suits the application's database: for a SQLite file, a file of the
+    events' own beside it (``<name>.zalo-events.sqlite3``); otherwise its own table."""
+    bind = getattr(session_factory, "kw", {}).get("bind")
+    path = sqlite_file_of(bind) if isinstance(bind, AsyncEngine) else None
+    if path is None:
+        return SessionEventStore(session_factory)
+    return SqliteFileEventStore(path.with_name(f"{path.stem}.zalo-events.sqlite3"))
+
+
+__all__ = [
+    "Claim",
+    "SessionEventStore",
+    "SqliteFileEventStore",
+    "WaitingEvent",
+    "ZaloEventRepository",
+    "ZaloEventStore",
+    "open_event_store",
+]

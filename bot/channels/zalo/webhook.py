@@ -47,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web.plumbing import BodyTooLarge, json_error, json_response, read_body
 from knowledge.workdays import utcnow
-from storage.repositories.zalo_events import Claim, ZaloEventRepository
+from storage.repositories.zalo_events import Claim, ZaloEventStore, open_event_store
 
 from .events import EventKind, ZaloEvent, event_key, parse_event
 from .signature import HEADER, mac_of, verify
@@ -61,7 +61,8 @@ MAX_PENDING = 5000  # events claimed (or being claimed) and not yet handled, all
 MAX_PER_CITIZEN = 20  # of those, one citizen's
 FUTURE_SKEW = timedelta(minutes=5)  # how far ahead of our clock an event's time may be
 RETRY_HORIZON = timedelta(hours=12)  # Zalo re-sends an unacknowledged event this long
-KEYS_KEPT = timedelta(days=2)  # claimed keys outlive Zalo's retries; housekeeping purges them
+KEYS_KEPT = timedelta(days=2)  # claimed keys outlive Zalo's retries, then are purged
+PURGE_EVERY = timedelta(hours=1)
 CLOSE_TIMEOUT = 5.0  # seconds close() waits for the events being handled
 START_RETRIES = (0.5, 2.0, 8.0)  # seconds between tries to mark a handling as started
 
@@ -92,18 +93,18 @@ class _Taken:
 
 
 class _Journal:
-    """Writes claims and starts of handlings to ``zalo_events``: one task, everything that
-    arrived while the previous transaction ran in the next one (a group commit)."""
+    """Writes claims and starts of handlings to the event store: one task, everything that
+    arrived while the previous batch was written in the next one (a group commit). Every
+    ``PURGE_EVERY`` it also forgets the keys older than ``KEYS_KEPT``."""
 
-    def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
-    ) -> None:
-        self._session_factory = session_factory
+    def __init__(self, store: ZaloEventStore, clock: Callable[[], datetime]) -> None:
+        self.store = store
         self._clock = clock
         self._claims: list[tuple[Claim, asyncio.Future[int | None]]] = []
         self._starts: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
-        self.commits = 0  # transactions written (a benchmark's and a test's figure)
+        self._purged_at: datetime | None = None
+        self.commits = 0  # batches written (a benchmark's and a test's figure)
 
     async def claim(self, claim: Claim) -> int | None:
         """The event's row id, or None when its key was claimed before (a retry). Raises
@@ -128,8 +129,10 @@ class _Journal:
         while self._claims or self._starts:
             claims, self._claims = self._claims, []
             starts, self._starts = self._starts, []
+            now = self._clock()
             try:
-                ids, _ = await self._write([c for c, _ in claims], [r for r, _ in starts])
+                ids = await self.store.write([c for c, _ in claims], [r for r, _ in starts], now)
+                self.commits += 1
             except Exception as error:  # the database failed: every waiter hears it
                 futures: list[asyncio.Future[Any]] = [f for _, f in claims] + [f for _, f in starts]
                 for future in futures:
@@ -142,20 +145,23 @@ class _Journal:
             for _, started in starts:
                 if not started.done():
                     started.set_result(None)
+            if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
+                self._purged_at = now
+                await self._purge(now)
 
-    async def _write(self, claims: list[Claim], starts: list[int]) -> tuple[dict[str, int], int]:
-        now = self._clock()
-        async with self._session_factory() as session:
-            repo = ZaloEventRepository(session)
-            ids = await repo.claim_many(claims, now) if claims else {}
-            started = await repo.start(starts, now) if starts else 0
-            await session.commit()
-        self.commits += 1
-        return ids, started
+    async def _purge(self, now: datetime) -> None:
+        try:
+            purged = await self.store.purge(now - KEYS_KEPT)
+        except Exception:  # the next batch's hour tries again
+            logger.warning("Zalo webhook: could not purge old event keys", exc_info=True)
+            return
+        if purged:
+            logger.info("Zalo webhook: forgot %d event keys older than %s", purged, KEYS_KEPT)
 
     async def close(self) -> None:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
+        await self.store.close()
 
 
 class ZaloWebhook:
@@ -178,13 +184,12 @@ class ZaloWebhook:
     ) -> None:
         self.app_id = app_id
         self._oa_secret_key = oa_secret_key
-        self._session_factory = session_factory
         self._handle = handle
         self._clock = clock
         self.max_body = max_body
         self.max_pending = max_pending
         self.max_per_citizen = max_per_citizen
-        self.journal = _Journal(session_factory, clock)
+        self.journal = _Journal(open_event_store(session_factory), clock)
         self._lines: dict[str, deque[_Slot]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._pending = 0
@@ -296,8 +301,7 @@ class ZaloWebhook:
         """Queue again the events acknowledged before the last stop and never started, in
         the order they came; how many. Call it before the endpoint takes requests."""
         since = self._clock() - RETRY_HORIZON - FUTURE_SKEW
-        async with self._session_factory() as session:
-            waiting = await ZaloEventRepository(session).waiting(since)
+        waiting = await self.journal.store.waiting(since)
         queued = 0
         for row in waiting:
             try:
@@ -402,6 +406,7 @@ def create_zalo_webhook(
     max_body: int = MAX_BODY_BYTES,
     max_pending: int = MAX_PENDING,
     max_per_citizen: int = MAX_PER_CITIZEN,
+    max_concurrent: int = 4,
 ) -> ZaloWebhook:
     """The webhook of the OA ``app_id``: route ``app.router.add_post(path, webhook.handler)``
     and ``await webhook.close()`` on shutdown. ``clock`` gives the aware UTC time."""
@@ -419,6 +424,7 @@ def create_zalo_webhook(
         max_body=max_body,
         max_pending=max_pending,
         max_per_citizen=max_per_citizen,
+        max_concurrent=max_concurrent,
     )
 
 
