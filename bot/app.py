@@ -86,7 +86,12 @@ def create_outbox_worker(
     if telegram_bot is not None:
         senders["telegram"] = TelegramSender(telegram_bot)
     if zalo is not None:
-        senders["zalo"] = ZaloSender(zalo.bot, services.session_factory)
+        senders["zalo"] = ZaloSender(
+            zalo.bot,
+            services.session_factory,
+            zns_api=zalo.api,
+            zns_templates=services.settings.zalo_zns_templates,
+        )
     renderers: dict[str, Renderer] = {
         **create_dossier_renderers(dispatcher["i18n"], services.index),
         **create_petition_renderers(dispatcher["i18n"]),

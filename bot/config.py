@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from knowledge.outbox import OutboxKind
 
 DEFAULT_DB_PATH = Path("data") / "assistant.sqlite3"
 TELEGRAM_DEFAULT_API = "https://api.telegram.org"
@@ -80,6 +83,14 @@ class Settings(BaseSettings):
     zalo_api_base: str = "https://openapi.zalo.me"
     zalo_oauth_base: str = "https://oauth.zaloapp.com"
     zalo_business_base: str = "https://business.openapi.zalo.me"
+    zalo_zns_templates: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description=(
+            "ZNS template id by outbox kind, as JSON, e.g. "
+            '{"dossier_status": "231234", "petition_update": "231235"}: pushes of those kinds '
+            "outside the reply window go as ZNS to the phone the user gave; empty = none"
+        ),
+    )
 
     @property
     def zalo_enabled(self) -> bool:
@@ -100,6 +111,33 @@ class Settings(BaseSettings):
         if not (0 <= hour < 24 and 0 <= minute < 60):
             raise ValueError("DIGEST_TIME must be HH:MM, e.g. 07:30")
         return f"{hour:02d}:{minute:02d}"
+
+    @field_validator("zalo_zns_templates", mode="before")
+    @classmethod
+    def _zns_templates(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError(
+                    'ZALO_ZNS_TEMPLATES must be a JSON object, e.g. {"dossier_status": "231234"}'
+                ) from None
+        if not isinstance(value, dict):
+            raise ValueError("ZALO_ZNS_TEMPLATES must be a JSON object of kind -> template id")
+        kinds = {str(kind) for kind in OutboxKind}
+        templates: dict[str, str] = {}
+        for kind, template_id in value.items():
+            if kind not in kinds:
+                raise ValueError(
+                    f"ZALO_ZNS_TEMPLATES: unknown outbox kind {kind!r} (one of "
+                    f"{', '.join(sorted(kinds))})"
+                )
+            if not isinstance(template_id, str | int) or not str(template_id).strip():
+                raise ValueError(f"ZALO_ZNS_TEMPLATES: {kind!r} needs a template id")
+            templates[kind] = str(template_id).strip()
+        return templates
 
     @field_validator(
         "telegram_api_server",

@@ -271,7 +271,8 @@ async def _transition(
 async def mark_sent(
     session: AsyncSession, row_id: int, *, now: datetime | None = None, note: str | None = None
 ) -> bool:
-    """A claimed row was delivered (or, with a ``note``, skipped: nothing left to send).
+    """A claimed row was delivered (or, with a ``note``, skipped: nothing left to send, or
+    delivered another way, e.g. as a ZNS template message; the note is kept in ``last_error``).
 
     Also accepted from "uncertain" (a send that outlived its lease did succeed). Does not
     commit; returns False when the row was in neither state.

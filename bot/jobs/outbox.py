@@ -12,7 +12,8 @@ For each row the worker:
 3. waits for a token of its channel's bucket (`global_rate` messages/s), then sends it through
    the channel's `Sender` (`bot.jobs.senders`);
 4. records the outcome right away, in its own transaction:
-   - delivered -> "sent";
+   - delivered -> "sent" (with the sender's note, if it returned one: e.g. "zns", a Zalo
+     push that went as a ZNS template message);
    - Telegram's flood control (429, `TelegramRetryAfter`) -> pending again at now + retry_after,
      and the whole channel pauses for retry_after (the limit is per bot); no attempt counted;
    - network errors and 5xx -> pending again after an exponential backoff with jitter
@@ -58,7 +59,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.contracts import Rendered, Renderer, Sender
+from handlers.contracts import Delivery, Rendered, Renderer, Sender
 from knowledge.outbox import OutboxKind
 from knowledge.workdays import utcnow
 from storage.outbox import (
@@ -438,14 +439,17 @@ class OutboxWorker:
             return False
         # From here on the request may reach Telegram: a cancelled row is no longer given back.
         self._requested.add(row.id)
+        delivery = Delivery(row_id=row.id, kind=row.kind)
         try:
-            await asyncio.wait_for(sender.send(row.chat_id, rendered), self.send_timeout)
+            note = await asyncio.wait_for(
+                sender.send(row.chat_id, rendered, delivery), self.send_timeout
+            )
         except Exception as error:
             await self._handle_error(row, error)
             return not isinstance(error, Deferred)
         self.delivered += 1
-        await self._record(mark_sent, row.id)
-        logger.debug("Outbox #%d (%s, %s): sent", row.id, row.kind, row.channel)
+        await self._record(mark_sent, row.id, note=note)
+        logger.debug("Outbox #%d (%s, %s): sent %s", row.id, row.kind, row.channel, note or "")
         return True
 
     async def _held_back(self, row: OutboxRow) -> bool:

@@ -1,7 +1,8 @@
 """The outbox's senders: deliver a `Rendered` message to one chat of one channel (Telegram, the
-web chat), raising what the worker (`bot.jobs.outbox`) classifies: aiogram's errors,
+web chat, Zalo), raising what the worker (`bot.jobs.outbox`) classifies: aiogram's errors,
 `Deferred` (the recipient cannot receive now) and `PartiallyDelivered` (a photo went out, the
-rest of its text did not).
+rest of its text did not). A send returns None, or a note the worker keeps with the sent row
+("zns ...": a Zalo push that went as a ZNS template message).
 
 Telegram's photo captions are limited to 1024 characters: `split_caption` cuts the text into a
 caption and the rest, which follows as a message.
@@ -10,28 +11,50 @@ caption and the rest, which follows as a message.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import SendMessage
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.webchat.hub import WebChatHub
 from bot.channels.webchat.session import WebChatBot
-from bot.channels.zalo.api import ZaloOutsideWindow, ZaloQuotaExceeded
+from bot.channels.zalo.api import (
+    NIGHT_CODES,
+    ZaloApi,
+    ZaloApiError,
+    ZaloOutsideWindow,
+    ZaloQuotaExceeded,
+    ZaloRateLimited,
+    ZaloTokenRejected,
+    zns_phone,
+)
 from bot.channels.zalo.render import TEXT_LIMIT, split_text
-from bot.channels.zalo.session import ZaloPartlySent
+from bot.channels.zalo.session import USER_LIMIT, ZaloPartlySent, ZaloUncertain
+from bot.channels.zalo.tokens import ZaloTokenError
 from bot.channels.zalo.window import WINDOW_CLOSED, window_open
 from bot.jobs.outbox import Deferred, PartiallyDelivered
-from handlers.contracts import Rendered
+from handlers.contracts import Delivery, Rendered
 from knowledge.workdays import utcnow
+from storage.records import ZaloUserRecord
 from storage.repositories.zalo_users import ZaloUserRepository
+
+logger = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption
 ZALO_HOLD_RETRY = 3600.0  # seconds between looks at a push held for a closed Zalo window
 MAX_PART_WAIT = 30  # seconds of flood control waited out before the text after a photo
+ZNS_NOTE = "zns"  # how a sent row says it went as a ZNS template message
 
 _TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>")
 _NUMERIC_CHAT_RE = re.compile(r"-?\d+")
@@ -91,7 +114,9 @@ class TelegramSender:
     def _chat(chat_id: str) -> int | str:
         return int(chat_id) if _NUMERIC_CHAT_RE.fullmatch(chat_id) else chat_id
 
-    async def send(self, chat_id: str, rendered: Rendered) -> None:
+    async def send(
+        self, chat_id: str, rendered: Rendered, delivery: Delivery | None = None
+    ) -> None:
         """Send a message, or a photo with a caption (and the rest of the text after it)."""
         chat = self._chat(chat_id)
         if rendered.photo is None:
@@ -138,7 +163,9 @@ class WebChatSender:
         self.bot = bot
         self.hub = hub
 
-    async def send(self, chat_id: str, rendered: Rendered) -> None:
+    async def send(
+        self, chat_id: str, rendered: Rendered, delivery: Delivery | None = None
+    ) -> None:
         """Send the text (and keyboard) to a connected visitor, else raise `Deferred`."""
         visitor = self.hub.by_chat_id(chat_id)
         if visitor is None:
@@ -148,36 +175,50 @@ class WebChatSender:
         )
 
 
+def zns_tracking_id(row_id: int) -> str:
+    """The ZNS ``tracking_id`` of an outbox row: the same on every attempt of that row, so Zalo's
+    delivery reports (and any second attempt) can be matched to it."""
+    return f"outbox-{row_id}"
+
+
 class ZaloSender:
     """Sends to a Zalo user through the `ZaloBot`, inside Zalo's reply window only.
 
-    Outside it (48 h since the user's last message, or its free messages used up) the message
-    raises `Deferred` and waits, uncounted; when the user writes again the channel makes the
-    chat's waiting messages due at once (`storage.outbox.release_held`). A chat id with no Zalo
-    user behind it waits the same way (and fails after the worker's 7 days). A photo goes
-    first, its text after it; a message cut off after its first piece is not tried again."""
+    Outside it (48 h since the user's last message, or its free messages used up, by our clock
+    or by Zalo's answer: -230/-232, or the user's own limit -218) the message raises `Deferred`
+    and waits, uncounted; when the user writes again the channel makes the chat's waiting
+    messages due at once (`storage.outbox.release_held`). A chat id with no Zalo user behind it
+    waits the same way (and fails after the worker's 7 days). A photo goes first, its text
+    after it; a message cut off after its first piece is not tried again.
+
+    With ZNS configured (`zns_templates`: template id by outbox kind, and the `zns_api`), a
+    push outside the window goes instead as a ZNS template message to the phone the user gave
+    in the OA's "request user info" form, when its kind has a template, its renderer gave the
+    template's parameters and the user still follows the OA: sent, it counts as delivered
+    (note "zns <msg id>"). Its ``tracking_id`` is the row's (`zns_tracking_id`). What ZNS
+    refuses for this message (bad phone -108, bad template -109, its data, the ZNS quota, the
+    night hours) holds the message as above, never loses it; Zalo's call limit (-32, 429) is
+    flood control; no answer is retried when it surely did not reach Zalo and is "uncertain"
+    (never re-sent) when it may have."""
 
     def __init__(
-        self, bot: Bot, session_factory: async_sessionmaker[AsyncSession], *, clock: Any = utcnow
+        self,
+        bot: Bot,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        clock: Any = utcnow,
+        zns_api: ZaloApi | None = None,
+        zns_templates: Mapping[str, str] | None = None,
     ) -> None:
         self.bot = bot
         self.session_factory = session_factory
         self.clock = clock
+        self.zns_api = zns_api
+        self.zns_templates = dict(zns_templates or {}) if zns_api is not None else {}
 
-    async def send(self, chat_id: str, rendered: Rendered) -> None:
-        try:
-            await self._send(chat_id, rendered)
-        except ZaloPartlySent as error:
-            raise PartiallyDelivered(error) from error
-        except TelegramBadRequest as error:
-            cause = error.__cause__
-            if isinstance(cause, ZaloOutsideWindow):  # Zalo knows better than our clock
-                raise Deferred(WINDOW_CLOSED, retry_after=ZALO_HOLD_RETRY) from error
-            if isinstance(cause, ZaloQuotaExceeded):  # this user's own limit: this chat waits
-                raise Deferred("the Zalo user's limit", retry_after=cause.retry_after) from error
-            raise
-
-    async def _send(self, chat_id: str, rendered: Rendered) -> None:
+    async def send(
+        self, chat_id: str, rendered: Rendered, delivery: Delivery | None = None
+    ) -> str | None:
         async with self.session_factory() as session:
             user = await ZaloUserRepository(session).by_chat_id(int(chat_id))
         if user is None:
@@ -185,7 +226,26 @@ class ZaloSender:
         needed = len(split_text(rendered.text, TEXT_LIMIT)) + (1 if rendered.photo else 0)
         if not window_open(user.last_inbound_at, user.window_replies, self.clock(), needed=needed):
             # released at once when the user writes again; the hourly retry is a safety net
-            raise Deferred(WINDOW_CLOSED, retry_after=ZALO_HOLD_RETRY)
+            hold = Deferred(WINDOW_CLOSED, retry_after=ZALO_HOLD_RETRY)
+            return await self._outside_window(user, rendered, delivery, hold)
+        try:
+            await self._send(user, rendered)
+        except ZaloPartlySent as error:
+            raise PartiallyDelivered(error) from error
+        except TelegramBadRequest as error:
+            cause = error.__cause__
+            if isinstance(cause, ZaloOutsideWindow):  # Zalo knows better than our clock
+                hold = Deferred(WINDOW_CLOSED, retry_after=ZALO_HOLD_RETRY)
+            elif isinstance(cause, ZaloQuotaExceeded) and cause.code == USER_LIMIT:
+                # this user's own limit: this chat waits (not the others)
+                hold = Deferred("the Zalo user's limit", retry_after=cause.retry_after)
+            else:
+                raise
+            hold.__cause__ = error
+            return await self._outside_window(user, rendered, delivery, hold)
+        return None
+
+    async def _send(self, user: ZaloUserRecord, rendered: Rendered) -> None:
         if rendered.photo is not None:
             await self.bot.send_photo(
                 chat_id=user.id,
@@ -201,3 +261,77 @@ class ZaloSender:
         await self.bot.send_message(
             chat_id=user.id, text=rendered.text, reply_markup=rendered.reply_markup
         )
+
+    # -- outside the window: ZNS, or hold -----------------------------------------------------
+
+    async def _outside_window(
+        self,
+        user: ZaloUserRecord,
+        rendered: Rendered,
+        delivery: Delivery | None,
+        hold: Deferred,
+    ) -> str:
+        """Send the row as a ZNS template message when it may go as one; else raise ``hold``."""
+        template_id = self.zns_templates.get(delivery.kind) if delivery is not None else None
+        if (
+            delivery is None
+            or self.zns_api is None
+            or template_id is None
+            or not rendered.template_data
+            or not user.phone
+            or not user.followed
+        ):
+            raise hold
+        try:
+            phone = zns_phone(user.phone)
+        except ValueError:
+            logger.info(
+                "Outbox #%d: the stored phone is not a Vietnamese number; held", delivery.row_id
+            )
+            raise hold from None
+        method = SendMessage(chat_id=user.id, text="ZNS")  # what aiogram's errors name
+        try:
+            msg_id = await self.zns_api.send_zns(
+                phone, template_id, dict(rendered.template_data), zns_tracking_id(delivery.row_id)
+            )
+        except ZaloTokenError as error:  # nothing was sent: no token to send with
+            if error.retryable:
+                raise TelegramNetworkError(
+                    method=method, message="Zalo: token refresh failed"
+                ) from error
+            raise TelegramUnauthorizedError(
+                method=method, message="Zalo: the OA's tokens are not valid"
+            ) from error
+        except ZaloTokenRejected as error:
+            raise TelegramUnauthorizedError(
+                method=method, message=f"Zalo error {error.code}: token refused"
+            ) from error
+        except ZaloRateLimited as error:
+            if isinstance(error, ZaloQuotaExceeded) or error.code in NIGHT_CODES:
+                # ZNS's own quota, or not at night: this message waits (other chats do not)
+                raise Deferred(
+                    f"{hold}; ZNS not now (error {error.code})", retry_after=error.retry_after
+                ) from error
+            raise TelegramRetryAfter(  # Zalo's call limit is the app's: every chat waits
+                method=method,
+                message="Zalo: too many requests",
+                retry_after=max(1, int(error.retry_after)),
+            ) from error
+        except ZaloApiError as error:
+            if error.uncertain:  # it may have gone: never sent again
+                raise ZaloUncertain(f"ZNS error {error.code}: the message may have gone") from error
+            if error.retryable:  # surely not delivered: the worker tries again (same tracking id)
+                raise TelegramNetworkError(
+                    method=method, message=f"ZNS error {error.code}"
+                ) from error
+            # refused for this message (phone -108, template -109, its data...): held, not lost
+            logger.warning(
+                "Outbox #%d: ZNS refused (error %s, template of %s); held for the reply window",
+                delivery.row_id,
+                error.code,
+                delivery.kind,
+            )
+            raise Deferred(
+                f"{hold}; ZNS refused (error {error.code})", retry_after=hold.retry_after
+            ) from error
+        return f"{ZNS_NOTE} {msg_id}".strip()

@@ -5,7 +5,8 @@
 ``digest:<agency id>:<local date>:<official id>`` (``dedup_key``), so a day's digest never goes
 twice. The renderer of kind ``digest`` (``create_digest_renderers``) turns them into the
 official's language and, on Telegram, draws the chart again from them; ``digest_states`` counts
-a day's digests by outbox state.
+a day's digests by outbox state. A digest also carries the parameters of a message template
+(a ZNS message outside Zalo's reply window): ``date`` and ``agency`` (its name, shortened).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from datetime import date
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.contracts import Rendered, Renderer
+from handlers.contracts import Rendered, Renderer, template_values
 from handlers.digest.chart import chart_png
 from handlers.digest.render import chart_labels, render_digest
+from handlers.formatting import format_date
 from knowledge.digest import Digest
 from knowledge.outbox import OutboxKind
 from storage.outbox import OutboxRow, OutgoingMessage
@@ -61,11 +63,17 @@ def create_digest_renderers(i18n: I18n) -> dict[str, Renderer]:
         with i18n.context(), i18n.use_locale(locale):
             text = render_digest(digest)
             labels = chart_labels()
+            params = template_values(
+                {"date": format_date(digest.periods.day), "agency": digest.agency_name}
+            )
         photo = None
         if row.channel == "telegram":  # the web chat shows no photos
             photo = await asyncio.to_thread(chart_png, digest, labels, locale)
         return Rendered(
-            text=text, photo=photo, photo_name=f"digest-{digest.periods.day.isoformat()}.png"
+            text=text,
+            photo=photo,
+            photo_name=f"digest-{digest.periods.day.isoformat()}.png",
+            template_data=params,
         )
 
     return {OutboxKind.DIGEST: render}

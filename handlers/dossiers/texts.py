@@ -105,6 +105,14 @@ def followed_zalo_note() -> str:
     )
 
 
+def followed_zalo_zns_note() -> str:
+    return _(
+        "Zalo lets us write to you here only within 48 hours of your last message: a change "
+        "after that is sent as a Zalo notification (ZNS) to the phone number you gave us, or, "
+        "if that is not possible, reaches you as soon as you send us any message."
+    )
+
+
 def unfollowed_text() -> str:
     return _("🔕 You no longer follow this dossier.")
 

@@ -28,6 +28,18 @@ def status_label(status: str) -> str:
     return labels.get(status, status)
 
 
+def step_label(action: str) -> str:
+    """A step of a petition in a few words (a message template's ``status``, ≤ 30 characters)."""
+    labels = {
+        "taken": _("Being handled"),
+        "info_requested": _("More information needed"),
+        "answered": _("Answered"),
+        "refused": _("Not accepted"),
+        "published": _("Answer published"),
+    }
+    return labels.get(action, action)
+
+
 def status_icon(status: str) -> str:
     return {
         "received": "📥",

@@ -6,6 +6,12 @@ official hears about a petition only while still active and of the petition's ag
 have been re-routed, or the official removed, since the row was written); a citizen hears only
 about a petition of their own chat.
 
+The citizen's steps and the officials' notices also carry the parameters of a message template
+(a ZNS message outside Zalo's reply window): ``tracking_code`` and ``status`` (the step in a
+few words) and ``date`` for the citizen, ``tracking_code`` and ``answer_by`` for an official —
+codes and dates, nothing personal. The continuation parts of a long answer have none (one
+notification per answer is enough).
+
 An answer can be longer than one Telegram message: the repository writes one row per event, so
 :func:`enqueue_answer_parts` adds the continuation rows (parts 2..n) in the same transaction, and
 the first part says whether more follows. Whoever records an answer (the chat, the inbox page)
@@ -14,7 +20,7 @@ should call it; when nobody did, the first part ends by pointing to the petition
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,14 +29,16 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.contracts import Rendered, Renderer
+from handlers.contracts import Rendered, Renderer, template_values
 from handlers.formatting import format_date
 from handlers.markup import quote, shorten
 from handlers.officials.render_shared import deadline_mark, open_keyboard, split_text
 from handlers.petitions.callbacks import PetitionReply, PetitionView
+from handlers.petitions.labels import step_label
 from knowledge.outbox import OutboxKind
 from knowledge.petition_workflow import CLOSED_STATUSES, PetitionAction, PetitionStatus
 from knowledge.petitions import DeadlineStatus, deadline_status
+from knowledge.workdays import to_local
 from storage.outbox import OutboxRow, enqueue, outbox_has
 from storage.records import EventRecord, OfficialRecord, PetitionRecord
 from storage.repositories.agencies import AgencyRepository
@@ -355,7 +363,15 @@ def create_petition_renderers(i18n: I18n) -> dict[str, Renderer]:
         petition = notice.petition
         with i18n.context(), i18n.use_locale(locale(notice.official.language or row.language)):
             text = render_new_for_official(petition, notice.reason, datetime.now(UTC), notice.reply)
-            return Rendered(text=text, reply_markup=open_keyboard(petition.id))
+            params = template_values(
+                {
+                    "tracking_code": petition.tracking_code,
+                    "answer_by": format_date(petition.answer_by),
+                }
+            )
+            return Rendered(
+                text=text, reply_markup=open_keyboard(petition.id), template_data=params
+            )
 
     async def petition_update(session: AsyncSession, row: OutboxRow) -> Rendered | None:
         petition = await _petition(session, row.payload)
@@ -368,6 +384,16 @@ def create_petition_renderers(i18n: I18n) -> dict[str, Renderer]:
         agency = await AgencyRepository(session).get(petition.agency_id)
         agency_name = agency.name if agency is not None else ""
         with i18n.context(), i18n.use_locale(locale(row.language)):
-            return await _citizen_update(session, petition, agency_name, row.payload)
+            rendered = await _citizen_update(session, petition, agency_name, row.payload)
+            if rendered is None or row.payload.get("part") is not None:
+                return rendered  # a continuation part: the first one notified
+            params = template_values(
+                {
+                    "tracking_code": petition.tracking_code,
+                    "status": step_label(str(row.payload.get("action") or "")),
+                    "date": format_date(to_local(row.created_at).date()),
+                }
+            )
+            return replace(rendered, template_data=params)
 
     return {OutboxKind.PETITION_NEW: petition_new, OutboxKind.PETITION_UPDATE: petition_update}

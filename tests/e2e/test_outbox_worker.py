@@ -27,7 +27,7 @@ from bot.channels.webchat.session import WebChatBot
 from bot.factory import default_bot_properties
 from bot.jobs.outbox import SKIPPED_NOTE, OutboxWorker
 from bot.jobs.senders import CAPTION_LIMIT, TelegramSender, WebChatSender, split_caption
-from handlers.contracts import Rendered, Renderer
+from handlers.contracts import Delivery, Rendered, Renderer
 from storage.models import OutboxMessage, utcnow
 from storage.outbox import OutboxRow, OutgoingMessage, claim_due, enqueue
 from tests.tools.databases import migrated
@@ -346,7 +346,9 @@ class HangingSender:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def send(self, chat_id: str, rendered: Rendered) -> None:
+    async def send(
+        self, chat_id: str, rendered: Rendered, delivery: Delivery | None = None
+    ) -> None:
         self.calls += 1
         await asyncio.sleep(30)
 
@@ -477,7 +479,9 @@ class StuckSender:
     def __init__(self) -> None:
         self.chats: list[str] = []
 
-    async def send(self, chat_id: str, rendered: Rendered) -> None:
+    async def send(
+        self, chat_id: str, rendered: Rendered, delivery: Delivery | None = None
+    ) -> None:
         self.chats.append(chat_id)
         await asyncio.sleep(30)
 

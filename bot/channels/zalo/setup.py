@@ -35,6 +35,7 @@ class Zalo:
     bot: ZaloBot
     channel: ZaloChannel
     webhook: ZaloWebhook
+    api: ZaloApi  # the OA's API client (the bot's, and ZNS for the outbox)
 
     async def start(self, _app: web.Application | None = None) -> None:
         """Store the first token pair from the settings, unless a pair is stored already (a
@@ -86,7 +87,7 @@ def create_zalo(
         session_factory=session_factory,
         handle=channel.handle,
     )
-    return Zalo(settings, http, tokens, zalo_bot, channel, webhook)
+    return Zalo(settings, http, tokens, zalo_bot, channel, webhook, api)
 
 
 def setup_zalo(app: web.Application, zalo: Zalo) -> None:
