@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -59,6 +60,14 @@ class ZaloApp:
 
 @pytest.fixture
 async def zapp(tmp_path: Path) -> AsyncIterator[ZaloApp]:
+    async with zalo_app(tmp_path) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def zalo_app(tmp_path: Path, **overrides: Any) -> AsyncIterator[ZaloApp]:
+    """The app with Zalo configured against a fresh stand-in server (``overrides``: more
+    settings); no unhandled update may be left when it stops."""
     fake = FakeZalo(app_id=APP_ID)
     await fake.start()
     access, refresh = fake.pair()
@@ -72,6 +81,7 @@ async def zapp(tmp_path: Path) -> AsyncIterator[ZaloApp]:
         zalo_api_base=fake.base_url,
         zalo_oauth_base=fake.base_url,
         zalo_business_base=fake.base_url,
+        **overrides,
     )
     services = await create_services(settings)
     app, _bot, _dispatcher = create_app(services)
@@ -143,7 +153,7 @@ async def test_the_token_is_refreshed_mid_conversation(zapp: ZaloApp) -> None:
     assert zapp.fake.refreshes == 1 and zapp.fake.refresh_reuses == 0
 
 
-async def _import_dossier(zapp: ZaloApp, **fields: str) -> None:
+async def import_dossier(zapp: ZaloApp, **fields: str) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     row = {
         "receipt_code": CODE,
@@ -167,7 +177,7 @@ async def _import_dossier(zapp: ZaloApp, **fields: str) -> None:
 async def test_dossier_lookup_follow_and_pushes_inside_and_outside_the_window(
     zapp: ZaloApp,
 ) -> None:
-    await _import_dossier(zapp)
+    await import_dossier(zapp)
     citizen = zapp.citizen()
     await citizen.say("/start")
     await citizen.say(CODE)
@@ -180,7 +190,7 @@ async def test_dossier_lookup_follow_and_pushes_inside_and_outside_the_window(
     assert "48" in citizen.text()  # the confirmation says how Zalo's window works
 
     now = datetime.now(UTC).replace(microsecond=0)
-    await _import_dossier(zapp, status="9", status_at=now.isoformat())
+    await import_dossier(zapp, status="9", status_at=now.isoformat())
     pushed = await zapp.fake.wait_for_messages(CITIZEN, citizen.seen + 1, timeout=10)
     assert CODE in (pushed[-1].text or "") or CODE in "\n".join(m.text or "" for m in pushed)
     citizen.news()
@@ -193,7 +203,7 @@ async def test_dossier_lookup_follow_and_pushes_inside_and_outside_the_window(
             .values(last_inbound_at=now - timedelta(days=3))
         )
         await session.commit()
-    await _import_dossier(zapp, status="10", status_at=(now + timedelta(minutes=5)).isoformat())
+    await import_dossier(zapp, status="10", status_at=(now + timedelta(minutes=5)).isoformat())
     await asyncio.sleep(1.5)
     assert citizen.news() == []
     reply = await citizen.say("xin chào")
