@@ -11,9 +11,22 @@ from pathlib import Path
 import pytest
 
 from knowledge.dossier import lookup_key
+from storage.repositories.inbox_tokens import InboxTokenRepository
 from storage.repositories.lookup_failures import LookupFailureRepository
+from storage.repositories.officials import OfficialRepository
+from storage.repositories.petitions import PetitionRepository
 from storage.repositories.zalo_users import ZaloUserRepository
-from tests.e2e.test_zalo_e2e import CITIZEN, CODE, PHONE, ZaloApp, import_dossier, zalo_app
+from tests.e2e.test_zalo_e2e import (
+    CITIZEN,
+    CODE,
+    CONTENT,
+    PHONE,
+    ZaloApp,
+    import_dossier,
+    zalo_app,
+)
+from tests.tools.builders import justice_with_official
+from tests.tools.zalo_signing import message_event
 
 CARD_IMAGE = "https://cdn.example.gov.vn/zalo/chia-se-so-dien-thoai.png"
 
@@ -114,3 +127,70 @@ async def test_without_the_feature_no_form_is_sent_and_an_answer_proves_nothing(
     assert await _stored_phone(zapp) == PHONE
     await citizen.say(PHONE[-4:])
     assert CODE in citizen.text()
+
+
+IMAGE_URL = "https://photo-stal-2.zdn.vn/d/chup-man-hinh-bien-nhan.jpg"
+
+
+async def test_a_petition_with_an_image_from_zalo_keeps_its_link_for_the_officials(
+    zapp: ZaloApp,
+) -> None:
+    async with zapp.services.session_factory() as session:
+        justice = await justice_with_official(session, chat_id="900")
+        await session.commit()
+    citizen = zapp.citizen()
+    await citizen.say("/phananh")
+    await citizen.press(next(t for t in citizen.titles() if "Gửi phản ánh mới" in t))
+    assert "Bước 1/7" in citizen.text()  # Zalo has the attachments step
+    await citizen.say("khai sinh")
+    await citizen.press(next(t for t in citizen.titles() if "khai sinh" in t.lower()))
+    await citizen.say(CONTENT)
+    assert "Bước 3/7" in citizen.text() and "Ảnh hoặc tài liệu" in citizen.text()
+    image = message_event(
+        "user_send_image",
+        CITIZEN,
+        datetime.now(UTC),
+        attachments=[{"type": "image", "payload": {"url": IMAGE_URL, "thumbnail": IMAGE_URL}}],
+    )
+    await citizen.send(image)
+    assert "Đã đính kèm (1/5)" in citizen.text() and "ảnh" in citizen.text()
+    # a link that is not https is refused, the form keeps the one photo
+    plain = message_event(
+        "user_send_image",
+        CITIZEN,
+        datetime.now(UTC),
+        attachments=[{"type": "image", "payload": {"url": "http://photo.zdn.vn/a.jpg"}}],
+    )
+    await citizen.send(plain)
+    assert "Đã đính kèm" not in citizen.text() and "JPG, PNG, PDF" in citizen.text()
+    await citizen.press(next(t for t in citizen.titles() if t.startswith("✅ Xong (đã đính kèm 1")))
+    assert "Họ và tên" in citizen.text()
+    await citizen.say("Nguyễn Văn An")
+    await citizen.say("0987 654 321")
+    await citizen.say("12 Lê Lợi, phường Bến Thành, Quận 1, TP Hồ Chí Minh")
+    await citizen.press(next(t for t in citizen.titles() if "Gửi phản ánh" in t))
+
+    async with zapp.services.session_factory() as session:
+        repo = PetitionRepository(session)
+        [petition] = await repo.of_sender("zalo", "1")
+        attachments = await repo.attachments(petition.id)
+    assert petition.tracking_code in citizen.text()
+    assert [(a.kind, a.file_id, a.file_name) for a in attachments] == [("url", IMAGE_URL, None)]
+
+    # the official opens the petition in the inbox: the photo is a link that opens it
+    async with zapp.services.session_factory() as session:
+        official = await OfficialRepository(session).by_chat("telegram", "900")
+        assert official is not None and official.agency_id == justice.id
+        token = await InboxTokenRepository(session).issue(
+            official, kind="link", ttl=timedelta(minutes=10), now=datetime.now(UTC)
+        )
+        await session.commit()
+    origin = zapp.services.settings.base_url
+    signed_in = await zapp.client.post(
+        "/inbox/login", data={"token": token}, headers={"Origin": origin}, allow_redirects=False
+    )
+    assert signed_in.status == 303, await signed_in.text()
+    page = await zapp.client.get(f"/inbox/p/{petition.tracking_code}")
+    html = await page.text()
+    assert page.status == 200, html
+    assert f'<a href="{IMAGE_URL}" rel="noopener noreferrer nofollow"' in html

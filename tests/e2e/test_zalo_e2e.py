@@ -225,15 +225,16 @@ async def test_a_petition_to_its_tracking_code_and_the_officials_answer(zapp: Za
     citizen = zapp.citizen()
     await citizen.say("/phananh")
     await citizen.press(next(t for t in citizen.titles() if "Gửi phản ánh mới" in t))
-    assert "Bước 1/6" in citizen.text()  # no attachments step on Zalo (yet)
+    assert "Bước 1/7" in citizen.text()  # the attachments step is there on Zalo
     await citizen.say("khai sinh")
     await citizen.press(next(t for t in citizen.titles() if "khai sinh" in t.lower()))
     await citizen.say(CONTENT)
+    await citizen.press("⏭ Bỏ qua, không đính kèm")
     assert "Họ và tên" in citizen.text()
     await citizen.say("Nguyễn Văn An")
     await citizen.say("0987 654 321")
     await citizen.say("12 Lê Lợi, phường Bến Thành, Quận 1, TP Hồ Chí Minh")
-    assert "Bước 6/6" in citizen.text()
+    assert "Bước 7/7" in citizen.text()
     await citizen.press(next(t for t in citizen.titles() if "Gửi phản ánh" in t))
     async with zapp.services.session_factory() as session:
         [petition] = await PetitionRepository(session).of_sender("zalo", "1")
