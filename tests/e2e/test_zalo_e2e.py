@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,16 +14,18 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.app import create_app
 from bot.channels.zalo.setup import ZALO_KEY, Zalo
+from bot.channels.zalo.window import WINDOW_CLOSED
 from bot.config import Settings
 from bot.jobs.outbox import OUTBOX_KEY, OutboxWorker
 from bot.services import Services, create_services
 from handlers.petitions.notifications import enqueue_answer_parts
 from knowledge.dossier_records import parse_record
-from storage.models import ZaloUser
+from storage.models import OutboxMessage, ZaloUser
+from storage.outbox import PENDING, SENT
 from storage.repositories.dossiers import DossierRepository
 from storage.repositories.officials import OfficialRepository
 from storage.repositories.petitions import PetitionRepository
@@ -204,12 +206,47 @@ async def test_dossier_lookup_follow_and_pushes_inside_and_outside_the_window(
         )
         await session.commit()
     await import_dossier(zapp, status="10", status_at=(now + timedelta(minutes=5)).isoformat())
-    await asyncio.sleep(1.5)
-    assert citizen.news() == []
+    [row] = await _until(
+        zapp, lambda rows: [r for r in rows if r.state == PENDING and r.last_error]
+    )
+    assert row.last_error == f"deferred: {WINDOW_CLOSED}"
+    assert row.last_error == "deferred: outside the Zalo reply window"
+    assert citizen.news() == []  # the worker held it: nothing went to Zalo
     reply = await citizen.say("xin chào")
     await zapp.fake.wait_for_messages(CITIZEN, citizen.seen + 1, timeout=10)
     held = zapp.fake.messages(CITIZEN)[citizen.seen - len(reply) :]
     assert any(CODE in (m.text or "") for m in held), [m.text for m in held]
+    [sent] = await _until(
+        zapp, lambda rows: [r for r in rows if r.id == row.id and r.state == SENT]
+    )
+    assert sent.sent_at is not None
+
+
+async def _until(
+    zapp: ZaloApp,
+    found: Callable[[list[OutboxMessage]], list[OutboxMessage]],
+    *,
+    timeout: float = 10.0,
+) -> list[OutboxMessage]:
+    """What ``found`` picks from the Zalo outbox rows, once it picks something (the worker
+    runs in the background: wait for its work, not for a fixed time)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with zapp.services.session_factory() as session:
+            rows = list(
+                (
+                    await session.scalars(
+                        select(OutboxMessage)
+                        .where(OutboxMessage.channel == "zalo")
+                        .order_by(OutboxMessage.id)
+                    )
+                ).all()
+            )
+        if picked := found(rows):
+            return picked
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError([(r.id, r.state, r.last_error) for r in rows])
+        await asyncio.sleep(0.02)
 
 
 CONTENT = (
@@ -268,14 +305,17 @@ async def test_stickers_images_unfollow_and_submitted_info(zapp: ZaloApp) -> Non
         attachments=[{"type": "sticker", "payload": {"id": "abc", "url": "https://s.zalo.me/1"}}],
     )
     await citizen.send(sticker)
-    assert "không phải" in citizen.text().lower() or "chỉ đọc" in citizen.text().lower()
+    assert "chỉ đọc được tin nhắn dạng chữ" in citizen.text()
+    not_text = citizen.text()
     image = message_event(
         "user_send_image",
         CITIZEN,
         now,
         attachments=[{"type": "image", "payload": {"url": "https://photo.zalo.me/a.jpg"}}],
     )
-    assert await citizen.send(image)  # outside a form, a photo gets the same polite answer
+    await citizen.send(image)  # outside a form, a photo gets the same polite answer
+    assert len(citizen.last) == 1 and citizen.text() == not_text
+    assert "hình ảnh" in citizen.text()
 
     assert await citizen.send(submit_info_event(CITIZEN, now, name="An", phone="84912345678")) == []
     assert await citizen.send(follow_event(CITIZEN, now, name="unfollow")) == []
