@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from knowledge.outbox import OutboxKind
@@ -91,6 +91,17 @@ class Settings(BaseSettings):
             "outside the reply window go as ZNS to the phone the user gave; empty = none"
         ),
     )
+    zalo_request_user_info: bool = Field(
+        default=False,
+        description=(
+            'The OA may send "request user info" cards (depends on its tier): the dossier '
+            "lookup then offers one for the phone number"
+        ),
+    )
+    zalo_request_user_info_image_url: str | None = Field(
+        default=None,
+        description="The PNG or JPEG the card shows (Zalo requires one); needed when the above is on",
+    )
 
     @property
     def zalo_enabled(self) -> bool:
@@ -146,6 +157,7 @@ class Settings(BaseSettings):
         "zalo_api_base",
         "zalo_oauth_base",
         "zalo_business_base",
+        "zalo_request_user_info_image_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -165,11 +177,25 @@ class Settings(BaseSettings):
         "zalo_app_secret",
         "zalo_access_token",
         "zalo_refresh_token",
+        "zalo_request_user_info_image_url",
         mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
+
+    @model_validator(mode="after")
+    def _request_user_info_image(self) -> Settings:
+        if self.zalo_request_user_info and not self.zalo_request_user_info_image_url:
+            raise ValueError(
+                "ZALO_REQUEST_USER_INFO needs ZALO_REQUEST_USER_INFO_IMAGE_URL (the card's image)"
+            )
+        return self
+
+    @property
+    def zalo_request_info_image(self) -> str | None:
+        """The card image when the OA sends "request user info" cards, else None."""
+        return self.zalo_request_user_info_image_url if self.zalo_request_user_info else None
 
     @field_validator("webhook_secret")
     @classmethod

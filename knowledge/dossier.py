@@ -225,13 +225,19 @@ def second_factor_matches(
     *,
     digits: str | None = None,
     contact_phone: str | None = None,
+    claimed_phone: str | None = None,
 ) -> bool:
     """Whether a lookup's second factor proves the dossier is the citizen's: ``digits`` are the
-    last 4 digits of the applicant's phone or ID number, or ``contact_phone`` (a contact the
-    user shared of themselves) is the applicant's phone."""
+    last 4 digits of the applicant's phone or ID number, ``contact_phone`` (a contact the user
+    shared of themselves, vouched by the platform) is the applicant's phone, or
+    ``claimed_phone`` (a full number the user gave, vouched by nobody) is the applicant's whole
+    phone. The last two compare alike (prefixes aside); the caller counts a claimed number as a
+    guess, a vouched contact not."""
     if digits is not None and (
         last_digits_match(phone, digits) or last_digits_match(id_number, digits)
     ):
+        return True
+    if claimed_phone is not None and phones_match(phone, claimed_phone):
         return True
     return contact_phone is not None and phones_match(phone, contact_phone)
 

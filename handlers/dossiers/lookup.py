@@ -4,6 +4,10 @@ message, and the two dialog states (waiting for the code, waiting for the second
 Privacy rules, in order:
 - a receipt code alone reveals nothing: the citizen must also give the last 4 digits of the
   applicant's phone or ID number, or share a Telegram contact whose number is the applicant's;
+- a *claimed* number (a contact without ``user_id``: what a citizen typed into Zalo's "request
+  user info" form, or a phone-book card) proves only that the citizen knows the applicant's full
+  number: it is compared with the whole phone (0xxx / 84xxx / +84xxx alike) and counted like a
+  4-digit guess, against the user's and the code's limits (``handlers.common.contact_sharing``);
 - an unknown code and a wrong second factor get the same answer, and the database is not read
   before the second factor arrives, so codes cannot be probed;
 - failures are counted per chat user (5 per 15 minutes) and logged with the code masked;
@@ -22,6 +26,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message, ReplyKeyboardRemove
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.common.contact_sharing import contact_sharing
 from handlers.common.keyboards import back_to_menu
 from handlers.i18n import channel_of
 from handlers.petitions.tracking import show_by_code as show_petition_by_code
@@ -105,16 +110,21 @@ async def _ask_factor(
     if locked is not None:
         await message.answer(texts.locked_text(locked))
         return
-    telegram = channel == "telegram"
-    contact = contact_keyboard() if telegram else None
+    sharing = contact_sharing(bot)
+    vouched = sharing == "vouched"
     code_locked = await code_locked_until(session, lookup_key(code))
     if code_locked is not None:
-        if telegram:  # the contact share still works
+        # Only a vouched contact still works: a claimed number counts as a guess.
+        contact = contact_keyboard() if vouched else None
+        if vouched:
             await _wait_for_factor(state, code)
-        await message.answer(texts.code_locked_text(code_locked, telegram), reply_markup=contact)
+        await message.answer(texts.code_locked_text(code_locked, vouched), reply_markup=contact)
         return
     await _wait_for_factor(state, code)
-    await message.answer(texts.ask_factor_text(code, telegram), reply_markup=contact)
+    await message.answer(
+        texts.ask_factor_text(code, sharing),
+        reply_markup=contact_keyboard() if sharing else None,
+    )
 
 
 async def _refused(
@@ -126,9 +136,11 @@ async def _refused(
     key: str,
     *,
     digit_guess: bool,
+    vouched: bool,
 ) -> bool:
     """Answer and return True when a lockout refuses the second factor: this chat user failed
-    too often, or (for digits only) the code had too many digit guesses."""
+    too often, or (for guesses only) the code had too many guesses. ``vouched``: the channel
+    shares vouched contacts, which still work for a locked code."""
     telegram = channel == "telegram"
     locked = await user_locked_until(session, channel, user_id)
     if locked is not None:
@@ -137,15 +149,19 @@ async def _refused(
         await message.answer(texts.locked_text(locked), reply_markup=remove)
         return True
     if digit_guess and (code_locked := await code_locked_until(session, key)):
-        if not telegram:
+        if not vouched:
             await state.set_state(None)
-        await message.answer(texts.code_locked_text(code_locked, telegram))
+        await message.answer(texts.code_locked_text(code_locked, vouched))
         return True
     return False
 
 
 async def _matching_dossier(
-    repo: DossierRepository, key: str, digits: str | None, contact_phone: str | None
+    repo: DossierRepository,
+    key: str,
+    digits: str | None,
+    contact_phone: str | None,
+    claimed_phone: str | None,
 ) -> DossierView | None:
     # One indexed query, whether the code exists or not: the answer time tells nothing.
     credentials = await repo.credentials(key)
@@ -154,6 +170,7 @@ async def _matching_dossier(
         credentials.applicant_id_number,
         digits=digits,
         contact_phone=contact_phone,
+        claimed_phone=claimed_phone,
     ):
         return None
     return await repo.find_by_id(credentials.id)
@@ -168,9 +185,12 @@ async def _failed(
     code: str,
     *,
     digit_guess: bool,
+    vouched: bool,
+    phone: bool = False,
 ) -> None:
     key = lookup_key(code)
-    # Only digit guesses count against the code itself: a contact share cannot be guessed.
+    # Only guesses (digits, a claimed number) count against the code itself: a vouched contact
+    # share cannot be guessed.
     await LookupFailureRepository(session).record(channel, user_id, key if digit_guess else None)
     await session.commit()
     logger.warning(
@@ -179,9 +199,12 @@ async def _failed(
         user_id,
         mask_receipt_code(code),
     )
-    if not await _refused(message, state, session, channel, user_id, key, digit_guess=digit_guess):
+    refused = await _refused(
+        message, state, session, channel, user_id, key, digit_guess=digit_guess, vouched=vouched
+    )
+    if not refused:
         left = await failures_left(session, channel, user_id)
-        await message.answer(texts.mismatch_text(left))
+        await message.answer(texts.mismatch_text(left, phone=phone))
 
 
 async def _verified(
@@ -215,7 +238,10 @@ async def _verify(
     *,
     digits: str | None = None,
     contact_phone: str | None = None,
+    claimed_phone: str | None = None,
 ) -> None:
+    """Check one second factor: ``digits`` (typed), ``contact_phone`` (a vouched contact of the
+    user's own) or ``claimed_phone`` (a full number the user gave, nobody vouches for it)."""
     channel = channel_of(bot)
     user_id = _user_id(message)
     code = str((await state.get_data()).get(FSM_CODE) or "")
@@ -223,13 +249,26 @@ async def _verify(
         await start_lookup(message, state)
         return
     key = lookup_key(code)
-    digit_guess = digits is not None
-    if await _refused(message, state, session, channel, user_id, key, digit_guess=digit_guess):
+    digit_guess = digits is not None or claimed_phone is not None
+    vouched = contact_sharing(bot) == "vouched"
+    if await _refused(
+        message, state, session, channel, user_id, key, digit_guess=digit_guess, vouched=vouched
+    ):
         return
     repo = DossierRepository(session)
-    view = await _matching_dossier(repo, key, digits, contact_phone)
+    view = await _matching_dossier(repo, key, digits, contact_phone, claimed_phone)
     if view is None:
-        await _failed(message, state, session, channel, user_id, code, digit_guess=digit_guess)
+        await _failed(
+            message,
+            state,
+            session,
+            channel,
+            user_id,
+            code,
+            digit_guess=digit_guess,
+            vouched=vouched,
+            phone=claimed_phone is not None,
+        )
         return
     await _verified(message, state, repo, index, view, channel, code)
 
@@ -270,6 +309,26 @@ async def factor_contact(
         await message.answer(texts.not_your_contact_text())
         return
     await _verify(message, state, session, bot, index, contact_phone=contact.phone_number)
+
+
+async def factor_claimed_phone(
+    message: Message, state: FSMContext, session: AsyncSession, bot: Bot, index: SearchIndex
+) -> None:
+    """A contact without ``user_id`` at the factor step: a number the citizen gave (Zalo's
+    "request user info" form, a phone-book card on Telegram). It is checked as knowledge of the
+    applicant's full phone and counted like a digit guess — never as a vouched contact."""
+    contact = message.contact
+    phone = contact.phone_number if contact is not None else ""
+    if not phone.strip():
+        await message.answer(texts.factor_format_text())
+        return
+    await _verify(message, state, session, bot, index, claimed_phone=phone)
+
+
+async def claimed_contact_elsewhere(message: Message) -> None:
+    """A claimed contact outside the factor step on a channel that sends forms for it (an old
+    Zalo form filled in later): nothing to answer; the channel has kept the number."""
+    logger.info("A shared phone number outside a dossier lookup: kept by the channel only")
 
 
 async def factor_text(

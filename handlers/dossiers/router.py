@@ -6,13 +6,17 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 
+from handlers.common.contact_sharing import claimed_contact, offers_claimed_contacts
+
 from .callbacks import DossierAction, RateService
 from .follow import dossier_action
 from .lookup import (
     DossierLookup,
+    claimed_contact_elsewhere,
     code_in_message,
     code_text,
     dossier_command,
+    factor_claimed_phone,
     factor_contact,
     factor_other,
     factor_text,
@@ -26,10 +30,15 @@ from .render import RATING_LEVELS
 def create_router() -> Router:
     router = Router(name="dossiers")
     router.message.register(dossier_command, Command("hoso", "dossier", "tracuu"))
+    # a contact without user_id is a claimed number, never a vouched one (contact_sharing)
+    router.message.register(factor_claimed_phone, DossierLookup.factor, F.contact, claimed_contact)
     router.message.register(factor_contact, DossierLookup.factor, F.contact)
     router.message.register(factor_text, DossierLookup.factor, F.text, not_command)
     router.message.register(factor_other, DossierLookup.factor, not_command)
     router.message.register(code_text, DossierLookup.code, F.text, not_command)
+    router.message.register(
+        claimed_contact_elsewhere, F.contact, claimed_contact, offers_claimed_contacts
+    )
     router.message.register(
         code_in_message, StateFilter(None), F.text, not_command, receipt_in_text
     )

@@ -26,7 +26,9 @@ def ask_code_text() -> str:
     )
 
 
-def ask_factor_text(code: str, telegram: bool) -> str:
+def ask_factor_text(code: str, sharing: str | None) -> str:
+    """``sharing``: how the channel shares a phone number with a button ("vouched",
+    "claimed" or None, see ``handlers.common.contact_sharing``)."""
     parts = [
         _("Dossier code: <code>{code}</code>").format(code=quote(code)),
         _(
@@ -34,8 +36,15 @@ def ask_factor_text(code: str, telegram: bool) -> str:
             "phone number or the ID number given when the dossier was submitted."
         ),
     ]
-    if telegram:
+    if sharing == "vouched":
         parts.append(_("Or tap “Share my phone number” below if you submitted it yourself."))
+    elif sharing == "claimed":
+        parts.append(
+            _(
+                "Or tap “Share my phone number” below and give the full phone number that was "
+                "given when the dossier was submitted."
+            )
+        )
     return "\n\n".join(parts)
 
 
@@ -58,11 +67,20 @@ def factor_format_text() -> str:
     return _("Please send exactly 4 digits, for example 6789.")
 
 
-def mismatch_text(left: int) -> str:
-    text = _(
-        "❌ This dossier code and these digits do not match our records. Check the code on your "
-        "receipt and the last 4 digits of the phone number or ID number given when submitting."
-    )
+def mismatch_text(left: int, *, phone: bool = False) -> str:
+    """``phone``: the factor was a full phone number, not 4 digits."""
+    if phone:
+        text = _(
+            "❌ This dossier code and this phone number do not match our records. Check the code "
+            "on your receipt and the phone number given when submitting, or send the last 4 "
+            "digits instead."
+        )
+    else:
+        text = _(
+            "❌ This dossier code and these digits do not match our records. Check the code on "
+            "your receipt and the last 4 digits of the phone number or ID number given when "
+            "submitting."
+        )
     if left > 0:
         text += "\n" + _("Attempts left: {count}.").format(count=left)
     return text
@@ -76,14 +94,14 @@ def locked_text(until: datetime) -> str:
     ).format(time=local.strftime("%H:%M"))
 
 
-def code_locked_text(until: datetime, telegram: bool) -> str:
+def code_locked_text(until: datetime, vouched: bool) -> str:
     local = until.astimezone(render.LOCAL_TZ)
     text = _(
         "🔒 This dossier code has had too many unsuccessful attempts, so for the applicant's "
         "safety digits are not accepted for it until {time} on {date}. If it is your dossier, "
         "the centre where you submitted it can help."
     ).format(time=local.strftime("%H:%M"), date=format_date(local.date()))
-    if telegram:
+    if vouched:
         text += "\n\n" + _(
             "If you submitted it yourself, you can still tap “Share my phone number” below."
         )

@@ -117,6 +117,7 @@ class InboxTexts:
     attachment_type: str
     attachment_size: str
     attachment_unnamed: str
+    attachment_open: str
     no_attachments: str
     attachments_note: str
     history_when: str
@@ -293,6 +294,7 @@ def _detail_texts() -> dict[str, str]:
         attachment_type=_("Type"),
         attachment_size=_("Size"),
         attachment_unnamed=_("(no name)"),
+        attachment_open=_("Open the link"),
         no_attachments=_("No attachments."),
         attachments_note=_(
             "The files stay in the chat app; open them from the petition's notification in the "

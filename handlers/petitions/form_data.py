@@ -26,9 +26,13 @@ SERVICE_TOPIC_TEXT = "Chất lượng phục vụ tại bộ phận một cửa 
 OTHER_TOPIC_TEXT = "Quy định hành chính khác"
 
 
+FILE_CHANNELS = frozenset({"telegram", "zalo"})
+"""Where a citizen can send photos and files: Telegram (by file id) and Zalo (as links)."""
+
+
 def steps_for(channel: str) -> tuple[str, ...]:
-    """The form's steps: attachments only where files can be sent (Telegram, not the web chat)."""
-    return ALL_STEPS if channel == "telegram" else tuple(s for s in ALL_STEPS if s != FILES)
+    """The form's steps: attachments only where files can be sent (not the web chat)."""
+    return ALL_STEPS if channel in FILE_CHANNELS else tuple(s for s in ALL_STEPS if s != FILES)
 
 
 @dataclass

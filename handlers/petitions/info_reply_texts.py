@@ -8,6 +8,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.markup import quote
 
+from .form_data import FILE_CHANNELS
 from .splitting import split_blocks
 
 
@@ -21,7 +22,7 @@ def ask_reply_text(petition: Any, question: str | None, channel: str) -> list[st
     if question:
         blocks.append((_("The agency asks"), question))
     hint = _("Type your answer in one message.")
-    if channel == "telegram":
+    if channel in FILE_CHANNELS:
         hint += " " + _(
             "You can send photos or files (JPG, PNG, PDF, DOC(X), XLS(X)) before your text."
         )

@@ -87,7 +87,8 @@ def file_size_text(size: int | None) -> str:
 
 
 def file_label(file: dict[str, Any]) -> str:
-    name = str(file.get("name") or "") or (_("photo") if file.get("kind") == "photo" else _("file"))
+    photo = file.get("kind") == "photo" or file.get("media") == "photo"  # a linked photo too
+    name = str(file.get("name") or "") or (_("photo") if photo else _("file"))
     size = file_size_text(file.get("size") if isinstance(file.get("size"), int) else None)
     return shorten(name, 60) + (f" ({size})" if size else "")
 

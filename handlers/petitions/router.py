@@ -14,7 +14,8 @@ How the form stays correct:
   are shown only in the chat that sent it (anyone else gets the same "not found").
 
 Channels: on Telegram a citizen can attach photos and documents and share their own contact;
-the web chat has neither, so the attachments step is left out there and the phone is typed.
+on Zalo they can attach photos and documents too (kept as their links, see `attachments`) and
+type the phone; the web chat has neither, so the attachments step is left out there.
 """
 
 from __future__ import annotations

@@ -514,6 +514,37 @@ async def test_the_own_agency_sees_the_card_with_personal_data_and_files(
 # --- actions ---------------------------------------------------------------------------------
 
 
+async def test_a_zalo_photo_reaches_a_telegram_official_as_its_link(harness: Harness) -> None:
+    """A Zalo CDN URL is no Telegram file id: the official's chat gets it as a link, never as
+    a photo Telegram would have to fetch."""
+    h = harness
+    world = await _world(h)
+    url = "https://photo-stal-2.zdn.vn/d/bien-nhan.jpg"
+    async with h.factory() as session:
+        result = await PetitionRepository(session).submit(
+            PetitionDraft(
+                topic_kind="other",
+                topic="Thời gian chờ tại bộ phận một cửa",
+                content="Thời gian chờ tại bộ phận một cửa quá lâu, đề nghị bố trí thêm quầy.",
+                sender_name="Lê Thị Hoa",
+                phone="0987654321",
+                address="Phường Bến Nghé, TP Hồ Chí Minh",
+                sector="Hộ tịch",
+                channel="zalo",
+                chat_id="3",
+                language="vi",
+                attachments=(AttachmentDraft(kind="url", file_id=url),),
+            )
+        )
+        await session.commit()
+    officer = Chat_(id=7401)
+    await _enrolled(h, officer, world.justice, "officer")
+    calls = await h.press(officer, op(PetitionOp.FILES, result.petition.id))
+    assert not [c for c in calls if isinstance(c, SendPhoto | SendDocument)]
+    texts_sent = [c.text for c in calls if isinstance(c, SendMessage)]
+    assert any(url in text and result.petition.tracking_code in text for text in texts_sent)
+
+
 async def test_take_ask_answer_publish_each_audited_and_told_to_the_citizen(
     harness: Harness,
 ) -> None:

@@ -219,6 +219,49 @@ async def test_an_image_is_uploaded_then_sent_by_its_attachment_id(
     )
 
 
+async def test_a_request_user_info_card_goes_as_its_template(
+    bare_api: ZaloApi, zalo: FakeZalo
+) -> None:
+    image = "https://cdn.example.gov.vn/card.png"
+    await bare_api.send_request_user_info(USER, "📱 Chia sẻ số điện thoại", "Số đã khai", image)
+    (call,) = zalo.calls(MESSAGE_PATH)
+    element = {"title": "📱 Chia sẻ số điện thoại", "subtitle": "Số đã khai", "image_url": image}
+    assert call.json["message"] == {
+        "attachment": {
+            "type": "template",
+            "payload": {"template_type": "request_user_info", "elements": [element]},
+        }
+    }
+    (sent,) = zalo.messages(USER)
+    assert sent.request_user_info == element and sent.text is None
+    with pytest.raises(ValueError):
+        await bare_api.send_request_user_info(USER, "x" * 101, "Số đã khai", image)
+    with pytest.raises(ValueError):
+        await bare_api.send_request_user_info(USER, "Chia sẻ", "x" * 501, image)
+    # the stand-in refuses what Zalo refuses: a card with text, or an image that is not PNG/JPEG
+    for message in (
+        {"text": "x", "attachment": call.json["message"]["attachment"]},
+        {
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "request_user_info",
+                    "elements": [{**element, "image_url": "https://cdn.example.gov.vn/a.gif"}],
+                },
+            }
+        },
+    ):
+        body = {"recipient": {"user_id": USER}, "message": message}
+        async with aiohttp.ClientSession() as http:
+            answer = await http.post(
+                zalo.base_url + MESSAGE_PATH,
+                json=body,
+                headers={"access_token": zalo.access_token or ""},
+            )
+            assert (await answer.json())["error"] == -201
+    assert len(zalo.messages(USER)) == 1
+
+
 async def test_a_zns_goes_to_the_phone_number_in_zalos_form(
     bare_api: ZaloApi, zalo: FakeZalo
 ) -> None:

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.channels.zalo.setup import Zalo
 from tests.tools.zalo_server import FakeZalo, SentMessage
-from tests.tools.zalo_signing import follow_event, signed, text_event
+from tests.tools.zalo_signing import follow_event, signed, submit_info_event, text_event
 
 WEBHOOK = "/zalo/webhook"
 
@@ -69,6 +69,14 @@ class ZaloCitizen:
         assert match is not None, f"no button {title!r} in {[b['title'] for b in buttons]}"
         assert match["type"] == "oa.query.show", match
         return await self.say(str(match["payload"]))
+
+    async def submit_info(self, **info: str) -> list[SentMessage]:
+        """Fill in and send the OA's "request user info" form (``phone``, ``name``...)."""
+        return await self.send(submit_info_event(self.user_id, datetime.now(UTC), **info))
+
+    def cards(self) -> list[dict[str, Any]]:
+        """The "request user info" cards among the last messages."""
+        return [m.request_user_info for m in self.last if m.request_user_info is not None]
 
     def text(self) -> str:
         return "\n".join(m.text or "" for m in self.last)

@@ -3,7 +3,9 @@
 One aiohttp app serves what the assistant calls, so a test passes its ``base_url`` as the API,
 the ZNS ("business") and the OAuth base alike:
 
-* ``POST /v3.0/oa/message/cs`` — consultation messages: text, text with buttons, an uploaded image;
+* ``POST /v3.0/oa/message/cs`` — consultation messages: text, text with buttons, an uploaded image,
+  a "request user info" card (``template_type: request_user_info``, one element with a title of
+  1-100 and a subtitle of 1-500 characters and an http(s) ``image_url`` to a PNG or JPEG; no text);
 * ``POST /v2.0/oa/upload/image`` — multipart field ``file`` (PNG or JPEG, at most 1 MB);
 * ``POST /message/template`` — ZNS template messages by phone number;
 * ``POST /v4/oa/access_token`` — OAuth v4, ``grant_type=refresh_token`` with header ``secret_key``.
@@ -47,6 +49,8 @@ TEXT_LIMIT = 2000
 BUTTONS_LIMIT = 5
 TITLE_LIMIT = 100
 PAYLOAD_LIMIT = 1000
+REQUEST_TITLE_LIMIT = 100
+REQUEST_SUBTITLE_LIMIT = 500
 IMAGE_LIMIT = 1024 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png")
 BUTTON_TYPES = ("oa.query.show", "oa.open.url", "oa.open.phone")
@@ -110,6 +114,7 @@ class SentMessage:
     text: str | None
     buttons: tuple[dict[str, Any], ...] = ()
     attachment_id: str | None = None  # an image's
+    request_user_info: dict[str, Any] | None = None  # a "request user info" card's element
 
     @property
     def button_titles(self) -> list[str]:
@@ -336,9 +341,12 @@ class FakeZalo:
             raise Refused(-210, "Parameter exceeds allowable limit")
         buttons: tuple[dict[str, Any], ...] = ()
         attachment_id = None
-        if "attachment" in message:
+        card = None
+        if _template_type(message.get("attachment")) == "request_user_info":
+            card = _request_user_info(message["attachment"], text)
+        elif "attachment" in message:
             buttons, attachment_id = self._attachment(message["attachment"], text)
-        sent = SentMessage(user_id, self._message_id(), text, buttons, attachment_id)
+        sent = SentMessage(user_id, self._message_id(), text, buttons, attachment_id, card)
         self.sent.append(sent)
         return {"message_id": sent.message_id, "user_id": user_id}
 
@@ -471,6 +479,37 @@ def _oauth_error(code: int, name: str) -> dict[str, Any]:
         "error_reason": name,
         "error_description": name,
     }
+
+
+def _template_type(attachment: Any) -> Any:
+    if isinstance(attachment, dict) and isinstance(attachment.get("payload"), dict):
+        return attachment["payload"].get("template_type")
+    return None
+
+
+def _request_user_info(attachment: dict[str, Any], text: str | None) -> dict[str, Any]:
+    """The element of a "request user info" card, refused like Zalo refuses a bad one."""
+    if attachment.get("type") != "template" or text is not None:
+        raise Refused(-201, "attachment is invalid!")
+    elements = attachment["payload"].get("elements")
+    if not (isinstance(elements, list) and len(elements) == 1 and isinstance(elements[0], dict)):
+        raise Refused(-201, "elements is invalid!")
+    element = elements[0]
+    title, subtitle, image = element.get("title"), element.get("subtitle"), element.get("image_url")
+    for value, limit in ((title, REQUEST_TITLE_LIMIT), (subtitle, REQUEST_SUBTITLE_LIMIT)):
+        if not isinstance(value, str) or not value.strip():
+            raise Refused(-201, "title or subtitle is invalid!")
+        if len(value) > limit:
+            raise Refused(-210, "Parameter exceeds allowable limit")
+    if not (
+        isinstance(image, str)
+        and image.startswith(("http://", "https://"))
+        and image.lower().split("?")[0].endswith((".png", ".jpg", ".jpeg"))
+    ):
+        raise Refused(-201, "image_url is invalid!")
+    if set(element) - {"title", "subtitle", "image_url"}:
+        raise Refused(-201, "element is invalid!")
+    return dict(element)
 
 
 def _check_button(button: Any) -> None:

@@ -13,6 +13,7 @@ from bot.channels.telegram_html import parse_telegram_html
 from bot.channels.zalo.render import (
     BUTTONS_PER_MESSAGE,
     MORE_TEXT,
+    SUBTITLE_LIMIT,
     TEXT_LIMIT,
     TITLE_LIMIT,
     ButtonSpec,
@@ -99,3 +100,18 @@ def test_buttons_go_on_the_last_piece_five_per_message() -> None:
 
 def test_no_buttons_no_templates() -> None:
     assert [m.buttons for m in plan("Xin chào", [])] == [()]
+
+
+def test_a_contact_request_becomes_a_card_after_the_text_when_the_oa_sends_them() -> None:
+    markup = ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text="📱 Chia sẻ số điện thoại", request_contact=True)]]
+    )
+    buttons = buttons_of(markup, contact=True)
+    assert buttons == [ButtonSpec("📱 Chia sẻ số điện thoại", "contact", "")]
+    messages = plan("Mã hồ sơ: X\n\nGửi 4 số cuối.\n\nHoặc bấm nút bên dưới.", buttons)
+    assert [(m.text, m.request_title, m.buttons) for m in messages] == [
+        ("Mã hồ sơ: X\n\nGửi 4 số cuối.\n\nHoặc bấm nút bên dưới.", None, ()),
+        ("Hoặc bấm nút bên dưới.", "📱 Chia sẻ số điện thoại", ()),
+    ]
+    long_card = plan("từ " * 400, buttons)[-1]
+    assert len(long_card.text) <= SUBTITLE_LIMIT and long_card.text.endswith("…")

@@ -1,5 +1,5 @@
 """The Zalo Official Account's HTTP API, as the assistant uses it: consultation messages (text,
-text with buttons, an uploaded image) to a user id, image uploads, and ZNS template messages to a
+text with buttons, an uploaded image, a "request user info" card) to a user id, image uploads, and ZNS template messages to a
 phone number.
 
 Zalo answers HTTP 200 with ``{"error": 0, "message": "Success", "data": {...}}``; any other
@@ -64,6 +64,8 @@ BUTTON_TITLE_LIMIT = 100
 BUTTON_PAYLOAD_LIMIT = 1000
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 IMAGE_LIMIT = 1024 * 1024  # bytes; Zalo's limit for an uploaded image
+REQUEST_TITLE_LIMIT = 100  # characters of a "request user info" template's title ...
+REQUEST_SUBTITLE_LIMIT = 500  # ... and of its subtitle
 
 QUERY_SHOW = "oa.query.show"  # the payload comes back as the user's text (user_send_text)
 OPEN_URL = "oa.open.url"
@@ -306,6 +308,33 @@ class ZaloApi:
             _check_text(text)
             message["text"] = text
         return await self._send_message("send_image", user_id, message)
+
+    async def send_request_user_info(
+        self, user_id: str, title: str, subtitle: str, image_url: str
+    ) -> str:
+        """Send a "request user info" template: a card with Zalo's own button that opens a form
+        (name, phone, address) whose answer comes back as a ``user_submit_info`` event. Only
+        OAs whose tier has the feature may send it. Title 1 to 100 characters, subtitle 1 to
+        500, ``image_url`` an http(s) link to a PNG or JPEG; Zalo's message id."""
+        _check_user(user_id)
+        if not title.strip() or len(title) > REQUEST_TITLE_LIMIT:
+            raise ValueError(f"a request-user-info title has 1 to {REQUEST_TITLE_LIMIT} characters")
+        if not subtitle.strip() or len(subtitle) > REQUEST_SUBTITLE_LIMIT:
+            raise ValueError(
+                f"a request-user-info subtitle has 1 to {REQUEST_SUBTITLE_LIMIT} characters"
+            )
+        if not image_url.startswith(("https://", "http://")):
+            raise ValueError("a request-user-info image needs an http(s) URL")
+        message = {
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "request_user_info",
+                    "elements": [{"title": title, "subtitle": subtitle, "image_url": image_url}],
+                },
+            }
+        }
+        return await self._send_message("send_request_user_info", user_id, message)
 
     async def upload_image(self, data: bytes, filename: str, content_type: str) -> str:
         """Upload a PNG or JPEG image (at most 1 MB); the ``attachment_id`` to send it with."""

@@ -9,9 +9,14 @@
   media URL); stickers, GIFs, audio, video and locations: a message the dialogs answer as
   "not text".
 - ``user_submit_info`` (the "request user info" form): the phone given is kept for ZNS
-  messages, and is *not* turned into a shared contact — unlike Telegram's contact, Zalo does not
-  vouch that the number typed into its form is the user's own, so it proves nothing to the
-  dossier lookup (which keeps asking for the 4 digits there).
+  messages. When the OA sends such forms (``ZALO_REQUEST_USER_INFO``), it also becomes a
+  message with a contact that has **no** ``user_id``: unlike Telegram's contact, Zalo does not
+  vouch that the number typed into its form is the user's own. The dialogs read a contact
+  without ``user_id`` as a *claimed* number (``handlers.common.contact_sharing``): the dossier
+  lookup takes it as knowledge of the applicant's full phone, counted like a 4-digit guess;
+  anywhere else it is not answered. Why a contact and not a dialog-specific signal: the
+  dialogs stay channel-neutral, and the missing ``user_id`` carries exactly the difference
+  (Telegram's phone-book cards, which nobody vouches either, are read the same way).
 
 The webhook runs one user's events one at a time, in order; every event opens that user's reply
 window (``storage.repositories.zalo_users``) and releases the pushes held while it was closed.
@@ -166,6 +171,8 @@ class ZaloChannel:
         if event.kind is EventKind.TEXT:
             text = clean_user_text(event.text or "")
             return (text, None) if text else (None, None)
+        if event.kind is EventKind.SUBMIT_INFO:
+            return None, self._claimed_contact(event, user)
         media = event.attachments[0] if event.attachments else None
         if event.kind is EventKind.IMAGE and media is not None and media.url:
             size = {"file_id": media.url, "file_unique_id": _file_unique_id(media.url)}
@@ -190,6 +197,17 @@ class ZaloChannel:
             }
             return None, {"sticker": sticker}
         return None, None
+
+    def _claimed_contact(self, event: ZaloEvent, user: ZaloUserRecord) -> dict[str, Any] | None:
+        """The contact a form's answer becomes (no ``user_id``: claimed, not vouched), when the
+        OA sends the forms; None otherwise (the phone is only kept)."""
+        phone = clean_user_text(event.info.phone or "", 32) if event.info is not None else ""
+        if getattr(self.bot, "contact_sharing", None) != "claimed" or not phone:
+            return None
+        name = clean_user_text(event.info.name or "", 64) if event.info is not None else ""
+        return {
+            "contact": {"phone_number": phone, "first_name": name or user.display_name or "Zalo"}
+        }
 
 
 def event_message_id(event: ZaloEvent) -> int:

@@ -1,5 +1,7 @@
 """The dialogs' messages as Zalo can show them: plain text (Zalo has no formatting), links
-spelled out, long texts split within Zalo's limit, and inline keyboards as button templates.
+spelled out, long texts split within Zalo's limit, inline keyboards as button templates, and a
+reply keyboard's "share my phone number" key (``request_contact``) as a "request user info"
+card when the OA has that feature (else the key is left out: the dialog accepts typed text).
 
 Pure functions: the session (``session.py``) sends what ``plan`` returns.
 """
@@ -18,16 +20,18 @@ from aiogram.types import (
 TEXT_LIMIT = 2000  # characters of one Zalo consultation message
 BUTTONS_PER_MESSAGE = 5  # buttons one Zalo template holds
 TITLE_LIMIT = 100  # characters of a button's title
+SUBTITLE_LIMIT = 500  # characters of a "request user info" card's subtitle
 MORE_TEXT = "…"  # the text of a message that only carries more buttons
 
 
 @dataclass(frozen=True)
 class ButtonSpec:
     """One button: ``press`` (its title comes back as the user's text and is the press),
-    ``url`` (opens ``value``), or ``reply`` (a reply-keyboard button: its text is typed)."""
+    ``url`` (opens ``value``), ``reply`` (a reply-keyboard button: its text is typed), or
+    ``contact`` (a ``request_contact`` key: sent as a "request user info" card)."""
 
     title: str
-    kind: Literal["press", "url", "reply"]
+    kind: Literal["press", "url", "reply", "contact"]
     value: str  # callback data, URL, or the text a reply button types
     payload: str = ""  # what a press sends back (``tagged``); a reply button sends its text
 
@@ -44,8 +48,12 @@ def tagged(buttons: list[ButtonSpec], sending: int) -> list[ButtonSpec]:
 
 @dataclass(frozen=True)
 class ZaloMessagePlan:
+    """One Zalo message: ``text`` with ``buttons``; or, with ``request_title``, a "request
+    user info" card of that title whose subtitle is ``text``."""
+
     text: str
     buttons: tuple[ButtonSpec, ...] = ()
+    request_title: str | None = None
 
 
 def _utf16_to_index(text: str) -> list[int]:
@@ -104,9 +112,10 @@ def _title(text: str) -> str:
     return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1].rstrip() + "…"
 
 
-def buttons_of(markup: object) -> list[ButtonSpec]:
+def buttons_of(markup: object, *, contact: bool = False) -> list[ButtonSpec]:
     """The buttons of an inline or reply keyboard, titles made unique within the message (two
-    "Xem" become "Xem" and "Xem (2)")."""
+    "Xem" become "Xem" and "Xem (2)"). A ``request_contact`` key is a ``contact`` button when
+    ``contact`` (the OA sends "request user info" cards), else left out like a location key."""
     specs: list[ButtonSpec] = []
     if isinstance(markup, InlineKeyboardMarkup):
         for row in markup.inline_keyboard:
@@ -118,6 +127,9 @@ def buttons_of(markup: object) -> list[ButtonSpec]:
     elif isinstance(markup, ReplyKeyboardMarkup):
         for keys in markup.keyboard:
             for key in keys:
+                if key.request_contact and contact:
+                    specs.append(ButtonSpec(_title(key.text), "contact", ""))
+                    continue
                 if key.request_contact or key.request_location:
                     continue  # Zalo has no such button: the dialog also accepts typed text
                 specs.append(ButtonSpec(_title(key.text), "reply", key.text))
@@ -131,9 +143,32 @@ def buttons_of(markup: object) -> list[ButtonSpec]:
     return unique
 
 
+def _subtitle(text: str) -> str:
+    """A card's subtitle from a message's text: its last paragraph (where the dialogs say what
+    the key is for), cut to :data:`SUBTITLE_LIMIT` at a space."""
+    paragraphs = [p.strip() for p in text.strip().split("\n\n") if p.strip()]
+    last = " ".join((paragraphs[-1] if paragraphs else MORE_TEXT).split())
+    if len(last) <= SUBTITLE_LIMIT:
+        return last
+    cut = last.rfind(" ", 0, SUBTITLE_LIMIT - 1)
+    return last[: cut if cut > SUBTITLE_LIMIT // 2 else SUBTITLE_LIMIT - 1].rstrip() + "…"
+
+
 def plan(text: str, buttons: list[ButtonSpec]) -> list[ZaloMessagePlan]:
     """The Zalo messages one dialog message becomes: its text in pieces, the buttons on the
-    last piece, five per message (more follow in messages of their own)."""
+    last piece, five per message (more follow in messages of their own), and last a "request
+    user info" card for a ``contact`` button (its title the key's text, its subtitle the
+    message's last paragraph)."""
+    cards = [
+        ZaloMessagePlan(_subtitle(text), request_title=b.title)
+        for b in buttons
+        if b.kind == "contact"
+    ][:1]
+    buttons = [b for b in buttons if b.kind != "contact"]
+    return _messages(text, buttons) + cards
+
+
+def _messages(text: str, buttons: list[ButtonSpec]) -> list[ZaloMessagePlan]:
     pieces = split_text(text) or [MORE_TEXT]
     groups = [
         tuple(buttons[i : i + BUTTONS_PER_MESSAGE])

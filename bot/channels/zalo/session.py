@@ -12,6 +12,11 @@ with the OA's message API.
   old copy's buttons keep their callbacks; deleting a message forgets its buttons.
 - A callback answer with ``show_alert`` is sent as a message; a toast is dropped.
 - Photos (digest charts) are uploaded and sent as images.
+- A reply keyboard's ``request_contact`` key, when the OA has "request user info" (setting
+  ``ZALO_REQUEST_USER_INFO``), becomes a "request user info" card after the message's text (its
+  title the key's text, its subtitle the text's last paragraph); without it, the key is left
+  out. The form's answer is a number the citizen typed, not one Zalo vouches for: the bot says
+  so with ``contact_sharing = "claimed"`` (see ``handlers.common.contact_sharing``).
 
 What it does not carry out is answered as ``bot.channels.sessions`` says.
 """
@@ -115,10 +120,17 @@ class ZaloSession(ChannelSession):
     CHANNEL = "Zalo"
     BOT_USERNAME = "zalo_oa"
 
-    def __init__(self, api: ZaloApi, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        api: ZaloApi,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        request_info_image: str | None = None,
+    ) -> None:
         super().__init__()
         self.zalo = api
         self.session_factory = session_factory
+        self.request_info_image = request_info_image  # set: "request user info" cards are sent
         self._user_ids: dict[int, str] = {}  # chat id -> Zalo user id (never changes)
 
     async def make_request(
@@ -272,7 +284,7 @@ class ZaloSession(ChannelSession):
             sending = await users.next_message_id(chat)
             if message_id is None:
                 message_id = sending
-            buttons = tagged(buttons_of(markup), sending)
+            buttons = tagged(self._buttons(markup), sending)
             # registered before sending: a quick press must find its button. An edit adds
             # the new copy's buttons; the old copy's keep their own callbacks (Zalo still
             # shows it), and the dialog re-checks whatever they ask for.
@@ -282,12 +294,19 @@ class ZaloSession(ChannelSession):
         inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
         return self._message(bot, chat, message_id, plain, inline)
 
+    def _buttons(self, markup: object) -> list[ButtonSpec]:
+        return buttons_of(markup, contact=self.request_info_image is not None)
+
     async def _deliver(self, chat: int, user_id: str, messages: list[ZaloMessagePlan]) -> None:
         """Send the pieces in order; each one counts against the user's reply window."""
         sent = 0
         try:
             for message in messages:
-                if message.buttons:
+                if message.request_title is not None and self.request_info_image:
+                    await self.zalo.send_request_user_info(
+                        user_id, message.request_title, message.text, self.request_info_image
+                    )
+                elif message.buttons:
                     await self.zalo.send_buttons(
                         user_id, message.text, [zalo_button(b) for b in message.buttons]
                     )
@@ -311,7 +330,7 @@ class ZaloSession(ChannelSession):
         chat = int(method.chat_id or 0)
         if method.message_id is None:
             raise TelegramBadRequest(method=method, message="Bad Request: message not found")
-        buttons = buttons_of(method.reply_markup)
+        buttons = self._buttons(method.reply_markup)
         if not buttons:  # the keyboard removed: its presses no longer count
             await self._forget(chat, [method.message_id])
             return True
@@ -374,9 +393,12 @@ class ZaloBot(Bot):
         *,
         token: str = PLACEHOLDER_TOKEN,
         default: DefaultBotProperties | None = None,
+        request_info_image: str | None = None,
     ) -> None:
         super().__init__(
             token=token,
-            session=ZaloSession(api, session_factory),
+            session=ZaloSession(api, session_factory, request_info_image=request_info_image),
             default=default or DefaultBotProperties(parse_mode="HTML"),
         )
+        # "claimed": a shared phone is one the citizen typed into Zalo's form, not vouched
+        self.contact_sharing: str | None = "claimed" if request_info_image else None

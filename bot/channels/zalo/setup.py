@@ -79,7 +79,9 @@ def create_zalo(
     api = ZaloApi(
         http, tokens, api_base=settings.zalo_api_base, business_base=settings.zalo_business_base
     )
-    zalo_bot = ZaloBot(api, session_factory, default=default)
+    zalo_bot = ZaloBot(
+        api, session_factory, default=default, request_info_image=settings.zalo_request_info_image
+    )
     channel = ZaloChannel(dispatcher, zalo_bot, session_factory)
     webhook = create_zalo_webhook(
         app_id=settings.zalo_app_id,
