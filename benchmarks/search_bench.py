@@ -2,9 +2,13 @@
 
     python benchmarks/search_bench.py [--queries ../shared/data/queries-dev.jsonl] [--synthetic 100000]
 
-Quality: top-1 / top-3 on the labelled queries against the real shipped catalog, for our search and
-two baselines measured in the same run on the same catalog: a plain rapidfuzz WRatio scan over the
-folded names, and SQLite FTS5 ranked by BM25 over the folded names.
+Quality: top-1 / top-3 and the share of queries answered with nothing, on the labelled queries
+against the real shipped catalog, for our search and baselines measured in the same run on the
+same catalog: a plain rapidfuzz WRatio scan over the folded names, SQLite FTS5 ranked by BM25 over
+the folded names, and tantivy (BM25 over the folded names, each word also matched within edit
+distance 1; `pip install tantivy==0.27.0`, the row is skipped without it). Queries expecting
+nothing (``"expect": []``, out of scope) count as right when nothing is answered, and are
+reported apart.
 Latency: every query timed through `SearchIndex.search` (the real code path), pinned to one core,
 on the real catalog and on a synthetic catalog of province-style variants of the real procedures.
 """
@@ -91,13 +95,20 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[k]
 
 
-def quality(rank, queries: list[dict]) -> tuple[float, float]:
-    top1 = top3 = 0
-    for q in queries:
+def quality(rank, queries: list[dict]) -> tuple[float, float, float, float]:
+    """top-1, top-3 and empty-answer shares over the answerable queries, and the share of
+    out-of-scope queries (expecting nothing) answered with nothing."""
+    answerable = [q for q in queries if q["expect"]]
+    out_of_scope = [q for q in queries if not q["expect"]]
+    top1 = top3 = empty = 0
+    for q in answerable:
         codes = rank(q["q"])
         top1 += bool(codes[:1]) and codes[0] in q["expect"]
         top3 += any(c in q["expect"] for c in codes[:3])
-    return top1 / len(queries), top3 / len(queries)
+        empty += not codes
+    refused = sum(not rank(q["q"]) for q in out_of_scope)
+    n = max(1, len(answerable))
+    return top1 / n, top3 / n, empty / n, (refused / len(out_of_scope) if out_of_scope else -1.0)
 
 
 def wratio_ranker(procs: list[Procedure]):
@@ -124,6 +135,43 @@ def fts5_ranker(procs: list[Procedure]):
             "SELECT code FROM names WHERE names MATCH ? ORDER BY bm25(names) LIMIT 3", (match,)
         ).fetchall()
         return [r[0] for r in rows]
+
+    return rank
+
+
+def tantivy_ranker(procs: list[Procedure]):
+    """tantivy over the folded names: each word a BM25 term query, or-ed with the same word
+    within Levenshtein distance 1 (transpositions count 1), so typos still match."""
+    try:
+        import tantivy
+    except ImportError:
+        return None
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("code", stored=True, tokenizer_name="raw")
+    builder.add_text_field("name", stored=False)
+    schema = builder.build()
+    index = tantivy.Index(schema)
+    writer = index.writer()
+    for p in procs:
+        writer.add_document(tantivy.Document(code=p.code, name=fold(p.name)))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+    should = tantivy.Occur.Should
+
+    def rank(query: str) -> list[str]:
+        words = [t for t in fold(query).split() if t.isalnum()]
+        if not words:
+            return []
+        clauses = []
+        for word in words:
+            clauses.append((should, tantivy.Query.term_query(schema, "name", word)))
+            clauses.append(
+                (should, tantivy.Query.fuzzy_term_query(schema, "name", word, distance=1))
+            )
+        hits = searcher.search(tantivy.Query.boolean_query(clauses), 3).hits
+        return [searcher.doc(address)["code"][0] for _, address in hits]
 
     return rank
 
@@ -212,9 +260,15 @@ def main() -> int:
         f"RSS +{rss_mb() - rss0:.0f} MB"
     )
 
+    tantivy_rank = tantivy_ranker(real)
     rows = [
         ("rapidfuzz WRatio scan over folded names (baseline)", wratio_ranker(real)),
         ("SQLite FTS5 BM25 over folded names (baseline)", fts5_ranker(real)),
+        *(
+            [("tantivy 0.27 BM25 + fuzzy distance 1, folded names (baseline)", tantivy_rank)]
+            if tantivy_rank is not None
+            else []
+        ),
         (
             "this project (knowledge.search)",
             lambda q: [h.procedure.code for h in index.search(q, 3)],
@@ -228,11 +282,17 @@ def main() -> int:
             if line.strip()
         ]
         texts += [q["q"] for q in queries]
-        print(f"\n## quality on {path.name} ({len(queries)} queries)")
-        print("| method | top-1 | top-3 |\n|---|---|---|")
+        answerable = sum(1 for q in queries if q["expect"])
+        print(
+            f"\n## quality on {path.name} ({answerable} answerable queries"
+            f", {len(queries) - answerable} out of scope)"
+        )
+        print("| method | top-1 | top-3 | answered nothing | out of scope refused |")
+        print("|---|---|---|---|---|")
         for label, rank in rows:
-            top1, top3 = quality(rank, queries)
-            print(f"| {label} | {top1:.1%} | {top3:.1%} |")
+            top1, top3, empty, refused = quality(rank, queries)
+            shown = f"{refused:.0%}" if refused >= 0 else "-"
+            print(f"| {label} | {top1:.1%} | {top3:.1%} | {empty:.1%} | {shown} |")
 
     print(f"\n## latency per query, ms ({args.rounds} rounds of all {len(texts)} queries)")
     print("| catalog | procedures | p50 | p95 | p99 | max | index build | RSS of index |")
