@@ -70,11 +70,13 @@ def claim_statement(dialect: str, claims: Sequence[Claim], at: datetime) -> Any:
 
 
 def start_statement(ids: Sequence[int], at: datetime) -> Any:
-    """The UPDATE of :meth:`ZaloEventRepository.start`."""
+    """The UPDATE of :meth:`ZaloEventRepository.start`; it returns the ids it started (an
+    event another process started first is not among them)."""
     return (
         update(ZaloEvent)
         .where(ZaloEvent.id.in_(list(ids)), ZaloEvent.started_at.is_(None))
         .values(started_at=at, body=None)
+        .returning(ZaloEvent.id)
     )
 
 
@@ -107,13 +109,14 @@ class ZaloEventRepository:
         result = await self.session.execute(statement)
         return {str(key): int(row_id) for key, row_id in result.all()}
 
-    async def start(self, ids: Sequence[int], at: datetime) -> int:
-        """Mark the events' handling as started and drop their bodies; how many were still
-        waiting (an id already started is not counted)."""
+    async def start(self, ids: Sequence[int], at: datetime) -> set[int]:
+        """Mark the events' handling as started and drop their bodies; the ids that were still
+        waiting (an event started already, by this process or another, is not among them:
+        whoever started it handles it)."""
         if not ids:
-            return 0
+            return set()
         result = await self.session.execute(start_statement(ids, at))
-        return int(affected_rows(result) or 0)
+        return {int(row_id) for (row_id,) in result.all()}
 
     async def waiting(self, since: datetime) -> list[WaitingEvent]:
         """The events claimed since ``since`` whose handling never started, oldest first."""
@@ -137,8 +140,9 @@ class ZaloEventStore(Protocol):
 
     async def write(
         self, claims: Sequence[Claim], starts: Sequence[int], at: datetime
-    ) -> dict[str, int]:
-        """The keys newly claimed with their row ids (the starts are written with them)."""
+    ) -> tuple[dict[str, int], set[int]]:
+        """The keys newly claimed with their row ids, and the ids of ``starts`` this call
+        started (one an other process started first is not among them)."""
         ...
 
     async def waiting(self, since: datetime) -> list[WaitingEvent]: ...
@@ -159,13 +163,13 @@ class SessionEventStore:
 
     async def write(
         self, claims: Sequence[Claim], starts: Sequence[int], at: datetime
-    ) -> dict[str, int]:
+    ) -> tuple[dict[str, int], set[int]]:
         async with self._session_factory() as session:
             repo = ZaloEventRepository(session)
             ids = await repo.claim_many(claims, at) if claims else {}
-            await repo.start(starts, at)
+            started = await repo.start(starts, at)
             await session.commit()
-        return ids
+        return ids, started
 
     async def waiting(self, since: datetime) -> list[WaitingEvent]:
         async with self._session_factory() as session:
@@ -203,17 +207,28 @@ class SqliteFileEventStore:
         self._thread: ThreadPoolExecutor | None = None
 
     def _connected(self) -> Engine:
+        """The engine, once the file has its table (a failure is tried again next time)."""
         if self._engine is None:
-            self._engine = sqlite_file_engine(self.path)
-            with self._engine.begin() as connection:
-                ZaloEvent.metadata.tables[ZaloEvent.__tablename__].create(
-                    connection, checkfirst=True
-                )
+            # FULL: an event answered 200 survives a power cut too; secure_delete: a body
+            # cleared at its start is overwritten, not left in a free page
+            engine = sqlite_file_engine(self.path, synchronous="FULL", secure_delete=True)
+            try:
+                with engine.begin() as connection:
+                    table = ZaloEvent.metadata.tables[ZaloEvent.__tablename__]
+                    table.create(connection, checkfirst=True)
+            except BaseException:
+                engine.dispose()
+                raise
+            self._engine = engine
         return self._engine
 
-    async def _in_thread(self, work: Callable[[Connection], _T]) -> _T:
+    async def _in_thread(self, work: Callable[[Connection], _T], *, transaction: bool = True) -> _T:
         def run() -> _T:
-            with self._connected().begin() as connection:
+            engine = self._connected()
+            if not transaction:  # e.g. a checkpoint, which cannot run inside a transaction
+                with engine.connect() as connection:
+                    return work(connection)
+            with engine.begin() as connection:
                 return work(connection)
 
         if self._thread is None:
@@ -222,15 +237,17 @@ class SqliteFileEventStore:
 
     async def write(
         self, claims: Sequence[Claim], starts: Sequence[int], at: datetime
-    ) -> dict[str, int]:
-        def work(connection: Connection) -> dict[str, int]:
+    ) -> tuple[dict[str, int], set[int]]:
+        def work(connection: Connection) -> tuple[dict[str, int], set[int]]:
             ids: dict[str, int] = {}
+            started: set[int] = set()
             statement = claim_statement("sqlite", claims, at)
             if statement is not None:
                 ids = {str(k): int(i) for k, i in connection.execute(statement).all()}
             if starts:
-                connection.execute(start_statement(starts, at))
-            return ids
+                rows = connection.execute(start_statement(starts, at)).all()
+                started = {int(row_id) for (row_id,) in rows}
+            return ids, started
 
         return await self._in_thread(work)
 
@@ -242,11 +259,19 @@ class SqliteFileEventStore:
         return await self._in_thread(work)
 
     async def purge(self, older_than: datetime) -> int:
+        """Forget old keys, then fold the write-ahead log into the file and empty it (the
+        cleared bodies' old pages go with it)."""
+
         def work(connection: Connection) -> int:
             result = connection.execute(delete(ZaloEvent).where(ZaloEvent.at < older_than))
             return int(result.rowcount or 0)
 
-        return await self._in_thread(work)
+        purged = await self._in_thread(work)
+        await self._in_thread(
+            lambda connection: connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").all(),
+            transaction=False,
+        )
+        return purged
 
     async def count(self) -> int:
         def work(connection: Connection) -> int:

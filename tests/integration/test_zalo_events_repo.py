@@ -58,8 +58,8 @@ async def test_claims_in_one_statement_keep_bodies_until_the_handling_starts(
         waiting = await repo.waiting(NOW - timedelta(hours=1))
         assert [w.body for w in waiting] == ['{"old": true}', '{"n": 1}', '{"n": 3}']
         assert await repo.waiting(NOW + timedelta(seconds=1)) == []  # claimed before "since"
-        assert await repo.start([ids["m-1"]], NOW) == 1
-        assert await repo.start([ids["m-1"]], NOW) == 0  # started once
+        assert await repo.start([ids["m-1"]], NOW) == {ids["m-1"]}
+        assert await repo.start([ids["m-1"]], NOW) == set()  # started once
         await session.commit()
     async with session_factory() as session:
         waiting = await ZaloEventRepository(session).waiting(NOW - timedelta(hours=1))

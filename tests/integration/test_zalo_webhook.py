@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.zalo.events import EventKind, ZaloEvent, parse_event
 from bot.channels.zalo.signature import HEADER
 from bot.channels.zalo.webhook import ZaloWebhook, create_zalo_webhook
+from storage.models import ZaloEvent as ZaloEventRow
 from storage.models import ZaloUser
+from storage.repositories.zalo_events import Claim, SqliteFileEventStore
 from tests.tools.zalo_signing import (
     APP_ID,
     OA_SECRET_KEY,
@@ -493,3 +496,46 @@ async def test_old_keys_are_purged_by_the_journal(make_env: EnvMaker) -> None:
     assert await env.post(new) == (200, OK)  # Zalo retries it
     await env.settle()
     assert [e.text for e in env.handle.done] == ["cũ", "mới"]  # the new key still counts
+
+
+async def test_an_event_taken_up_by_another_process_is_not_handled_twice(
+    make_env: EnvMaker,
+) -> None:
+    """Process A acknowledged m0 and m1, m1 waiting behind a slow m0; process B starts (a
+    rolling restart, or a second process on PostgreSQL) and takes m1 up. Whoever starts an
+    event handles it; the other one skips it."""
+    a = await make_env(Recorder(delay=0.3))
+    for text in ("m0", "m1"):
+        assert await a.post(text_event("u1", text, NOW)) == (200, OK)
+    await asyncio.sleep(0.05)  # A handles m0; m1 waits in A's line
+    b = await make_env(Recorder())
+    assert await b.webhook.recover() == 1
+    await b.settle()
+    await a.settle()
+    assert [e.text for e in b.handle.done] == ["m1"]
+    assert [e.text for e in a.handle.seen] == ["m0"]  # A found m1 started, and skipped it
+
+
+async def test_a_store_whose_table_could_not_be_made_tries_again(tmp_path: Path) -> None:
+    store = SqliteFileEventStore(tmp_path / "x.zalo-events.sqlite3")
+    table = ZaloEventRow.metadata.tables["zalo_events"]
+    real_create = type(table).create
+    calls = 0
+
+    def create_once_failing(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OSError("disk full")
+        real_create(self, *args, **kwargs)
+
+    type(table).create = create_once_failing  # type: ignore[method-assign]
+    try:
+        with pytest.raises(OSError):
+            await store.count()
+        assert await store.count() == 0  # made this time
+        ids, _ = await store.write([Claim("k", "{}")], [], NOW)
+        assert list(ids) == ["k"]
+    finally:
+        type(table).create = real_create  # type: ignore[method-assign]
+        await store.close()

@@ -42,7 +42,6 @@ from typing import Any, TypeAlias
 
 from aiohttp import web
 from pydantic import SecretStr
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web.plumbing import BodyTooLarge, json_error, json_response, read_body
@@ -101,25 +100,26 @@ class _Journal:
         self.store = store
         self._clock = clock
         self._claims: list[tuple[Claim, asyncio.Future[int | None]]] = []
-        self._starts: list[tuple[int, asyncio.Future[None]]] = []
+        self._starts: list[tuple[int, asyncio.Future[bool]]] = []
         self._task: asyncio.Task[None] | None = None
         self._purged_at: datetime | None = None
         self.commits = 0  # batches written (a benchmark's and a test's figure)
 
     async def claim(self, claim: Claim) -> int | None:
-        """The event's row id, or None when its key was claimed before (a retry). Raises
-        `SQLAlchemyError` when the database failed."""
+        """The event's row id, or None when its key was claimed before (a retry). Raises when
+        the database (or the store's file) failed."""
         future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._claims.append((claim, future))
         self._kick()
         return await future
 
-    async def start(self, row_id: int) -> None:
-        """Mark the handling of the event as started (its body dropped)."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def start(self, row_id: int) -> bool:
+        """Mark the handling of the event as started (its body dropped); False when it was
+        started already — by another process that took it up — so it is not handled here."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._starts.append((row_id, future))
         self._kick()
-        await future
+        return await future
 
     def _kick(self) -> None:
         if self._task is None or self._task.done():
@@ -131,7 +131,9 @@ class _Journal:
             starts, self._starts = self._starts, []
             now = self._clock()
             try:
-                ids = await self.store.write([c for c, _ in claims], [r for r, _ in starts], now)
+                ids, started_ids = await self.store.write(
+                    [c for c, _ in claims], [r for r, _ in starts], now
+                )
                 self.commits += 1
             except Exception as error:  # the database failed: every waiter hears it
                 futures: list[asyncio.Future[Any]] = [f for _, f in claims] + [f for _, f in starts]
@@ -142,9 +144,9 @@ class _Journal:
             for claim, claimed in claims:
                 if not claimed.done():
                     claimed.set_result(ids.pop(claim.key, None))  # a repeated key: its first
-            for _, started in starts:
+            for row_id, started in starts:
                 if not started.done():
-                    started.set_result(None)
+                    started.set_result(row_id in started_ids)
             if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
                 self._purged_at = now
                 await self._purge(now)
@@ -281,7 +283,7 @@ class ZaloWebhook:
                 row_id = await self.journal.claim(
                     Claim(event_key(event), raw if acted_on else None)
                 )
-            except SQLAlchemyError:
+            except Exception:  # the database, its file or its thread failed: Zalo retries
                 logger.warning(
                     "Zalo webhook: could not record a %s event", event.name, exc_info=True
                 )
@@ -367,9 +369,11 @@ class ZaloWebhook:
         event stays stored, and is taken up again at the next start)."""
         for delay in (*START_RETRIES, None):
             try:
-                await self.journal.start(taken.row_id)
-                return True
-            except SQLAlchemyError:
+                if await self.journal.start(taken.row_id):
+                    return True
+                logger.info("Zalo webhook: a %s event was taken up elsewhere", taken.event.name)
+                return False
+            except Exception:
                 if delay is None or self._closing:
                     break
                 await asyncio.sleep(delay)
