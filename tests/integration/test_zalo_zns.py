@@ -296,13 +296,13 @@ async def test_a_retry_after_no_answer_keeps_the_rows_tracking_id(env: Env) -> N
     await env.close_window()
     await env.user(phone="0912345678")
     await env.status_change("9")
-    env.fake.fail_next_http(ZNS_PATH, status=502)  # surely not sent: retried after a backoff
+    env.fake.fail_next_http(ZNS_PATH, status=500)  # surely not sent: retried after a backoff
 
     assert await env.worker().drain(timeout=5) == 1
 
     first, second = env.fake.calls(ZNS_PATH)
     row = await env.row()
-    assert (first.status, second.status) == (502, 200)
+    assert (first.status, second.status) == (500, 200)
     assert first.json["tracking_id"] == second.json["tracking_id"] == f"outbox-{row.id}"
     assert len(env.fake.zns) == 1
     assert (row.state, row.attempts) == ("sent", 1)

@@ -437,7 +437,11 @@ class ZaloApi:
             wait = float(retry_after) if retry_after and retry_after.isdigit() else RATE_LIMIT_WAIT
             raise ZaloRateLimited(NO_ANSWER, "HTTP 429", retry_after=wait, status=status)
         if status >= 500:
-            raise ZaloApiError(NO_ANSWER, f"HTTP {status}", retryable=True, status=status)
+            # a gateway's 502/504 may come after Zalo took the message: not sent again
+            uncertain = status in (502, 504)
+            raise ZaloApiError(
+                NO_ANSWER, f"HTTP {status}", retryable=True, uncertain=uncertain, status=status
+            )
         try:
             answer = json.loads(raw)
         except ValueError:
