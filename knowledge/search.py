@@ -66,6 +66,11 @@ EXACT_NAME_BONUS = 0.1
 LENGTH_PENALTY = 0.02  # per doubling of a name's length over the median name
 MIN_COVERAGE = 0.3  # below this share of the query matched, a procedure is not an answer
 MIN_SCORE = 0.35  # nor is one whose final score is below this
+# Below those floors a procedure may still be worth offering as "did you mean": the query
+# holds a word of its name (a "di chúc" among everyday words), just not enough to be sure.
+LOOSE_MIN_COVERAGE = 0.12
+LOOSE_MIN_SCORE = 0.2
+LOOSE_MIN_PRECISION = 0.4  # ... and the words it holds must be much of the procedure's name
 CANDIDATES = 60
 
 
@@ -73,6 +78,21 @@ CANDIDATES = 60
 class SearchHit:
     procedure: Procedure
     score: float  # 0..100, higher is better
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """What a procedure needs to be returned: a share of the query matched, and a score."""
+
+    min_coverage: float
+    min_score: float
+    min_precision: float = 0.0  # the share of the procedure's own name the query covers
+
+
+ANSWER = Floor(MIN_COVERAGE, MIN_SCORE)
+"""Confident enough to answer with."""
+CANDIDATE = Floor(LOOSE_MIN_COVERAGE, LOOSE_MIN_SCORE, LOOSE_MIN_PRECISION)
+"""Worth offering as "did you mean" when nothing reaches ``ANSWER``."""
 
 
 @dataclass(slots=True)
@@ -572,8 +592,9 @@ class SearchIndex:
         return best if best_df else cands[0]
 
     # ----------------------------------------------------------------- scoring
-    def search(self, query: str, limit: int = 5) -> list[SearchHit]:
-        """The best procedures for a citizen's question, best first (empty if none fits)."""
+    def search(self, query: str, limit: int = 5, *, floor: Floor = ANSWER) -> list[SearchHit]:
+        """The best procedures for a citizen's question, best first (empty if none fits);
+        ``floor=CANDIDATE`` also returns the ones only worth a "did you mean"."""
         if limit <= 0:
             return []
         q = self._analyze(query)
@@ -597,13 +618,13 @@ class SearchIndex:
                     seen.add(doc)
                     hits.append(SearchHit(self._procs[doc], 60.0))
         if q.groups and len(hits) < limit:
-            for doc, score in self._rank(q, limit + len(seen)):
+            for doc, score in self._rank(q, limit + len(seen), floor):
                 if doc not in seen:
                     seen.add(doc)
                     hits.append(SearchHit(self._procs[doc], score))
         return hits[:limit]
 
-    def _rank(self, q: _Query, limit: int) -> list[tuple[int, float]]:
+    def _rank(self, q: _Query, limit: int, floor: Floor = ANSWER) -> list[tuple[int, float]]:
         n = self._n
         total = np.zeros(n, dtype=np.float32)
         exact = np.zeros(n, dtype=bool)
@@ -657,7 +678,8 @@ class SearchIndex:
             bonus = np.zeros(n, dtype=np.float32)
             bonus[same_name] = EXACT_NAME_BONUS
             final += bonus[cand]
-        final[(coverage < MIN_COVERAGE) | (final < MIN_SCORE)] = -1.0
+        below = (coverage < floor.min_coverage) | (final < floor.min_score)
+        final[below | (precision < floor.min_precision)] = -1.0
 
         k = min(len(cand), max(limit, CANDIDATES))
         top = np.argpartition(-final, k - 1)[:k] if k < len(cand) else np.arange(len(cand))

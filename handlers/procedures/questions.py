@@ -46,6 +46,11 @@ async def answer_query(
             render.render_results(query.text, resolution.procedures, truncated_to=truncated_to),
             reply_markup=keyboards.results(resolution.procedures),
         )
+    elif resolution.outcome is Outcome.MAYBE:
+        await target.answer(
+            render.render_maybe(query.text, resolution.procedures, truncated_to=truncated_to),
+            reply_markup=keyboards.results(resolution.procedures),
+        )
     else:
         await target.answer(
             render.render_no_results(query.text, resolution.suggestions, truncated_to=truncated_to),

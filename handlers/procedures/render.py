@@ -426,10 +426,10 @@ def truncation_note(max_chars: int) -> str:
     )
 
 
-def render_results(
-    query: str, procedures: Sequence[Procedure], *, truncated_to: int | None = None
+def _procedure_list(
+    heading: str, procedures: Sequence[Procedure], *, truncated_to: int | None = None
 ) -> str:
-    lines = [_("🔎 Procedures matching “{query}”:").format(query=_echo(query)), ""]
+    lines = [heading, ""]
     for i, p in enumerate(procedures, 1):
         meta = " · ".join(x for x in (", ".join(p.levels), p.sector) if x)
         lines.append(f"{format_number(i)}. <b>{quote(shorten(p.name, 250))}</b>")
@@ -444,6 +444,23 @@ def render_results(
         lines.append("")
         lines.append("<i>" + quote(truncation_note(truncated_to)) + "</i>")
     return "\n".join(lines)
+
+
+def render_results(
+    query: str, procedures: Sequence[Procedure], *, truncated_to: int | None = None
+) -> str:
+    heading = _("🔎 Procedures matching “{query}”:").format(query=_echo(query))
+    return _procedure_list(heading, procedures, truncated_to=truncated_to)
+
+
+def render_maybe(
+    query: str, procedures: Sequence[Procedure], *, truncated_to: int | None = None
+) -> str:
+    """Candidates the search is not sure of: asked as a question, not shown as an answer."""
+    heading = _("🤔 I am not sure what “{query}” is about. Did you mean one of these?").format(
+        query=_echo(query)
+    )
+    return _procedure_list(heading, procedures, truncated_to=truncated_to)
 
 
 def search_examples() -> str:

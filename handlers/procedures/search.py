@@ -1,4 +1,5 @@
-"""What a free-text question resolves to: one card, a list of results, or nothing (pure)."""
+"""What a free-text question resolves to: one card, a list of results, a few "did you mean"
+candidates, or nothing (pure)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ import enum
 from dataclasses import dataclass, field
 
 from knowledge.models import Procedure
-from knowledge.search import SearchIndex
+from knowledge.search import CANDIDATE, SearchIndex
 
 from .userinput import find_procedure_codes
 
 RESULT_LIMIT = 5
 SUGGESTION_LIMIT = 3
+CANDIDATE_LIMIT = 3
 
 
 class Outcome(str, enum.Enum):
     CARD = "card"  # a procedure code was typed and found: open its card directly
     RESULTS = "results"
+    MAYBE = "maybe"  # nothing sure enough, but procedures the question may be about: ask
     NOTHING = "nothing"
 
 
@@ -54,5 +57,9 @@ def resolve(index: SearchIndex, text: str, limit: int = RESULT_LIMIT) -> Resolut
         return Resolution(Outcome.CARD, (exact,))
     if hits:
         return Resolution(Outcome.RESULTS, tuple(hits))
+    # not a dead end when the question holds words of a procedure's name: offer the best few
+    candidates = index.search(text, limit=CANDIDATE_LIMIT, floor=CANDIDATE)
+    if candidates:
+        return Resolution(Outcome.MAYBE, tuple(hit.procedure for hit in candidates))
     suggestions = tuple(s for s in index.suggestions(text, limit=SUGGESTION_LIMIT) if s.strip())
     return Resolution(Outcome.NOTHING, (), suggestions[:SUGGESTION_LIMIT])

@@ -48,10 +48,10 @@ class FailingIndex:
     def __init__(self, inner: SearchIndex) -> None:
         self._inner = inner
 
-    def search(self, query: str, limit: int = 5) -> Any:
+    def search(self, query: str, limit: int = 5, **options: Any) -> Any:
         if query == self.BOOM:
             raise RuntimeError("simulated failure inside search")
-        return self._inner.search(query, limit=limit)
+        return self._inner.search(query, limit=limit, **options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -16,7 +16,7 @@ from handlers.procedures.userinput import (
     find_procedure_codes,
 )
 from knowledge.models import Procedure
-from knowledge.search import SearchHit
+from knowledge.search import ANSWER, CANDIDATE, Floor, SearchHit
 
 
 def test_clean_query_kinds() -> None:
@@ -80,11 +80,12 @@ class StubIndex:
         self.procedures = procedures
         self._suggestions = suggestions or []
 
-    def search(self, query: str, limit: int = 5) -> list[SearchHit]:
+    def search(self, query: str, limit: int = 5, *, floor: Floor = ANSWER) -> list[SearchHit]:
+        loose = floor is CANDIDATE and "sinh" in query  # a word of the name, not enough
         return [
             SearchHit(p, 90.0)
             for p in self.procedures
-            if query.split()[-1] in (p.code, p.base_code) or "khai" in query
+            if query.split()[-1] in (p.code, p.base_code) or "khai" in query or loose
         ][:limit]
 
     def get(self, code: str) -> Procedure | None:
@@ -103,5 +104,7 @@ def test_resolve_outcomes() -> None:
     assert by_base.outcome is Outcome.CARD and by_base.procedures[0] is province
     results = resolve(index, "làm giấy khai sinh")  # type: ignore[arg-type]
     assert results.outcome is Outcome.RESULTS and results.procedures[0] is birth
+    maybe = resolve(index, "giấy sinh")  # type: ignore[arg-type]
+    assert maybe.outcome is Outcome.MAYBE and maybe.procedures[:1] == (birth,)
     nothing = resolve(index, "zzz")  # type: ignore[arg-type]
     assert nothing.outcome is Outcome.NOTHING and nothing.suggestions == ("đăng ký khai sinh",)

@@ -7,7 +7,7 @@ import pytest
 from knowledge.catalog import load_default_catalog
 from knowledge.lexicon import parse_lexicon
 from knowledge.models import Procedure
-from knowledge.search import SearchIndex
+from knowledge.search import CANDIDATE, SearchIndex
 from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
 
 LEXICON = parse_lexicon(
@@ -218,3 +218,26 @@ def test_real_catalog_quality_floor_on_unaccented_names(real):
     assert len(sample) > 20
     found = sum(p.code in codes(real, strip_diacritics(p.name), 3) for p in sample)
     assert found / len(sample) >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("query", "candidate"),
+    [
+        # the key term among everyday words: not sure enough to answer, worth asking about
+        ("bà tôi muốn để lại di chúc cho các cháu thì làm sao", "Chứng thực di chúc"),
+    ],
+)
+def test_a_key_term_among_everyday_words_is_a_candidate(
+    real: SearchIndex, query: str, candidate: str
+) -> None:
+    assert real.search(query) == []
+    names = [hit.procedure.name for hit in real.search(query, 3, floor=CANDIDATE)]
+    assert candidate in names
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["xin chào", "cảm ơn nhé", "tôi buồn quá", "tối nay đá bóng mấy giờ", "mua xe gì tốt"],
+)
+def test_small_talk_gets_no_candidates(real: SearchIndex, query: str) -> None:
+    assert real.search(query, 3, floor=CANDIDATE) == []
