@@ -44,7 +44,6 @@ from .normalize import (
     fold_token,
     has_diacritics,
     loose_equal,
-    strip_diacritics,
     tokenize,
 )
 from .phrasings import Phrasing, clean_phrasing, load_default_phrasings
@@ -134,16 +133,20 @@ def _pairs(tokens: Sequence[str]) -> list[str]:
     return [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
 
 
-# "(thực hiện tại cấp tỉnh)", "(cấp xã)": the same procedure at another level
-_LEVEL_NOTE_RE = re.compile(r"\((?:thuc hien )?(?:tai |o )?cap (?:trung uong|tinh|xa|huyen|bo)\)")
+# "(thực hiện tại cấp tỉnh)", "(cấp xã)" closing a name: the same procedure at another level
+_LEVEL_NOTE_RE = re.compile(r"(?: thuc hien)?(?: tai| o)? cap (?:trung uong|tinh|xa|huyen|bo)$")
 
 
-def same_name_key(name: str) -> str:
+def same_name_key(name: str, folded: str | None = None) -> str:
     """What makes two catalog entries the same procedure for phrasings: the folded name without
-    "Thủ tục", a level note in brackets or final punctuation."""
-    text = _LEVEL_NOTE_RE.sub(" ", strip_diacritics(clean_text(name).lower()))
-    key = fold(text)
-    return key[len("thu tuc ") :] if key.startswith("thu tuc ") else key
+    "Thủ tục", a level note in brackets at its end or final punctuation. `folded` is the name
+    already folded, when known."""
+    key = fold(name) if folded is None else folded
+    if key.startswith("thu tuc "):
+        key = key[len("thu tuc ") :]
+    if name.rstrip(" .;:").endswith(")"):
+        key = _LEVEL_NOTE_RE.sub("", key)
+    return key
 
 
 def _deletes(word: str) -> set[str]:
@@ -193,10 +196,9 @@ class SearchIndex:
         self._lexicon = lexicon
         self._n = len(self._procs)
         self._index_codes()
-        self._fillers = {tuple(fold_token(t) for t in f) for f in lexicon.fillers}
-        self._longest_filler = max((len(f) for f in self._fillers), default=0)
+        self._build_phrases()  # before the phrasings: they are read as a query would be
         postings, folded_names, accented_names = self._collect_postings()
-        phrasing_rows = self._collect_phrasings(postings, phrasings)
+        phrasing_rows = self._collect_phrasings(postings, phrasings, folded_names)
         self._term_ids = postings.term_ids
         # How each folded syllable is most often written, to show corrections with diacritics.
         spellings: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -214,7 +216,7 @@ class SearchIndex:
         self._distinct_names = list(self._docs_by_name)
         self._build_modifiers(folded_names, accented_names)
         self._build_word_model(df, vocabulary)
-        self._build_phrases(accented_names + [r[3] for r in phrasing_rows])
+        self._build_official_phrases(accented_names + [r[3] for r in phrasing_rows])
 
     def _index_codes(self) -> None:
         self._by_code: dict[str, int] = {}
@@ -278,17 +280,7 @@ class SearchIndex:
     def _phrasing_tokens(self, text: str) -> tuple[str, ...]:
         """A phrasing's tokens as a query would keep them: the lexicon's fillers dropped."""
         tokens = tokenize(text)
-        folded = [fold_token(t) for t in tokens]
-        kept: list[str] = []
-        i = 0
-        while i < len(tokens):
-            for k in range(min(self._longest_filler, len(tokens) - i), 0, -1):
-                if tuple(folded[i : i + k]) in self._fillers:
-                    i += k
-                    break
-            else:
-                kept.append(tokens[i])
-                i += 1
+        kept = [t for kind, span, _ in self._segment(tokens) if kind != "gap" for t in span]
         return tuple(kept) if any(t.isalpha() for t in kept) else tuple(tokens)
 
     @staticmethod
@@ -300,7 +292,7 @@ class SearchIndex:
         return terms, folded
 
     def _collect_phrasings(
-        self, postings: _Postings, phrasings: Sequence[Phrasing]
+        self, postings: _Postings, phrasings: Sequence[Phrasing], folded_names: list[str]
     ) -> list[tuple[int, list[int], str, tuple[str, ...]]]:
         """Phrasing postings (as name postings at PHRASING_WEIGHT) and one row per phrasing and
         procedure: (doc, syllable term ids, folded text, tokens). Unknown codes are skipped: an
@@ -311,7 +303,7 @@ class SearchIndex:
         for doc, p in enumerate(self._procs):
             key = keys.get(p.name)
             if key is None:
-                key = keys[p.name] = same_name_key(p.name)
+                key = keys[p.name] = same_name_key(p.name, folded_names[doc])
             self._name_key[doc] = key
             self._same_name[key].append(doc)
         rows: list[tuple[int, list[int], str, tuple[str, ...]]] = []
@@ -492,7 +484,7 @@ class SearchIndex:
                 for d in _deletes(word) | {word}:
                     self._deletes[d].append(word)
 
-    def _build_phrases(self, accented_names: list[tuple[str, ...]]) -> None:
+    def _build_phrases(self) -> None:
         """Lexicon phrases keyed by their folded form for loose matching."""
         lexicon = self._lexicon
         self._phrases: dict[tuple[str, ...], list[tuple[tuple[str, ...], str, tuple]]] = (
@@ -503,6 +495,9 @@ class SearchIndex:
         for key in lexicon.fillers:
             self._phrases[tuple(fold_token(t) for t in key)].append((key, "filler", ()))
         self._longest_phrase = lexicon.longest_phrase
+
+    def _build_official_phrases(self, accented_names: list[tuple[str, ...]]) -> None:
+        lexicon = self._lexicon
         # A lexicon phrase the catalog itself writes ("đăng ký doanh nghiệp") is official language:
         # matching it as typed is worth as much as its rewrite. "sổ đỏ" is not.
         padded = " " + " \n ".join(" ".join(toks) for toks in set(accented_names)) + " "
