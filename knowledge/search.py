@@ -72,9 +72,9 @@ LEVEL_PRIOR = {"Cấp xã": 0.04, "Cấp tỉnh": 0.02, "Cấp bộ": 0.0, "Cơ 
 MODIFIER_PENALTY = 0.12
 MODIFIER_HEAD = 8  # syllables at the start of a name where its action is named
 EXACT_NAME_BONUS = 0.1  # the query is the name, or one of the procedure's phrasings
-# A query covering this share of one of a procedure's phrasings asks for that very procedure:
+# A query covering (all but rounding of) one of a procedure's phrasings asks for that very one:
 # a modifier in its official name ("Gia hạn ...") is not held against it ("renew my visa").
-PHRASING_TRUST = 0.9
+PHRASING_TRUST = 0.99
 LENGTH_PENALTY = 0.02  # per doubling of a name's length over the median name
 MIN_COVERAGE = 0.3  # below this share of the query matched, a procedure is not an answer
 MIN_SCORE = 0.35  # nor is one whose final score is below this
