@@ -18,6 +18,10 @@ How a query is answered (README "How search works" has the citizen-facing summar
    penalty when a modifier (cấp *lại*, *gia hạn*, *dưới* 14 tuổi ...) is in the name but not asked
    for, or asked for but not in the name. Something must match as typed (or as rewritten), and
    below a coverage and score floor nothing is an answer.
+5. Citizen phrasings (knowledge/data/phrasings.txt, `learn()` at run time) are extra names of
+   their procedures: their words score like the name's, the share of a phrasing covered competes
+   with the share of the name covered, and a query covering a whole phrasing waives the modifier
+   penalty of the official name.
 
 Scoring runs on NumPy arrays over the matching procedures only, so it stays within milliseconds
 at 100,000 procedures.
