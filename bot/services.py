@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from knowledge.catalog import load_compact, load_default_catalog, merge_catalogs
+from knowledge.phrasings import load_default_phrasings
 from knowledge.search import SearchIndex
 from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
 from storage.db import create_engine, create_session_factory
@@ -53,7 +54,9 @@ async def build_index(
     merged = merge_catalogs(base, imported)
     if vocabulary is not None and imported:
         vocabulary = vocabulary.merge(TextVocabulary.from_procedures(imported))
-    index = await asyncio.to_thread(SearchIndex.build, merged, None, vocabulary)
+    # citizen phrasings (knowledge/data/phrasings.txt) act as extra names of their procedures
+    phrasings = load_default_phrasings()
+    index = await asyncio.to_thread(SearchIndex.build, merged, None, vocabulary, phrasings)
     logger.info("Catalog: %d procedures (%d imported)", len(index), len(imported))
     return index
 

@@ -18,6 +18,10 @@ How a query is answered (README "How search works" has the citizen-facing summar
    penalty when a modifier (cấp *lại*, *gia hạn*, *dưới* 14 tuổi ...) is in the name but not asked
    for, or asked for but not in the name. Something must match as typed (or as rewritten), and
    below a coverage and score floor nothing is an answer.
+5. Citizen phrasings (knowledge/data/phrasings.txt, `learn()` at run time) are extra names of
+   their procedures: their words score like the name's, the share of a phrasing covered competes
+   with the share of the name covered, and a query covering a whole phrasing waives the modifier
+   penalty of the official name.
 
 Scoring runs on NumPy arrays over the matching procedures only, so it stays within milliseconds
 at 100,000 procedures.
@@ -38,7 +42,15 @@ from rapidfuzz.distance import OSA
 
 from .lexicon import Lexicon, load_lexicon
 from .models import Procedure
-from .normalize import clean_text, fold_token, has_diacritics, loose_equal, tokenize
+from .normalize import (
+    clean_text,
+    fold,
+    fold_token,
+    has_diacritics,
+    loose_equal,
+    tokenize,
+)
+from .phrasings import Phrasing, clean_phrasing, load_default_phrasings
 from .vocabulary import TextVocabulary
 
 CODE_RE = re.compile(r"^\d\.\d{6}(?:\.[0-9a-z]+)*$")
@@ -48,6 +60,7 @@ MAX_QUERY_CHARS = 300  # a question longer than this is cut before searching
 # Field weights: the name says what the procedure is; the rest only hints.
 NAME_WEIGHT = 1.0
 OTHER_WEIGHT = 0.3
+PHRASING_WEIGHT = 1.0  # a citizen phrasing of the procedure (phrasings.txt) is another name
 # Query term weights.
 PAIR_WEIGHT = 0.8  # a pair of neighbouring syllables, relative to one syllable
 SYNONYM_ORIGINAL_WEIGHT = 0.35  # the citizen's own words once the lexicon has rewritten them
@@ -62,7 +75,10 @@ NAME_SHARE = 0.2
 LEVEL_PRIOR = {"Cấp xã": 0.04, "Cấp tỉnh": 0.02, "Cấp bộ": 0.0, "Cơ quan khác": 0.0}
 MODIFIER_PENALTY = 0.12
 MODIFIER_HEAD = 8  # syllables at the start of a name where its action is named
-EXACT_NAME_BONUS = 0.1
+EXACT_NAME_BONUS = 0.1  # the query is the name, or one of the procedure's phrasings
+# A query covering (all but rounding of) one of a procedure's phrasings asks for that very one:
+# a modifier in its official name ("Gia hạn ...") is not held against it ("renew my visa").
+PHRASING_TRUST = 0.99
 LENGTH_PENALTY = 0.02  # per doubling of a name's length over the median name
 MIN_COVERAGE = 0.3  # below this share of the query matched, a procedure is not an answer
 MIN_SCORE = 0.35  # nor is one whose final score is below this
@@ -141,6 +157,22 @@ def _pairs(tokens: Sequence[str]) -> list[str]:
     return [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
 
 
+# "(thực hiện tại cấp tỉnh)", "(cấp xã)" closing a name: the same procedure at another level
+_LEVEL_NOTE_RE = re.compile(r"(?: thuc hien)?(?: tai| o)? cap (?:trung uong|tinh|xa|huyen|bo)$")
+
+
+def same_name_key(name: str, folded: str | None = None) -> str:
+    """What makes two catalog entries the same procedure for phrasings: the folded name without
+    "Thủ tục", a level note in brackets at its end or final punctuation. `folded` is the name
+    already folded, when known."""
+    key = fold(name) if folded is None else folded
+    if key.startswith("thu tuc "):
+        key = key[len("thu tuc ") :]
+    if name.rstrip(" .;:").endswith(")"):
+        key = _LEVEL_NOTE_RE.sub("", key)
+    return key
+
+
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
@@ -182,12 +214,15 @@ class SearchIndex:
         procedures: Sequence[Procedure],
         lexicon: Lexicon,
         vocabulary: TextVocabulary | None = None,
+        phrasings: Sequence[Phrasing] = (),
     ) -> None:
         self._procs = list(procedures)
         self._lexicon = lexicon
         self._n = len(self._procs)
         self._index_codes()
+        self._build_phrases()  # before the phrasings: they are read as a query would be
         postings, folded_names, accented_names = self._collect_postings()
+        phrasing_rows = self._collect_phrasings(postings, phrasings, folded_names)
         self._term_ids = postings.term_ids
         # How each folded syllable is most often written, to show corrections with diacritics.
         spellings: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -197,6 +232,7 @@ class SearchIndex:
         self._spelling = {f: max(forms, key=forms.__getitem__) for f, forms in spellings.items()}
         df = self._build_postings(postings)
         self._build_name_features(postings, accented_names)
+        self._build_phrasing_features(phrasing_rows)
         # Exact-name lookup and the fuzzy fallback work on distinct folded names.
         self._docs_by_name: dict[str, list[int]] = defaultdict(list)
         for doc, fname in enumerate(folded_names):
@@ -204,7 +240,7 @@ class SearchIndex:
         self._distinct_names = list(self._docs_by_name)
         self._build_modifiers(folded_names, accented_names)
         self._build_word_model(df, vocabulary)
-        self._build_phrases(accented_names)
+        self._build_official_phrases(accented_names + [r[3] for r in phrasing_rows])
 
     def _index_codes(self) -> None:
         self._by_code: dict[str, int] = {}
@@ -255,6 +291,84 @@ class SearchIndex:
                 )
             postings.add(doc, other_tids, OTHER_WEIGHT)
         return postings, folded_names, accented_names
+
+    # ----------------------------------------------------------------- phrasings
+    def _siblings(self, doc: int) -> list[int]:
+        """The procedures a phrasing of `doc` applies to: the same name at any level (a level
+        note in brackets aside) and the province variants of its code."""
+        docs = set(self._same_name.get(self._name_key[doc], ()))
+        docs.update(self._by_base.get(self._procs[doc].base_code.lower(), ()))
+        docs.add(doc)
+        return sorted(docs)
+
+    def _phrasing_tokens(self, text: str) -> tuple[str, ...]:
+        """A phrasing's tokens as a query would keep them: the lexicon's fillers dropped."""
+        tokens = tokenize(text)
+        kept = [t for kind, span, _ in self._segment(tokens) if kind != "gap" for t in span]
+        return tuple(kept) if any(t.isalpha() for t in kept) else tuple(tokens)
+
+    @staticmethod
+    def _phrasing_terms(tokens: Sequence[str]) -> tuple[list[str], list[str]]:
+        """All terms of a phrasing (syllables, pairs, accented syllables) and its syllables."""
+        folded = [fold_token(t) for t in tokens]
+        terms = folded + _pairs(folded)
+        terms += [ACCENT_MARK + t for t in dict.fromkeys(tokens) if has_diacritics(t)]
+        return terms, folded
+
+    def _collect_phrasings(
+        self, postings: _Postings, phrasings: Sequence[Phrasing], folded_names: list[str]
+    ) -> list[tuple[int, list[int], str, tuple[str, ...]]]:
+        """Phrasing postings (as name postings at PHRASING_WEIGHT) and one row per phrasing and
+        procedure: (doc, syllable term ids, folded text, tokens). Unknown codes are skipped: an
+        index may hold part of the catalog."""
+        self._name_key = [""] * self._n
+        self._same_name: dict[str, list[int]] = defaultdict(list)
+        keys: dict[str, str] = {}
+        for doc, p in enumerate(self._procs):
+            key = keys.get(p.name)
+            if key is None:
+                key = keys[p.name] = same_name_key(p.name, folded_names[doc])
+            self._name_key[doc] = key
+            self._same_name[key].append(doc)
+        rows: list[tuple[int, list[int], str, tuple[str, ...]]] = []
+        seen: set[tuple[int, str]] = set()
+        for ph in phrasings:
+            code = ph.code.lower()
+            # a national code finds its province variants
+            found = self._by_code.get(code, next(iter(self._by_base.get(code, ())), None))
+            if found is None:
+                continue
+            doc = found
+            tokens = self._phrasing_tokens(ph.text)
+            terms, folded = self._phrasing_terms(tokens)
+            text = " ".join(folded)
+            tids = [postings.term_id(t) for t in terms]
+            unis = sorted({postings.term_ids[t] for t in folded})
+            for sib in self._siblings(doc):
+                if (sib, text) in seen:
+                    continue
+                seen.add((sib, text))
+                postings.add(sib, tids, PHRASING_WEIGHT)
+                rows.append((sib, unis, text, tokens))
+        return rows
+
+    def _build_phrasing_features(
+        self, rows: list[tuple[int, list[int], str, tuple[str, ...]]]
+    ) -> None:
+        """Per phrasing row: its procedure and idf mass; per syllable: the rows it is in."""
+        self._phr_doc = np.array([r[0] for r in rows], dtype=np.int32)
+        mass = np.array([float(self._idf[r[1]].sum()) for r in rows], dtype=np.float32)
+        mass[mass == 0] = 1.0
+        self._phr_mass = mass
+        post: dict[int, list[int]] = defaultdict(list)
+        self._docs_by_phrasing: dict[str, list[int]] = defaultdict(list)
+        self._phrasings_of: dict[int, set[str]] = defaultdict(set)
+        for row, (doc, unis, text, _tokens) in enumerate(rows):
+            for tid in unis:
+                post[tid].append(row)
+            self._docs_by_phrasing[text].append(doc)
+            self._phrasings_of[doc].add(text)
+        self._phr_post = {tid: np.array(r, dtype=np.int32) for tid, r in post.items()}
 
     def _build_postings(self, postings: _Postings) -> np.ndarray:
         """Posting lists per term (one posting per term and doc, the heaviest field kept) and
@@ -394,7 +508,7 @@ class SearchIndex:
                 for d in _deletes(word) | {word}:
                     self._deletes[d].append(word)
 
-    def _build_phrases(self, accented_names: list[tuple[str, ...]]) -> None:
+    def _build_phrases(self) -> None:
         """Lexicon phrases keyed by their folded form for loose matching."""
         lexicon = self._lexicon
         self._phrases: dict[tuple[str, ...], list[tuple[tuple[str, ...], str, tuple]]] = (
@@ -405,6 +519,9 @@ class SearchIndex:
         for key in lexicon.fillers:
             self._phrases[tuple(fold_token(t) for t in key)].append((key, "filler", ()))
         self._longest_phrase = lexicon.longest_phrase
+
+    def _build_official_phrases(self, accented_names: list[tuple[str, ...]]) -> None:
+        lexicon = self._lexicon
         # A lexicon phrase the catalog itself writes ("đăng ký doanh nghiệp") is official language:
         # matching it as typed is worth as much as its rewrite. "sổ đỏ" is not.
         padded = " " + " \n ".join(" ".join(toks) for toks in set(accented_names)) + " "
@@ -417,9 +534,71 @@ class SearchIndex:
         procedures: Iterable[Procedure],
         lexicon: Lexicon | None = None,
         vocabulary: TextVocabulary | None = None,
+        phrasings: Sequence[Phrasing] | None = None,
     ) -> SearchIndex:
-        """Index procedures. Pass the catalog's precomputed vocabulary to skip collecting it."""
-        return cls(list(procedures), lexicon or load_lexicon(), vocabulary)
+        """Index procedures. Pass the catalog's precomputed vocabulary to skip collecting it.
+        Phrasings default to the shipped file (``phrasings=()`` for none)."""
+        if phrasings is None:
+            phrasings = load_default_phrasings()
+        return cls(list(procedures), lexicon or load_lexicon(), vocabulary, phrasings)
+
+    def learn(self, code: str, text: str) -> bool:
+        """Add one phrasing of a procedure (and of its same-name siblings) to the built index,
+        effective for the next search; no rebuild. False if the code is unknown or the text is
+        empty or too long. Milliseconds; not thread-safe against concurrent searches, so call it
+        where searches run (the event loop). Existing terms keep their idf."""
+        doc = self._by_code.get(clean_text(code).lower())
+        cleaned = clean_phrasing(text)
+        if doc is None or cleaned is None:
+            return False
+        tokens = self._phrasing_tokens(cleaned)
+        terms, folded = self._phrasing_terms(tokens)
+        text_key = " ".join(folded)
+        docs = [d for d in self._siblings(doc) if text_key not in self._phrasings_of.get(d, ())]
+        if not docs:
+            return True  # known already
+        tids = [self._learned_term(t, len(docs)) for t in terms]
+        unis = sorted({self._term_ids[t] for t in folded})
+        for d in docs:
+            for tid in dict.fromkeys(tids):
+                ids, weights = self._post_ids[tid], self._post_w[tid]
+                at = np.flatnonzero(ids == d)
+                if len(at):
+                    if weights[at[0]] < PHRASING_WEIGHT:
+                        weights = weights.copy()
+                        weights[at[0]] = PHRASING_WEIGHT
+                        self._post_w[tid] = weights
+                    continue
+                self._post_ids[tid] = np.append(ids, np.int32(d))
+                self._post_w[tid] = np.append(weights, np.float32(PHRASING_WEIGHT))
+            row = len(self._phr_doc)
+            for tid in unis:
+                self._phr_post[tid] = np.append(self._phr_post.get(tid, []), row).astype(np.int32)
+            mass = float(self._idf[unis].sum()) or 1.0
+            self._phr_mass = np.append(self._phr_mass, np.float32(mass))
+            self._phr_doc = np.append(self._phr_doc, np.int32(d))
+            self._docs_by_phrasing[text_key].append(d)
+            self._phrasings_of[d].add(text_key)
+        self._words.update(f for f in folded if f.isalpha())
+        joined = f" {' '.join(tokens)} "
+        self._official_phrases.update(
+            key for key in self._lexicon.synonyms if f" {' '.join(key)} " in joined
+        )
+        return True
+
+    def _learned_term(self, term: str, df: int) -> int:
+        """The id of a term, created (with the idf of `df` documents) if the index lacks it."""
+        tid = self._term_ids.get(term)
+        if tid is not None:
+            return tid
+        tid = len(self._post_ids)
+        self._post_ids.append(np.zeros(0, dtype=np.int32))
+        self._post_w.append(np.zeros(0, dtype=np.float32))
+        self._name_post.append(np.zeros(0, dtype=np.int32))
+        idf = np.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
+        self._idf = np.append(self._idf, np.float32(idf))
+        self._term_ids[term] = tid  # published last: a search sees the term complete
+        return tid
 
     def __len__(self) -> int:
         return self._n
@@ -655,9 +834,18 @@ class SearchIndex:
             if len(ids):
                 name_hit[ids] += self._idf[tid]
         precision = np.minimum(name_hit[cand] / self._name_mass[cand], 1.0)
+        excess = self._length_excess[cand]
+        # a phrasing is another name: the better of the two counts, and a short phrasing
+        # matched means the official name's length is no sign of a long list of cases
+        phrasing = self._phrasing_precision(q, cand)
+        trusted = np.zeros(len(cand), dtype=bool)
+        if phrasing is not None:
+            excess = np.where(phrasing > precision, 0.0, excess)
+            precision = np.maximum(precision, phrasing)
+            trusted = phrasing >= PHRASING_TRUST
         final = COVERAGE_SHARE * coverage + NAME_SHARE * precision + self._level_prior[cand]
         # very long names (a list of ten cases) match every query a little: damp them
-        final -= LENGTH_PENALTY * self._length_excess[cand]
+        final -= LENGTH_PENALTY * excess
 
         # A modifier must agree: in the name's head but not asked for, or asked for but absent.
         # Several disagreements cost no more than one: long names list several actions.
@@ -671,9 +859,10 @@ class SearchIndex:
                 unasked[head] = MODIFIER_PENALTY
             elif first in folded_plain and self._asks(q.plain, mod, strict=True):
                 missing[lacking] = MODIFIER_PENALTY
-        penalty = unasked + missing
-        final -= penalty[cand]
-        same_name = self._docs_by_name.get(q.folded_text)
+        final -= np.where(trusted, missing[cand], unasked[cand] + missing[cand])
+        same_name = self._docs_by_name.get(q.folded_text, []) + self._docs_by_phrasing.get(
+            q.folded_text, []
+        )
         if same_name:
             bonus = np.zeros(n, dtype=np.float32)
             bonus[same_name] = EXACT_NAME_BONUS
@@ -690,6 +879,25 @@ class SearchIndex:
                 break
             out.append((int(cand[j]), round(float(min(final[j], 1.0)) * 100.0, 1)))
         return out
+
+    def _phrasing_precision(self, q: _Query, cand: np.ndarray) -> np.ndarray | None:
+        """For each candidate, the largest share of one of its phrasings the query covers."""
+        if not self._phr_post:
+            return None
+        hit = np.zeros(len(self._phr_doc), dtype=np.float32)
+        found = False
+        for tid in q.name_terms:
+            rows = self._phr_post.get(tid)
+            if rows is not None:
+                hit[rows] += self._idf[tid]
+                found = True
+        if not found:
+            return None
+        hit_rows = np.flatnonzero(hit)
+        share = np.minimum(hit[hit_rows] / self._phr_mass[hit_rows], 1.0)
+        best = np.zeros(self._n, dtype=np.float32)
+        np.maximum.at(best, self._phr_doc[hit_rows], share)
+        return best[cand]
 
     def _asks(self, tokens: Sequence[str], mod: tuple[str, ...], *, strict: bool) -> bool:
         """Does the query ask for modifier `mod`? Typed with its diacritics, surely. Typed without,
