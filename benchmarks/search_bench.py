@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from rapidfuzz import fuzz, process  # noqa: E402
 
+from handlers.procedures.search import resolve  # noqa: E402
 from knowledge.catalog import load_default_catalog  # noqa: E402
 from knowledge.models import Procedure  # noqa: E402
 from knowledge.normalize import fold  # noqa: E402
@@ -272,6 +273,10 @@ def main() -> int:
         (
             "this project (knowledge.search)",
             lambda q: [h.procedure.code for h in index.search(q, 3)],
+        ),
+        (
+            'this project, as the citizen sees it (answers, else "did you mean")',
+            lambda q: [p.code for p in resolve(index, q, limit=3).procedures],
         ),
     ]
     texts: list[str] = []
