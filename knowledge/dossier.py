@@ -191,6 +191,16 @@ def national_phone(phone: str | None) -> str:
     return digits.lstrip("0")
 
 
+def mask_phone(phone: str | None) -> str:
+    """A phone number as a chat may show it back: the national form with only its first 2 and
+    last 3 digits ("+84 912 345 777" -> "09•••••777"); "" when it is too short to mask."""
+    national = national_phone(phone)
+    if len(national) < 8:
+        return ""
+    national = "0" + national
+    return national[:2] + "•" * (len(national) - 5) + national[-3:]
+
+
 def last_digits_match(stored: str | None, given: str, count: int = 4) -> bool:
     """True when ``given`` is exactly the last ``count`` digits of ``stored`` (constant time)."""
     stored_digits = digits_of(stored)

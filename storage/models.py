@@ -536,7 +536,7 @@ class ZaloUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     user_id: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(255), default="")
-    phone: Mapped[str | None] = mapped_column(String(32))  # given through "request user info"
+    phone: Mapped[str | None] = mapped_column(String(32))  # for ZNS: given to the ZNS card
     last_inbound_at: Mapped[datetime | None] = mapped_column()
     window_replies: Mapped[int] = mapped_column(Integer, default=0)
     last_message_id: Mapped[int] = mapped_column(Integer, default=0)  # the dialogs' message ids

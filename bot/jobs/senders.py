@@ -193,8 +193,9 @@ class ZaloSender:
 
     With ZNS configured (`zns_templates`: template id by outbox kind, and the `zns_api`), a
     push outside the window goes instead as a ZNS template message to the phone the user gave
-    in the OA's "request user info" form, when its kind has a template, its renderer gave the
-    template's parameters and the user still follows the OA: sent, it counts as delivered
+    for it (in answer to the card that asks for it, ``handlers.common.zns``), when its kind has
+    a template, its renderer gave the template's parameters and the user still follows the OA:
+    sent, it counts as delivered
     (note "zns <msg id>"). Its ``tracking_id`` is the row's (`zns_tracking_id`). What ZNS
     refuses for this message (bad phone -108, bad template -109, its data, the ZNS quota, the
     night hours) holds the message as above, never loses it; Zalo's call limit (-32, 429) is

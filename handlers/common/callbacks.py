@@ -33,3 +33,7 @@ class LanguageCallback(CallbackData, prefix="l"):
 
 class Noop(CallbackData, prefix="x"):
     """Buttons that only display something (the page counter)."""
+
+
+class ZnsStop(CallbackData, prefix="zs"):
+    """Stop ZNS messages: forget the phone they go to (``handlers.common.zns``)."""

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.common.contact_sharing import contact_sharing
 from handlers.common.keyboards import back_to_menu
+from handlers.common.zns import forget_card as forget_zns_card
 from handlers.i18n import channel_of
 from handlers.petitions.tracking import show_by_code as show_petition_by_code
 from handlers.procedures.questions import answer_query
@@ -94,6 +95,8 @@ async def start_lookup(message: Message, state: FSMContext) -> None:
 
 
 async def _wait_for_factor(state: FSMContext, code: str) -> None:
+    # the factor's phone card goes out now: an answer is a guess, never the ZNS phone
+    await forget_zns_card(state)
     await state.set_state(DossierLookup.factor)
     await state.update_data({FSM_CODE: code})
 
@@ -316,7 +319,8 @@ async def factor_claimed_phone(
 ) -> None:
     """A contact without ``user_id`` at the factor step: a number the citizen gave (Zalo's
     "request user info" form, a phone-book card on Telegram). It is checked as knowledge of the
-    applicant's full phone and counted like a digit guess — never as a vouched contact."""
+    applicant's full phone and counted like a digit guess — never as a vouched contact, and
+    never kept as the citizen's own number (for ZNS, say): it may be a relative's, or wrong."""
     contact = message.contact
     phone = contact.phone_number if contact is not None else ""
     if not phone.strip():
@@ -326,9 +330,10 @@ async def factor_claimed_phone(
 
 
 async def claimed_contact_elsewhere(message: Message) -> None:
-    """A claimed contact outside the factor step on a channel that sends forms for it (an old
-    Zalo form filled in later): nothing to answer; the channel has kept the number."""
-    logger.info("A shared phone number outside a dossier lookup: kept by the channel only")
+    """A claimed contact outside the factor step on a channel that sends forms for it, not in
+    answer to the ZNS card (an old factor form filled in later): nothing to answer, nothing
+    kept."""
+    logger.info("A shared phone number outside a dossier lookup and the ZNS card: not kept")
 
 
 async def factor_text(

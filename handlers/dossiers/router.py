@@ -1,5 +1,9 @@
 """The dossiers router: registers the lookup, follow and rating handlers, in this order. It
-takes receipt codes and its own dialog states before the procedure search sees them."""
+takes receipt codes and its own dialog states before the procedure search sees them.
+
+A claimed number (a contact without ``user_id``: Zalo's "request user info" form) is, in the
+lookup's factor step, a guess at the applicant's phone; outside it, the answer to the ZNS card
+when that is the last card sent (``handlers.common.zns``); else not answered."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 
 from handlers.common.contact_sharing import claimed_contact, offers_claimed_contacts
+from handlers.common.zns import answers_zns_card, phone_given
 
 from .callbacks import DossierAction, RateService
 from .follow import dossier_action
@@ -36,6 +41,9 @@ def create_router() -> Router:
     router.message.register(factor_text, DossierLookup.factor, F.text, not_command)
     router.message.register(factor_other, DossierLookup.factor, not_command)
     router.message.register(code_text, DossierLookup.code, F.text, not_command)
+    router.message.register(
+        phone_given, F.contact, claimed_contact, offers_claimed_contacts, answers_zns_card
+    )
     router.message.register(
         claimed_contact_elsewhere, F.contact, claimed_contact, offers_claimed_contacts
     )

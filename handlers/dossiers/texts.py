@@ -123,11 +123,21 @@ def followed_zalo_note() -> str:
     )
 
 
-def followed_zalo_zns_note() -> str:
+def followed_zalo_zns_note(masked_phone: str) -> str:
+    """``masked_phone``: the phone kept for ZNS, masked ("09•••••777")."""
     return _(
         "Zalo lets us write to you here only within 48 hours of your last message: a change "
-        "after that is sent as a Zalo notification (ZNS) to the phone number you gave us, or, "
-        "if that is not possible, reaches you as soon as you send us any message."
+        "after that is sent as a Zalo notification (ZNS) to {phone}, the number you gave us for "
+        "it, or, if that is not possible, reaches you as soon as you send us any message. "
+        "/stopzns stops ZNS messages."
+    ).format(phone=quote(masked_phone))
+
+
+def followed_zalo_zns_offer_note() -> str:
+    return _(
+        "Zalo lets us write to you here only within 48 hours of your last message: a change "
+        "after that reaches you as soon as you send us any message, or as a Zalo notification "
+        "(ZNS) if you share your phone number with the card below."
     )
 
 

@@ -69,10 +69,14 @@ class ZaloUserRepository:
             update(ZaloUser).where(ZaloUser.user_id == user_id).values(followed=followed)
         )
 
-    async def set_phone(self, user_id: str, phone: str) -> None:
-        """The phone the user gave through the OA's "request user info" form (for ZNS)."""
+    async def set_phone(self, chat_id: int, phone: str | None) -> None:
+        """The phone ZNS messages of this chat go to (outside the reply window): one the user
+        agreed to receive them on, given in answer to the card that asked for exactly that
+        (``handlers.common.zns``); None: no ZNS any more."""
         await self.session.execute(
-            update(ZaloUser).where(ZaloUser.user_id == user_id).values(phone=phone[:32])
+            update(ZaloUser)
+            .where(ZaloUser.id == chat_id)
+            .values(phone=phone[:32] if phone else None)
         )
 
     async def next_message_id(self, chat_id: int) -> int:

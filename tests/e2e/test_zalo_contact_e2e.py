@@ -82,15 +82,19 @@ async def test_the_form_s_phone_opens_the_dossier_as_knowledge_of_the_full_numbe
     assert CODE not in citizen.text()
     assert await _code_failures(zapp) == 1
 
+    # a guess is only a guess: never the number ZNS messages would go to
+    assert await _stored_phone(zapp) is None
+
     # the applicant's number, written the international way, opens the card
     await citizen.submit_info(name="Nguyễn Văn An", phone="+84 912 345 678")
     assert CODE in citizen.text() and "Nguyễn Văn An" not in citizen.text()
     assert any(t.startswith("🔔") for t in citizen.titles())
-    assert await _stored_phone(zapp) == "+84 912 345 678"
+    # the applicant's number (maybe a relative's): it opened the dossier, it is not kept
+    assert await _stored_phone(zapp) is None
 
-    # outside the factor step a later form answer is only kept: nothing is said
+    # outside the factor step a later answer to that form: nothing said, nothing kept
     assert await citizen.submit_info(phone="84912345678") == []
-    assert await _stored_phone(zapp) == "84912345678"
+    assert await _stored_phone(zapp) is None
 
 
 async def test_the_4_digits_keep_working_and_claimed_numbers_hit_the_attempt_limit(
@@ -109,8 +113,11 @@ async def test_the_4_digits_keep_working_and_claimed_numbers_hit_the_attempt_lim
         await other.submit_info(phone=f"091234{attempt:04d}")
     assert "thử sai quá nhiều lần" in other.text()  # the fifth wrong number locks the user
     assert await _code_failures(zapp) == 5
-    # the lookup is over: the right number now is only kept, and the code is refused
+    # the lookup is over: the right number now is not answered, nor kept; the code is refused
     assert await other.submit_info(phone=PHONE) == []
+    async with zapp.services.session_factory() as session:
+        locked_out = await ZaloUserRepository(session).by_user_id("5551234567890123456")
+    assert locked_out is not None and locked_out.phone is None
     await other.say(CODE)
     assert "thử sai quá nhiều lần" in other.text() and other.cards() == []
 
@@ -123,8 +130,8 @@ async def test_without_the_feature_no_form_is_sent_and_an_answer_proves_nothing(
     await citizen.say(CODE)
     assert "4 số cuối" in citizen.text()
     assert citizen.cards() == [] and "Chia sẻ số điện thoại" not in citizen.text()
-    assert await citizen.submit_info(phone=PHONE) == []  # kept, not a second factor
-    assert await _stored_phone(zapp) == PHONE
+    assert await citizen.submit_info(phone=PHONE) == []  # not a second factor, not kept
+    assert await _stored_phone(zapp) is None
     await citizen.say(PHONE[-4:])
     assert CODE in citizen.text()
 

@@ -16,6 +16,7 @@ from knowledge.dossier import (
     locked_until,
     lookup_key,
     mask_name,
+    mask_phone,
     national_phone,
     parse_channel,
     parse_status,
@@ -87,6 +88,13 @@ def test_names_are_masked() -> None:
     assert mask_name("Nguyễn Văn An") == "Nguyễn V. A."
     assert mask_name("  Trần   thị  bình ") == "Trần T. B."
     assert mask_name(None) == "" and mask_name("   ") == ""
+
+
+def test_phones_are_masked_in_their_national_form() -> None:
+    assert mask_phone("0987 654 777") == mask_phone("+84 987 654 777") == "09•••••777"
+    assert mask_phone("84987654777") == "09•••••777"
+    assert mask_phone("024 3825 1234") == "02••••••234"
+    assert mask_phone("12345") == "" and mask_phone(None) == ""
 
 
 def test_lock_ends_when_the_oldest_counted_failure_ages_out() -> None:

@@ -115,3 +115,26 @@ def test_a_contact_request_becomes_a_card_after_the_text_when_the_oa_sends_them(
     ]
     long_card = plan("từ " * 400, buttons)[-1]
     assert len(long_card.text) <= SUBTITLE_LIMIT and long_card.text.endswith("…")
+
+
+def test_a_message_that_is_only_the_card_s_purpose_becomes_the_card_alone() -> None:
+    markup = ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text="📱 Nhận thông báo ZNS", request_contact=True)]]
+    )
+    buttons = buttons_of(markup, contact=True)
+    purpose = "Nhận thông báo qua tin nhắn ZNS khi quá 48 giờ: chia sẻ số điện thoại."
+    assert [(m.text, m.request_title) for m in plan(purpose, buttons)] == [
+        (purpose, "📱 Nhận thông báo ZNS")
+    ]
+    # more than the purpose, or other buttons beside the card: the text is sent too
+    assert len(plan(f"Tiêu đề\n\n{purpose}", buttons)) == 2
+    with_reply = buttons_of(
+        ReplyKeyboardMarkup(
+            keyboard=[
+                [KeyboardButton(text="📱 Nhận thông báo ZNS", request_contact=True)],
+                [KeyboardButton(text="Huỷ")],
+            ]
+        ),
+        contact=True,
+    )
+    assert [m.request_title for m in plan(purpose, with_reply)] == [None, "📱 Nhận thông báo ZNS"]

@@ -8,15 +8,19 @@
 - ``user_send_image`` / ``user_send_file``: a photo / document message (its "file id" is the
   media URL); stickers, GIFs, audio, video and locations: a message the dialogs answer as
   "not text".
-- ``user_submit_info`` (the "request user info" form): the phone given is kept for ZNS
-  messages. When the OA sends such forms (``ZALO_REQUEST_USER_INFO``), it also becomes a
-  message with a contact that has **no** ``user_id``: unlike Telegram's contact, Zalo does not
-  vouch that the number typed into its form is the user's own. The dialogs read a contact
-  without ``user_id`` as a *claimed* number (``handlers.common.contact_sharing``): the dossier
-  lookup takes it as knowledge of the applicant's full phone, counted like a 4-digit guess;
-  anywhere else it is not answered. Why a contact and not a dialog-specific signal: the
-  dialogs stay channel-neutral, and the missing ``user_id`` carries exactly the difference
-  (Telegram's phone-book cards, which nobody vouches either, are read the same way).
+- ``user_submit_info`` (the "request user info" form): when the OA sends such forms
+  (``ZALO_REQUEST_USER_INFO``), a message with a contact that has **no** ``user_id``: unlike
+  Telegram's contact, Zalo does not vouch that the number typed into its form is the user's
+  own. The channel keeps nothing of it: which card the citizen answered decides what the number
+  is, and only the dialog that sent the card knows. The dialogs read a contact without
+  ``user_id`` as a *claimed* number (``handlers.common.contact_sharing``): the dossier lookup
+  takes it as knowledge of the applicant's full phone, counted like a 4-digit guess and never
+  kept; the answer to the card a follow confirmation offers for ZNS (``handlers.common.zns``)
+  becomes the phone ZNS messages go to; anywhere else it is not answered. Without the feature
+  the event is only acknowledged (no card of ours asked for it). Why a contact and not a
+  dialog-specific signal: the dialogs stay channel-neutral, and the missing ``user_id`` carries
+  exactly the difference (Telegram's phone-book cards, which nobody vouches either, are read
+  the same way).
 
 The webhook runs one user's events one at a time, in order; every event opens that user's reply
 window (``storage.repositories.zalo_users``) and releases the pushes held while it was closed.
@@ -96,8 +100,6 @@ class ZaloChannel:
         async with self.session_factory() as session:
             users = ZaloUserRepository(session)
             user = await users.inbound(event.user_id, at=self._written_at(event))
-            if event.kind is EventKind.SUBMIT_INFO and event.info is not None and event.info.phone:
-                await users.set_phone(event.user_id, event.info.phone)
             press = None
             if event.kind is EventKind.TEXT and event.text:
                 press = await users.press(user.id, clean_user_text(event.text))
@@ -200,7 +202,7 @@ class ZaloChannel:
 
     def _claimed_contact(self, event: ZaloEvent, user: ZaloUserRecord) -> dict[str, Any] | None:
         """The contact a form's answer becomes (no ``user_id``: claimed, not vouched), when the
-        OA sends the forms; None otherwise (the phone is only kept)."""
+        OA sends the forms; None otherwise (nothing of ours asked: the number is not kept)."""
         phone = clean_user_text(event.info.phone or "", 32) if event.info is not None else ""
         if getattr(self.bot, "contact_sharing", None) != "claimed" or not phone:
             return None

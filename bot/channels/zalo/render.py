@@ -158,13 +158,16 @@ def plan(text: str, buttons: list[ButtonSpec]) -> list[ZaloMessagePlan]:
     """The Zalo messages one dialog message becomes: its text in pieces, the buttons on the
     last piece, five per message (more follow in messages of their own), and last a "request
     user info" card for a ``contact`` button (its title the key's text, its subtitle the
-    message's last paragraph)."""
+    message's last paragraph). A message that is only a card's purpose (one paragraph that fits
+    the subtitle, no other button) becomes the card alone: the same words twice say nothing."""
     cards = [
         ZaloMessagePlan(_subtitle(text), request_title=b.title)
         for b in buttons
         if b.kind == "contact"
     ][:1]
     buttons = [b for b in buttons if b.kind != "contact"]
+    if cards and not buttons and cards[0].text == " ".join(text.split()):
+        return cards
     return _messages(text, buttons) + cards
 
 

@@ -14,8 +14,8 @@ with the OA's message API.
 - Photos (digest charts) are uploaded and sent as images.
 - A reply keyboard's ``request_contact`` key, when the OA has "request user info" (setting
   ``ZALO_REQUEST_USER_INFO``), becomes a "request user info" card after the message's text (its
-  title the key's text, its subtitle the text's last paragraph); without it, the key is left
-  out. The form's answer is a number the citizen typed, not one Zalo vouches for: the bot says
+  title the key's text, its subtitle the text's last paragraph; a text that is only that
+  paragraph is not sent apart); without it, the key is left out. The form's answer is a number the citizen typed, not one Zalo vouches for: the bot says
   so with ``contact_sharing = "claimed"`` (see ``handlers.common.contact_sharing``).
 
 What it does not carry out is answered as ``bot.channels.sessions`` says.
