@@ -3,7 +3,7 @@ Button texts are shortened so they read well on a phone."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -16,7 +16,7 @@ from handlers.markup import shorten
 from knowledge.models import Procedure
 
 from .callbacks import CardPage, OpenProcedure, Suggestion, phrase_check
-from .render import portal_url
+from .render import case_label, portal_url
 
 BUTTON_TEXT_LIMIT = 60
 
@@ -29,12 +29,21 @@ def _result_label(i: int, p: Procedure, duplicate_names: set[str]) -> str:
     return f"{format_number(i)}. " + shorten(name, BUTTON_TEXT_LIMIT)
 
 
-def results(procedures: Sequence[Procedure]) -> InlineKeyboardMarkup:
+def results(
+    procedures: Sequence[Procedure], cases: Mapping[str, str] | None = None
+) -> InlineKeyboardMarkup:
+    """A button per procedure; one whose code is in ``cases`` is labelled by its case (a
+    sibling: "Cấp lại", "Có yếu tố nước ngoài") before its name."""
     names = [p.name for p in procedures]
     duplicates = {n for n in names if names.count(n) > 1}
     kb = InlineKeyboardBuilder()
     for i, p in enumerate(procedures, 1):
-        kb.button(text=_result_label(i, p, duplicates), callback_data=OpenProcedure(code=p.code))
+        if cases and p.code in cases:
+            label = f"{format_number(i)}. {case_label(cases[p.code])} · "
+            text = label + shorten(p.name, max(10, BUTTON_TEXT_LIMIT - len(label)))
+        else:
+            text = _result_label(i, p, duplicates)
+        kb.button(text=text, callback_data=OpenProcedure(code=p.code))
     kb.adjust(1)
     return kb.as_markup()
 

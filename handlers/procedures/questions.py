@@ -15,6 +15,7 @@ from . import keyboards, render, texts
 from .callbacks import Suggestion, phrase_check
 from .cards import send_card
 from .search import Outcome, resolve
+from .siblings import siblings
 from .userinput import MAX_QUERY_CHARS, CleanQuery, QueryKind, clean_query
 
 logger = logging.getLogger(__name__)
@@ -42,9 +43,17 @@ async def answer_query(
     if resolution.outcome is Outcome.CARD:
         await send_card(target, resolution.procedures[0])
     elif resolution.outcome is Outcome.RESULTS:
+        # variants of one procedure first: ask which case, the way a clerk would
+        family = siblings(resolution.procedures)
+        cases = {p.code: case for p, case in family.cases} if family else {}
         await target.answer(
-            render.render_results(query.text, resolution.procedures, truncated_to=truncated_to),
-            reply_markup=keyboards.results(resolution.procedures),
+            render.render_results(
+                query.text,
+                resolution.procedures,
+                truncated_to=truncated_to,
+                cases=list(cases.values()),
+            ),
+            reply_markup=keyboards.results(resolution.procedures, cases),
         )
     elif resolution.outcome is Outcome.MAYBE:
         await target.answer(

@@ -446,10 +446,25 @@ def _procedure_list(
     return "\n".join(lines)
 
 
+def case_label(case: str) -> str:
+    """A sibling's case as a button says it (the plain member: "the usual case")."""
+    case = case.strip()
+    return case[:1].upper() + case[1:] if case else _("The usual case")
+
+
 def render_results(
-    query: str, procedures: Sequence[Procedure], *, truncated_to: int | None = None
+    query: str,
+    procedures: Sequence[Procedure],
+    *,
+    truncated_to: int | None = None,
+    cases: Sequence[str] = (),
 ) -> str:
+    """The results; with ``cases`` (the first results are variants of one procedure, see
+    ``siblings.py``) the heading asks which case is the citizen's."""
     heading = _("🔎 Procedures matching “{query}”:").format(query=_echo(query))
+    if cases:
+        which = " / ".join(quote(case_label(c)) for c in cases)
+        heading += "\n" + _("🔀 Which is your case? {cases}").format(cases=which)
     return _procedure_list(heading, procedures, truncated_to=truncated_to)
 
 
