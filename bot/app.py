@@ -68,7 +68,7 @@ def create_app(services: Services) -> tuple[web.Application, Bot | None, Dispatc
     setup_dossier_api(app, services.session_factory)
     setup_open311(app, services.session_factory, services.index)
     setup_publication(app, services.session_factory)
-    setup_inbox(app, services.session_factory, settings)
+    setup_inbox(app, services.session_factory, settings, index=services.index)
     return app, telegram_bot, dispatcher
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from handlers.i18n import create_i18n
 from handlers.middlewares import register_middlewares
+from handlers.procedures.learning import RecentResults
 from handlers.routers import create_routers
 from knowledge.search import SearchIndex
 from storage.fsm import SQLAlchemyStorage
@@ -55,9 +56,9 @@ def create_dispatcher(
 ) -> Dispatcher:
     """A fresh dispatcher with every feature router, middleware and dependency.
 
-    Handlers receive `index`, `settings` and `session_factory` from the workflow data,
-    `session` (one per event, shared by its filters and handler) and `i18n` from the
-    middlewares, and `state` from the FSM.
+    Handlers receive `index`, `settings`, `session_factory` and `search_memory` from the
+    workflow data, `session` (one per event, shared by its filters and handler) and `i18n` from
+    the middlewares, and `state` from the FSM.
     """
     dispatcher = Dispatcher(
         storage=storage if storage is not None else SQLAlchemyStorage(session_factory),
@@ -68,6 +69,8 @@ def create_dispatcher(
         index=index,
         settings=settings,
         session_factory=session_factory,
+        # each chat's last list of results, in memory only (learning from use)
+        search_memory=RecentResults(),
     )
     i18n = i18n if i18n is not None else create_i18n(settings.default_language)
     # Also in the workflow data, so channel start-up code (command menus) can translate.

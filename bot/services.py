@@ -1,8 +1,8 @@
 """What every part of the running assistant starts from: the database and the search index.
 
 ``create_services`` brings the schema up to date, opens the engine, builds the index (the
-shipped catalog, or CATALOG_PATH, overlaid by the procedures imported into the database) and
-finds the web chat's visitor secret. The web app (``bot.app``) and the commands that need the
+shipped catalog, or CATALOG_PATH, overlaid by the procedures imported into the database, then
+taught the phrasings officials mapped from the inbox) and finds the web chat's visitor secret. The web app (``bot.app``) and the commands that need the
 index (``python -m bot search``) use it; it imports no web app, channel or job.
 """
 
@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from knowledge.catalog import load_compact, load_default_catalog, merge_catalogs
-from knowledge.phrasings import load_default_phrasings
+from knowledge.phrasings import apply_learned, load_default_phrasings
 from knowledge.search import SearchIndex
 from knowledge.vocabulary import TextVocabulary, load_default_vocabulary
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.repositories.app_secrets import SecretRepository
 from storage.repositories.procedures import ProcedureRepository
+from storage.repositories.search_misses import LearnedPhrasingRepository
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,28 @@ async def build_index(
     phrasings = load_default_phrasings()
     index = await asyncio.to_thread(SearchIndex.build, merged, None, vocabulary, phrasings)
     logger.info("Catalog: %d procedures (%d imported)", len(index), len(imported))
+    await apply_learned_phrasings(index, session_factory)
     return index
+
+
+async def apply_learned_phrasings(
+    index: SearchIndex, session_factory: async_sessionmaker[AsyncSession]
+) -> int:
+    """Teach the index again every phrasing officials mapped (oldest first); how many it took.
+    A phrasing whose procedure left the catalog is skipped."""
+    async with session_factory() as session:
+        phrasings = await LearnedPhrasingRepository(session).all()
+    taken = 0
+    for phrasing in phrasings:
+        if index.get(phrasing.code) is None:
+            continue
+        try:
+            taken += apply_learned(index, phrasing.code, phrasing.text)
+        except Exception:  # one bad phrasing must not keep the assistant from starting
+            logger.exception("Learned phrasing %d could not be applied", phrasing.id)
+    if phrasings:
+        logger.info("Learned phrasings: %d of %d applied", taken, len(phrasings))
+    return taken
 
 
 async def create_services(settings: Settings) -> Services:

@@ -41,6 +41,8 @@ from knowledge.workdays import add_working_days, is_working_day, to_local, worki
 PAYLOAD_VERSION = 1
 TREND_DAYS = 14
 LIST_LIMIT = 10  # tracking codes listed per section ("+ 25 more" for the rest)
+MISSES_LIMIT = 5  # citizens' unanswered questions listed (the most asked)
+MISSES_DAYS = 7  # ... among those asked in the last week
 
 # Dossier buckets, each dossier in exactly one.
 EARLY = "early"
@@ -392,6 +394,18 @@ class PetitionFigures:
         return self.deadline_overdue + self.deadline_due_soon
 
 
+# --- the citizens' unanswered questions ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MissItem:
+    """A question the search did not answer well (already without personal data), and how
+    many times it was asked."""
+
+    text: str
+    count: int
+
+
 # --- the digest -------------------------------------------------------------------------------
 
 
@@ -419,6 +433,8 @@ class Digest:
     satisfaction_period: Satisfaction = field(default_factory=Satisfaction)
     satisfaction_month: Satisfaction = field(default_factory=Satisfaction)
     trend: tuple[TrendDay, ...] = ()
+    misses: tuple[MissItem, ...] = ()  # the most asked unanswered questions of the week
+    misses_url: str = ""  # the inbox page where officials map them
 
     @property
     def has_dossiers(self) -> bool:
@@ -461,6 +477,8 @@ class Digest:
                 [t.dossiers_received, t.dossiers_resolved, t.petitions_received, int(t.working_day)]
                 for t in self.trend
             ],
+            "misses": [[m.text, m.count] for m in self.misses],
+            "misses_url": self.misses_url,
         }
 
     @classmethod
@@ -517,6 +535,8 @@ class Digest:
             satisfaction_period=_satisfaction(satisfaction.get("period")),
             satisfaction_month=_satisfaction(satisfaction.get("month")),
             trend=trend,
+            misses=tuple(MissItem(str(t), int(c)) for t, c in payload.get("misses", ())),
+            misses_url=str(payload.get("misses_url") or ""),
         )
 
     def with_lists_cut(self, limit: int) -> Digest:
@@ -530,6 +550,7 @@ class Digest:
                 deadline_items=pet.deadline_items[:limit],
                 publication_items=pet.publication_items[:limit],
             ),
+            misses=self.misses[:limit],
         )
 
 

@@ -587,3 +587,43 @@ class ZaloEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+# --- Learning from use ------------------------------------------------------------------------
+
+
+class SearchMiss(Base):
+    """A citizen's question the search did not answer well (``knowledge.misses``): its text with
+    personal data removed, counted per kind and channel. No user or chat id: who asked is not
+    kept. ``resolved_at`` is set when an official maps the text to a procedure."""
+
+    __tablename__ = "search_misses"
+    __table_args__ = (
+        UniqueConstraint("text_key", "kind", "channel"),
+        Index("ix_search_misses_open", "resolved_at", "last_seen"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    text_key: Mapped[str] = mapped_column(String(64))  # knowledge.misses.miss_key(text)
+    text: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))  # knowledge.misses.MissKind
+    channel: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class LearnedPhrasing(Base):
+    """A citizen's wording an official mapped to a procedure: re-applied to the search index at
+    every start (``knowledge.phrasings.apply_learned``)."""
+
+    __tablename__ = "learned_phrasings"
+    __table_args__ = (UniqueConstraint("text_key", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    text_key: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(300))
+    code: Mapped[str] = mapped_column(String(64))
+    official_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

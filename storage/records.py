@@ -196,3 +196,43 @@ class ZaloTokenRecord(_Record):
     access_expires_at: datetime
     version: int
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SearchMissRecord(_Record):
+    """One counted miss of the search (a text without personal data, its kind and channel)."""
+
+    id: int
+    text_key: str
+    text: str
+    kind: str
+    channel: str
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedPhrasingRecord(_Record):
+    """A wording an official mapped to a procedure."""
+
+    id: int
+    text_key: str
+    text: str
+    code: str
+    official_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MissGroup:
+    """The misses of one text, every kind and channel together (what the inbox lists)."""
+
+    text_key: str
+    text: str
+    count: int
+    kinds: tuple[str, ...]  # most counted first
+    channels: tuple[str, ...]
+    first_seen: datetime
+    last_seen: datetime

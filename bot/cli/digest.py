@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import create_app
 from bot.cli.database import open_database
 from bot.config import Settings
-from bot.jobs.digest import AgencyRun, run_digests
+from bot.jobs.digest import AgencyRun, misses_url, run_digests
 from bot.jobs.outbox import OUTBOX_KEY, OutboxWorker
 from bot.jobs.senders import TelegramSender
 from bot.services import create_services
@@ -102,7 +102,7 @@ async def _dry_run(
             charts.mkdir(parents=True, exist_ok=True)
         for agency in agencies:
             started = monotime.perf_counter()
-            digest = await build_digest(session, agency, day, now)
+            digest = await build_digest(session, agency, day, now, misses_url=misses_url(settings))
             took = monotime.perf_counter() - started
             with i18n.context(), i18n.use_locale(language):
                 text = render_digest(digest)
@@ -143,7 +143,9 @@ async def _send_now(
     now: datetime,
 ) -> int:
     """Enqueue the day's digests, deliver the Telegram ones, say where each stands."""
-    runs = await run_digests(factory, day, now, agency_code=args.agency)
+    runs = await run_digests(
+        factory, day, now, agency_code=args.agency, misses_url=misses_url(settings)
+    )
     if not runs:
         print(
             f"no agency {args.agency!r} with an official"

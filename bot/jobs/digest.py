@@ -56,6 +56,7 @@ async def _run_agency(
     code: str,
     day: date,
     now: datetime,
+    misses_url: str = "",
 ) -> AgencyRun | None:
     """Build and enqueue one agency's digests in one transaction (None: nobody to send to)."""
     async with session_factory() as session:
@@ -67,7 +68,7 @@ async def _run_agency(
         if len(await DigestRepository(session).existing_keys(keys)) == len(keys):
             return AgencyRun(agency_id, code, len(officials), skipped=True)
         started = monotime.perf_counter()
-        digest = await build_digest(session, agency, day, now)
+        digest = await build_digest(session, agency, day, now, misses_url=misses_url)
         took = monotime.perf_counter() - started
         added = await enqueue(session, digest_messages(digest, officials))
         await session.commit()
@@ -88,17 +89,19 @@ async def run_digests(
     now: datetime,
     *,
     agency_code: str | None = None,
+    misses_url: str = "",
 ) -> list[AgencyRun]:
     """Build and enqueue the digests of ``day`` for every agency with an active official (or
     only ``agency_code``), one transaction per agency; an agency that fails is reported in its
-    ``AgencyRun.error`` and the others go on. Does not wake the worker."""
+    ``AgencyRun.error`` and the others go on. Does not wake the worker. ``misses_url``: the
+    inbox page of the unanswered questions the digests link to."""
     async with session_factory() as session:
         agencies = await DigestRepository(session).agencies_with_officials(agency_code)
         agency_ids = [(a.id, a.code) for a in agencies]
     runs: list[AgencyRun] = []
     for agency_id, code in agency_ids:
         try:
-            run = await _run_agency(session_factory, agency_id, code, day, now)
+            run = await _run_agency(session_factory, agency_id, code, day, now, misses_url)
         except Exception as error:  # one agency's failure must not stop the others
             logger.exception("Digest %s for %s failed", day, code)
             run = AgencyRun(agency_id, code, 0, error=f"{type(error).__name__}: {error}")
@@ -131,6 +134,7 @@ class DigestScheduler:
         max_sleep: float = 300.0,
         retry_delay: float = 300.0,
         max_attempts: int = 3,
+        misses_url: str = "",
     ) -> None:
         self.session_factory = session_factory
         self.at = digest_time if isinstance(digest_time, time) else parse_digest_time(digest_time)
@@ -141,6 +145,7 @@ class DigestScheduler:
         self.max_sleep = max_sleep
         self.retry_delay = retry_delay
         self.max_attempts = max(1, max_attempts)
+        self.misses_url = misses_url
         self.done: date | None = None  # the last day handled (or given up)
         self.attempts: dict[date, int] = {}
 
@@ -169,7 +174,7 @@ class DigestScheduler:
         day = self.pending_day(now)
         if day is None:
             return None
-        runs = await run_digests(self.session_factory, day, now)
+        runs = await run_digests(self.session_factory, day, now, misses_url=self.misses_url)
         if any(run.enqueued for run in runs) and self.wake is not None:
             self.wake()
         if any(run.error for run in runs):
@@ -200,6 +205,11 @@ class DigestScheduler:
             await self.sleep(min(max(delay, 0.5), self.max_sleep))
 
 
+def misses_url(settings: Settings) -> str:
+    """The inbox page of the citizens' unanswered questions, as the digests link to it."""
+    return settings.base_url.rstrip("/") + "/inbox/misses"
+
+
 def start_scheduler(
     session_factory: async_sessionmaker[AsyncSession], settings: Settings, worker: OutboxWorker
 ) -> asyncio.Task[None] | None:
@@ -207,5 +217,10 @@ def start_scheduler(
     if not settings.digest_enabled:
         logger.info("Digests: off (DIGEST_ENABLED=false)")
         return None
-    scheduler = DigestScheduler(session_factory, digest_time=settings.digest_time, wake=worker.wake)
+    scheduler = DigestScheduler(
+        session_factory,
+        digest_time=settings.digest_time,
+        wake=worker.wake,
+        misses_url=misses_url(settings),
+    )
     return asyncio.create_task(scheduler.run(), name="digests")

@@ -8,14 +8,17 @@ from the agency's petitions; the dossiers' figures and ratings, when the agency 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.digest import (
     LIST_LIMIT,
+    MISSES_DAYS,
+    MISSES_LIMIT,
     Digest,
     DossierFigures,
+    MissItem,
     Periods,
     PetitionFigures,
     Satisfaction,
@@ -27,6 +30,7 @@ from knowledge.digest import (
 from knowledge.workdays import is_working_day
 from storage.records import AgencyRecord
 from storage.repositories.digest import DigestRepository
+from storage.repositories.search_misses import SearchMissRepository
 
 
 async def _petition_figures(
@@ -75,6 +79,15 @@ async def _dossier_days(
     return dossiers, ratings
 
 
+async def unanswered_questions(session: AsyncSession, now: datetime) -> tuple[MissItem, ...]:
+    """The citizens' questions most asked in the last ``MISSES_DAYS`` days that the search did
+    not answer well and no official has mapped yet (the same for every agency)."""
+    groups = await SearchMissRepository(session).top(
+        now - timedelta(days=MISSES_DAYS), MISSES_LIMIT
+    )
+    return tuple(MissItem(g.text, g.count) for g in groups)
+
+
 async def build_digest(
     session: AsyncSession,
     agency: AgencyRecord,
@@ -82,9 +95,11 @@ async def build_digest(
     now: datetime,
     *,
     list_limit: int = LIST_LIMIT,
+    misses_url: str = "",
 ) -> Digest:
     """The digest of ``agency`` for local date ``day``, from the records as they stand at
-    ``now`` (what the scheduler calls per agency; reads only)."""
+    ``now`` (what the scheduler calls per agency; reads only). ``misses_url`` is the inbox page
+    of the unanswered questions the digest links to."""
     periods = digest_periods(day)
     petitions, by_day = await _petition_figures(session, agency.id, periods, now, list_limit)
     dossiers, ratings = await _dossier_days(session, agency.dossier_agency, periods, now)
@@ -114,4 +129,6 @@ async def build_digest(
         satisfaction_period=sum_satisfaction(ratings, periods.start, periods.end),
         satisfaction_month=sum_satisfaction(ratings, periods.month_start, periods.end),
         trend=trend,
+        misses=await unanswered_questions(session, now),
+        misses_url=misses_url,
     )

@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from handlers.formatting import current_locale, format_date, format_number, format_percent
-from handlers.markup import TELEGRAM_TEXT_LIMIT, quote, text_length
+from handlers.markup import TELEGRAM_TEXT_LIMIT, quote, shorten, text_length
 from knowledge.digest import (
     DEADLINE_ANSWER,
     DEADLINE_INFO,
@@ -29,12 +29,14 @@ from knowledge.digest import (
     DEADLINE_REFUSE,
     Digest,
     DossierFigures,
+    MissItem,
     PetitionItem,
     Satisfaction,
     share,
 )
 
 SEPARATOR = " · "
+MISS_TEXT_LIMIT = 100  # characters of a citizen's question in the digest
 
 
 def number(value: int) -> str:
@@ -218,7 +220,23 @@ def list_sections(digest: Digest) -> list[str]:
         if rest > 0:
             lines.append(more_line(rest))
         sections.append(_("<b>Awaiting publication</b>") + "\n" + "\n".join(lines))
+    if digest.misses:
+        sections.append(misses_section(digest.misses, digest.misses_url))
     return sections
+
+
+def misses_section(misses: Sequence[MissItem], url: str) -> str:
+    """The questions citizens asked that the search did not answer well (their texts were
+    redacted before being stored), most asked first, and where to map them."""
+    lines = [_("<b>❓ Citizens' questions not answered</b>")]
+    for item in misses:
+        times = ngettext("{count} time", "{count} times", item.count).format(
+            count=number(item.count)
+        )
+        lines.append(f"• “{quote(shorten(item.text, MISS_TEXT_LIMIT))}” — {times}")
+    if url:
+        lines.append(_("Map them to procedures in the inbox: {url}").format(url=quote(url)))
+    return "\n".join(lines)
 
 
 # --- the whole digest -----------------------------------------------------------------------------
@@ -264,6 +282,7 @@ def render_digest(digest: Digest, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
         len(digest.petitions.new_items),
         len(digest.petitions.deadline_items),
         len(digest.petitions.publication_items),
+        len(digest.misses),
     )
     for keep in range(longest, -1, -1):
         text = "\n\n".join([head, *list_sections(digest.with_lists_cut(keep))])

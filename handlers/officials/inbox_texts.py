@@ -26,6 +26,8 @@ class InboxTexts:
     signed_in_as: str  # {name}, {agency}
     official_fallback: str  # {id}
     sign_out: str
+    nav_petitions: str
+    nav_misses: str
     # sign-in
     login_title: str
     login_intro: str
@@ -171,6 +173,8 @@ def _page_texts() -> dict[str, str]:
         signed_in_as=_("Signed in as {name}, {agency}"),
         official_fallback=_("official no. {id}"),
         sign_out=_("Sign out"),
+        nav_petitions=_("Petitions"),
+        nav_misses=_("Unanswered questions"),
     )
 
 

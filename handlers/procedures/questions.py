@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 
+from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.exceptions import SuggestionExpired
 from knowledge.search import SearchIndex
@@ -14,7 +16,8 @@ from knowledge.search import SearchIndex
 from . import keyboards, render, texts
 from .callbacks import Suggestion, phrase_check
 from .cards import send_card
-from .search import Outcome, resolve
+from .learning import RecentResults, after_question
+from .search import Outcome, Resolution, resolve
 from .siblings import siblings
 from .userinput import MAX_QUERY_CHARS, CleanQuery, QueryKind, clean_query
 
@@ -25,14 +28,15 @@ FSM_SUGGESTIONS = "suggestions"
 
 async def answer_query(
     target: Message, query: CleanQuery, index: SearchIndex, state: FSMContext
-) -> None:
-    """Search and answer in the chat of `target`; remembers the query and suggestions."""
+) -> Resolution | None:
+    """Search and answer in the chat of `target`; remembers the query and suggestions. The
+    search's resolution (None when there was nothing to search for)."""
     if query.kind is QueryKind.EMPTY:
         await target.answer(texts.empty_message())
-        return
+        return None
     if query.kind is QueryKind.NO_WORDS:
         await target.answer(texts.no_words_message())
-        return
+        return None
     resolution = resolve(index, query.text)
     truncated_to = MAX_QUERY_CHARS if query.truncated else None
     logger.debug("Query of %d chars -> %s", query.original_length, resolution.outcome.value)
@@ -65,10 +69,28 @@ async def answer_query(
             render.render_no_results(query.text, resolution.suggestions, truncated_to=truncated_to),
             reply_markup=keyboards.suggestions(resolution.suggestions),
         )
+    return resolution
 
 
-async def question(message: Message, index: SearchIndex, state: FSMContext) -> None:
-    await answer_query(message, clean_query(message.text), index, state)
+async def question(
+    message: Message,
+    index: SearchIndex,
+    state: FSMContext,
+    bot: Bot | None = None,
+    session_factory: async_sessionmaker[AsyncSession] | None = None,
+    search_memory: RecentResults | None = None,
+) -> None:
+    query = clean_query(message.text)
+    resolution = await answer_query(message, query, index, state)
+    # after the answer is sent: what it teaches (a miss counted, the list remembered)
+    await after_question(
+        message,
+        query.text,
+        resolution,
+        session_factory=session_factory,
+        memory=search_memory,
+        bot=bot,
+    )
 
 
 async def suggestion(

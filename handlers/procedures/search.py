@@ -28,6 +28,7 @@ class Resolution:
     outcome: Outcome
     procedures: tuple[Procedure, ...] = ()
     suggestions: tuple[str, ...] = field(default=())
+    top_score: float | None = None  # the best hit's SearchHit.score (0..100), None without hits
 
 
 def _exact_code_hit(index: SearchIndex, text: str, hits: list[Procedure]) -> Procedure | None:
@@ -51,15 +52,18 @@ def _exact_code_hit(index: SearchIndex, text: str, hits: list[Procedure]) -> Pro
 
 
 def resolve(index: SearchIndex, text: str, limit: int = RESULT_LIMIT) -> Resolution:
-    hits = [hit.procedure for hit in index.search(text, limit=limit)]
+    found = index.search(text, limit=limit)
+    hits = [hit.procedure for hit in found]
+    top_score = found[0].score if found else None
     exact = _exact_code_hit(index, text, hits)
     if exact is not None:
-        return Resolution(Outcome.CARD, (exact,))
+        return Resolution(Outcome.CARD, (exact,), top_score=top_score)
     if hits:
-        return Resolution(Outcome.RESULTS, tuple(hits))
+        return Resolution(Outcome.RESULTS, tuple(hits), top_score=top_score)
     # not a dead end when the question holds words of a procedure's name: offer the best few
     candidates = index.search(text, limit=CANDIDATE_LIMIT, floor=CANDIDATE)
     if candidates:
-        return Resolution(Outcome.MAYBE, tuple(hit.procedure for hit in candidates))
+        procedures = tuple(hit.procedure for hit in candidates)
+        return Resolution(Outcome.MAYBE, procedures, top_score=candidates[0].score)
     suggestions = tuple(s for s in index.suggestions(text, limit=SUGGESTION_LIMIT) if s.strip())
     return Resolution(Outcome.NOTHING, (), suggestions[:SUGGESTION_LIMIT])

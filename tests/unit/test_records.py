@@ -15,8 +15,10 @@ from storage.records import (
     AuditRecord,
     EventRecord,
     InvitationRecord,
+    LearnedPhrasingRecord,
     OfficialRecord,
     PetitionRecord,
+    SearchMissRecord,
     ZaloTokenRecord,
     ZaloUserRecord,
 )
@@ -32,6 +34,8 @@ MIRRORS = [
     (InvitationRecord, models.OfficialInvitation, {"code_hash"}),
     (ZaloTokenRecord, models.ZaloToken, set()),
     (ZaloUserRecord, models.ZaloUser, set()),
+    (SearchMissRecord, models.SearchMiss, set()),
+    (LearnedPhrasingRecord, models.LearnedPhrasing, set()),
 ]
 
 

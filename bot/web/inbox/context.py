@@ -23,6 +23,7 @@ from handlers.formatting import format_date, format_datetime, format_number
 from handlers.i18n import SUPPORTED_LOCALES
 from handlers.officials import inbox_texts as tx
 from knowledge.petition_workflow import OPEN_STATUSES, PetitionStatus
+from knowledge.search import SearchIndex
 from knowledge.workdays import to_local
 from storage.records import AgencyRecord, OfficialRecord
 
@@ -84,6 +85,7 @@ class Inbox:
     css: bytes
     favicon: bytes
     clock: Clock = utcnow
+    index: SearchIndex | None = None  # the live search (the unanswered questions' page)
 
 
 INBOX_KEY = web.AppKey("inbox", Inbox)

@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.web.plumbing import FAVICON, RateLimiter, file_response, origin_of
 from handlers.i18n import create_i18n
+from knowledge.search import SearchIndex
 
 from .actions import petition_action
 from .auth import login, login_page, logout
 from .context import INBOX_KEY, PREFIX, SECURITY_HEADERS, Clock, Inbox, utcnow
 from .export import export_csv
+from .misses import MAP_PATH, MISSES_PATH, map_miss, misses_page
 from .views import list_page, petition_page
 
 STATIC_DIR = Path(__file__).parent.parent / "static" / "inbox"
@@ -44,8 +46,10 @@ def setup_inbox(
     login_limiter: RateLimiter | None = None,
     i18n: I18n | None = None,
     clock: Clock | None = None,
+    index: SearchIndex | None = None,
 ) -> None:
-    """Mount the officials' inbox under ``/inbox`` on ``app``.
+    """Mount the officials' inbox under ``/inbox`` on ``app``; ``index`` is the live search the
+    unanswered questions are mapped into (without it, every code is refused as unknown).
 
     Default sign-in limit per address: 10 attempts at once, then one every 6 seconds (a link
     holds 256 random bits: the limit only keeps the database calm).
@@ -62,6 +66,7 @@ def setup_inbox(
         css=(STATIC_DIR / "inbox.css").read_bytes(),
         favicon=FAVICON.read_bytes(),
         clock=clock or utcnow,
+        index=index,
     )
     app.router.add_get(PREFIX + "/login", login_page)
     app.router.add_post(PREFIX + "/login", login)
@@ -71,6 +76,8 @@ def setup_inbox(
     app.router.add_get(PREFIX + "/export.csv", export_csv)
     app.router.add_get(PREFIX + "/p/{code}", petition_page)
     app.router.add_post(PREFIX + "/p/{code}/{action}", petition_action)
+    app.router.add_get(MISSES_PATH, misses_page)
+    app.router.add_post(MAP_PATH, map_miss)
     app.router.add_get(PREFIX + "/static/inbox.css", _static(lambda i: i.css, "text/css"))
     app.router.add_get(
         PREFIX + "/static/favicon.svg", _static(lambda i: i.favicon, "image/svg+xml")

@@ -1,0 +1,102 @@
+"""Learning from use: the questions the search did not answer well, without personal data.
+
+A *miss* is a citizen's question the search answered with nothing (``nothing``), with a top
+result scored below ``LOW_CONFIDENCE_SCORE`` (``low_confidence``), with a list where the citizen
+pressed result #2 or lower (``lower_pick``), or with a list the citizen did not press before
+asking something else within ``ASKED_AGAIN_SECONDS`` (``asked_again``).
+
+Only the text is kept, and only after :func:`miss_text` removed what could identify someone:
+phone numbers, e-mail addresses, ID numbers and house numbers (``knowledge.petitions``'
+redaction), receipt codes (every token holding a digit, when ``knowledge.receipt`` sees a code or
+an attempt at one), dates (a date of birth) and any run of five digits or more. Procedure codes
+("1.001193") are kept: they identify a procedure, not a person. Identical texts (once normalised
+and case-folded, :func:`miss_key`) are counted together. Pure code, no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+import unicodedata
+
+from knowledge.petitions import redact_personal_data
+from knowledge.receipt import looks_like_receipt_attempt, parse_receipt_code
+
+LOW_CONFIDENCE_SCORE = 55.0  # a top hit below this SearchHit.score (0..100) is "low confidence"
+ASKED_AGAIN_SECONDS = 120.0  # a new question this soon after an unpressed list: "asked again"
+MISS_TEXT_MAX_CHARS = 300
+MASK = "***"
+
+
+class MissKind(str, enum.Enum):
+    NOTHING = "nothing"
+    LOW_CONFIDENCE = "low_confidence"
+    LOWER_PICK = "lower_pick"
+    ASKED_AGAIN = "asked_again"
+
+
+MISS_KINDS = tuple(k.value for k in MissKind)
+
+_SPACES_RE = re.compile(r"\s+")
+_PROCEDURE_CODE_RE = re.compile(r"(?<![\w.])\d\.\d{6}(?:\.[0-9A-Za-z]+)*(?![\w])")
+_DATE_RE = re.compile(r"(?<!\d)\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}(?!\d)")
+# five digits or more, possibly grouped by single spaces, dots or dashes ("0912 345 678")
+_DIGIT_RUN_RE = re.compile(r"\d(?:[\s.\-]?\d){4,}")
+_TOKEN_WITH_DIGIT_RE = re.compile(r"\S*\d\S*")
+_REPEATED_MASK_RE = re.compile(r"(?:\*{3}[\s.,;:\-/]*){2,}")
+_PLACEHOLDER = "\x00{}\x00"
+_PLACEHOLDER_RE = re.compile("\x00(\\d+)\x00")
+
+
+def _protect_codes(text: str) -> tuple[str, list[str]]:
+    """Procedure codes set aside (they are not personal data), to be put back afterwards."""
+    codes: list[str] = []
+
+    def keep(m: re.Match[str]) -> str:
+        codes.append(m.group(0))
+        return _PLACEHOLDER.format(len(codes) - 1)
+
+    return _PROCEDURE_CODE_RE.sub(keep, text), codes
+
+
+def redact_query(text: str) -> str:
+    """``text`` with personal data replaced by ``***`` (see the module's docstring)."""
+    if not text:
+        return ""
+    has_receipt = parse_receipt_code(text) is not None or looks_like_receipt_attempt(text)
+    protected, codes = _protect_codes(redact_personal_data(text))
+    if has_receipt:
+        protected = _TOKEN_WITH_DIGIT_RE.sub(
+            lambda m: m.group(0) if _PLACEHOLDER_RE.fullmatch(m.group(0)) else MASK, protected
+        )
+    protected = _DATE_RE.sub(MASK, protected)
+    protected = _DIGIT_RUN_RE.sub(MASK, protected)
+    protected = _REPEATED_MASK_RE.sub(MASK + " ", protected)
+    return _PLACEHOLDER_RE.sub(lambda m: codes[int(m.group(1))], protected)
+
+
+def normalise_miss(text: str) -> str:
+    """NFC, white space collapsed and trimmed, at most ``MISS_TEXT_MAX_CHARS`` characters."""
+    text = _SPACES_RE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    return text[:MISS_TEXT_MAX_CHARS].rstrip()
+
+
+def miss_text(text: str) -> str:
+    """What is stored of a citizen's question: redacted, then normalised ("" if nothing left)."""
+    cleaned = normalise_miss(redact_query(text[:4000]))
+    return "" if not any(ch.isalnum() for ch in cleaned) else cleaned
+
+
+def miss_key(text: str) -> str:
+    """The key identical texts are counted under: SHA-256 of the case-folded stored text."""
+    return hashlib.sha256(text.casefold().encode("utf-8")).hexdigest()
+
+
+def miss_kind_of(top_score: float | None, *, listed: bool) -> MissKind | None:
+    """The miss a search's answer is by itself: nothing listed, or a weak best result."""
+    if not listed:
+        return MissKind.NOTHING
+    if top_score is not None and top_score < LOW_CONFIDENCE_SCORE:
+        return MissKind.LOW_CONFIDENCE
+    return None
