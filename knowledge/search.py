@@ -85,7 +85,7 @@ MIN_SCORE = 0.35  # nor is one whose final score is below this
 # Below those floors a procedure may still be worth offering as "did you mean": the query
 # holds a word of its name (a "di chúc" among everyday words), just not enough to be sure.
 LOOSE_MIN_COVERAGE = 0.12
-LOOSE_MIN_SCORE = 0.2
+LOOSE_MIN_SCORE = 0.25
 LOOSE_MIN_PRECISION = 0.4  # ... and the words it holds must be much of the procedure's name
 CANDIDATES = 60
 
