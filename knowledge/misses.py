@@ -5,7 +5,13 @@ result scored below ``LOW_CONFIDENCE_SCORE`` (``low_confidence``), with a list w
 pressed result #2 or lower (``lower_pick``), or with a list the citizen did not press before
 asking something else within ``ASKED_AGAIN_SECONDS`` (``asked_again``).
 
-Only the text is kept, and only after :func:`miss_text` removed what could identify someone:
+Only the text is kept, and only when it holds nothing that looks like a person: a question that
+names someone ("tôi tên là …", "họ tên: …", "my name is …"), gives an e-mail address in any
+disguise ("an[at]gmail.com", "an @ gmail . com", full-width "＠"), a link, or eight digits or
+more however they are separated (a phone, an ID number) is not kept at all — a few lost counts
+cost little, a kept name costs much. The text is first NFKC-normalised and its white space
+collapsed, so spacing tricks do not hide anything. From the rest, :func:`miss_text` removes what
+could still identify someone:
 phone numbers, e-mail addresses, ID numbers and house numbers (``knowledge.petitions``'
 redaction), receipt codes (every token holding a digit, when ``knowledge.receipt`` sees a code or
 an attempt at one), dates (a date of birth) and any run of five digits or more. Procedure codes
@@ -82,9 +88,34 @@ def normalise_miss(text: str) -> str:
     return text[:MISS_TEXT_MAX_CHARS].rstrip()
 
 
+_NAME_MARKER_RE = re.compile(
+    r"\b(?:tên (?:tôi |em |mình |con |cháu |bé )?là|tên là|họ (?:và )?tên|tôi là|em là|"
+    r"mình là|con tôi tên|my name is|i am called|name\s*:)",
+    re.IGNORECASE,
+)
+_EMAIL_LIKE_RE = re.compile(
+    r"[\w.+-]+\s*(?:@|\[\s*at\s*\]|\(\s*at\s*\)|\s+at\s+)\s*[\w-]+"
+    r"\s*(?:\.|\s+dot\s+|\[\s*dot\s*\])\s*[a-z]{2,}",
+    re.IGNORECASE,
+)
+_LINK_RE = re.compile(r"(?:https?://|www\.|\b[\w-]+\.(?:com|vn|net|org|me|ly|io)\b)", re.IGNORECASE)
+
+
+def personal(text: str) -> bool:
+    """Whether a question holds a marker of personal data, so that nothing of it is kept."""
+    if _NAME_MARKER_RE.search(text) or _EMAIL_LIKE_RE.search(text) or _LINK_RE.search(text):
+        return True
+    protected, _ = _protect_codes(text)
+    return sum(ch.isdigit() for ch in protected) >= 8
+
+
 def miss_text(text: str) -> str:
-    """What is stored of a citizen's question: redacted, then normalised ("" if nothing left)."""
-    cleaned = normalise_miss(redact_query(text[:4000]))
+    """What is stored of a citizen's question: "" when it holds personal data or nothing is
+    left; otherwise normalised first, then redacted, then normalised again."""
+    flat = normalise_miss(unicodedata.normalize("NFKC", text[:4000]))
+    if not flat or personal(flat):
+        return ""
+    cleaned = normalise_miss(redact_query(flat))
     return "" if not any(ch.isalnum() for ch in cleaned) else cleaned
 
 

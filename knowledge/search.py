@@ -86,7 +86,9 @@ MIN_SCORE = 0.35  # nor is one whose final score is below this
 # holds a word of its name (a "di chúc" among everyday words), just not enough to be sure.
 LOOSE_MIN_COVERAGE = 0.12
 LOOSE_MIN_SCORE = 0.25
-LOOSE_MIN_PRECISION = 0.4  # ... and the words it holds must be much of the procedure's name
+LOOSE_MIN_PRECISION = 0.4
+LEARN_MIN_WORDS = 2  # a learned phrasing holds at least this many different content words
+LEARN_MAX_SHARE = 0.03  # ... one of them in at most this share of the procedures  # ... and the words it holds must be much of the procedure's name
 CANDIDATES = 60
 
 
@@ -542,6 +544,27 @@ class SearchIndex:
             phrasings = load_default_phrasings()
         return cls(list(procedures), lexicon or load_lexicon(), vocabulary, phrasings)
 
+    def learnable(self, text: str) -> bool:
+        """Whether ``text`` may become a phrasing: once the lexicon's fillers are dropped, at
+        least ``LEARN_MIN_WORDS`` different content words, one of them distinctive (in at most
+        ``LEARN_MAX_SHARE`` of the procedures) — "đăng ký", "giấy tờ" or "cho tôi hỏi" mapped
+        to one procedure would take over every question that holds them."""
+        cleaned = clean_phrasing(text)
+        if cleaned is None:
+            return False
+        tokens = tokenize(cleaned)
+        kept = [t for kind, span, _ in self._segment(tokens) if kind != "gap" for t in span]
+        content = {
+            fold_token(t) for t in kept if t.isalpha() and fold_token(t) not in self._stopwords
+        }
+        if len(content) < LEARN_MIN_WORDS:
+            return False
+        limit = max(1.0, LEARN_MAX_SHARE * self._n)
+        return any(  # a word the names seldom use (or never: a citizen's own word)
+            (tid := self._term_ids.get(word)) is None or len(self._name_post[tid]) <= limit
+            for word in content
+        )
+
     def learn(self, code: str, text: str) -> bool:
         """Add one phrasing of a procedure (and of its same-name siblings) to the built index,
         effective for the next search; no rebuild. False if the code is unknown or the text is
@@ -549,7 +572,7 @@ class SearchIndex:
         where searches run (the event loop). Existing terms keep their idf."""
         doc = self._by_code.get(clean_text(code).lower())
         cleaned = clean_phrasing(text)
-        if doc is None or cleaned is None:
+        if doc is None or cleaned is None or not self.learnable(cleaned):
             return False
         tokens = self._phrasing_tokens(cleaned)
         terms, folded = self._phrasing_terms(tokens)

@@ -32,6 +32,7 @@ class MissTexts:
     done_mapped: str  # {code}
     error_unknown_code: str  # {code}
     error_no_code: str
+    error_too_general: str
     error_gone: str
     error_not_admin: str
     learned_now: str
@@ -63,6 +64,10 @@ def miss_texts() -> MissTexts:
         done_mapped=_("The question is mapped to procedure {code}."),
         error_unknown_code=_("There is no procedure with the code “{code}” in the catalog."),
         error_no_code=_("Type a procedure code or pick one of the results."),
+        error_too_general=_(
+            "This question is too general (or too long) to become a wording of one procedure: "
+            "the search would give that procedure to every question holding these words."
+        ),
         error_gone=_("This question is no longer in the list."),
         error_not_admin=_("Only the agency's administrators can map questions."),
         learned_now=_("The search answers it with this procedure from now on."),

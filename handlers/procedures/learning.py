@@ -75,6 +75,9 @@ class RecentResults:
         return len(self._shown)
 
 
+_PENDING: set[asyncio.Task[None]] = set()  # counts being written (kept from the collector)
+
+
 def _key(bot: Bot | None, chat_id: int, user_id: int | None) -> ChatKey:
     return (channel_of(bot), chat_id, user_id or 0)
 
@@ -84,7 +87,8 @@ async def record_misses(
     channel: str,
     misses: Sequence[tuple[str, MissKind]],
 ) -> None:
-    """Count ``misses`` (text, kind) in one transaction; a failure is logged, never raised."""
+    """Count ``misses`` (text, kind) in one transaction, in the background (at most
+    ``RECORD_TIMEOUT`` seconds); a failure is logged, never raised."""
     if not misses or session_factory is None:
         return
 
@@ -95,10 +99,17 @@ async def record_misses(
                 await repo.record(text, kind.value, channel)
             await session.commit()
 
-    try:
-        await asyncio.wait_for(write(), RECORD_TIMEOUT)
-    except Exception:  # the citizen has the answer already: a lost count is only logged
-        logger.warning("Could not count %d search miss(es)", len(misses), exc_info=True)
+    async def write_or_log() -> None:
+        try:
+            await asyncio.wait_for(write(), RECORD_TIMEOUT)
+        except Exception:  # the citizen has the answer already: a lost count is only logged
+            logger.warning("Could not count %d search miss(es)", len(misses), exc_info=True)
+
+    # in the background: the web chat answers its request only once the update is handled,
+    # so a slow database must not hold the answer (nor the visitor's lock) for the count
+    task = asyncio.create_task(write_or_log(), name="search-miss")
+    _PENDING.add(task)
+    task.add_done_callback(_PENDING.discard)
 
 
 async def after_question(

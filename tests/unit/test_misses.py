@@ -30,12 +30,22 @@ from knowledge.misses import (
         ("sinh ngày 12/03/1990 cần làm gì", "1990"),
         ("mã số 8812345 ở đâu", "12345"),
         ("nhà số 12 ngõ 34 phố Huế", "34"),
+        # disguises: a whole question holding one is not kept at all
+        ("tôi tên là Nguyễn Văn An muốn làm căn cước", "Nguyễn"),
+        ("họ tên: Lê Văn Cường cần cấp lại sổ", "Cường"),
+        ("my name is John Smith, visa extension", "Smith"),
+        ("gửi giúp vào nguyenvana[at]gmail.com nhé", "nguyenvana"),
+        ("mail nguyen.van.a @ gmail . com", "nguyen"),
+        ("mail an＠gmail.com", "gmail"),
+        ("cccd 001  203  004  567 bị mất", "567"),
+        ("gọi 0912/345/678", "678"),
+        ("xem https://evil.example/login", "evil"),
     ],
 )
 def test_personal_data_is_never_kept(typed: str, secret: str) -> None:
     kept = miss_text(typed)
     assert secret not in kept
-    assert "***" in kept
+    assert kept == "" or "***" in kept  # dropped, or masked where it was
 
 
 def test_procedure_codes_and_plain_words_are_kept() -> None:

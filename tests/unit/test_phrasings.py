@@ -148,3 +148,18 @@ def test_learn_refuses_unknown_codes_and_bad_texts() -> None:
     assert not index.learn(code, "x" * (MAX_PHRASING_CHARS + 1))
     assert not index.learn(code, "123 456")
     assert index.search("khai sinh") == index.search("khai sinh")  # still searchable
+
+
+@pytest.mark.parametrize("text", ["đăng ký", "giấy tờ", "cho tôi hỏi", "làm sao", "cấp mới"])
+def test_a_general_text_is_not_learned(index, text: str) -> None:
+    """Mapped to one procedure, "đăng ký" would take over every question holding it."""
+    before = [h.procedure.code for h in index.search("thủ tục đăng ký chào bán", 3)]
+    assert not index.learnable(text)
+    assert index.learn("1.001456", text) is False
+    assert [h.procedure.code for h in index.search("thủ tục đăng ký chào bán", 3)] == before
+
+
+def test_a_specific_text_is_learnable(index) -> None:
+    assert index.learnable("lấy chồng người hàn")
+    assert index.learnable("renew my visa")
+    assert not index.learnable("x " * 200)  # too long

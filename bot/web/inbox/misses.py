@@ -198,6 +198,8 @@ async def map_miss(request: web.Request, view: View) -> web.StreamResponse:
             error, status = m.error_no_code, 400
         elif inbox.index is None or (procedure := inbox.index.get(code)) is None:
             error, status = m.error_unknown_code.format(code=code), 400
+        elif not inbox.index.learnable(group.text):
+            error, status = m.error_too_general, 400  # nothing stored: it could never be learned
         else:
             code, learned = procedure.code, group.text
             await LearnedPhrasingRepository(session).add(
