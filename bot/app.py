@@ -36,6 +36,7 @@ from storage.repositories.fsm_records import FsmRepository
 from storage.repositories.inbox_tokens import InboxTokenRepository
 from storage.repositories.lookup_failures import LookupFailureRepository
 from storage.repositories.processed_updates import ProcessedUpdateRepository
+from storage.repositories.search_misses import SearchMissRepository
 from storage.repositories.zalo_users import ZaloUserRepository
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ OUTBOX_KEEP_DAYS = 30  # sent messages (and their de-duplication keys) are kept 
 LOOKUP_FAILURES_KEEP_DAYS = 2  # failed lookups matter for 15 min (per user) and 24 h (per code)
 PROCESSED_UPDATES_KEEP_DAYS = 2  # Telegram gives up re-sending an update within a day
 ZALO_BUTTONS_KEEP_DAYS = 30  # a Zalo button older than this no longer counts as a press
+SEARCH_MISSES_KEEP_DAYS = 90  # a question nobody asked again in this long is forgotten
 HOUSEKEEPING_EVERY = 3600.0  # seconds
 
 
@@ -126,6 +128,9 @@ async def housekeeping(services: Services, *, every: float = HOUSEKEEPING_EVERY)
                 await InboxTokenRepository(session).purge(now - timedelta(days=1))
                 await ZaloUserRepository(session).purge_buttons(
                     now - timedelta(days=ZALO_BUTTONS_KEEP_DAYS)
+                )
+                await SearchMissRepository(session).purge(
+                    now - timedelta(days=SEARCH_MISSES_KEEP_DAYS)
                 )
                 await session.commit()
             if removed:

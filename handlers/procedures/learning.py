@@ -130,7 +130,11 @@ async def after_question(
             misses.append((earlier.text, MissKind.ASKED_AGAIN))
         if resolution is not None and resolution.outcome is not Outcome.CARD:
             listed = resolution.outcome in (Outcome.RESULTS, Outcome.MAYBE)  # a list shown
-            kind = miss_kind_of(resolution.top_score, listed=listed)
+            kind = (
+                MissKind.LOW_CONFIDENCE  # only "did you mean" candidates: low, whatever the score
+                if resolution.outcome is Outcome.MAYBE
+                else miss_kind_of(resolution.top_score, listed=listed)
+            )
             if kind is not None:
                 misses.append((query_text, kind))
             if listed and memory is not None:

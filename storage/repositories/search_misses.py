@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.misses import miss_key, miss_text
@@ -136,6 +136,13 @@ class SearchMissRepository:
             .values(resolved_at=at or utcnow())
         )
         return affected_rows(result)
+
+    async def purge(self, last_seen_before: datetime) -> int:
+        """Forget the questions nobody has asked since ``last_seen_before``; how many rows."""
+        result = await self.session.execute(
+            delete(SearchMiss).where(SearchMiss.last_seen < last_seen_before)
+        )
+        return int(affected_rows(result) or 0)
 
     async def all_rows(self) -> list[SearchMissRecord]:
         rows = await self.session.execute(select(SearchMiss).order_by(SearchMiss.id))

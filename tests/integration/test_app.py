@@ -71,10 +71,11 @@ async def test_housekeeping_forgets_idle_conversations(tmp_path: Path) -> None:
 
     from bot.app import housekeeping
     from storage.fsm import SQLAlchemyStorage
-    from storage.models import FsmRecord, InboxToken
+    from storage.models import FsmRecord, InboxToken, SearchMiss
     from storage.repositories.agencies import AgencyRepository
     from storage.repositories.inbox_tokens import InboxTokenRepository
     from storage.repositories.officials import OfficialRepository
+    from storage.repositories.search_misses import SearchMissRepository
 
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}")
     services = await create_services(settings)
@@ -98,19 +99,28 @@ async def test_housekeeping_forgets_idle_conversations(tmp_path: Path) -> None:
                 now=datetime.now(UTC) - timedelta(days=2),
             )
             valid = await tokens.issue(official, kind="session", ttl=timedelta(hours=8))
+            # search misses: one nobody asked again for 100 days, one asked now
+            misses = SearchMissRepository(session)
+            await misses.record("câu hỏi cũ về thủ tục", "nothing", "web")
+            await misses.record("câu hỏi mới về thủ tục", "nothing", "web")
+            old = (
+                await session.execute(select(SearchMiss).where(SearchMiss.text.like("%cũ%")))
+            ).scalar_one()
+            old.last_seen = datetime.now(UTC) - timedelta(days=100)
             await session.commit()
         task = asyncio.create_task(housekeeping(services, every=3600))
         for _ in range(100):
             async with services.session_factory() as session:
                 count = await session.scalar(select(func.count()).select_from(FsmRecord))
                 left = await session.scalar(select(func.count()).select_from(InboxToken))
-            if count == 1 and left == 1:
+                asked = await session.scalar(select(func.count()).select_from(SearchMiss))
+            if count == 1 and left == 1 and asked == 1:
                 break
             await asyncio.sleep(0.05)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        assert count == 1 and left == 1
+        assert count == 1 and left == 1 and asked == 1
         async with services.session_factory() as session:
             assert await InboxTokenRepository(session).session_official(valid) is not None
     finally:
