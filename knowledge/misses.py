@@ -6,7 +6,8 @@ pressed result #2 or lower (``lower_pick``), or with a list the citizen did not 
 asking something else within ``ASKED_AGAIN_SECONDS`` (``asked_again``).
 
 Only the text is kept, and only when it holds nothing that looks like a person: a question that
-names someone ("tôi tên là …", "họ tên: …", "my name is …"), gives an e-mail address in any
+names someone ("tôi tên là …", "họ tên: …", "Tôi là Nguyễn …", "my name is …" — but "tôi
+là sinh viên" is kept), gives an e-mail address in any
 disguise ("an[at]gmail.com", "an @ gmail . com", full-width "＠"), a link, or eight digits or
 more however they are separated (a phone, an ID number) is not kept at all — a few lost counts
 cost little, a kept name costs much. The text is first NFKC-normalised and its white space
@@ -89,9 +90,13 @@ def normalise_miss(text: str) -> str:
 
 
 _NAME_MARKER_RE = re.compile(
-    r"\b(?:tên (?:tôi |em |mình |con |cháu |bé )?là|tên là|họ (?:và )?tên|tôi là|em là|"
-    r"mình là|con tôi tên|my name is|i am called|name\s*:)",
+    r"\b(?:tên (?:tôi |em |mình |con |cháu |bé )?là|tên là|họ (?:và )?tên|con tôi tên|"
+    r"my name is|i am called|name\s*:)",
     re.IGNORECASE,
+)
+# "tôi là sinh viên" says nothing of who; "tôi là Nguyễn Văn An" does (a capitalised word next)
+_INTRODUCTION_RE = re.compile(
+    r"\b(?:[Tt]ôi|[Ee]m|[Mm]ình|[Cc]háu|[Cc]on) là\s+[A-ZÀ-Ỹ]\w|\bI(?:'m| am)\s+[A-Z]\w"
 )
 _EMAIL_LIKE_RE = re.compile(
     r"[\w.+-]+\s*(?:@|\[\s*at\s*\]|\(\s*at\s*\)|\s+at\s+)\s*[\w-]+"
@@ -103,7 +108,9 @@ _LINK_RE = re.compile(r"(?:https?://|www\.|\b[\w-]+\.(?:com|vn|net|org|me|ly|io)
 
 def personal(text: str) -> bool:
     """Whether a question holds a marker of personal data, so that nothing of it is kept."""
-    if _NAME_MARKER_RE.search(text) or _EMAIL_LIKE_RE.search(text) or _LINK_RE.search(text):
+    if _NAME_MARKER_RE.search(text) or _INTRODUCTION_RE.search(text):
+        return True
+    if _EMAIL_LIKE_RE.search(text) or _LINK_RE.search(text):
         return True
     protected, _ = _protect_codes(text)
     return sum(ch.isdigit() for ch in protected) >= 8

@@ -34,6 +34,8 @@ from knowledge.misses import (
         ("tôi tên là Nguyễn Văn An muốn làm căn cước", "Nguyễn"),
         ("họ tên: Lê Văn Cường cần cấp lại sổ", "Cường"),
         ("my name is John Smith, visa extension", "Smith"),
+        ("Tôi là Nguyễn Văn An cần làm hộ chiếu", "Nguyễn"),
+        ("I am Kim Jisoo, how to extend my visa", "Jisoo"),
         ("gửi giúp vào nguyenvana[at]gmail.com nhé", "nguyenvana"),
         ("mail nguyen.van.a @ gmail . com", "nguyen"),
         ("mail an＠gmail.com", "gmail"),
@@ -46,6 +48,11 @@ def test_personal_data_is_never_kept(typed: str, secret: str) -> None:
     kept = miss_text(typed)
     assert secret not in kept
     assert kept == "" or "***" in kept  # dropped, or masked where it was
+
+
+def test_saying_what_one_is_is_not_a_name() -> None:
+    assert miss_text("tôi là sinh viên muốn làm căn cước") == "tôi là sinh viên muốn làm căn cước"
+    assert miss_text("I am a student, visa?") == "I am a student, visa?"
 
 
 def test_procedure_codes_and_plain_words_are_kept() -> None:
