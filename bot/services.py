@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from handlers.procedures.learning import settle_pending
 from knowledge.catalog import load_compact, load_default_catalog, merge_catalogs
 from knowledge.phrasings import apply_learned, load_default_phrasings
 from knowledge.search import SearchIndex
@@ -37,6 +38,7 @@ class Services:
     web_secret: bytes  # keys web chat visitor ids: WEB_SECRET, else one kept in the database
 
     async def close(self) -> None:
+        await settle_pending()  # search-miss counts still being written in the background
         await self.engine.dispose()
 
 

@@ -78,6 +78,18 @@ class RecentResults:
 _PENDING: set[asyncio.Task[None]] = set()  # counts being written (kept from the collector)
 
 
+async def settle_pending(timeout: float = RECORD_TIMEOUT + 1.0) -> None:
+    """Let the counts being written end (cancel them after ``timeout`` seconds): call it
+    before the database engine is closed, so that no count is cut off mid-transaction."""
+    pending = [task for task in _PENDING if task.get_loop() is asyncio.get_running_loop()]
+    if not pending:
+        return
+    _done, late = await asyncio.wait(pending, timeout=timeout)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
+
+
 def _key(bot: Bot | None, chat_id: int, user_id: int | None) -> ChatKey:
     return (channel_of(bot), chat_id, user_id or 0)
 
