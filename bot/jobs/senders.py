@@ -21,7 +21,6 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
-    TelegramUnauthorizedError,
 )
 from aiogram.methods import SendMessage
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
@@ -40,7 +39,12 @@ from bot.channels.zalo.api import (
     zns_phone,
 )
 from bot.channels.zalo.render import TEXT_LIMIT, split_text
-from bot.channels.zalo.session import USER_LIMIT, ZaloPartlySent, ZaloUncertain
+from bot.channels.zalo.session import (
+    USER_LIMIT,
+    ZaloPartlySent,
+    ZaloUncertain,
+    token_failure,
+)
 from bot.channels.zalo.tokens import ZaloTokenError
 from bot.channels.zalo.window import WINDOW_CLOSED, window_open
 from bot.jobs.outbox import Deferred, PartiallyDelivered
@@ -295,18 +299,8 @@ class ZaloSender:
             msg_id = await self.zns_api.send_zns(
                 phone, template_id, dict(rendered.template_data), zns_tracking_id(delivery.row_id)
             )
-        except ZaloTokenError as error:  # nothing was sent: no token to send with
-            if error.retryable:
-                raise TelegramNetworkError(
-                    method=method, message="Zalo: token refresh failed"
-                ) from error
-            raise TelegramUnauthorizedError(
-                method=method, message="Zalo: the OA's tokens are not valid"
-            ) from error
-        except ZaloTokenRejected as error:
-            raise TelegramUnauthorizedError(
-                method=method, message=f"Zalo error {error.code}: token refused"
-            ) from error
+        except (ZaloTokenError, ZaloTokenRejected) as error:  # nothing was sent
+            raise token_failure(method, error) from error
         except ZaloRateLimited as error:
             if isinstance(error, ZaloQuotaExceeded) or error.code in NIGHT_CODES:
                 # ZNS's own quota, or not at night: this message waits (other chats do not)

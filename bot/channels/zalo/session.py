@@ -83,6 +83,22 @@ PLACEHOLDER_TOKEN = "1000000002:zalo"
 """Syntactically valid token; the Zalo bot never talks to Telegram. Its id is 1000000002."""
 
 
+def token_failure(
+    method: TelegramMethod[Any], error: ZaloTokenError | ZaloTokenRejected
+) -> TelegramNetworkError | TelegramUnauthorizedError:
+    """What a missing or refused token means to the outbox: a refresh that may work later is a
+    network error (retried); tokens that are not valid, or refused, are "unauthorized"."""
+    if isinstance(error, ZaloTokenError):
+        if error.retryable:
+            return TelegramNetworkError(method=method, message="Zalo: token refresh failed")
+        return TelegramUnauthorizedError(
+            method=method, message="Zalo: the OA's tokens are not valid"
+        )
+    return TelegramUnauthorizedError(
+        method=method, message=f"Zalo error {error.code}: token refused"
+    )
+
+
 class ZaloUncertain(RuntimeError):
     """A send that failed after Zalo may have received it: not to be tried again."""
 
@@ -145,18 +161,8 @@ class ZaloSession(ChannelSession):
         request (its ``__cause__`` is the Zalo error, e.g. ``ZaloOutsideWindow``)."""
         try:
             result = await self._carry_out(bot, method)
-        except ZaloTokenError as error:  # nothing was sent: no token to send with
-            if error.retryable:
-                raise TelegramNetworkError(
-                    method=method, message="Zalo: token refresh failed"
-                ) from error
-            raise TelegramUnauthorizedError(
-                method=method, message="Zalo: the OA's tokens are not valid"
-            ) from error
-        except ZaloTokenRejected as error:
-            raise TelegramUnauthorizedError(
-                method=method, message=f"Zalo error {error.code}: token refused"
-            ) from error
+        except (ZaloTokenError, ZaloTokenRejected) as error:  # nothing was sent
+            raise token_failure(method, error) from error
         except ZaloQuotaExceeded as error:
             if error.code != USER_LIMIT:  # the OA's quota: every chat waits
                 raise TelegramRetryAfter(
